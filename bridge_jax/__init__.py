@@ -1,0 +1,49 @@
+"""bridge_jax: self-supervised representation learning meets self-supervised imaging.
+
+Every function acts on one unbatched signal; batch with `jax.vmap`. Everything exported
+here is the public API.
+"""
+
+from ._augmentations import add_noise as add_noise
+from ._augmentations import augment as augment
+from ._augmentations import augmentations as augmentations
+from ._augmentations import random_masking as random_masking
+from ._augmentations import random_rotation as random_rotation
+from ._augmentations import random_skew as random_skew
+from ._operators import Composed as Composed
+from ._operators import GaussianSensing as GaussianSensing
+from ._operators import LinearOperator as LinearOperator
+from ._operators import Mask as Mask
+from ._operators import MatrixOperator as MatrixOperator
+from ._operators import Subsample as Subsample
+from ._operators import operator_norm as operator_norm
+from ._operators import pinv_solve as pinv_solve
+from ._operators import random_mask as random_mask
+from ._signals import sparse_signal as sparse_signal
+from ._signals import sparse_signals as sparse_signals
+from ._solvers.ista import fista as fista
+from ._solvers.ista import ista as ista
+from ._solvers.ista import soft_threshold as soft_threshold
+from ._solvers.landweber import default_step_size as default_step_size
+from ._solvers.landweber import landweber as landweber
+from ._solvers.landweber import measurement_loss as measurement_loss
+from ._solvers.lmmse import LMMSE as LMMSE
+from ._solvers.lmmse import lmmse_apply as lmmse_apply
+from ._solvers.lmmse import lmmse_fit as lmmse_fit
+from ._spectral import augmentation_covariance as augmentation_covariance
+from ._spectral import effective_rank as effective_rank
+from ._spectral import eigenspectrum as eigenspectrum
+from ._spectral import normalize_spectrum as normalize_spectrum
+from ._spectral import operator_spectrum as operator_spectrum
+from ._spectral import spectral_correlation as spectral_correlation
+from ._subspaces import SubspaceBaseline as SubspaceBaseline
+from ._subspaces import grassmann_distance as grassmann_distance
+from ._subspaces import leading_subspace as leading_subspace
+from ._subspaces import null_space as null_space
+from ._subspaces import principal_angles as principal_angles
+from ._subspaces import random_subspace as random_subspace
+from ._subspaces import random_subspace_baseline as random_subspace_baseline
+from ._subspaces import row_space as row_space
+from ._subspaces import subspace_alignment as subspace_alignment
+
+__version__ = "0.1.0"

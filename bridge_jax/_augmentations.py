@@ -1,0 +1,103 @@
+r"""SSRL augmentations of one signal: small random rotations, additive noise, masking.
+
+The paper (section 3.1) simulates SSRL augmentations "as small random rotations with additive
+noise". Here one view is $T(x) = m \odot (Q x + \sigma \varepsilon)$ with $Q$ a random
+rotation near the identity, $\varepsilon \sim \mathcal{N}(0, I)$ and $m$ an optional random
+mask (off by default, `mask_ratio=0`). All strengths are arrays, so they can be swept with
+`vmap` and learned with `grad`.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+from jax.scipy.linalg import expm
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from . import _validate as check
+from ._operators import random_mask
+
+
+def random_skew(key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, "n n"]:
+    r"""A random skew-symmetric generator $S$, scaled so its rotation angles have RMS 1.
+
+    $S = (G - G^\top)$ with Gaussian $G$, rescaled to $\|S\|_F = \sqrt{n}$. Since
+    $\|S\|_F^2 = 2\sum_j \theta_j^2$ over the $\lfloor n/2 \rfloor$ rotation planes of
+    $e^{S}$, the root-mean-square angle over the planes is 1 radian (exactly so for even n).
+    """
+    dtype = jnp.result_type(float) if dtype is None else dtype
+    g = jr.normal(key, (n, n), dtype)
+    s = g - g.T
+    return s * (jnp.sqrt(jnp.asarray(n, dtype)) / jnp.linalg.norm(s))
+
+
+def random_rotation(key: PRNGKeyArray, n: int, angle) -> Float[Array, "n n"]:
+    r"""A random orthogonal matrix near the identity: $Q = \exp(\alpha S)$, $\det Q = 1$.
+
+    $S$ is `random_skew(key, n)`, so `angle` $\alpha$ is the root-mean-square rotation angle
+    (radians) over the invariant planes; $\|Q - I\|_F \approx \alpha \sqrt{n}$ for small
+    $\alpha$. `angle` may be a traced array and is differentiable.
+    """
+    check.prng_key("key", key)
+    n = check.positive_int("n", n)
+    check.nonnegative("angle", angle)
+    angle = jnp.asarray(angle)
+    if angle.ndim != 0:
+        raise ValueError(f"angle must be a scalar, got shape {angle.shape}.")
+    dtype = jnp.result_type(angle.dtype, float)
+    return expm(angle.astype(dtype) * random_skew(key, n, dtype))
+
+
+def add_noise(key: PRNGKeyArray, x: Float[Array, " n"], sigma) -> Float[Array, " n"]:
+    r"""$x + \sigma \varepsilon$, $\varepsilon \sim \mathcal{N}(0, I)$."""
+    check.prng_key("key", key)
+    check.nonnegative("sigma", sigma)
+    x = jnp.asarray(x)
+    return x + jnp.asarray(sigma, x.dtype) * jr.normal(key, x.shape, x.dtype)
+
+
+def random_masking(key: PRNGKeyArray, x: Float[Array, " n"], ratio) -> Float[Array, " n"]:
+    r"""Zero a uniformly random subset of $\mathrm{round}(\rho n)$ entries of `x` (MAE-style)."""
+    x = check.shape("x", x, (None,))
+    return jnp.where(random_mask(x.shape[0], ratio, key=key), x, jnp.zeros((), x.dtype))
+
+
+def augment(
+    key: PRNGKeyArray,
+    x: Float[Array, " n"],
+    *,
+    angle=0.1,
+    noise=0.1,
+    mask_ratio=0.0,
+) -> Float[Array, " n"]:
+    r"""One SSRL view $T(x) = m \odot (Q x + \sigma\varepsilon)$.
+
+    **Arguments:**
+    - `key`: PRNG key; each call with a fresh key gives an independent view.
+    - `x`: one signal, shape `(n,)`.
+    - `angle`: RMS rotation angle of $Q$ (`random_rotation`), radians.
+    - `noise`: standard deviation $\sigma$ of the additive Gaussian noise.
+    - `mask_ratio`: fraction of entries zeroed by the mask $m$ (0 disables masking).
+
+    The defaults (0.1 rad, 0.1) are this project's reading of the paper's "small random
+    rotations with additive noise"; the paper gives no values.
+    """
+    check.prng_key("key", key)
+    x = check.shape("x", x, (None,))
+    k_rot, k_noise, k_mask = jr.split(key, 3)
+    view = random_rotation(k_rot, x.shape[0], angle) @ x
+    view = add_noise(k_noise, view, noise)
+    if check.is_concrete(mask_ratio) and float(jnp.max(jnp.asarray(mask_ratio))) == 0.0:
+        return view
+    return random_masking(k_mask, view, mask_ratio)
+
+
+def augmentations(
+    key: PRNGKeyArray, x: Float[Array, " n"], k: int, **augment_kwargs
+) -> Float[Array, "k n"]:
+    """`k` independent views of one signal, shape `(k, n)`; keywords go to `augment`."""
+    check.prng_key("key", key)
+    k = check.positive_int("k", k)
+    x = check.shape("x", x, (None,))
+    return jax.vmap(lambda kk: augment(kk, x, **augment_kwargs))(jr.split(key, k))

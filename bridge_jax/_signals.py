@@ -1,0 +1,50 @@
+"""Synthetic signals: exactly s-sparse vectors in $\\mathbb{R}^n$."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from . import _validate as check
+
+AMPLITUDES = ("gaussian", "rademacher", "uniform")
+
+
+def sparse_signal(
+    key: PRNGKeyArray, n: int, s: int, *, amplitude: str = "gaussian", dtype=None
+) -> Float[Array, " n"]:
+    r"""One signal with exactly `s` non-zero entries at a uniformly random support.
+
+    The non-zero amplitudes are i.i.d.: `"gaussian"` $\mathcal{N}(0, 1)$ (default),
+    `"rademacher"` $\pm 1$, or `"uniform"` $U[-1, 1]$. Gaussian amplitudes give
+    $\mathbb{E}\|x\|^2 = s$.
+    """
+    check.prng_key("key", key)
+    n = check.positive_int("n", n)
+    s = check.int_in_range("s", s, 0, n)
+    check.one_of("amplitude", amplitude, AMPLITUDES)
+    dtype = jnp.result_type(float) if dtype is None else dtype
+    k_support, k_amp = jr.split(key)
+    support = jr.permutation(k_support, n)[:s]
+    if amplitude == "gaussian":
+        values = jr.normal(k_amp, (s,), dtype)
+    elif amplitude == "rademacher":
+        values = jr.rademacher(k_amp, (s,), dtype)
+    else:
+        values = jr.uniform(k_amp, (s,), dtype, minval=-1.0, maxval=1.0)
+    return jnp.zeros(n, dtype).at[support].set(values)
+
+
+def sparse_signals(
+    key: PRNGKeyArray, num: int, n: int, s: int, *, amplitude: str = "gaussian", dtype=None
+) -> Float[Array, "num n"]:
+    """`num` independent `sparse_signal`s, shape `(num, n)` (a `vmap` over split keys)."""
+    check.prng_key("key", key)
+    num = check.positive_int("num", num)
+    n = check.positive_int("n", n)
+    s = check.int_in_range("s", s, 0, n)
+    check.one_of("amplitude", amplitude, AMPLITUDES)
+    one = lambda k: sparse_signal(k, n, s, amplitude=amplitude, dtype=dtype)  # noqa: E731
+    return jax.vmap(one)(jr.split(key, num))

@@ -1,0 +1,1 @@
+"""Reconstruction solvers: one module per algorithm family."""

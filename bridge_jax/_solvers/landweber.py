@@ -1,0 +1,100 @@
+r"""Landweber iteration $x_{k+1} = x_k + \tau_k A^\top (y - A x_k)$."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+from jax import lax
+from jaxtyping import Array, Float
+
+from .. import _validate as check
+from .._operators import LinearOperator, _check_operator, operator_norm
+
+
+def default_step_size(op: LinearOperator):
+    r"""$1/\|A\|_2^2$: safe, since Landweber converges for $0 < \tau < 2/\|A\|_2^2$."""
+    return 1.0 / operator_norm(_check_operator(op)) ** 2
+
+
+def measurement_loss(op: LinearOperator, x: Float[Array, " n"], y: Float[Array, " m"]):
+    r"""$\tfrac12 \|y - A x\|_2^2$."""
+    r = y - op.mv(x)
+    return 0.5 * jnp.sum(r * r)
+
+
+def prepare(op, y, x0, step_size, num_steps: int):
+    """Validate Landweber-style arguments in Python and return them as arrays."""
+    _check_operator(op)
+    num_steps = check.positive_int("num_steps", num_steps)
+    y = check.shape("y", y, (op.out_size,))
+    if not jnp.issubdtype(y.dtype, jnp.floating):
+        y = y.astype(float)
+    x0 = jnp.zeros(op.in_size, y.dtype) if x0 is None else check.shape("x0", x0, (op.in_size,))
+    if step_size is None:
+        step_size = default_step_size(op)
+    else:
+        check.nonnegative("step_size", step_size, strict=True)
+    steps = jnp.asarray(step_size, y.dtype)
+    if steps.ndim == 0:
+        steps = jnp.broadcast_to(steps, (num_steps,))
+    elif steps.shape != (num_steps,):
+        raise ValueError(
+            f"step_size must be a scalar or have shape (num_steps,) = ({num_steps},), "
+            f"got shape {steps.shape}."
+        )
+    return y, x0.astype(y.dtype), steps
+
+
+@eqx.filter_jit
+def _landweber(op, y, x0, steps, throw: bool):
+    def step(x, tau):
+        r = y - op.mv(x)
+        return x + tau * op.rmv(r), 0.5 * jnp.sum(r * r)
+
+    x, losses = lax.scan(step, x0, steps)
+    losses = jnp.concatenate([losses, measurement_loss(op, x, y)[None]])
+    if throw:
+        # A convergent step never increases the residual; the slack absorbs rounding when
+        # x0 already fits the data (losses[0] ~ 0).
+        slack = 1e-3 * (losses[0] + 0.5 * jnp.sum(y * y)) + jnp.finfo(y.dtype).tiny
+        bad = ~jnp.isfinite(losses[-1]) | (losses[-1] > losses[0] + slack)
+        x = eqx.error_if(
+            x,
+            bad,
+            "Landweber diverged: the measurement loss grew over the iterations. Lower step_size "
+            "(convergence needs 0 < step_size < 2/||A||^2; the default 1/||A||^2 is safe), or "
+            "pass throw=False to get the iterates anyway.",
+        )
+    return x, losses
+
+
+def landweber(
+    op: LinearOperator,
+    y: Float[Array, " m"],
+    *,
+    x0: Float[Array, " n"] | None = None,
+    step_size=None,
+    num_steps: int,
+    throw: bool = True,
+) -> tuple[Float[Array, " n"], Float[Array, " num_steps+1"]]:
+    r"""Landweber iteration for $\min_x \tfrac12\|y - Ax\|^2$, unrolled with `lax.scan`.
+
+    $x_{k+1} = x_k + \tau_k A^\top (y - A x_k)$. From $x_0$ it converges (for
+    $0 < \tau < 2/\|A\|^2$) to $A^+ y + P_{\ker A}\, x_0$: the minimum-norm solution plus
+    the part of the initialisation that the measurements cannot see.
+
+    **Arguments:**
+    - `op`, `y`: the operator and one measurement, shape `(m,)`.
+    - `x0`: initial iterate (default zeros).
+    - `step_size`: a scalar, or one step per iteration (shape `(num_steps,)`); default
+      $1/\|A\|_2^2$. An array, so a sweep over step sizes does not recompile, and the result
+      is differentiable in it.
+    - `num_steps`: number of iterations $T \geq 1$ (static).
+    - `throw`: raise at run time if the loss is non-finite or grew from $x_0$ to $x_T$
+      (a step size too large); with `False`, return whatever was computed.
+
+    **Returns:** `(x_T, losses)` with `losses[k]` $= \tfrac12\|y - A x_k\|^2$ for
+    $k = 0, \dots, T$ (so `losses[0]` is the loss at `x0`, `losses[-1]` at `x_T`).
+    """
+    y, x0, steps = prepare(op, y, x0, step_size, num_steps)
+    return _landweber(op, y, x0, steps, bool(throw))

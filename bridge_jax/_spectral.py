@@ -1,0 +1,110 @@
+r"""Spectral tools: the SSRL augmentation covariance and comparisons of eigenspectra.
+
+Paper, section 2.1: $C_{\mathrm{SSRL}} = \frac{1}{NK}\sum_{i,k} (T_k(x_i) - \bar x_i)
+(T_k(x_i) - \bar x_i)^\top$, compared with the spectrum of $A^\top A$.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from . import _validate as check
+from ._operators import LinearOperator, _check_operator
+
+
+def augmentation_covariance(
+    views: Float[Array, "N K n"], center: Float[Array, "N n"] | None = None
+) -> Float[Array, "n n"]:
+    r"""The paper's $C_{\mathrm{SSRL}}$ from `views[i, k]` $= T_k(x_i)$.
+
+    $\bar x_i$ is `center[i]` when given (e.g. the clean signals $x_i$, a reading that needs
+    the ground truth), otherwise the mean of signal $i$'s views $\frac1K\sum_k T_k(x_i)$
+    (the default: it uses only the views). The normalisation is $1/(NK)$ as in the paper.
+    """
+    views = check.shape("views", views, (None, None, None))
+    num, k, n = views.shape
+    if center is None:
+        center = views.mean(axis=1)
+    else:
+        center = check.shape("center", center, (num, n))
+    d = (views - center[:, None, :]).reshape(num * k, n)
+    return d.T @ d / (num * k)
+
+
+def eigenspectrum(matrix: Float[Array, "n n"]) -> Float[Array, " n"]:
+    """Eigenvalues of a symmetric matrix, sorted in decreasing order."""
+    matrix = check.shape("matrix", matrix, (None, None))
+    if matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"matrix must be square, got shape {matrix.shape}.")
+    return jnp.linalg.eigvalsh(matrix)[::-1]
+
+
+def operator_spectrum(op: LinearOperator) -> Float[Array, " n"]:
+    r"""Eigenvalues of $A^\top A$ (the squared singular values, padded with zeros to $n$)."""
+    a = _check_operator(op).as_matrix()
+    return eigenspectrum(a.T @ a)
+
+
+NORMALISATIONS = ("max", "sum", "l2")
+
+
+def normalize_spectrum(spectrum: Float[Array, " n"], method: str = "max") -> Float[Array, " n"]:
+    r"""Scale a spectrum to unit `"max"` (top eigenvalue 1), unit `"sum"` or unit `"l2"` norm."""
+    spectrum = check.shape("spectrum", spectrum, (None,))
+    check.one_of("method", method, NORMALISATIONS)
+    if method == "max":
+        scale = jnp.max(spectrum)
+    elif method == "sum":
+        scale = jnp.sum(spectrum)
+    else:
+        scale = jnp.linalg.norm(spectrum)
+    return spectrum / scale
+
+
+def spectral_correlation(
+    a: Float[Array, " n"], b: Float[Array, " n"], k: int | None = None
+) -> Float[Array, ""]:
+    r"""Pearson correlation of two spectra, each sorted in decreasing order, over the top `k`.
+
+    With `k` (e.g. $k = m$, "restricted to the measurement subspace") only the `k` largest
+    eigenvalues of each spectrum enter. Pearson's $r$ is invariant to scaling either spectrum,
+    so the normalisation does not matter. Beware: any two decreasing sequences correlate
+    positively, so compare the value with that of unrelated sorted spectra (a null).
+    """
+    a = check.shape("a", a, (None,))
+    b = check.shape("b", b, (a.shape[0],))
+    if k is not None:
+        k = check.int_in_range("k", k, 2, a.shape[0])
+    elif a.shape[0] < 2:
+        raise ValueError("spectral_correlation needs spectra of length >= 2.")
+    a = jnp.sort(a)[::-1][:k]
+    b = jnp.sort(b)[::-1][:k]
+    a, b = a - a.mean(), b - b.mean()
+    return jnp.sum(a * b) / jnp.sqrt(jnp.sum(a * a) * jnp.sum(b * b))
+
+
+RANK_METHODS = ("threshold", "entropy")
+
+
+def effective_rank(spectrum: Float[Array, " n"], method: str = "threshold", *, rtol=None):
+    r"""Effective rank of a (non-negative) spectrum.
+
+    - `"threshold"`: the number of eigenvalues above `rtol` times the largest (default
+      `rtol = n * eps`, the numerical rank of `numpy.linalg.matrix_rank`).
+    - `"entropy"` (Roy & Vetterli, 2007): $\exp(-\sum_j p_j \log p_j)$ with
+      $p_j = \lambda_j / \sum_l \lambda_l$; equals the rank for a flat spectrum and is
+      smaller the more unequal the eigenvalues are.
+    """
+    spectrum = check.shape("spectrum", spectrum, (None,))
+    check.one_of("method", method, RANK_METHODS)
+    lam = jnp.maximum(spectrum, 0.0)
+    if method == "threshold":
+        if rtol is None:
+            rtol = spectrum.shape[0] * jnp.finfo(lam.dtype).eps
+        else:
+            check.nonnegative("rtol", rtol)
+        return jnp.sum(lam > rtol * jnp.max(lam))
+    p = lam / jnp.sum(lam)
+    safe = jnp.where(p > 0, p, 1.0)
+    return jnp.exp(-jnp.sum(jnp.where(p > 0, p * jnp.log(safe), 0.0)))

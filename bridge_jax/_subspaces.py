@@ -1,0 +1,132 @@
+r"""Subspaces: principal angles, alignment, Grassmann distance, and their random null.
+
+A subspace is given by any matrix whose columns span it, shape `(n, p)` with $p \leq n$;
+it is orthonormalised internally.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from . import _validate as check
+from ._operators import LinearOperator, _check_operator
+
+
+def _basis(name: str, u) -> Float[Array, "n p"]:
+    u = check.shape(name, u, (None, None))
+    if u.shape[1] > u.shape[0]:
+        raise ValueError(
+            f"{name} must have at most as many columns as rows (n, p <= n), got shape {u.shape}."
+        )
+    if u.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one column.")
+    return u
+
+
+def principal_angles(u: Float[Array, "n p"], v: Float[Array, "n q"]) -> Float[Array, " r"]:
+    r"""The $r = \min(p, q)$ principal angles between span(u) and span(v), increasing, radians.
+
+    Cosines are the singular values of $Q_u^\top Q_v$; since $\arccos$ loses accuracy near 0,
+    angles with $\cos^2\theta \geq 1/2$ are taken from the sines instead, the singular values of
+    the residual $Q_v - Q_u Q_u^\top Q_v$ (Knyazev & Argentati, 2002; as
+    `scipy.linalg.subspace_angles`, which returns them in decreasing order).
+    """
+    u, v = _basis("u", u), _basis("v", v)
+    if u.shape[0] != v.shape[0]:
+        raise ValueError(
+            f"u and v must live in the same space: u has {u.shape[0]} rows and v has {v.shape[0]}."
+        )
+    if u.shape[1] < v.shape[1]:
+        u, v = v, u  # angles are symmetric; keep p >= q so the residual has q sines
+    qu, _ = jnp.linalg.qr(u)
+    qv, _ = jnp.linalg.qr(v)
+    cross = qu.T @ qv
+    cos = jnp.clip(jnp.linalg.svd(cross, compute_uv=False), -1.0, 1.0)  # decreasing
+    sin = jnp.clip(jnp.linalg.svd(qv - qu @ cross, compute_uv=False), -1.0, 1.0)[::-1]
+    return jnp.where(cos**2 >= 0.5, jnp.arcsin(sin), jnp.arccos(cos))
+
+
+def subspace_alignment(u: Float[Array, "n p"], v: Float[Array, "n q"]) -> Float[Array, ""]:
+    r"""Mean cosine of the principal angles: 1 for nested subspaces, 0 for orthogonal ones."""
+    return jnp.mean(jnp.cos(principal_angles(u, v)))
+
+
+def grassmann_distance(u: Float[Array, "n p"], v: Float[Array, "n q"]) -> Float[Array, ""]:
+    r"""Geodesic distance on the Grassmannian, $\|\theta\|_2$ over the principal angles."""
+    return jnp.linalg.norm(principal_angles(u, v))
+
+
+class SubspaceBaseline(NamedTuple):
+    """Samples of the subspace statistics for pairs of independent uniformly random subspaces."""
+
+    alignment: Float[Array, " num"]
+    grassmann: Float[Array, " num"]
+
+
+def random_subspace(key: PRNGKeyArray, n: int, p: int) -> Float[Array, "n p"]:
+    """An orthonormal basis of a uniformly (Haar) random p-dimensional subspace of R^n."""
+    q, r = jnp.linalg.qr(jr.normal(key, (n, p)))
+    return q * jnp.sign(jnp.diagonal(r))
+
+
+def random_subspace_baseline(
+    key: PRNGKeyArray, n: int, p: int, q: int | None = None, *, num: int = 1000
+) -> SubspaceBaseline:
+    r"""`subspace_alignment` and `grassmann_distance` for `num` pairs of random subspaces.
+
+    The null distribution for an observed value between a p- and a q-dimensional subspace of
+    $\mathbb{R}^n$: a value inside it carries no information about the pair.
+    """
+    check.prng_key("key", key)
+    n = check.positive_int("n", n)
+    p = check.int_in_range("p", p, 1, n)
+    q = p if q is None else check.int_in_range("q", q, 1, n)
+    num = check.positive_int("num", num)
+
+    def one(k):
+        ku, kv = jr.split(k)
+        u, v = random_subspace(ku, n, p), random_subspace(kv, n, q)
+        theta = principal_angles(u, v)
+        return jnp.mean(jnp.cos(theta)), jnp.linalg.norm(theta)
+
+    alignment, grassmann = jax.vmap(one)(jr.split(key, num))
+    return SubspaceBaseline(alignment, grassmann)
+
+
+def leading_subspace(matrix: Float[Array, "n n"], k: int) -> Float[Array, "n k"]:
+    """Orthonormal eigenvectors of the `k` largest eigenvalues of a symmetric matrix."""
+    matrix = check.shape("matrix", matrix, (None, None))
+    if matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"matrix must be square, got shape {matrix.shape}.")
+    k = check.int_in_range("k", k, 1, matrix.shape[0])
+    _, vecs = jnp.linalg.eigh(matrix)
+    return vecs[:, ::-1][:, :k]
+
+
+def _right_singular(op: LinearOperator, rank: int | None):
+    a = _check_operator(op).as_matrix()
+    full = min(op.in_size, op.out_size)
+    rank = full if rank is None else check.int_in_range("rank", rank, 0, full)
+    _, _, vt = jnp.linalg.svd(a, full_matrices=True)
+    return vt.T, rank
+
+
+def row_space(op: LinearOperator, rank: int | None = None) -> Float[Array, "n r"]:
+    r"""Orthonormal basis of the row space of $A$ (what the measurements see), shape (n, rank).
+
+    `rank` defaults to $\min(m, n)$, right for a full-rank operator such as `GaussianSensing`;
+    pass it for rank-deficient ones (e.g. a `Mask`: the number of observed entries).
+    """
+    v, rank = _right_singular(op, rank)
+    return v[:, :rank]
+
+
+def null_space(op: LinearOperator, rank: int | None = None) -> Float[Array, "n n-r"]:
+    r"""Orthonormal basis of $\ker A$ (what the measurements cannot see), shape (n, n - rank)."""
+    v, rank = _right_singular(op, rank)
+    return v[:, rank:]

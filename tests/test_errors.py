@@ -1,0 +1,85 @@
+"""Bad input gets a ValueError/TypeError naming the argument, raised before tracing."""
+
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+import bridge_jax as bj
+
+
+@pytest.fixture
+def op(key):
+    return bj.GaussianSensing(16, 8, key=key)
+
+
+def test_mismatched_shapes(op):
+    with pytest.raises(ValueError, match=r"y must have shape \(8,\)"):
+        bj.landweber(op, jnp.zeros(9), num_steps=3)
+    with pytest.raises(ValueError, match=r"x0 must have shape \(16,\)"):
+        bj.landweber(op, jnp.zeros(8), x0=jnp.zeros(8), num_steps=3)
+    with pytest.raises(ValueError, match="step_size must be a scalar or have shape"):
+        bj.landweber(op, jnp.zeros(8), step_size=jnp.ones(4), num_steps=3)
+    with pytest.raises(ValueError, match="cannot compose"):
+        bj.GaussianSensing(5, 3, key=jr.key(0)) @ op
+    with pytest.raises(ValueError, match="y must have shape"):
+        bj.pinv_solve(op, jnp.zeros(3))
+    with pytest.raises(ValueError, match="same space"):
+        bj.principal_angles(jnp.ones((5, 2)), jnp.ones((6, 2)))
+    with pytest.raises(ValueError, match="b must have shape"):
+        bj.spectral_correlation(jnp.ones(4), jnp.ones(5))
+
+
+@pytest.mark.parametrize("ratio", [-0.1, 1.0, 1.5, float("nan")])
+def test_ratio_out_of_range(ratio, key):
+    with pytest.raises(ValueError, match=r"ratio must be in \[0.0, 1.0\)"):
+        bj.random_mask(10, ratio, key=key)
+    with pytest.raises(ValueError, match="ratio must be in"):
+        bj.random_masking(key, jnp.ones(10), ratio)
+
+
+def test_sizes_out_of_range(key):
+    with pytest.raises(ValueError, match=r"s must be in \[0, 8\], got 9"):
+        bj.sparse_signal(key, 8, 9)
+    with pytest.raises(ValueError, match="m must be >= 1, got 0"):
+        bj.GaussianSensing(8, 0, key=key)
+    with pytest.raises(TypeError, match="n must be a Python int"):
+        bj.GaussianSensing(8.5, 3, key=key)
+    with pytest.raises(ValueError, match=r"k must be in \[2, 4\]"):
+        bj.spectral_correlation(jnp.ones(4), jnp.ones(4), k=7)
+
+
+@pytest.mark.parametrize("num_steps", [0, -3])
+def test_non_positive_steps(num_steps, op):
+    with pytest.raises(ValueError, match="num_steps must be >= 1"):
+        bj.landweber(op, jnp.zeros(8), num_steps=num_steps)
+    with pytest.raises(ValueError, match="num_steps must be >= 1"):
+        bj.ista(op, jnp.zeros(8), lam=0.1, num_steps=num_steps)
+
+
+def test_bad_step_size_values(op):
+    with pytest.raises(ValueError, match="step_size must be finite and > 0"):
+        bj.landweber(op, jnp.zeros(8), step_size=-0.1, num_steps=3)
+
+
+def test_diverging_step_raises_or_returns_nonfinite(op, key):
+    y = op.mv(bj.sparse_signal(key, 16, 3))
+    with pytest.raises(Exception, match="Landweber diverged.*Lower step_size"):
+        bj.landweber(op, y, step_size=10.0, num_steps=30).block_until_ready()
+    _, losses = bj.landweber(op, y, step_size=10.0, num_steps=300, throw=False)
+    assert not np.isfinite(losses[-1]) or losses[-1] > losses[0]
+
+
+def test_unknown_names_and_missing_key(key):
+    with pytest.raises(ValueError, match="amplitude must be one of"):
+        bj.sparse_signal(key, 8, 2, amplitude="laplace")
+    with pytest.raises(ValueError, match="method must be one of"):
+        bj.effective_rank(jnp.ones(3), method="nuclear")
+    with pytest.raises(TypeError, match="key must be a jax.random key"):
+        bj.sparse_signal(42, 8, 2)
+    with pytest.raises(TypeError, match="mask must be boolean"):
+        bj.Mask(jnp.ones(4))
+    with pytest.raises(ValueError, match="indices must be distinct"):
+        bj.Subsample(jnp.array([1, 1]), 4)
+    with pytest.raises(TypeError, match="op must be a bridge_jax.LinearOperator"):
+        bj.landweber(np.eye(3), jnp.zeros(3), num_steps=2)

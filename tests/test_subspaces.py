@@ -1,0 +1,71 @@
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+from scipy.linalg import subspace_angles
+from scipy.special import gammaln
+
+import bridge_jax as bj
+
+
+@pytest.mark.parametrize("p,q", [(3, 3), (5, 2), (2, 6), (1, 1), (10, 10)])
+def test_principal_angles_against_scipy(p, q, key, x64):
+    ku, kv = jr.split(key)
+    u = np.asarray(jr.normal(ku, (12, p)))
+    v = np.asarray(jr.normal(kv, (12, q)))
+    ours = np.asarray(bj.principal_angles(u, v))
+    np.testing.assert_allclose(ours, np.sort(subspace_angles(u, v)), atol=1e-10)
+    assert np.all(np.diff(ours) >= 0)
+
+
+def test_small_angles_are_accurate(key, x64):
+    u = np.asarray(jr.normal(key, (20, 4)))
+    v = u + 1e-7 * np.asarray(jr.normal(jr.fold_in(key, 1), (20, 4)))
+    ours = np.asarray(bj.principal_angles(u, v))
+    np.testing.assert_allclose(ours, np.sort(subspace_angles(u, v)), rtol=1e-5, atol=1e-14)
+    assert ours.max() < 1e-5
+
+
+def test_alignment_and_distance_definitions(key, x64):
+    u = jr.normal(key, (10, 3))
+    v = jr.normal(jr.fold_in(key, 1), (10, 3))
+    theta = np.sort(subspace_angles(np.asarray(u), np.asarray(v)))
+    np.testing.assert_allclose(bj.subspace_alignment(u, v), np.cos(theta).mean())
+    np.testing.assert_allclose(bj.grassmann_distance(u, v), np.linalg.norm(theta))
+    e = jnp.eye(6)
+    np.testing.assert_allclose(bj.subspace_alignment(e[:, :3], e[:, :3]), 1.0)
+    np.testing.assert_allclose(bj.subspace_alignment(e[:, :3], e[:, 3:]), 0.0, atol=1e-12)
+    np.testing.assert_allclose(bj.grassmann_distance(e[:, :3], e[:, 3:]), np.pi / 2 * np.sqrt(3))
+
+
+def test_random_baseline_matches_closed_form_for_lines(key, x64):
+    # For two uniform random lines in R^n, E|cos theta| = Gamma(n/2) / (sqrt(pi) Gamma((n+1)/2)).
+    n = 10
+    base = bj.random_subspace_baseline(key, n, 1, num=4000)
+    expected = np.exp(gammaln(n / 2) - gammaln((n + 1) / 2)) / np.sqrt(np.pi)
+    a = np.asarray(base.alignment)
+    assert abs(a.mean() - expected) < 5 * a.std() / np.sqrt(a.size)
+
+
+def test_random_subspace_is_orthonormal(key, x64):
+    q = bj.random_subspace(key, 9, 4)
+    np.testing.assert_allclose(q.T @ q, np.eye(4), atol=1e-12)
+
+
+def test_row_and_null_space(key, x64):
+    op = bj.GaussianSensing(10, 4, key=key)
+    row, null = bj.row_space(op), bj.null_space(op)
+    assert row.shape == (10, 4) and null.shape == (10, 6)
+    np.testing.assert_allclose(op.matrix @ null, 0, atol=1e-12)
+    basis = np.hstack([row, null])
+    np.testing.assert_allclose(basis.T @ basis, np.eye(10), atol=1e-12)
+    np.testing.assert_allclose(bj.subspace_alignment(row, op.matrix.T), 1.0)
+    masked = bj.Mask(bj.random_mask(10, 0.3, key=key))
+    assert bj.null_space(masked, rank=7).shape == (10, 3)
+
+
+def test_leading_subspace(key, x64):
+    q = np.linalg.qr(np.asarray(jr.normal(key, (6, 6))))[0]
+    m = q @ np.diag([6.0, 5, 4, 3, 2, 1]) @ q.T
+    lead = bj.leading_subspace(m, 2)
+    np.testing.assert_allclose(bj.subspace_alignment(lead, q[:, :2]), 1.0, atol=1e-12)
