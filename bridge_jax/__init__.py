@@ -36,6 +36,7 @@ from ._spectral import eigenspectrum as eigenspectrum
 from ._spectral import normalize_spectrum as normalize_spectrum
 from ._spectral import operator_spectrum as operator_spectrum
 from ._spectral import spectral_correlation as spectral_correlation
+from ._stats import summarize as summarize
 from ._subspaces import SubspaceBaseline as SubspaceBaseline
 from ._subspaces import grassmann_distance as grassmann_distance
 from ._subspaces import leading_subspace as leading_subspace
@@ -45,5 +46,9 @@ from ._subspaces import random_subspace as random_subspace
 from ._subspaces import random_subspace_baseline as random_subspace_baseline
 from ._subspaces import row_space as row_space
 from ._subspaces import subspace_alignment as subspace_alignment
+from ._taxonomy import Taxonomy as Taxonomy
+from ._taxonomy import cosine_similarity_matrix as cosine_similarity_matrix
+from ._taxonomy import cross_domain_pairs as cross_domain_pairs
+from ._taxonomy import load_taxonomy as load_taxonomy
 
 __version__ = "0.1.0"

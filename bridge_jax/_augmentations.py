@@ -12,6 +12,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 from jax.scipy.linalg import expm
 from jaxtyping import Array, Float, PRNGKeyArray
 
@@ -88,7 +89,7 @@ def augment(
     k_rot, k_noise, k_mask = jr.split(key, 3)
     view = random_rotation(k_rot, x.shape[0], angle) @ x
     view = add_noise(k_noise, view, noise)
-    if check.is_concrete(mask_ratio) and float(jnp.max(jnp.asarray(mask_ratio))) == 0.0:
+    if check.is_concrete(mask_ratio) and float(np.max(np.asarray(mask_ratio))) == 0.0:
         return view
     return random_masking(k_mask, view, mask_ratio)
 

@@ -1,2 +1,33 @@
-def main():
-    raise SystemExit("not yet")
+"""The `bridge-jax` command line. User mistakes get one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv=None) -> int:
+    from experiments import reproduce
+    from experiments._runner import OneLineParser
+
+    parser = OneLineParser(prog="bridge-jax", description="bridge_jax experiments.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    rep = sub.add_parser(
+        "reproduce", help="reproduce the paper's five experiments", description=reproduce.__doc__
+    )
+    reproduce.add_arguments(rep)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return reproduce.run_from_args(args)
+    except KeyboardInterrupt:
+        print(
+            "bridge-jax: interrupted; finished experiments are saved and a rerun resumes.",
+            file=sys.stderr,
+        )
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,176 @@
+"""Run the five experiments, save each result as it finishes, write results.json and figures.
+
+Each finished experiment is written atomically to DIR/experiments/NAME.json together with the
+configuration's digest; a rerun with the same configuration loads it instead of recomputing, so
+an interrupted run loses at most the experiment in progress.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import tempfile
+import time
+
+from experiments._common import Config
+
+EXPERIMENTS = (
+    "fig1_spectrum",
+    "fig2_masking",
+    "fig3_convergence",
+    "fig4_transfer",
+    "fig5_taxonomy",
+)
+FORMAT = "bridge_jax.experiment/1"
+
+
+class UserError(Exception):
+    """A mistake in the user's input: shown as one line, exit code 2."""
+
+
+def write_json_atomic(path: str, obj) -> None:
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=1, sort_keys=False, allow_nan=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _load_cached(path: str, config: Config):
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            saved = json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+        raise UserError(
+            f"{path} is not a readable experiment result ({e}); delete it or pass --fresh."
+        ) from e
+    if not isinstance(saved, dict) or saved.get("format") != FORMAT:
+        raise UserError(
+            f"{path} was not written by bridge-jax reproduce; delete it, choose "
+            f"another --out, or pass --fresh."
+        )
+    if saved.get("config_digest") != config.digest():
+        return None  # another configuration: recompute and overwrite
+    return saved["result"]
+
+
+def check_writable(out: str) -> None:
+    try:
+        os.makedirs(out, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".probe-"):
+            pass
+    except OSError as e:
+        raise UserError(f"cannot write to output folder {out!r}: {e.strerror or e}.") from e
+
+
+def progress_printer(total: int):
+    start = time.perf_counter()
+
+    def say(i: int, name: str, status: str):
+        elapsed = time.perf_counter() - start
+        print(
+            f"[{i}/{total}] {name:<18} {status:<40} {elapsed:7.1f}s elapsed",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return say
+
+
+def run_experiments(config: Config, out: str, *, names=EXPERIMENTS, fresh=False) -> dict:
+    """Run (or load) each experiment, returning {name: result}; timings in seconds too."""
+    config.validate()
+    check_writable(out)
+    say = progress_printer(len(names))
+    results, timings = {}, {}
+    for i, name in enumerate(names, 1):
+        module = importlib.import_module(f"experiments.{name}")
+        path = os.path.join(out, "experiments", f"{name}.json")
+        cached = None if fresh else _load_cached(path, config)
+        if cached is not None:
+            say(i, name, "loaded from an earlier run")
+            results[name], timings[name] = cached, 0.0
+            continue
+        say(i, name, "running")
+        t0 = time.perf_counter()
+        result = module.run(config, progress=lambda msg, i=i, name=name: say(i, name, msg))
+        timings[name] = time.perf_counter() - t0
+        write_json_atomic(
+            path, {"format": FORMAT, "config_digest": config.digest(), "result": result}
+        )
+        say(i, name, f"done in {timings[name]:.1f}s")
+    return {"results": results, "timings": timings}
+
+
+def make_figures(results: dict, out: str) -> list[str]:
+    fig_dir = os.path.join(out, "figures")
+    paths = []
+    for name, result in results.items():
+        module = importlib.import_module(f"experiments.{name}")
+        paths += module.plot(result, fig_dir)
+    return paths
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="results", help="output folder (default: results)")
+    parser.add_argument("--trials", type=int, help="number of trials (paper: 20)")
+    parser.add_argument("--signals", type=int, help="signals per trial N (paper: 500)")
+    parser.add_argument("--seed", type=int, help="random seed (paper: 42)")
+    parser.add_argument(
+        "--quick", action="store_true", help="a tiny setting that runs in seconds (smoke test)"
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="recompute experiments even if saved results exist"
+    )
+
+
+def config_from_args(args) -> Config:
+    overrides = {
+        k: getattr(args, k) for k in ("trials", "signals", "seed") if getattr(args, k) is not None
+    }
+    for k in ("trials", "signals"):
+        if k in overrides and overrides[k] < 1:
+            raise UserError(f"--{k} must be a positive integer, got {overrides[k]}.")
+    try:
+        config = Config.quick(**overrides) if args.quick else Config(**overrides)
+        return config.validate()
+    except ValueError as e:
+        raise UserError(str(e)) from e
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake as one line and exits with code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def single_experiment_main(name: str, argv=None) -> int:
+    parser = OneLineParser(
+        prog=f"python -m experiments.{name}",
+        description=importlib.import_module(f"experiments.{name}").__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_config_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+        run = run_experiments(config, args.out, names=(name,), fresh=args.fresh)
+        for path in make_figures(run["results"], args.out):
+            print(path)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
