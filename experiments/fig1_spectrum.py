@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import jax.random as jr
 
 import bridge_jax as bj
-from experiments._common import Config, Setting, curve, metric, to_numpy, trial_keys
+from experiments._common import Config, Setting, curve, map_trials, metric, trial_keys
 
 NAME = "fig1_spectrum"
 STREAM = 1
@@ -88,11 +88,11 @@ def run(config: Config, progress=None) -> dict:
         }
 
     keys = trial_keys(c, STREAM)
-    r = to_numpy(jax.jit(jax.vmap(one_trial))(keys))
+    r = map_trials(one_trial, keys)
     if progress:
         progress("per-view rotations (alternative reading)")
-    # One expm per view: batch a few trials at a time to bound memory.
-    r.update(to_numpy(jax.jit(lambda k: jax.lax.map(per_view_trial, k, batch_size=4))(keys)))
+    # One expm per view: at most a few trials at a time, to bound memory.
+    r.update(map_trials(per_view_trial, keys, None if jax.default_backend() == "cpu" else 4))
 
     norm = lambda s: s / s[:, :1]  # noqa: E731 - normalise each trial's spectrum to max 1
     metrics = {

@@ -27,7 +27,7 @@ import jax.random as jr
 import numpy as np
 
 import bridge_jax as bj
-from experiments._common import Config, Setting, curve, metric, to_numpy, trial_keys
+from experiments._common import Config, Setting, curve, map_trials, metric, trial_keys
 
 NAME = "fig2_masking"
 STREAM = 2
@@ -77,7 +77,7 @@ def run(config: Config, progress=None) -> dict:
 
         return jax.vmap(at_ratio)(ratios)  # each leaf: (num_ratios,)
 
-    r = to_numpy(jax.jit(jax.vmap(one_trial))(trial_keys(c, STREAM)))
+    r = map_trials(one_trial, trial_keys(c, STREAM))
     ratios_np = np.asarray(c.mask_ratios)
     i5 = int(np.argmin(np.abs(ratios_np - 0.5)))
     at = lambda key: r[key][:, i5]  # noqa: E731

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 
 import bridge_jax as bj
-from experiments._common import Config, Setting, curve, metric, to_numpy, trial_keys
+from experiments._common import Config, Setting, curve, map_trials, metric, trial_keys
 
 NAME = "fig3_convergence"
 STREAM = 3
@@ -59,7 +59,7 @@ def run(config: Config, progress=None) -> dict:
             out[f"mse_{name}"] = jnp.mean((xs - st.x) ** 2)
         return out
 
-    r = to_numpy(jax.jit(jax.vmap(one_trial))(trial_keys(c, STREAM)))
+    r = map_trials(one_trial, trial_keys(c, STREAM))
     early = min(10, c.num_steps)
     metrics = {}
     for name, desc in INITS.items():

@@ -28,7 +28,7 @@ import jax.random as jr
 import numpy as np
 
 import bridge_jax as bj
-from experiments._common import Config, Setting, curve, metric, to_numpy, trial_keys
+from experiments._common import Config, Setting, curve, map_trials, metric, trial_keys
 
 NAME = "fig4_transfer"
 STREAM = 4
@@ -92,7 +92,7 @@ def run(config: Config, progress=None) -> dict:
         return {"mse": mse, **sub}
 
     keys = trial_keys(c, STREAM)
-    r = to_numpy(jax.jit(jax.vmap(one_trial))(keys))
+    r = map_trials(one_trial, keys)
     null_m = bj.random_subspace_baseline(
         jr.fold_in(jr.key(c.seed), 400 + STREAM), c.n, c.m, c.m, num=c.null_samples
     )

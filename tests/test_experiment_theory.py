@@ -1,0 +1,67 @@
+"""The experiments' statistics against what theory says (tolerances from the spread)."""
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+import bridge_jax as bj
+from experiments import fig1_spectrum, fig2_masking, fig4_transfer
+from experiments._common import Config
+
+
+def _within(stat, expected, k=4.0):
+    """|mean - expected| within k standard errors of the mean over trials."""
+    half = k * stat["std"] / np.sqrt(stat["n_trials"])
+    assert abs(stat["mean"] - expected) <= half, (stat["mean"], expected, half)
+
+
+def test_effective_ranks_are_n_and_m():
+    res = fig1_spectrum.run(Config.quick())
+    assert res["metrics"]["effective_rank_augmentation"]["mean"] == 16
+    assert res["metrics"]["effective_rank_augmentation"]["std"] == 0
+    assert res["metrics"]["effective_rank_operator"]["mean"] == 8
+
+
+@pytest.mark.parametrize("ratio", [0.25, 0.5, 0.75])
+def test_masking_mse_closed_forms(ratio, key):
+    # s-sparse x with N(0,1) amplitudes, h hidden and v = n - h visible entries:
+    #   zero fill (= pinv of the subsampling), all entries: (h/n) (s/n)
+    #   visible-mean fill, hidden entries: (s/n) (1 + 1/v)   [E f^2 = s / (n v), E x_j f = 0]
+    n, s, num = 16, 3, 20000
+    h = round(ratio * n)
+    v = n - h
+    xs = bj.sparse_signals(key, num, n, s)
+    keys = jr.split(jr.fold_in(key, 1), num)
+    gauss = bj.MatrixOperator(jr.normal(jr.fold_in(key, 2), (n, n)) / np.sqrt(n))
+    out = jax.vmap(fig2_masking.masked_reconstructions, (0, 0, None, None, None))(
+        keys, xs, ratio, jnp.zeros(n), gauss
+    )
+
+    def check(samples, expected):
+        samples = np.asarray(samples)
+        assert abs(samples.mean() - expected) < 4 * samples.std() / np.sqrt(num)
+
+    check(out["physics_subsample_all"], h / n * s / n)
+    check(out["meanfill_visible_hidden"], s / n * (1 + 1 / v))
+    check(out["meanfill_dataset_hidden"], s / n)  # zero data mean: plain zero fill
+    check(out["physics_gaussian_all"], h / n * s / n)  # pinv keeps a random (n-h)-dim projection
+
+
+def test_landweber_from_zero_reaches_the_nullspace_error():
+    # Converged min-norm reconstruction loses the null-space energy: MSE -> (1 - m/n) s/n,
+    # plus a noise term that is negligible at sigma = 0.01.
+    c = Config.quick(num_steps=2000, trials=8, noise_levels=(0.01,))
+    res = fig4_transfer.run(c)
+    _within(res["metrics"]["transfer_mse_imaging_sigma_0.01"], (1 - c.m / c.n) * c.s / c.n)
+    # The supervised linear oracle is never worse than the linear min-norm reconstruction.
+    lm = res["metrics"]["transfer_mse_supervised_sigma_0.01"]["mean"]
+    assert lm <= res["metrics"]["transfer_mse_imaging_sigma_0.01"]["mean"]
+
+
+def test_random_subspace_null_is_what_the_paper_reports_scale():
+    # Pairs of random 32-dim subspaces of R^64: the paper's 0.651 / 5.023 sit inside this null.
+    base = bj.random_subspace_baseline(jr.key(0), 64, 32, num=200)
+    a, g = np.asarray(base.alignment), np.asarray(base.grassmann)
+    assert abs(a.mean() - 0.651) < 3 * a.std() and abs(g.mean() - 5.023) < 3 * g.std()

@@ -1,0 +1,139 @@
+"""End-to-end `bridge-jax reproduce --quick`: outputs, determinism, resume and CLI errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bridge_jax._cli import main as cli_main
+
+HEADLINE = (
+    "spectral_correlation",
+    "effective_rank_augmentation",
+    "effective_rank_operator",
+    "masking_mse_physics_at_0.5",
+    "masking_mse_meanfill_at_0.5",
+    "masking_reduction_pct_at_0.5",
+    "subspace_alignment",
+    "grassmann_distance",
+    "taxonomy_dino_noise2self",
+)
+FIGURES = (
+    "fig1_spectrum.png",
+    "fig2_masking.png",
+    "fig3_convergence.png",
+    "fig4_transfer.png",
+    "fig5_taxonomy.png",
+)
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("quick")
+    assert cli_main(["reproduce", "--quick", "--out", str(out)]) == 0
+    return out
+
+
+def test_results_json_contract(quick_run):
+    with open(quick_run / "results.json") as f:
+        results = json.load(f)
+    assert results["config"]["trials"] == 3 and results["config"]["seed"] == 42
+    for key in HEADLINE:
+        m = results["metrics"][key]
+        for field in ("mean", "std", "ci95", "n_trials", "paper", "definition"):
+            assert field in m, (key, field)
+        assert len(m["ci95"]) == 2 and m["ci95"][0] <= m["mean"] <= m["ci95"][1]
+        assert isinstance(m["definition"], str) and m["definition"]
+    for key in ("spectral_correlation", "subspace_alignment", "grassmann_distance"):
+        assert "null" in results["metrics"][key]
+    assert results["metrics"]["spectral_correlation"]["paper"] == 0.993
+    for exp in (
+        "fig1_spectrum",
+        "fig2_masking",
+        "fig3_convergence",
+        "fig4_transfer",
+        "fig5_taxonomy",
+    ):
+        assert results["curves"][exp]
+
+
+def test_figures_and_report(quick_run):
+    for name in FIGURES:
+        path = quick_run / "figures" / name
+        assert path.exists() and path.stat().st_size > 10_000
+    report = (quick_run / "report.md").read_text()
+    assert "| metric | paper |" in report
+    for name in FIGURES:
+        assert f"figures/{name}" in report
+    for key in HEADLINE:
+        assert f"`{key}`" in report
+
+
+def test_same_seed_same_results(quick_run, tmp_path):
+    assert cli_main(["reproduce", "--quick", "--out", str(tmp_path), "--fresh"]) == 0
+    assert (tmp_path / "results.json").read_bytes() == (quick_run / "results.json").read_bytes()
+
+
+def test_different_seed_changes_results(quick_run, tmp_path):
+    assert cli_main(["reproduce", "--quick", "--seed", "7", "--out", str(tmp_path)]) == 0
+    a = json.loads((tmp_path / "results.json").read_text())["metrics"]
+    b = json.loads((quick_run / "results.json").read_text())["metrics"]
+    assert a["spectral_correlation"]["mean"] != b["spectral_correlation"]["mean"]
+
+
+def test_resume_reuses_finished_experiments(quick_run, tmp_path, capsys):
+    import shutil
+
+    shutil.copytree(quick_run / "experiments", tmp_path / "experiments")
+    os.remove(tmp_path / "experiments" / "fig4_transfer.json")  # "interrupted" during fig4
+    assert cli_main(["reproduce", "--quick", "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("loaded from an earlier run") == 4
+    assert (tmp_path / "results.json").read_bytes() == (quick_run / "results.json").read_bytes()
+
+
+def test_corrupted_or_foreign_result_is_a_clear_error(quick_run, tmp_path, capsys):
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "fig1_spectrum.json").write_text("{not json")
+    assert cli_main(["reproduce", "--quick", "--out", str(tmp_path)]) == 2
+    assert "not a readable experiment result" in capsys.readouterr().err
+    (tmp_path / "experiments" / "fig1_spectrum.json").write_text('{"hello": 1}')
+    assert cli_main(["reproduce", "--quick", "--out", str(tmp_path)]) == 2
+    assert "not written by bridge-jax reproduce" in capsys.readouterr().err
+
+
+def _cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "bridge_jax._cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (("reproduce", "--bogus"), "unrecognized arguments: --bogus"),
+        (("reproduce", "--trials", "-3"), "--trials must be a positive integer, got -3"),
+        (("reproduce", "--trials", "many"), "invalid int value: 'many'"),
+        (("frobnicate",), "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_user_mistakes_get_one_line_and_exit_2(args, needle):
+    proc = _cli(*args)
+    assert proc.returncode == 2
+    assert needle in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in proc.stderr
+
+
+def test_unwritable_output_folder(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    proc = _cli("reproduce", "--quick", "--out", str(blocker / "sub"))
+    assert proc.returncode == 2
+    assert "cannot write to output folder" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
