@@ -10,6 +10,7 @@ from ._augmentations import augmentations as augmentations
 from ._augmentations import random_masking as random_masking
 from ._augmentations import random_rotation as random_rotation
 from ._augmentations import random_skew as random_skew
+from ._compat import check_jaxlib as _check_jaxlib
 from ._operators import Composed as Composed
 from ._operators import GaussianSensing as GaussianSensing
 from ._operators import LinearOperator as LinearOperator
@@ -50,5 +51,7 @@ from ._taxonomy import Taxonomy as Taxonomy
 from ._taxonomy import cosine_similarity_matrix as cosine_similarity_matrix
 from ._taxonomy import cross_domain_pairs as cross_domain_pairs
 from ._taxonomy import load_taxonomy as load_taxonomy
+
+_check_jaxlib()
 
 __version__ = "0.1.0"

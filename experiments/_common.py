@@ -172,13 +172,9 @@ def to_numpy(tree):
 def map_trials(fn, keys, batch_size: int | None = None):
     """`fn` (one trial, unbatched) over all trial keys in ONE compiled program, as NumPy.
 
-    On accelerators the trials are batched with `vmap` (batch_size = number of trials). On the
-    CPU they run one after another with `lax.map` (batch_size = 1), each trial still `vmap`-ed
-    over its signals: XLA's CPU runtime can deadlock when several independent batched LAPACK
-    calls (eigh, svd, solve) wait on its small thread pool, which a 2-core machine hits at the
-    paper's scale (all threads asleep; `--xla_cpu_multi_thread_eigen=false` does not help).
+    Trials are batched with `vmap`; `batch_size` (default: all trials) bounds memory by
+    running `lax.map` over chunks of that many `vmap`-ed trials.
     """
-    if batch_size is None:
-        batch_size = 1 if jax.default_backend() == "cpu" else int(keys.shape[0])
+    batch_size = int(keys.shape[0]) if batch_size is None else batch_size
     run = jax.jit(lambda k: jax.lax.map(fn, k, batch_size=batch_size))
     return to_numpy(run(keys))

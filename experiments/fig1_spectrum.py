@@ -23,7 +23,6 @@ Definitions (main reading first):
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import jax.random as jr
 
@@ -92,7 +91,7 @@ def run(config: Config, progress=None) -> dict:
     if progress:
         progress("per-view rotations (alternative reading)")
     # One expm per view: at most a few trials at a time, to bound memory.
-    r.update(map_trials(per_view_trial, keys, None if jax.default_backend() == "cpu" else 4))
+    r.update(map_trials(per_view_trial, keys, batch_size=4))
 
     norm = lambda s: s / s[:, :1]  # noqa: E731 - normalise each trial's spectrum to max 1
     metrics = {
