@@ -1,8 +1,8 @@
 """Run the five experiments, save each result as it finishes, write results.json and figures.
 
-Each finished experiment is written atomically to DIR/experiments/NAME.json together with the
-configuration's digest; a rerun with the same configuration loads it instead of recomputing, so
-an interrupted run loses at most the experiment in progress.
+Each finished experiment is written atomically to DIR/experiments/NAME.json together with a
+digest of the configuration and of the experiment's code; a rerun with the same digest loads it
+instead of recomputing, so an interrupted run loses at most the experiment in progress.
 """
 
 from __future__ import annotations
@@ -46,7 +46,22 @@ def write_json_atomic(path: str, obj) -> None:
         raise
 
 
-def _load_cached(path: str, config: Config):
+def result_digest(config: Config, module) -> str:
+    """Identifies a saved result: the configuration plus the code that computed it."""
+    import hashlib
+    import inspect
+
+    import bridge_jax
+    from experiments import _common
+
+    h = hashlib.sha256(config.digest().encode())
+    for mod in (module, _common):
+        h.update(inspect.getsource(mod).encode())
+    h.update(bridge_jax.__version__.encode())
+    return h.hexdigest()[:16]
+
+
+def _load_cached(path: str, digest: str):
     if not os.path.exists(path):
         return None
     try:
@@ -61,8 +76,8 @@ def _load_cached(path: str, config: Config):
             f"{path} was not written by bridge-jax reproduce; delete it, choose "
             f"another --out, or pass --fresh."
         )
-    if saved.get("config_digest") != config.digest():
-        return None  # another configuration: recompute and overwrite
+    if saved.get("digest") != digest:
+        return None  # another configuration or changed code: recompute and overwrite
     return saved["result"]
 
 
@@ -98,7 +113,8 @@ def run_experiments(config: Config, out: str, *, names=EXPERIMENTS, fresh=False)
     for i, name in enumerate(names, 1):
         module = importlib.import_module(f"experiments.{name}")
         path = os.path.join(out, "experiments", f"{name}.json")
-        cached = None if fresh else _load_cached(path, config)
+        digest = result_digest(config, module)
+        cached = None if fresh else _load_cached(path, digest)
         if cached is not None:
             say(i, name, "loaded from an earlier run")
             results[name], timings[name] = cached, 0.0
@@ -107,9 +123,9 @@ def run_experiments(config: Config, out: str, *, names=EXPERIMENTS, fresh=False)
         t0 = time.perf_counter()
         result = module.run(config, progress=lambda msg, i=i, name=name: say(i, name, msg))
         timings[name] = time.perf_counter() - t0
-        write_json_atomic(
-            path, {"format": FORMAT, "config_digest": config.digest(), "result": result}
-        )
+        # Keep what was written (JSON types), so a resumed run returns identical objects.
+        results[name] = json.loads(json.dumps(result, allow_nan=False))
+        write_json_atomic(path, {"format": FORMAT, "digest": digest, "result": results[name]})
         say(i, name, f"done in {timings[name]:.1f}s")
     return {"results": results, "timings": timings}
 
