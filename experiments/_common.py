@@ -160,9 +160,14 @@ def metric(samples, *, paper, definition: str, null=None, **extra) -> dict[str, 
 
 
 def curve(values) -> dict[str, list]:
-    """Mean and standard deviation over trials (axis 0) of a per-trial curve."""
+    """Mean, standard deviation and 16th/84th percentiles over trials (axis 0) of a curve."""
     v = np.asarray(values, dtype=np.float64)
-    return {"mean": v.mean(0).tolist(), "std": v.std(0, ddof=1 if v.shape[0] > 1 else 0).tolist()}
+    return {
+        "mean": v.mean(0).tolist(),
+        "std": v.std(0, ddof=1 if v.shape[0] > 1 else 0).tolist(),
+        "p16": np.percentile(v, 16, axis=0).tolist(),
+        "p84": np.percentile(v, 84, axis=0).tolist(),
+    }
 
 
 def to_numpy(tree):

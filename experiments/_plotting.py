@@ -1,4 +1,8 @@
-"""Figure helpers: mean curves with a +-1 standard deviation band over trials."""
+"""Figure helpers: mean curves with a band from the 16th to the 84th percentile over trials.
+
+The percentile band covers the middle 68% of trials (+-1 sd for a normal spread) and, unlike
+mean +- sd, stays positive on logarithmic axes.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,9 @@ import numpy as np  # noqa: E402
 
 
 def band(ax, x, stats, label, color, linestyle="-", marker=None):
-    mean, std = np.asarray(stats["mean"]), np.asarray(stats["std"])
+    mean = np.asarray(stats["mean"])
     ax.plot(x, mean, color=color, linestyle=linestyle, marker=marker, label=label, lw=1.6)
-    ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2, lw=0)
+    ax.fill_between(x, stats["p16"], stats["p84"], color=color, alpha=0.2, lw=0)
 
 
 def save(fig, fig_dir, name: str) -> str:

@@ -200,7 +200,9 @@ def plot(result: dict, fig_dir) -> list[str]:
         ax.set_ylabel("reconstruction MSE")
         ax.set_title(title, fontsize=10)
     axes[0].legend(fontsize=7)
-    fig.suptitle("Fig. 2: masked reconstruction, mean over trials +- 1 sd", fontsize=10)
+    fig.suptitle(
+        "Fig. 2: masked reconstruction (mean over trials; band: 16th-84th percentile)", fontsize=10
+    )
     return [save(fig, fig_dir, "fig2_masking.png")]
 
 
