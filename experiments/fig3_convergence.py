@@ -102,7 +102,8 @@ def plot(result: dict, fig_dir) -> list[str]:
     ax.set_xlabel("Landweber iteration k")
     ax.set_ylabel("measurement loss 0.5||y - A x_k||^2")
     ax.set_title(
-        "Fig. 3: convergence from zero vs SSRL-mean initialisation\n(mean over trials; band: 16th-84th percentile)",
+        "Fig. 3: convergence from zero vs SSRL-mean initialisation\n"
+        "(mean over trials; band: 16th-84th percentile)",
         fontsize=9,
     )
     ax.legend(fontsize=7)
