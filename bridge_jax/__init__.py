@@ -11,6 +11,7 @@ from ._augmentations import random_masking as random_masking
 from ._augmentations import random_rotation as random_rotation
 from ._augmentations import random_skew as random_skew
 from ._compat import check_jaxlib as _check_jaxlib
+from ._operators import AbstractMatrixOperator as AbstractMatrixOperator
 from ._operators import Composed as Composed
 from ._operators import GaussianSensing as GaussianSensing
 from ._operators import LinearOperator as LinearOperator

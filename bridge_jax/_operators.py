@@ -52,16 +52,10 @@ class LinearOperator(eqx.Module):
         return Composed(self, other)
 
 
-class MatrixOperator(LinearOperator):
-    """A dense matrix as an operator."""
+class AbstractMatrixOperator(LinearOperator):
+    """An operator stored as a dense matrix; subclasses only say how the matrix is made."""
 
-    matrix: Float[Array, "m n"]
-
-    def __init__(self, matrix: Float[Array, "m n"]):
-        matrix = jnp.asarray(matrix)
-        if matrix.ndim != 2:
-            raise ValueError(f"matrix must be 2-D (m, n), got shape {matrix.shape}.")
-        self.matrix = matrix
+    matrix: eqx.AbstractVar[Float[Array, "m n"]]
 
     def mv(self, x):
         return self.matrix @ x
@@ -81,14 +75,27 @@ class MatrixOperator(LinearOperator):
         return self.matrix.shape[0]
 
 
-class GaussianSensing(LinearOperator):
+class MatrixOperator(AbstractMatrixOperator):
+    """A given dense matrix as an operator."""
+
+    matrix: Float[Array, "m n"]
+
+    def __init__(self, matrix: Float[Array, "m n"]):
+        matrix = jnp.asarray(matrix)
+        if matrix.ndim != 2:
+            raise ValueError(f"matrix must be 2-D (m, n), got shape {matrix.shape}.")
+        self.matrix = matrix
+
+
+class GaussianSensing(AbstractMatrixOperator):
     r"""Compressed-sensing matrix with i.i.d. entries $A_{ij} \sim \mathcal{N}(0, 1/m)$.
 
     With this scaling $\mathbb{E}[A^\top A] = I_n$: the measurement keeps the signal's energy
     on average, and for $m < n$ the spectrum of $A^\top A$ is Marchenko-Pastur on the
     $m$-dimensional row space and zero on the $(n-m)$-dimensional nullspace.
 
-    **Arguments:** `n` signal length, `m` number of measurements, `key` a PRNG key.
+    **Arguments:** `n` signal length, `m` number of measurements, `key` a PRNG key, `dtype`
+    (default: JAX's default float).
     """
 
     matrix: Float[Array, "m n"]
@@ -99,23 +106,6 @@ class GaussianSensing(LinearOperator):
         check.prng_key("key", key)
         dtype = jnp.result_type(float) if dtype is None else dtype
         self.matrix = jr.normal(key, (m, n), dtype) / jnp.sqrt(jnp.asarray(m, dtype))
-
-    def mv(self, x):
-        return self.matrix @ x
-
-    def rmv(self, y):
-        return self.matrix.T @ y
-
-    def as_matrix(self):
-        return self.matrix
-
-    @property
-    def in_size(self) -> int:
-        return self.matrix.shape[1]
-
-    @property
-    def out_size(self) -> int:
-        return self.matrix.shape[0]
 
 
 class Mask(LinearOperator):
