@@ -11,6 +11,9 @@ from ._augmentations import random_masking as random_masking
 from ._augmentations import random_rotation as random_rotation
 from ._augmentations import random_skew as random_skew
 from ._compat import check_jaxlib as _check_jaxlib
+from ._losses import measurement_consistency_loss as measurement_consistency_loss
+from ._losses import measurement_split_loss as measurement_split_loss
+from ._losses import supervised_loss as supervised_loss
 from ._operators import AbstractMatrixOperator as AbstractMatrixOperator
 from ._operators import Composed as Composed
 from ._operators import GaussianSensing as GaussianSensing
@@ -21,6 +24,9 @@ from ._operators import Subsample as Subsample
 from ._operators import operator_norm as operator_norm
 from ._operators import pinv_solve as pinv_solve
 from ._operators import random_mask as random_mask
+from ._schedules import chebyshev_steps as chebyshev_steps
+from ._schedules import constant_best_step as constant_best_step
+from ._schedules import spectrum_bounds as spectrum_bounds
 from ._signals import sparse_signal as sparse_signal
 from ._signals import sparse_signals as sparse_signals
 from ._solvers.ista import fista as fista
@@ -52,6 +58,8 @@ from ._taxonomy import Taxonomy as Taxonomy
 from ._taxonomy import cosine_similarity_matrix as cosine_similarity_matrix
 from ._taxonomy import cross_domain_pairs as cross_domain_pairs
 from ._taxonomy import load_taxonomy as load_taxonomy
+from ._training import fit as fit
+from ._unrolled import UnrolledLandweber as UnrolledLandweber
 
 _check_jaxlib()
 

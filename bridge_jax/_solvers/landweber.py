@@ -3,6 +3,7 @@ r"""Landweber iteration $x_{k+1} = x_k + \tau_k A^\top (y - A x_k)$."""
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, Float
@@ -27,8 +28,10 @@ def prepare(op, y, x0, step_size, num_steps: int):
     _check_operator(op)
     num_steps = check.positive_int("num_steps", num_steps)
     y = check.shape("y", y, (op.out_size,))
-    if not jnp.issubdtype(y.dtype, jnp.floating):
-        y = y.astype(float)
+    # Iterate in the common float type of the data and the operator (a float64 operator with
+    # float32 data iterates in float64).
+    out = jax.eval_shape(op.mv, jax.ShapeDtypeStruct((op.in_size,), jnp.result_type(y, float)))
+    y = y.astype(jnp.result_type(y, out.dtype, float))
     x0 = jnp.zeros(op.in_size, y.dtype) if x0 is None else check.shape("x0", x0, (op.in_size,))
     if step_size is None:
         step_size = default_step_size(op)

@@ -1,0 +1,47 @@
+r"""Step-size schedules for Landweber from the spectrum of $A^\top A$.
+
+For the non-zero spectrum in $[\lambda_{\min}, \lambda_{\max}]$ the error after $T$ steps is
+$\prod_k (1 - \tau_k \lambda)$ applied to each eigencomponent. The best constant step
+$2/(\lambda_{\max} + \lambda_{\min})$ minimises $\max_\lambda |1 - \tau\lambda|$; the Chebyshev
+steps (reciprocals of the roots of the shifted Chebyshev polynomial of degree $T$) minimise
+$\max_\lambda |\prod_k (1 - \tau_k\lambda)|$ over all $T$-step schedules.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from . import _validate as check
+from ._operators import LinearOperator, _check_operator
+
+
+def spectrum_bounds(op: LinearOperator) -> tuple[Float[Array, ""], Float[Array, ""]]:
+    r"""Smallest and largest NON-ZERO eigenvalues of $A^\top A$ (assumes full rank)."""
+    a = _check_operator(op).as_matrix()
+    gram = a @ a.T if a.shape[0] <= a.shape[1] else a.T @ a
+    lam = jnp.linalg.eigvalsh(gram)
+    return lam[0], lam[-1]
+
+
+def constant_best_step(lam_min, lam_max) -> Float[Array, ""]:
+    r"""$2/(\lambda_{\max} + \lambda_{\min})$: contraction $(\kappa - 1)/(\kappa + 1)$ per step."""
+    return 2.0 / (jnp.asarray(lam_max) + jnp.asarray(lam_min))
+
+
+def chebyshev_steps(lam_min, lam_max, num_steps: int) -> Float[Array, " num_steps"]:
+    r"""The Chebyshev schedule: optimal over $T$ steps for a spectrum in $[\lambda_{\min},
+    \lambda_{\max}]$.
+
+    $\tau_k = 1/r_k$ with $r_k = \tfrac{\lambda_{\max}+\lambda_{\min}}2 +
+    \tfrac{\lambda_{\max}-\lambda_{\min}}2 \cos\tfrac{(2k+1)\pi}{2T}$, $k = 0..T-1$, the roots
+    of the shifted Chebyshev polynomial (exact arithmetic; for large $T$ the order of the steps
+    matters for rounding).
+    """
+    num_steps = check.positive_int("num_steps", num_steps)
+    lam_min, lam_max = jnp.asarray(lam_min), jnp.asarray(lam_max)
+    k = jnp.arange(num_steps)
+    roots = 0.5 * (lam_max + lam_min) + 0.5 * (lam_max - lam_min) * jnp.cos(
+        (2 * k + 1) * jnp.pi / (2 * num_steps)
+    )
+    return 1.0 / roots

@@ -1,0 +1,49 @@
+r"""Unrolled Landweber with learnable step sizes (and, optionally, a learnable initialisation)."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from . import _validate as check
+from ._operators import LinearOperator
+from ._solvers.landweber import _landweber, prepare
+
+
+class UnrolledLandweber(eqx.Module):
+    r"""$T$ Landweber steps $x_{k+1} = x_k + \tau_k A^\top(y - A x_k)$ from $x_0$, as a model.
+
+    `steps` ($\tau_0..\tau_{T-1}$) and `x0` are array leaves: train them with
+    `eqx.filter_grad` and optax. With `x0=None` the iteration starts from zero and the start is
+    not learned. Call it as `model(op, y)` on one measurement; `vmap` it over signals and
+    operators.
+    """
+
+    steps: Float[Array, " T"]
+    x0: Float[Array, " n"] | None
+
+    def __init__(self, steps, x0=None):
+        steps = jnp.asarray(steps)
+        if steps.ndim != 1 or steps.shape[0] < 1:
+            raise ValueError(
+                f"steps must be a 1-D array of length T >= 1, got shape {steps.shape}."
+            )
+        self.steps = steps
+        self.x0 = None if x0 is None else check.shape("x0", x0, (None,))
+
+    @classmethod
+    def constant(cls, num_steps: int, step, *, n: int | None = None) -> UnrolledLandweber:
+        """`num_steps` copies of `step`; with `n`, also a learnable zero initialisation."""
+        num_steps = check.positive_int("num_steps", num_steps)
+        check.nonnegative("step", step, strict=True)
+        x0 = None if n is None else jnp.zeros(check.positive_int("n", n))
+        return cls(jnp.full((num_steps,), step, dtype=jnp.result_type(float)), x0)
+
+    @property
+    def num_steps(self) -> int:
+        return self.steps.shape[0]
+
+    def __call__(self, op: LinearOperator, y: Float[Array, " m"]) -> Float[Array, " n"]:
+        y, x0, steps = prepare(op, y, self.x0, self.steps, self.num_steps)
+        return _landweber(op, y, x0, steps, False)[0]

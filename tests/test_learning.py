@@ -1,0 +1,145 @@
+"""Schedules, the unrolled model, measurement-only losses and the training loop."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+import bridge_jax as bj
+
+
+@pytest.fixture
+def setting(key):
+    k_op, k_x, k_e = jr.split(key, 3)
+    op = bj.GaussianSensing(24, 12, key=k_op)
+    xs = bj.sparse_signals(k_x, 64, 24, 4)
+    ys = jax.vmap(op.mv)(xs) + 0.05 * jr.normal(k_e, (64, 12))
+    return op, xs, ys
+
+
+def test_spectrum_bounds_against_numpy(setting):
+    op = setting[0]
+    sv = np.linalg.svd(np.asarray(op.matrix), compute_uv=False)
+    lo, hi = bj.spectrum_bounds(op)
+    np.testing.assert_allclose([lo, hi], [sv.min() ** 2, sv.max() ** 2], rtol=1e-4)
+
+
+def test_chebyshev_attains_its_minimax_bound(x64):
+    # max over [lo, hi] of |prod_k (1 - tau_k lam)| = 1 / T_T((hi + lo) / (hi - lo)).
+    lo, hi, t = 0.2, 5.0, 7
+    lam = np.linspace(lo, hi, 20001)
+    steps = np.asarray(bj.chebyshev_steps(lo, hi, t))
+    poly = np.prod(1 - steps[:, None] * lam[None], axis=0)
+    bound = 1 / np.cosh(t * np.arccosh((hi + lo) / (hi - lo)))
+    np.testing.assert_allclose(np.abs(poly).max(), bound, rtol=1e-6)
+    const = np.abs(1 - float(bj.constant_best_step(lo, hi)) * lam).max() ** t
+    assert bound < const  # Chebyshev beats the best constant step over the same T
+
+
+def test_unrolled_model_equals_landweber(setting):
+    op, _, ys = setting
+    steps = jnp.linspace(0.05, 0.3, 6)
+    model = bj.UnrolledLandweber(steps)
+    expected, _ = bj.landweber(op, ys[0], step_size=steps, num_steps=6)
+    np.testing.assert_allclose(model(op, ys[0]), expected, rtol=1e-6)
+    assert model.num_steps == 6
+
+
+def test_unrolled_gradient_matches_finite_differences(setting, x64):
+    op, xs, ys = setting
+    op = bj.MatrixOperator(np.asarray(op.matrix, np.float64))
+    model = bj.UnrolledLandweber(jnp.full(4, 0.2), x0=jnp.zeros(24))
+
+    def loss(m):
+        return jnp.mean(jax.vmap(lambda y, x: bj.supervised_loss(m, op, y, x))(ys, xs))
+
+    grads = eqx.filter_grad(loss)(model)
+    for i in range(4):
+        e = jnp.zeros(4).at[i].set(1e-6)
+        up = eqx.tree_at(lambda m: m.steps, model, model.steps + e)
+        down = eqx.tree_at(lambda m: m.steps, model, model.steps - e)
+        np.testing.assert_allclose(grads.steps[i], (loss(up) - loss(down)) / 2e-6, rtol=1e-5)
+    assert grads.x0.shape == (24,)
+
+
+def test_split_loss_matches_manual_computation(setting, key):
+    op, _, ys = setting
+    model = bj.UnrolledLandweber(jnp.full(5, 0.2))
+    got = bj.measurement_split_loss(model, op, ys[0], key=key, holdout=0.25)
+    seen = bj.random_mask(12, 0.25, key=key)
+    x_hat, _ = bj.landweber(
+        bj.Mask(seen) @ op, jnp.where(seen, ys[0], 0.0), step_size=0.2, num_steps=5
+    )
+    resid = (op.mv(x_hat) - ys[0])[~seen]
+    np.testing.assert_allclose(got, np.mean(np.asarray(resid) ** 2), rtol=1e-5)
+    # the held-out measurements do not enter the reconstruction, only the score
+    y2 = ys[0].at[jnp.flatnonzero(~seen, size=3)].add(1.0)
+    x2, _ = bj.landweber(bj.Mask(seen) @ op, jnp.where(seen, y2, 0.0), step_size=0.2, num_steps=5)
+    np.testing.assert_allclose(x2, x_hat)
+
+
+@pytest.mark.parametrize("loss_name", ["supervised", "split"])
+def test_short_training_lowers_the_loss(setting, loss_name, key):
+    op, xs, ys = setting
+    model = bj.UnrolledLandweber.constant(5, 0.05)
+
+    def loss(m, k):
+        if loss_name == "supervised":
+            return jnp.mean(jax.vmap(lambda y, x: bj.supervised_loss(m, op, y, x))(ys, xs))
+        keys = jr.split(jr.key(0), ys.shape[0])  # fixed splits: a deterministic objective
+        return jnp.mean(
+            jax.vmap(lambda y, kk: bj.measurement_split_loss(m, op, y, key=kk))(ys, keys)
+        )
+
+    trained, losses = bj.fit(loss, model, key=key, num_steps=40, learning_rate=2e-2)
+    assert losses.shape == (40,)
+    # The split loss has a floor (held-out noise); ask for a clear, not a large, decrease.
+    assert float(loss(trained, key)) < 0.97 * float(losses[0])
+    assert np.all(np.asarray(losses[-5:]) < float(losses[0]))
+
+
+def test_trained_model_serialises_and_vmaps(setting, tmp_path, key):
+    op, _, ys = setting
+    model = bj.UnrolledLandweber(jr.uniform(key, (5,), minval=0.05, maxval=0.2), x0=jnp.ones(24))
+    path = tmp_path / "model.eqx"
+    eqx.tree_serialise_leaves(path, model)
+    like = bj.UnrolledLandweber(jnp.zeros(5), x0=jnp.zeros(24))
+    loaded = eqx.tree_deserialise_leaves(path, like)
+    np.testing.assert_array_equal(loaded(op, ys[0]), model(op, ys[0]))
+    batched = jax.jit(jax.vmap(loaded, (None, 0)))(op, ys)
+    np.testing.assert_allclose(batched[3], model(op, ys[3]), rtol=1e-6)
+    # one schedule per trial: vmap over a batch of models
+    models = jax.vmap(lambda s: bj.UnrolledLandweber(s))(jnp.full((3, 5), 0.1))
+    out = jax.vmap(lambda m: m(op, ys[0]))(models)
+    assert out.shape == (3, 24)
+
+
+def test_nan_stops_training_with_step_and_parameter(setting, key):
+    op, xs, ys = setting
+    model = bj.UnrolledLandweber.constant(3, 0.1)
+
+    def loss(m, k):
+        return jnp.mean(jax.vmap(lambda y, x: bj.supervised_loss(m, op, y, x))(ys, xs)) + jnp.log(
+            1.0 - m.steps[0] * 5.0
+        )  # NaN once steps[0] passes 0.2
+
+    with pytest.raises(FloatingPointError, match=r"at step \d+ with parameters \['\.steps'\]") as e:
+        bj.fit(loss, model, key=key, num_steps=200, learning_rate=0.05)
+    assert np.all(np.isfinite(e.value.model.steps))
+
+
+def test_bad_hyperparameters_fail_before_compiling(setting, key, compile_count):
+    op = setting[0]
+    model, empty, y = bj.UnrolledLandweber(jnp.ones(2)), jnp.ones((0,)), jnp.zeros(12)
+    before = compile_count()
+    with pytest.raises(ValueError, match="learning_rate must be finite and > 0"):
+        bj.fit(lambda m, k: 0.0, model, key=key, num_steps=3, learning_rate=0.0)
+    with pytest.raises(ValueError, match="num_steps must be >= 1"):
+        bj.UnrolledLandweber.constant(0, 0.1)
+    with pytest.raises(ValueError, match="steps must be a 1-D array of length T >= 1"):
+        bj.UnrolledLandweber(empty)
+    with pytest.raises(ValueError, match=r"holdout must be in \[0.0, 1.0\)"):
+        bj.measurement_split_loss(model, op, y, key=key, holdout=1.2)
+    assert compile_count() == before
