@@ -11,6 +11,7 @@ from ._augmentations import random_masking as random_masking
 from ._augmentations import random_rotation as random_rotation
 from ._augmentations import random_skew as random_skew
 from ._compat import check_jaxlib as _check_jaxlib
+from ._learned_augment import LearnableAugmentation as LearnableAugmentation
 from ._losses import measurement_consistency_loss as measurement_consistency_loss
 from ._losses import measurement_split_loss as measurement_split_loss
 from ._losses import supervised_loss as supervised_loss

@@ -6,7 +6,7 @@ import sys
 
 
 def main(argv=None) -> int:
-    from experiments import reproduce
+    from experiments import learn, reproduce
     from experiments._runner import OneLineParser
 
     parser = OneLineParser(prog="bridge-jax", description="bridge_jax experiments.")
@@ -15,12 +15,18 @@ def main(argv=None) -> int:
         "reproduce", help="reproduce the paper's five experiments", description=reproduce.__doc__
     )
     reproduce.add_arguments(rep)
+    lrn = sub.add_parser(
+        "learn",
+        help="learned step sizes and augmentations (beyond the paper)",
+        description=learn.__doc__,
+    )
+    learn.add_arguments(lrn)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return reproduce.run_from_args(args)
+        return {"reproduce": reproduce, "learn": learn}[args.command].run_from_args(args)
     except KeyboardInterrupt:
         print(
             "bridge-jax: interrupted; finished experiments are saved and a rerun resumes.",

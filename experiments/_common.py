@@ -183,3 +183,60 @@ def map_trials(fn, keys, batch_size: int | None = None):
     batch_size = int(keys.shape[0]) if batch_size is None else batch_size
     run = jax.jit(lambda k: jax.lax.map(fn, k, batch_size=batch_size))
     return to_numpy(run(keys))
+
+
+@dataclasses.dataclass(frozen=True)
+class LearnConfig(Config):
+    """The paper's setting plus the learning studies' choices (issue 4).
+
+    `learn_sigma`: measurement noise; `unroll`: the T values; `learn_iters`/`learn_lr`: Adam
+    iterations and learning rate; `plain_max`: how far plain Landweber is run to find the
+    equivalent number of iterations; `aug_rank`: rank of the learnable rotation generator.
+    """
+
+    learn_sigma: float = 0.05
+    unroll: tuple[int, ...] = (5, 10, 20)
+    learn_iters: int = 300
+    learn_lr: float = 0.02
+    plain_max: int = 3000
+    aug_rank: int = 32
+    aug_steps: int = 100
+
+    @classmethod
+    def quick(cls, **overrides) -> LearnConfig:
+        base = dict(
+            signals=40,
+            n=16,
+            m=8,
+            s=3,
+            k=4,
+            trials=3,
+            num_steps=20,
+            null_samples=20,
+            noise_levels=(0.01, 0.1, 1.0),
+            mask_ratios=(0.1, 0.5, 0.9),
+            unroll=(2, 10),
+            learn_iters=15,
+            plain_max=200,
+            aug_rank=8,
+            aug_steps=10,
+        )
+        base.update(overrides)
+        return cls(**base)
+
+    def validate(self) -> LearnConfig:
+        super().validate()
+        if 10 not in self.unroll:
+            raise ValueError(
+                f"unroll must include T = 10 (the reported setting), got {self.unroll}."
+            )
+        if any(not isinstance(t, int) or t < 1 for t in self.unroll):
+            raise ValueError(f"unroll values must be integers >= 1, got {self.unroll}.")
+        for name in ("learn_iters", "plain_max", "aug_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
+        if not self.learn_lr > 0:
+            raise ValueError(f"learn_lr must be > 0, got {self.learn_lr}.")
+        if not 2 <= self.aug_rank <= self.n:
+            raise ValueError(f"aug_rank must be in [2, n={self.n}], got {self.aug_rank}.")
+        return self

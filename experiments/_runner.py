@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 
-from experiments._common import Config
+from experiments._common import Config, LearnConfig
 
 EXPERIMENTS = (
     "fig1_spectrum",
@@ -152,7 +152,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def config_from_args(args) -> Config:
+def config_from_args(args, cls=Config) -> Config:
     overrides = {
         k: getattr(args, k) for k in ("trials", "signals", "seed") if getattr(args, k) is not None
     }
@@ -160,7 +160,7 @@ def config_from_args(args) -> Config:
         if k in overrides and overrides[k] < 1:
             raise UserError(f"--{k} must be a positive integer, got {overrides[k]}.")
     try:
-        config = Config.quick(**overrides) if args.quick else Config(**overrides)
+        config = cls.quick(**overrides) if args.quick else cls(**overrides)
         return config.validate()
     except ValueError as e:
         raise UserError(str(e)) from e
@@ -173,7 +173,7 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def single_experiment_main(name: str, argv=None) -> int:
+def single_experiment_main(name: str, argv=None, learn: bool = False) -> int:
     parser = OneLineParser(
         prog=f"python -m experiments.{name}",
         description=importlib.import_module(f"experiments.{name}").__doc__,
@@ -182,7 +182,7 @@ def single_experiment_main(name: str, argv=None) -> int:
     add_config_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        config = config_from_args(args)
+        config = config_from_args(args, LearnConfig if learn else Config)
         run = run_experiments(config, args.out, names=(name,), fresh=args.fresh)
         for path in make_figures(run["results"], args.out):
             print(path)

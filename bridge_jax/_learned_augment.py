@@ -1,0 +1,66 @@
+r"""An SSRL augmentation with learnable parameters: rotation angle, noise level, generator.
+
+A view is $T_k(x) = \exp(\alpha S_k)\,x + \sigma\varepsilon$ with a random rotation generator
+confined to a learnable subspace: $S_k = B G_k B^\top$, $G_k$ a random $r \times r$
+skew-symmetric matrix scaled to unit RMS angle, $B \in \mathbb{R}^{n \times r}$. With
+$B = I_n$ this is `random_rotation`; a learned $B$ chooses which directions the augmentation
+moves signals along. $\alpha = e^{a}$ and $\sigma = e^{b}$ are kept positive through their
+logarithms.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+from jax.scipy.linalg import expm
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from . import _validate as check
+from ._augmentations import random_skew
+
+
+class LearnableAugmentation(eqx.Module):
+    """Rotation-plus-noise augmentation whose angle, noise and generator basis are leaves."""
+
+    log_angle: Float[Array, ""]
+    log_noise: Float[Array, ""]
+    basis: Float[Array, "n r"]
+
+    def __init__(self, n: int, *, angle=0.1, noise=0.1, rank: int | None = None, key=None):
+        """`rank=None`: full generator ($B = I_n$); otherwise a random orthonormal $n \\times r$
+        start drawn from `key`."""
+        n = check.positive_int("n", n)
+        check.nonnegative("angle", angle, strict=True)
+        check.nonnegative("noise", noise, strict=True)
+        self.log_angle = jnp.log(jnp.asarray(angle, float))
+        self.log_noise = jnp.log(jnp.asarray(noise, float))
+        if rank is None:
+            self.basis = jnp.eye(n)
+        else:
+            rank = check.int_in_range("rank", rank, 2, n)
+            check.prng_key("key", key)
+            self.basis = jnp.linalg.qr(jr.normal(key, (n, rank)))[0]
+
+    @property
+    def angle(self):
+        return jnp.exp(self.log_angle)
+
+    @property
+    def noise(self):
+        return jnp.exp(self.log_noise)
+
+    def rotation(self, key: PRNGKeyArray) -> Float[Array, "n n"]:
+        """One random rotation $\\exp(\\alpha B G B^\\top)$."""
+        g = random_skew(key, self.basis.shape[1], self.basis.dtype)
+        return expm(self.angle * (self.basis @ g @ self.basis.T))
+
+    def views(self, key: PRNGKeyArray, signals: Float[Array, "N n"], k: int):
+        """`k` views of every signal, shape (N, k, n): k rotations shared by all signals (the
+        paper's $T_1..T_K$) and fresh noise for every view."""
+        k = check.positive_int("k", k)
+        k_rot, k_noise = jr.split(key)
+        rotations = jax.vmap(self.rotation)(jr.split(k_rot, k))
+        noise = jr.normal(k_noise, (signals.shape[0], k, signals.shape[1]), signals.dtype)
+        return jnp.einsum("kab,ib->ika", rotations, signals) + self.noise * noise
