@@ -1,0 +1,65 @@
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+import bridge_jax as bj
+from experiments.learn_augment import null_energy
+
+
+def test_full_rank_augmentation_is_random_rotation(key):
+    aug = bj.LearnableAugmentation(10, angle=0.2, noise=0.1)
+    np.testing.assert_allclose(aug.rotation(key), bj.random_rotation(key, 10, 0.2), atol=1e-6)
+    np.testing.assert_allclose([aug.angle, aug.noise], [0.2, 0.1], rtol=1e-6)
+
+
+def test_low_rank_generator_moves_only_inside_its_span(key, x64):
+    aug = bj.LearnableAugmentation(12, angle=0.5, noise=0.1, rank=4, key=key)
+    q = aug.rotation(jr.fold_in(key, 1))
+    np.testing.assert_allclose(q.T @ q, np.eye(12), atol=1e-10)
+    outside = np.eye(12) - aug.basis @ aug.basis.T
+    np.testing.assert_allclose(outside @ (q - np.eye(12)), 0, atol=1e-10)
+
+
+def test_gradient_of_augmentation_statistic_wrt_parameters(key, x64):
+    k1, k2, k3 = jr.split(key, 3)
+    aug = bj.LearnableAugmentation(8, angle=0.3, noise=0.2, rank=4, key=k1)
+    x = bj.sparse_signals(k2, 30, 8, 3)
+    null = bj.null_space(bj.GaussianSensing(8, 4, key=k3))
+
+    def stat(a):
+        return null_energy(a, jr.key(5), x, null, 4)
+
+    grads = eqx.filter_grad(stat)(aug)
+    h = 1e-6
+    for field in ("log_angle", "log_noise"):
+        up = eqx.tree_at(lambda a, f=field: getattr(a, f), aug, getattr(aug, field) + h)
+        down = eqx.tree_at(lambda a, f=field: getattr(a, f), aug, getattr(aug, field) - h)
+        np.testing.assert_allclose(
+            getattr(grads, field), (stat(up) - stat(down)) / (2 * h), rtol=1e-5
+        )
+    e = jnp.zeros_like(aug.basis).at[2, 1].set(h)
+    up = eqx.tree_at(lambda a: a.basis, aug, aug.basis + e)
+    down = eqx.tree_at(lambda a: a.basis, aug, aug.basis - e)
+    np.testing.assert_allclose(grads.basis[2, 1], (stat(up) - stat(down)) / (2 * h), rtol=1e-5)
+
+
+def test_augmentation_serialises_and_vmaps(key, tmp_path):
+    aug = bj.LearnableAugmentation(6, angle=0.4, noise=0.05, rank=3, key=key)
+    eqx.tree_serialise_leaves(tmp_path / "aug.eqx", aug)
+    like = bj.LearnableAugmentation(6, rank=3, key=jr.key(0))
+    loaded = eqx.tree_deserialise_leaves(tmp_path / "aug.eqx", like)
+    x = jnp.ones((5, 6))
+    np.testing.assert_array_equal(loaded.views(key, x, 3), aug.views(key, x, 3))
+    batch = jax.vmap(lambda k: bj.LearnableAugmentation(6, rank=3, key=k))(jr.split(key, 4))
+    views = jax.vmap(lambda a: a.views(key, x, 3))(batch)
+    assert views.shape == (4, 5, 3, 6)
+
+
+def test_bad_augmentation_arguments(key):
+    with pytest.raises(ValueError, match="angle must be finite and > 0"):
+        bj.LearnableAugmentation(6, angle=0.0)
+    with pytest.raises(ValueError, match=r"rank must be in \[2, 6\]"):
+        bj.LearnableAugmentation(6, rank=9, key=key)
