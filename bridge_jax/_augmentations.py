@@ -102,3 +102,25 @@ def augmentations(
     k = check.positive_int("k", k)
     x = check.shape("x", x, (None,))
     return jax.vmap(lambda kk: augment(kk, x, **augment_kwargs))(jr.split(key, k))
+
+
+def cyclic_shift(x: Float[Array, " n"], shift) -> Float[Array, " n"]:
+    r"""$(T_s x)_i = x_{(i - s) \bmod n}$: the cyclic shift group, an exact symmetry of i.i.d.
+    sparse signals (their distribution is invariant to any permutation of the entries).
+
+    `shift` may be a traced integer (it is used as an array, not a static size).
+    """
+    x = check.shape("x", x, (None,))
+    n = x.shape[0]
+    idx = (jnp.arange(n) - jnp.asarray(shift, jnp.int32)) % n
+    return x[idx]
+
+
+def random_shift(key: PRNGKeyArray, x: Float[Array, " n"]) -> Float[Array, " n"]:
+    """`cyclic_shift` by a uniformly random amount in {1, ..., n-1} (never the identity)."""
+    check.prng_key("key", key)
+    x = check.shape("x", x, (None,))
+    n = x.shape[0]
+    if n < 2:
+        raise ValueError(f"random_shift needs n >= 2 entries, got n = {n}.")
+    return cyclic_shift(x, jr.randint(key, (), 1, n))

@@ -1,18 +1,23 @@
-r"""Losses for reconstructors `model(op, y) -> x`: supervised and measurement-only.
+r"""Losses for reconstructors `model(op, y) -> x` on ONE measurement: supervised and the
+self-supervised imaging losses (SSDU, Noise2Self, Equivariant Imaging, Noisier2Noise).
 
 The measurement-only losses need no ground truth. Measurement consistency alone is
 minimised by anything that fits $y$, noise included, and cannot see the null space of $A$;
-measurement splitting (SSDU, Yaman et al. 2020) scores the prediction of measurements that the
-model did not see.
+measurement splitting (SSDU, Yaman et al. 2020) and Noise2Self score the prediction of
+measurements that the model did not see; Equivariant Imaging adds invariance of the signal set
+to a transform group, the one route to the null space of a single fixed $A$ (Tachella et al.
+2022); Noisier2Noise adds noise and undoes its effect in closed form.
 """
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
+import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from . import _validate as check
-from ._operators import LinearOperator, Mask, random_mask
+from ._operators import LinearOperator, Mask, pinv_solve, random_mask
 
 
 def supervised_loss(model, op: LinearOperator, y, x) -> Float[Array, ""]:
@@ -41,3 +46,80 @@ def measurement_split_loss(
     x_hat = model(keep @ op, keep.mv(y))
     resid = jnp.where(seen, 0.0, op.mv(x_hat) - y)
     return jnp.sum(resid**2) / jnp.maximum(jnp.sum(~seen), 1)
+
+
+def noise2self_loss(model, op: LinearOperator, y, *, key: PRNGKeyArray, num_groups: int = 4):
+    r"""Noise2Self (Batson & Royer 2019) on the measurements: a $J$-invariant loss.
+
+    The $m$ rows are split at random into `num_groups` disjoint sets $J_1..J_G$ that cover
+    them all. For each $J$ the model sees $(M_{J^c} A, M_{J^c} y)$ (the rows of $J$ zeroed),
+    so its prediction of $y_J$ cannot depend on $y_J$; the loss is
+    $\frac1m \sum_J \|(A f(M_{J^c}A, M_{J^c}y) - y)_J\|^2$: every row is scored once.
+    At test time the model sees all rows. Compared with `measurement_split_loss` (SSDU), every
+    row is held out once per step instead of one random subset.
+    """
+    num_groups = check.int_in_range("num_groups", num_groups, 2, max(2, op.out_size))
+    group = jr.permutation(key, jnp.arange(op.out_size) % num_groups)
+
+    def one(g):
+        seen = group != g
+        keep = Mask(seen)
+        x_hat = model(keep @ op, keep.mv(y))
+        return jnp.sum(jnp.where(seen, 0.0, op.mv(x_hat) - y) ** 2)
+
+    return jnp.sum(jax.vmap(one)(jnp.arange(num_groups))) / op.out_size
+
+
+def ei_loss(
+    model, op: LinearOperator, y, transform, *, key: PRNGKeyArray, sigma=0.0, weight=1.0
+):
+    r"""Equivariant Imaging (Chen, Tachella & Davies 2021; Tachella et al. 2022).
+
+    $x_1 = f(A, y)$, $x_2 = T_g x_1$ with a random group element (`transform(key, x)`, e.g.
+    `random_shift`), $x_3 = f(A, A x_2 + \sigma\varepsilon)$; the loss is
+    $\frac1m\|A x_1 - y\|^2 + w \frac1n \|x_3 - x_2\|^2$. It is zero for a reconstructor
+    that fits the measurements and commutes with the group ($f(A T x) = T f(A x)$); the second
+    term sees the null space of $A$ through $A T_g$.
+    """
+    check.nonnegative("sigma", sigma)
+    check.nonnegative("weight", weight)
+    k_t, k_e = jr.split(key)
+    x1 = model(op, y)
+    x2 = transform(k_t, x1)
+    y2 = op.mv(x2)
+    y2 = y2 + jnp.asarray(sigma, y2.dtype) * jr.normal(k_e, y2.shape, y2.dtype)
+    x3 = model(op, y2)
+    return jnp.mean((op.mv(x1) - y) ** 2) + weight * jnp.mean((x3 - x2) ** 2)
+
+
+def noisier(key: PRNGKeyArray, y, *, sigma, alpha=1.0):
+    r"""$z = y + \alpha\sigma\varepsilon$: the doubly-noisy measurement of Noisier2Noise."""
+    check.nonnegative("sigma", sigma)
+    check.nonnegative("alpha", alpha, strict=True)
+    y = jnp.asarray(y)
+    scale = jnp.asarray(alpha, y.dtype) * jnp.asarray(sigma, y.dtype)
+    return y + scale * jr.normal(key, y.shape, y.dtype)
+
+
+def noisier2noise_loss(model, op: LinearOperator, y, *, key: PRNGKeyArray, sigma, alpha=1.0):
+    r"""Noisier2Noise (Moran et al. 2020) on the measurements: $\frac1m\|A f(A, z) - y\|^2$.
+
+    $z$ = `noisier(key, y, sigma=sigma, alpha=alpha)`. Its minimiser has
+    $A f(A, z) = E[y \mid z]$, which `noisier2noise_estimate` turns into $E[Ax \mid z]$.
+    Requires the noise level $\sigma$ of $y$ (Gaussian, i.i.d. across rows).
+    """
+    z = noisier(key, y, sigma=sigma, alpha=alpha)
+    return jnp.mean((op.mv(model(op, z)) - y) ** 2)
+
+
+def noisier2noise_estimate(model, op: LinearOperator, z, *, alpha=1.0):
+    r"""The Noisier2Noise correction applied to a model trained by `noisier2noise_loss`.
+
+    With noise $\sigma$ in $y$ and $\alpha\sigma$ added, $E[y|z] = (z + \alpha^2 E[Ax|z])
+    / (1 + \alpha^2)$, so $E[Ax|z] = ((1+\alpha^2) E[y|z] - z)/\alpha^2$ (Moran et al., eq. 6).
+    In the signal domain: $\hat x = f(z) + A^+ (A f(z) - z)/\alpha^2$ corrects the row-space
+    part of $f(z)$ and keeps its null-space part (which a measurement-domain loss never sees).
+    """
+    check.nonnegative("alpha", alpha, strict=True)
+    x = model(op, z)
+    return x + pinv_solve(op, op.mv(x) - z) / jnp.asarray(alpha, x.dtype) ** 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -37,6 +39,9 @@ def fit(
     optimizer: optax.GradientTransformation | None = None,
     log_every: int = 0,
     name: str = "training",
+    update_fn: Callable | None = None,
+    checkpoint: str | None = None,
+    checkpoint_every: int = 100,
 ):
     r"""Minimise `loss_fn(model, key)` over the inexact-array leaves of `model` with optax.
 
@@ -45,9 +50,20 @@ def fit(
     `log_every` steps (0: silent) and a non-finite loss, gradient or parameter stops training
     with a `FloatingPointError` naming the step and the parameter, instead of returning garbage.
 
-    **Returns:** `(model, losses)` with `losses[i]` the loss before update `i`.
+    `update_fn(model, key) -> model`, if given, runs after each optimiser step with the step's
+    key (EMA targets, DINO's centre). With `checkpoint` (a file path), the model, optimiser
+    state and losses are saved atomically every `checkpoint_every` steps and at the end; a
+    call with the same arguments and an existing checkpoint resumes from it and gives the same
+    result as an uninterrupted run (the keys are a function of `key` and the step).
+    To train many independent trials at once, make `model` a batch of models
+    (`eqx.filter_vmap` over their keys) and let `loss_fn` return the SUM of the per-trial
+    losses: each trial's gradient is then exactly its own, and Adam acts elementwise.
+
+    **Returns:** `(model, losses)` with `losses[i]` the loss before update `i` (for a batch
+    of trials, the summed loss).
     """
     num_steps = check.positive_int("num_steps", num_steps)
+    checkpoint_every = check.positive_int("checkpoint_every", checkpoint_every)
     if optimizer is None:
         check.nonnegative("learning_rate", learning_rate, strict=True)
         optimizer = optax.adam(learning_rate)
@@ -58,11 +74,25 @@ def fit(
     def step(model, opt_state, k):
         loss, grads = eqx.filter_value_and_grad(loss_fn)(model, k)
         updates, opt_state = optimizer.update(grads, opt_state, eqx.filter(model, eqx.is_array))
-        return eqx.apply_updates(model, updates), opt_state, loss, grads
+        model = eqx.apply_updates(model, updates)
+        if update_fn is not None:
+            model = update_fn(model, k)
+        return model, opt_state, loss, grads
 
     losses = np.empty(num_steps)
+    first = 0
+    if checkpoint is not None and os.path.exists(checkpoint):
+        first, model, opt_state, done = _load_checkpoint(checkpoint, name, model, opt_state)
+        losses[:first] = done
+        if first > num_steps:
+            raise ValueError(
+                f"{name}: checkpoint {checkpoint} has {first} steps, more than num_steps="
+                f"{num_steps}; delete it or raise num_steps."
+            )
     start = time.perf_counter()
     for i, k in enumerate(jr.split(key, num_steps)):
+        if i < first:
+            continue
         new_model, opt_state, loss, grads = step(model, opt_state, k)
         losses[i] = float(loss)
         if not np.isfinite(losses[i]):
@@ -83,6 +113,8 @@ def fit(
             err.model = model
             raise err
         model = new_model
+        if checkpoint is not None and ((i + 1) % checkpoint_every == 0 or i == num_steps - 1):
+            _save_checkpoint(checkpoint, name, i + 1, model, opt_state, losses[: i + 1])
         if log_every and (i % log_every == 0 or i == num_steps - 1):
             elapsed = time.perf_counter() - start
             print(
@@ -91,3 +123,35 @@ def fit(
                 flush=True,
             )
     return model, jnp.asarray(losses)
+
+
+_CKPT_FORMAT = "bridge_jax.checkpoint/1"
+
+
+def _save_checkpoint(path, name, done, model, opt_state, losses):
+    """One file: a JSON header line, then the leaves; replaced atomically (tmp + rename)."""
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, exist_ok=True)
+    meta = {"format": _CKPT_FORMAT, "name": name, "steps": done, "losses": losses.tolist()}
+    tmp = f"{path}.tmp"
+    with open(tmp, "wb") as f:
+        f.write(json.dumps(meta).encode() + b"\n")
+        eqx.tree_serialise_leaves(f, (model, opt_state))
+    os.replace(tmp, path)
+
+
+def _load_checkpoint(path, name, model, opt_state):
+    try:
+        with open(path, "rb") as f:
+            meta = json.loads(f.readline())
+            if not isinstance(meta, dict) or meta.get("format") != _CKPT_FORMAT:
+                raise ValueError("not a bridge_jax checkpoint")
+            if meta.get("name") != name:
+                raise ValueError(f"written for {meta.get('name')!r}, not {name!r}")
+            model, opt_state = eqx.tree_deserialise_leaves(f, (model, opt_state))
+    except (OSError, ValueError, UnicodeDecodeError, RuntimeError, TypeError) as e:
+        raise ValueError(
+            f"{name}: {path} is not a usable checkpoint for this run ({e}); delete it to start "
+            "again."
+        ) from e
+    return int(meta["steps"]), model, opt_state, np.asarray(meta["losses"])

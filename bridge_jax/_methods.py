@@ -1,0 +1,385 @@
+r"""Eight self-supervised methods (and a supervised reference) behind one interface.
+
+A method is an `eqx.Module` holding its networks (and, for BYOL and DINO, its EMA target and
+centre). It answers three questions about ONE trial's data, a `Batch`:
+
+- `loss(batch, key)`: the training objective on the batch (a scalar);
+- `update(batch, key)`: the non-gradient state update after each optimiser step (EMA targets,
+  DINO's centre); the identity for the others;
+- `output(op, y, u, key)`: what the trained method produces for one measurement: a
+  representation for the SSRL methods (`domain == "ssrl"`), a reconstruction of $x$ for the
+  imaging methods and the supervised reference (`domain == "imaging"`).
+
+SSRL methods see the back-projections $u = A^+ y$ (the minimum-norm reconstruction, realisable
+from the measurements) and augment them with the library's `augment` (rotation + noise). Imaging
+methods train a reconstructor `model(op, y) -> x`. Only `Supervised` reads `batch.x`.
+
+Construct a method with `make_method(name, n, *, key, step)`; `METHODS` lists the names.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from . import _validate as check
+from ._augmentations import augment, random_shift
+from ._losses import (
+    ei_loss,
+    measurement_split_loss,
+    noise2self_loss,
+    noisier,
+    noisier2noise_estimate,
+    noisier2noise_loss,
+    supervised_loss,
+)
+from ._models import Encoder, UnrolledNet
+from ._operators import LinearOperator, pinv_solve, random_mask
+from ._ssrl_losses import byol_loss, dino_loss, ema_update, mae_loss, nt_xent_loss
+
+SSRL = ("simclr", "byol", "dino", "mae")
+IMAGING = ("noise2self", "ei", "ssdu", "noisier2noise")
+METHODS = SSRL + IMAGING + ("supervised",)
+
+
+class Batch(eqx.Module):
+    r"""One trial's data: $N$ measurements $y_i = A_i x_i + \sigma e_i$ and back-projections.
+
+    `op` is one operator shared by all signals (`shared_op=True`, e.g. one Gaussian $A$ per
+    trial) or a batch of operators with a leading axis $N$ (e.g. one random mask per signal).
+    `x` (the ground truth) is optional and read only by the supervised reference.
+    """
+
+    op: LinearOperator
+    y: Float[Array, "N m"]
+    u: Float[Array, "N n"]
+    sigma: Float[Array, ""]
+    x: Float[Array, "N n"] | None
+    shared_op: bool = eqx.field(static=True)
+
+    def __init__(self, op, y, *, sigma, x=None, shared_op: bool = True, u=None):
+        self.op, self.shared_op = op, bool(shared_op)
+        self.y = check.shape("y", y, (None, None))
+        self.sigma = jnp.asarray(check.nonnegative("sigma", sigma), self.y.dtype)
+        self.x = None if x is None else check.shape("x", x, (self.y.shape[0], None))
+        self.u = self.map(lambda o, yi: pinv_solve(o, yi)) if u is None else u
+
+    @property
+    def size(self) -> int:
+        return self.y.shape[0]
+
+    def map(self, fn, *args):
+        """`fn(op_i, y_i, *args_i)` for every signal, batched with `vmap`."""
+        op_axis = None if self.shared_op else 0
+        return jax.vmap(fn, in_axes=(op_axis, 0) + (0,) * len(args))(self.op, self.y, *args)
+
+
+class AbstractMethod(eqx.Module):
+    """The interface of a self-supervised (or supervised) method; see the module docstring."""
+
+    name: ClassVar[str]
+    domain: ClassVar[str]
+
+    @abc.abstractmethod
+    def loss(self, batch: Batch, key: PRNGKeyArray) -> Float[Array, ""]: ...
+
+    def update(self, batch: Batch, key: PRNGKeyArray) -> AbstractMethod:
+        return self
+
+    @abc.abstractmethod
+    def output(self, op: LinearOperator, y, u, key: PRNGKeyArray) -> Float[Array, " d"]: ...
+
+
+# --------------------------------------------------------------------------- SSRL methods
+
+
+def _two_views(batch: Batch, key, angle, noise):
+    k1, k2 = jr.split(key)
+    aug = jax.vmap(lambda k, u: augment(k, u, angle=angle, noise=noise))
+    return aug(jr.split(k1, batch.size), batch.u), aug(jr.split(k2, batch.size), batch.u)
+
+
+class SimCLR(AbstractMethod):
+    """SimCLR: NT-Xent between projections of two augmented views (Chen et al. 2020)."""
+
+    name: ClassVar[str] = "simclr"
+    domain: ClassVar[str] = "ssrl"
+    encoder: Encoder
+    projector: Encoder
+    temperature: float = eqx.field(static=True, default=0.5)
+    angle: float = eqx.field(static=True, default=0.1)
+    noise: float = eqx.field(static=True, default=0.1)
+
+    def loss(self, batch, key):
+        v1, v2 = _two_views(batch, key, self.angle, self.noise)
+        proj = jax.vmap(lambda v: self.projector(self.encoder(v)))
+        return nt_xent_loss(proj(v1), proj(v2), temperature=self.temperature)
+
+    def output(self, op, y, u, key):
+        return self.encoder(u)
+
+
+class BYOL(AbstractMethod):
+    """BYOL: predict the EMA target's projection of the other view (Grill et al. 2020)."""
+
+    name: ClassVar[str] = "byol"
+    domain: ClassVar[str] = "ssrl"
+    encoder: Encoder
+    projector: Encoder
+    predictor: Encoder
+    target_encoder: Encoder
+    target_projector: Encoder
+    decay: float = eqx.field(static=True, default=0.99)
+    angle: float = eqx.field(static=True, default=0.1)
+    noise: float = eqx.field(static=True, default=0.1)
+
+    def loss(self, batch, key):
+        v1, v2 = _two_views(batch, key, self.angle, self.noise)
+        online = jax.vmap(lambda v: self.predictor(self.projector(self.encoder(v))))
+        target = jax.vmap(lambda v: self.target_projector(self.target_encoder(v)))
+        return byol_loss(online(v1), target(v2)) + byol_loss(online(v2), target(v1))
+
+    def update(self, batch, key):
+        new_target = ema_update(
+            (self.target_encoder, self.target_projector),
+            (self.encoder, self.projector),
+            self.decay,
+        )
+        return eqx.tree_at(lambda m: (m.target_encoder, m.target_projector), self, new_target)
+
+    def output(self, op, y, u, key):
+        return self.encoder(u)
+
+
+class DINO(AbstractMethod):
+    """DINO: self-distillation from a centred, sharpened EMA teacher (Caron et al. 2021).
+
+    Both views are "global" (there is no crop of a 1-D signal that keeps its meaning); the
+    teacher sees each view and the student the other one.
+    """
+
+    name: ClassVar[str] = "dino"
+    domain: ClassVar[str] = "ssrl"
+    encoder: Encoder
+    head: Encoder
+    teacher_encoder: Encoder
+    teacher_head: Encoder
+    center: Float[Array, " k"]
+    decay: float = eqx.field(static=True, default=0.99)
+    center_momentum: float = eqx.field(static=True, default=0.9)
+    student_temperature: float = eqx.field(static=True, default=0.1)
+    teacher_temperature: float = eqx.field(static=True, default=0.04)
+    angle: float = eqx.field(static=True, default=0.1)
+    noise: float = eqx.field(static=True, default=0.1)
+
+    def _logits(self, v1, v2):
+        student = jax.vmap(lambda v: self.head(self.encoder(v)))
+        teacher = jax.vmap(lambda v: self.teacher_head(self.teacher_encoder(v)))
+        return student(v1), student(v2), teacher(v1), teacher(v2)
+
+    def loss(self, batch, key):
+        s1, s2, t1, t2 = self._logits(*_two_views(batch, key, self.angle, self.noise))
+        kw = dict(
+            student_temperature=self.student_temperature,
+            teacher_temperature=self.teacher_temperature,
+        )
+        return 0.5 * (dino_loss(s1, t2, self.center, **kw) + dino_loss(s2, t1, self.center, **kw))
+
+    def update(self, batch, key):
+        # The same views as the loss at this step (the training loop passes the same key).
+        _, _, t1, t2 = self._logits(*_two_views(batch, key, self.angle, self.noise))
+        batch_center = jnp.concatenate([t1, t2]).mean(0)
+        center = self.center_momentum * self.center + (1 - self.center_momentum) * batch_center
+        teacher = ema_update(
+            (self.teacher_encoder, self.teacher_head), (self.encoder, self.head), self.decay
+        )
+        return eqx.tree_at(
+            lambda m: (m.teacher_encoder, m.teacher_head, m.center),
+            self,
+            (*teacher, jax.lax.stop_gradient(center)),
+        )
+
+    def output(self, op, y, u, key):
+        return self.encoder(u)
+
+
+class MAE(AbstractMethod):
+    """MAE: hide a fraction of the entries of $u$, reconstruct them (He et al. 2022).
+
+    The encoder sees $[m \\odot u, m]$ (values and the visibility mask, as a dense MLP has no
+    tokens to drop); the decoder predicts $u$; the loss is on the hidden entries only.
+    """
+
+    name: ClassVar[str] = "mae"
+    domain: ClassVar[str] = "ssrl"
+    encoder: Encoder
+    decoder: Encoder
+    mask_ratio: float = eqx.field(static=True, default=0.5)
+
+    def _encode(self, u, visible):
+        return self.encoder(jnp.concatenate([jnp.where(visible, u, 0.0), visible.astype(u.dtype)]))
+
+    def loss(self, batch, key):
+        n = batch.u.shape[1]
+        keys = jr.split(key, batch.size)
+        visible = jax.vmap(lambda k: random_mask(n, self.mask_ratio, key=k))(keys)
+        pred = jax.vmap(lambda u, v: self.decoder(self._encode(u, v)))(batch.u, visible)
+        return mae_loss(pred, batch.u, ~visible)
+
+    def output(self, op, y, u, key):
+        return self._encode(u, jnp.ones(u.shape, bool))
+
+
+# --------------------------------------------------------------------------- imaging methods
+
+
+class _Reconstructor(AbstractMethod):
+    model: UnrolledNet
+
+    def output(self, op, y, u, key):
+        return self.model(op, y)
+
+
+class Noise2Self(_Reconstructor):
+    """Noise2Self: J-invariant prediction of held-out measurement rows (`noise2self_loss`)."""
+
+    name: ClassVar[str] = "noise2self"
+    domain: ClassVar[str] = "imaging"
+    num_groups: int = eqx.field(static=True, default=4)
+
+    def loss(self, batch, key):
+        keys = jr.split(key, batch.size)
+        f = lambda op, y, k: noise2self_loss(self.model, op, y, key=k, num_groups=self.num_groups)  # noqa: E731
+        return jnp.mean(batch.map(f, keys))
+
+
+class EI(_Reconstructor):
+    """Equivariant Imaging: consistency + equivariance to cyclic shifts (`ei_loss`)."""
+
+    name: ClassVar[str] = "ei"
+    domain: ClassVar[str] = "imaging"
+    weight: float = eqx.field(static=True, default=1.0)
+
+    def loss(self, batch, key):
+        keys = jr.split(key, batch.size)
+
+        def f(op, y, k):
+            return ei_loss(
+                self.model, op, y, random_shift, key=k, sigma=batch.sigma, weight=self.weight
+            )
+
+        return jnp.mean(batch.map(f, keys))
+
+
+class SSDU(_Reconstructor):
+    """SSDU: reconstruct from 60% of the rows, score the other 40% (Yaman et al. 2020)."""
+
+    name: ClassVar[str] = "ssdu"
+    domain: ClassVar[str] = "imaging"
+    holdout: float = eqx.field(static=True, default=0.4)
+
+    def loss(self, batch, key):
+        keys = jr.split(key, batch.size)
+        f = lambda op, y, k: measurement_split_loss(self.model, op, y, key=k, holdout=self.holdout)  # noqa: E731
+        return jnp.mean(batch.map(f, keys))
+
+
+class Noisier2Noise(_Reconstructor):
+    r"""Noisier2Noise: map $z = y + \alpha\sigma\varepsilon$ to $y$, correct at test time.
+
+    `sigma` is the (known) noise level of the measurements, a field because both training and
+    the test-time correction need it; it receives no gradient.
+
+    `output` applies the correction (`noisier2noise_estimate`) to `draws` fresh noisier copies
+    of the test measurement and averages them (the network was trained on $z$, not $y$).
+    """
+
+    name: ClassVar[str] = "noisier2noise"
+    domain: ClassVar[str] = "imaging"
+    sigma: Float[Array, ""]
+    alpha: float = eqx.field(static=True, default=1.0)
+    draws: int = eqx.field(static=True, default=4)
+
+    def loss(self, batch, key):
+        keys = jr.split(key, batch.size)
+        sigma = jax.lax.stop_gradient(self.sigma)  # known noise level, not a parameter
+
+        def f(op, y, k):
+            return noisier2noise_loss(self.model, op, y, key=k, sigma=sigma, alpha=self.alpha)
+
+        return jnp.mean(batch.map(f, keys))
+
+    def output(self, op, y, u, key):
+        def one(k):
+            z = noisier(k, y, sigma=self.sigma, alpha=self.alpha)
+            return noisier2noise_estimate(self.model, op, z, alpha=self.alpha)
+
+        return jnp.mean(jax.vmap(one)(jr.split(key, self.draws)), axis=0)
+
+
+class Supervised(_Reconstructor):
+    """The supervised reference: MSE against the ground truth (needs `batch.x`)."""
+
+    name: ClassVar[str] = "supervised"
+    domain: ClassVar[str] = "imaging"
+
+    def loss(self, batch, key):
+        if batch.x is None:
+            raise ValueError("Supervised needs the ground truth: build the Batch with x=...")
+        return jnp.mean(
+            batch.map(lambda op, y, x: supervised_loss(self.model, op, y, x), batch.x)
+        )
+
+
+# --------------------------------------------------------------------------- construction
+
+
+def make_method(
+    name: str,
+    n: int,
+    *,
+    key: PRNGKeyArray,
+    step=1.0,
+    sigma=0.0,
+    width: int = 128,
+    dim: int = 64,
+    num_iters: int = 5,
+) -> AbstractMethod:
+    """A freshly initialised method.
+
+    **Arguments:** `name` (one of `METHODS`), `n` (signal length), `key`, `step` (initial
+    Landweber step of the unrolled reconstructor, e.g. `1/||A||^2`), `sigma` (the known noise
+    level, used by Noisier2Noise), `width` (hidden width),
+    `dim` (representation size of the SSRL encoders), `num_iters` (unrolled iterations).
+    Equal keys give equal encoders, so methods start from the same weights where they share them.
+    """
+    check.one_of("name", name, METHODS)
+    n = check.positive_int("n", n)
+    k = jr.split(check.prng_key("key", key), 4)
+    if name in IMAGING + ("supervised",):
+        model = UnrolledNet(n, num_iters=num_iters, step=step, width=width, key=k[0])
+        cls = {
+            "noise2self": Noise2Self,
+            "ei": EI,
+            "ssdu": SSDU,
+            "supervised": Supervised,
+        }
+        if name == "noisier2noise":
+            return Noisier2Noise(model=model, sigma=jnp.asarray(check.nonnegative("sigma", sigma)))
+        return cls[name](model=model)
+    enc = Encoder(2 * n if name == "mae" else n, dim, width=width, key=k[0])
+    proj = Encoder(dim, dim, width=width, key=k[1])
+    if name == "simclr":
+        return SimCLR(encoder=enc, projector=proj)
+    if name == "byol":
+        pred = Encoder(dim, dim, width=width, key=k[2])
+        return BYOL(enc, proj, pred, enc, proj)
+    if name == "dino":
+        return DINO(enc, proj, enc, proj, jnp.zeros(dim))
+    return MAE(encoder=enc, decoder=Encoder(dim, n, width=width, key=k[1]))

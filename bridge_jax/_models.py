@@ -1,0 +1,126 @@
+r"""Learned reconstructors and encoders as equinox modules, each acting on ONE signal.
+
+Reconstructors are called as `model(op, y) -> x` (the same convention as `UnrolledLandweber`
+and the losses in `_losses.py`/`_imaging_losses.py`), so a model trained with one operator can
+be applied with another (a masked one for measurement splitting, a fresh one for transfer).
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+from jax import lax
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from . import _validate as check
+from ._operators import LinearOperator
+
+
+def _mlp(in_size: int, out_size: int, width: int, depth: int, key, *, zero_last=False):
+    mlp = eqx.nn.MLP(in_size, out_size, width, depth, activation=jax.nn.gelu, key=key)
+    if zero_last:
+        last = mlp.layers[-1]
+        mlp = eqx.tree_at(
+            lambda m: (m.layers[-1].weight, m.layers[-1].bias),
+            mlp,
+            (jnp.zeros_like(last.weight), jnp.zeros_like(last.bias)),
+        )
+    return mlp
+
+
+class MLPReconstructor(eqx.Module):
+    r"""$\hat x = \mathrm{MLP}(A^\top y)$: a learned map from the back-projection.
+
+    Knows the physics only through $A^\top$; it must learn any inverse itself.
+    """
+
+    mlp: eqx.nn.MLP
+
+    def __init__(self, n: int, *, width: int = 128, depth: int = 2, key: PRNGKeyArray):
+        n = check.positive_int("n", n)
+        check.prng_key("key", key)
+        self.mlp = _mlp(n, n, check.positive_int("width", width), depth, key)
+
+    def __call__(self, op: LinearOperator, y: Float[Array, " m"]) -> Float[Array, " n"]:
+        u = op.rmv(y)
+        if u.shape != (self.mlp.in_size,):
+            raise ValueError(f"op.in_size must be {self.mlp.in_size}, got {u.shape[0]}.")
+        return self.mlp(u)
+
+
+class UnrolledNet(eqx.Module):
+    r"""$T$ Landweber steps interleaved with a learned residual denoiser (shared weights):
+
+    $x_{k+1} = z_k + D(z_k)$, $z_k = x_k + \tau_k A^\top(y - A x_k)$, $x_0 = 0$.
+
+    The denoiser's last layer starts at zero, so the untrained model is plain Landweber with
+    steps $\tau_k$ = `step`; the steps are learned on a log scale (they stay positive).
+    """
+
+    log_steps: Float[Array, " T"]
+    denoiser: eqx.nn.MLP
+
+    def __init__(
+        self,
+        n: int,
+        *,
+        num_iters: int = 5,
+        step=1.0,
+        width: int = 64,
+        depth: int = 2,
+        key: PRNGKeyArray,
+    ):
+        n = check.positive_int("n", n)
+        num_iters = check.positive_int("num_iters", num_iters)
+        check.nonnegative("step", step, strict=True)
+        check.prng_key("key", key)
+        self.log_steps = jnp.full((num_iters,), jnp.log(jnp.asarray(step, float)))
+        self.denoiser = _mlp(n, n, check.positive_int("width", width), depth, key, zero_last=True)
+
+    def __call__(self, op: LinearOperator, y: Float[Array, " m"]) -> Float[Array, " n"]:
+        if op.in_size != self.denoiser.in_size:
+            raise ValueError(f"op.in_size must be {self.denoiser.in_size}, got {op.in_size}.")
+
+        def body(x, log_tau):
+            z = x + jnp.exp(log_tau) * op.rmv(y - op.mv(x))
+            return z + self.denoiser(z), None
+
+        x0 = jnp.zeros(op.in_size, y.dtype)
+        x, _ = lax.scan(body, x0, self.log_steps)
+        return x
+
+
+class Encoder(eqx.Module):
+    r"""An MLP encoder $e: \mathbb{R}^{n} \to \mathbb{R}^{d}$ for SSRL (one input vector)."""
+
+    mlp: eqx.nn.MLP
+
+    def __init__(
+        self, in_size: int, out_size: int, *, width: int = 128, depth: int = 2, key: PRNGKeyArray
+    ):
+        check.prng_key("key", key)
+        self.mlp = _mlp(
+            check.positive_int("in_size", in_size),
+            check.positive_int("out_size", out_size),
+            check.positive_int("width", width),
+            depth,
+            key,
+        )
+
+    @property
+    def in_size(self) -> int:
+        return self.mlp.in_size
+
+    @property
+    def out_size(self) -> int:
+        return self.mlp.out_size
+
+    def __call__(self, u: Float[Array, " n"]) -> Float[Array, " d"]:
+        return self.mlp(u)
+
+
+def init_keys(key: PRNGKeyArray, num: int):
+    """`num` independent keys (a small helper for building several modules)."""
+    return tuple(jr.split(check.prng_key("key", key), num))
