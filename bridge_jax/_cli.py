@@ -6,7 +6,7 @@ import sys
 
 
 def main(argv=None) -> int:
-    from experiments import learn, reproduce
+    from experiments import learn, methods, reproduce
     from experiments._runner import OneLineParser
 
     parser = OneLineParser(prog="bridge-jax", description="bridge_jax experiments.")
@@ -21,12 +21,20 @@ def main(argv=None) -> int:
         description=learn.__doc__,
     )
     learn.add_arguments(lrn)
+    mth = sub.add_parser(
+        "methods",
+        help="train the eight methods and measure the taxonomy (beyond the paper)",
+        description=methods.__doc__,
+    )
+    methods.add_arguments(mth)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return {"reproduce": reproduce, "learn": learn}[args.command].run_from_args(args)
+        return {"reproduce": reproduce, "learn": learn, "methods": methods}[
+            args.command
+        ].run_from_args(args)
     except KeyboardInterrupt:
         print(
             "bridge-jax: interrupted; finished experiments are saved and a rerun resumes.",

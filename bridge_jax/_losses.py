@@ -70,9 +70,7 @@ def noise2self_loss(model, op: LinearOperator, y, *, key: PRNGKeyArray, num_grou
     return jnp.sum(jax.vmap(one)(jnp.arange(num_groups))) / op.out_size
 
 
-def ei_loss(
-    model, op: LinearOperator, y, transform, *, key: PRNGKeyArray, sigma=0.0, weight=1.0
-):
+def ei_loss(model, op: LinearOperator, y, transform, *, key: PRNGKeyArray, sigma=0.0, weight=1.0):
     r"""Equivariant Imaging (Chen, Tachella & Davies 2021; Tachella et al. 2022).
 
     $x_1 = f(A, y)$, $x_2 = T_g x_1$ with a random group element (`transform(key, x)`, e.g.

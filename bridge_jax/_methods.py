@@ -43,9 +43,9 @@ from ._models import Encoder, UnrolledNet
 from ._operators import LinearOperator, pinv_solve, random_mask
 from ._ssrl_losses import byol_loss, dino_loss, ema_update, mae_loss, nt_xent_loss
 
-SSRL = ("simclr", "byol", "dino", "mae")
-IMAGING = ("noise2self", "ei", "ssdu", "noisier2noise")
-METHODS = SSRL + IMAGING + ("supervised",)
+SSRL_METHODS = ("simclr", "byol", "dino", "mae")
+IMAGING_METHODS = ("noise2self", "ei", "ssdu", "noisier2noise")
+METHODS = SSRL_METHODS + IMAGING_METHODS + ("supervised",)
 
 
 class Batch(eqx.Module):
@@ -332,9 +332,7 @@ class Supervised(_Reconstructor):
     def loss(self, batch, key):
         if batch.x is None:
             raise ValueError("Supervised needs the ground truth: build the Batch with x=...")
-        return jnp.mean(
-            batch.map(lambda op, y, x: supervised_loss(self.model, op, y, x), batch.x)
-        )
+        return jnp.mean(batch.map(lambda op, y, x: supervised_loss(self.model, op, y, x), batch.x))
 
 
 # --------------------------------------------------------------------------- construction
@@ -362,7 +360,7 @@ def make_method(
     check.one_of("name", name, METHODS)
     n = check.positive_int("n", n)
     k = jr.split(check.prng_key("key", key), 4)
-    if name in IMAGING + ("supervised",):
+    if name in IMAGING_METHODS + ("supervised",):
         model = UnrolledNet(n, num_iters=num_iters, step=step, width=width, key=k[0])
         cls = {
             "noise2self": Noise2Self,

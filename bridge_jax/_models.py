@@ -10,7 +10,6 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jax.random as jr
 from jax import lax
 from jaxtyping import Array, Float, PRNGKeyArray
 
@@ -119,8 +118,3 @@ class Encoder(eqx.Module):
 
     def __call__(self, u: Float[Array, " n"]) -> Float[Array, " d"]:
         return self.mlp(u)
-
-
-def init_keys(key: PRNGKeyArray, num: int):
-    """`num` independent keys (a small helper for building several modules)."""
-    return tuple(jr.split(check.prng_key("key", key), num))

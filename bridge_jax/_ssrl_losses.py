@@ -68,7 +68,8 @@ def dino_loss(
     r"""DINO (Caron et al. 2021, eq. 1): cross-entropy from the centred, sharpened teacher.
 
     $H(P_t, P_s) = -\sum_j P_t^{(j)} \log P_s^{(j)}$ with
-    $P_t = \mathrm{softmax}((g_t - c)/\tau_t)$ (no gradient) and $P_s = \mathrm{softmax}(g_s/\tau_s)$.
+    $P_t = \mathrm{softmax}((g_t - c)/\tau_t)$ (no gradient) and
+    $P_s = \mathrm{softmax}(g_s/\tau_s)$.
     """
     student, teacher = _pair("student", student, "teacher", teacher)
     center = check.shape("center", center, (student.shape[1],))

@@ -6,11 +6,15 @@ import json
 from importlib import resources
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
+import jax.random as jr
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, Float, PRNGKeyArray
 
 from . import _validate as check
+from ._augmentations import augment, cyclic_shift
+from ._operators import Mask, random_mask
 
 
 class Taxonomy(NamedTuple):
@@ -62,3 +66,117 @@ def cross_domain_pairs(similarity, methods, domains) -> list[tuple[str, str, flo
         if i < j and domains[i] != domains[j]
     ]
     return sorted(pairs, key=lambda p: -p[2])
+
+
+AXES = ("invariance", "masking", "equivariance", "physics")
+
+
+def _ratio(discrepancy, reference):
+    return jnp.mean(discrepancy) / jnp.maximum(jnp.mean(reference), 1e-30)
+
+
+def _relative_score(discrepancy, reference, scale=1.0):
+    """1 - (discrepancy / reference) / scale, clipped to [0, 1] (and the raw value)."""
+    raw = 1.0 - _ratio(discrepancy, reference) / jnp.maximum(scale, 1e-30)
+    return jnp.clip(raw, 0.0, 1.0), raw
+
+
+def _sq(a, b):
+    return jnp.sum((a - b) ** 2, axis=1)
+
+
+def measure_axes(
+    represent,
+    reconstruct,
+    op,
+    x: Float[Array, "N n"],
+    *,
+    key: PRNGKeyArray,
+    sigma,
+    shared_op: bool = True,
+    angle=0.1,
+    aug_noise=0.1,
+    mask_ratio=0.3,
+) -> dict[str, Array]:
+    r"""Measure the four taxonomy axes of a TRAINED method on test signals (one trial).
+
+    `represent(op, y, key)` is what the method outputs (a representation or a reconstruction),
+    `reconstruct(op, y, key)` its estimate of $x$ (for SSRL methods, a readout). Measurements
+    are $y = Ax + \sigma e$. Each axis is a score in $[0, 1]$ (clipped; `raw_<axis>` keeps
+    the unclipped value). Distances are normalised by the same distance between unrelated
+    test signals ($i$ against $i+1$), written $\delta(\cdot)$, so that representation and
+    signal spaces compare:
+
+    - invariance: $1 - \delta(\Phi(ATx), \Phi(Ax)) / \delta(Tx, x)$ with $T$ the SSRL
+      augmentation (`augment` with `angle`, `aug_noise`): 0 for a map that follows the
+      augmentation as much as the identity would, 1 for one that ignores it;
+    - masking: $1 - \delta(\Phi(MA, My), \Phi(A, y)) / \delta(My, y)$ with a random
+      `mask_ratio` of the rows hidden: how little the output moves when part of its input is
+      masked out, relative to how much the input moved;
+    - equivariance: $1 - \|\hat x(ASx) - S\hat x(Ax)\|^2 / \|S\hat x(Ax) - \hat x(Ax)\|^2$
+      for a random cyclic shift $S$ (0 for an invariant map, 1 for an equivariant one);
+    - physics: $1 - \|A\hat x - y\|^2 / \|A\hat x_{i+1} - y_i\|^2$ (measurement
+      consistency, against the estimate of another signal).
+
+    `op` is one operator (`shared_op=True`) or a batch with a leading axis $N$.
+    **Returns:** a dict with the four clipped scores and the raw values (`raw_<axis>`).
+    """
+    x = check.shape("x", x, (None, None))
+    num, n = x.shape
+    if num < 2:
+        raise ValueError(f"measure_axes needs at least 2 test signals, got {num}.")
+    op_axis = None if shared_op else 0
+    k = jr.split(check.prng_key("key", key), 8)
+
+    def keys(kk):
+        return jr.split(kk, num)
+
+    def per_signal(fn, *args):
+        return jax.vmap(fn, in_axes=(op_axis,) + (0,) * len(args))(op, *args)
+
+    def measure(xs, kk):
+        def one(o, xi, ki):
+            clean = o.mv(xi)
+            return clean + sigma * jr.normal(ki, clean.shape, clean.dtype)
+
+        return per_signal(one, xs, keys(kk))
+
+    y = measure(x, k[0])
+    phi = per_signal(represent, y, keys(k[1]))
+    x_hat = per_signal(reconstruct, y, keys(k[1]))
+    between = _sq(jnp.roll(phi, 1, axis=0), phi)
+
+    x_aug = jax.vmap(lambda kk, xi: augment(kk, xi, angle=angle, noise=aug_noise))(keys(k[2]), x)
+    phi_aug = per_signal(represent, measure(x_aug, k[3]), keys(k[1]))
+    moved = _ratio(_sq(x_aug, x), _sq(jnp.roll(x, 1, axis=0), x))
+    inv = _relative_score(_sq(phi_aug, phi), between, moved)
+
+    m_out = y.shape[1]
+    visible = jax.vmap(lambda kk: random_mask(m_out, mask_ratio, key=kk))(keys(k[4]))
+    phi_mask = per_signal(
+        lambda o, yi, vi, kk: represent(Mask(vi) @ o, jnp.where(vi, yi, 0.0), kk),
+        y,
+        visible,
+        keys(k[1]),
+    )
+    y_masked = jnp.where(visible, y, 0.0)
+    moved = _ratio(_sq(y_masked, y), _sq(jnp.roll(y, 1, axis=0), y))
+    msk = _relative_score(_sq(phi_mask, phi), between, moved)
+
+    shifts = jr.randint(k[5], (num,), 1, n)
+    x_shift = jax.vmap(cyclic_shift)(x, shifts)
+    xh_shift = per_signal(reconstruct, measure(x_shift, k[6]), keys(k[1]))
+    shifted_hat = jax.vmap(cyclic_shift)(x_hat, shifts)
+    eqv = _relative_score(
+        jnp.sum((xh_shift - shifted_hat) ** 2, axis=1),
+        jnp.sum((shifted_hat - x_hat) ** 2, axis=1),
+    )
+
+    fit = per_signal(lambda o, xi, yi: jnp.sum((o.mv(xi) - yi) ** 2), x_hat, y)
+    other = per_signal(lambda o, xi, yi: jnp.sum((o.mv(xi) - yi) ** 2), jnp.roll(x_hat, 1, 0), y)
+    phys = _relative_score(fit, other)
+
+    out = {}
+    for name, (score, raw) in zip(AXES, (inv, msk, eqv, phys), strict=True):
+        out[name], out[f"raw_{name}"] = score, raw
+    return out

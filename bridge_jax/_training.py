@@ -45,7 +45,8 @@ def fit(
 ):
     r"""Minimise `loss_fn(model, key)` over the inexact-array leaves of `model` with optax.
 
-    A fresh key is passed at every step (for random splits or views). The update is one
+    A fresh key, `jax.random.fold_in(key, step)`, is passed at every step (for random splits
+    or views). The update is one
     `eqx.filter_jit`-compiled step; the loop stays in Python so progress can be shown every
     `log_every` steps (0: silent) and a non-finite loss, gradient or parameter stops training
     with a `FloatingPointError` naming the step and the parameter, instead of returning garbage.
@@ -90,9 +91,8 @@ def fit(
                 f"{num_steps}; delete it or raise num_steps."
             )
     start = time.perf_counter()
-    for i, k in enumerate(jr.split(key, num_steps)):
-        if i < first:
-            continue
+    for i in range(first, num_steps):
+        k = jr.fold_in(key, i)  # independent of num_steps, so a longer run extends a shorter one
         new_model, opt_state, loss, grads = step(model, opt_state, k)
         losses[i] = float(loss)
         if not np.isfinite(losses[i]):

@@ -240,3 +240,73 @@ class LearnConfig(Config):
         if not 2 <= self.aug_rank <= self.n:
             raise ValueError(f"aug_rank must be in [2, n={self.n}], got {self.aug_rank}.")
         return self
+
+
+@dataclasses.dataclass(frozen=True)
+class MethodsConfig(Config):
+    """The paper's setting plus the choices of the eight-methods study (issue 5).
+
+    Problems: Gaussian CS (one A per trial, m x n) at each of `cs_noise`, and inpainting (a
+    random mask per signal hiding `inpaint_ratios` of the entries) at noise `inpaint_sigma`.
+    Training: `train_steps` full-batch Adam steps at `train_lr` on the N training signals of
+    each trial; networks of hidden width `width`, representations of size `dim`, unrolled
+    reconstructors with `unroll` iterations. SSRL readout: a linear probe, then `probe_steps`
+    Landweber steps. Baselines: `baseline_steps` Landweber steps; FISTA for `fista_steps`.
+    """
+
+    cs_noise: tuple[float, ...] = (0.01, 0.1, 0.5, 1.0)
+    inpaint_ratios: tuple[float, ...] = (0.3, 0.5, 0.7)
+    inpaint_sigma: float = 0.1
+    train_steps: int = 300
+    train_lr: float = 1e-3
+    width: int = 128
+    dim: int = 64
+    unroll: int = 5
+    probe_steps: int = 20
+    baseline_steps: int = 100
+    fista_steps: int = 300
+    methods: tuple[str, ...] = bj.METHODS
+
+    @classmethod
+    def quick(cls, **overrides) -> MethodsConfig:
+        base = dict(
+            signals=32,
+            n=16,
+            m=8,
+            s=3,
+            trials=2,
+            null_samples=20,
+            cs_noise=(0.1,),
+            inpaint_ratios=(),
+            train_steps=4,
+            width=16,
+            dim=8,
+            unroll=2,
+            probe_steps=3,
+            baseline_steps=10,
+            fista_steps=10,
+        )
+        base.update(overrides)
+        return cls(**base)
+
+    def validate(self) -> MethodsConfig:
+        super().validate()
+        if self.signals < 2:
+            raise ValueError(f"signals must be >= 2 (contrastive losses), got {self.signals}.")
+        for name in ("train_steps", "width", "dim", "unroll", "probe_steps", "baseline_steps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        if not self.train_lr > 0:
+            raise ValueError(f"train_lr must be > 0, got {self.train_lr}.")
+        if any(sig <= 0 for sig in self.cs_noise) or not self.inpaint_sigma > 0:
+            raise ValueError(
+                f"cs_noise and inpaint_sigma must be > 0 (Noisier2Noise needs noise), got "
+                f"{self.cs_noise} and {self.inpaint_sigma}."
+            )
+        if any(not 0 < r < 1 for r in self.inpaint_ratios):
+            raise ValueError(f"inpaint_ratios must lie in (0, 1), got {self.inpaint_ratios}.")
+        unknown = [name for name in self.methods if name not in bj.METHODS]
+        if unknown:
+            raise ValueError(f"unknown methods {unknown}; allowed: {', '.join(bj.METHODS)}.")
+        return self

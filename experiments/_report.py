@@ -130,3 +130,20 @@ def write_report(results: dict, figures: list[str], out: str, *, timings: dict, 
     lines += [f"| total (incl. figures) | {elapsed:.1f} |", ""]
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write("\n".join(lines))
+
+
+def write_section(out: str, section: str, begin: str, end: str) -> None:
+    """Put `section` (which starts with `begin` and ends with `end`) into DIR/report.md.
+
+    An earlier version of the same section is replaced; otherwise the section is appended
+    (to the reproduction report when one is there).
+    """
+    path = os.path.join(out, "report.md")
+    text = open(path).read() if os.path.exists(path) else "# bridge_jax report\n"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + section + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    with open(path, "w") as f:
+        f.write(text)

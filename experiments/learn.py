@@ -12,7 +12,7 @@ import sys
 import time
 
 from experiments._common import LearnConfig
-from experiments._report import fmt
+from experiments._report import fmt, write_section
 from experiments._runner import (
     OneLineParser,
     UserError,
@@ -49,18 +49,6 @@ def _section(metrics: dict, figures: list[str], out: str, elapsed: float) -> str
     return "\n".join(lines)
 
 
-def write_section(out: str, section: str) -> None:
-    path = os.path.join(out, "report.md")
-    text = open(path).read() if os.path.exists(path) else "# bridge_jax report\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    with open(path, "w") as f:
-        f.write(text)
-
-
 def learn(config: LearnConfig, out: str, *, fresh: bool = False) -> dict:
     t0 = time.perf_counter()
     run = run_experiments(config, out, names=NAMES, fresh=fresh)
@@ -71,7 +59,7 @@ def learn(config: LearnConfig, out: str, *, fresh: bool = False) -> dict:
     results = {"format": FORMAT, "config": config.as_dict(), "metrics": metrics, "curves": curves}
     write_json_atomic(os.path.join(out, "learn.json"), results)
     figures = make_figures(run["results"], out)
-    write_section(out, _section(metrics, figures, out, time.perf_counter() - t0))
+    write_section(out, _section(metrics, figures, out, time.perf_counter() - t0), BEGIN, END)
     return results
 
 

@@ -1,0 +1,117 @@
+"""Imaging self-supervised losses: Noise2Self, EI, Noisier2Noise, their defining properties."""
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+import bridge_jax as bj
+
+
+class Linear:
+    """A linear reconstructor x = W A^T y (callable as model(op, y))."""
+
+    def __init__(self, w):
+        self.w = w
+
+    def __call__(self, op, y):
+        return self.w @ op.rmv(y)
+
+
+def test_noise2self_is_j_invariant(key):
+    # The identity map copies its input, so it fits y perfectly under measurement consistency.
+    # Under a J-invariant loss the prediction of row j cannot see y_j: the copy of a hidden row
+    # is 0 and every row costs y_j^2, whatever the partition.
+    op = bj.MatrixOperator(jnp.eye(10))
+    y = jr.normal(key, (10,))
+
+    def identity(o, yy):
+        return o.rmv(yy)
+
+    assert float(bj.measurement_consistency_loss(identity, op, y)) == 0.0
+    for groups in (2, 3, 10):
+        for k in jr.split(jr.fold_in(key, groups), 3):
+            loss = bj.noise2self_loss(identity, op, y, key=k, num_groups=groups)
+            np.testing.assert_allclose(loss, jnp.mean(y**2), rtol=1e-6)
+
+
+def test_noise2self_prediction_of_a_row_does_not_depend_on_it(key, x64):
+    # Linear model: the loss is a quadratic in y, sum_j (p_j(y) - y_j)^2 / m with p linear.
+    # J-invariance means p_j has no y_j term, so the cross-term -2 p_j y_j has no y_j^2 part:
+    # d^2 L / d y_j^2 = (2 / m) (1 + sum_{i != j} (dp_i / dy_j)^2) >= 2 / m, while a model that
+    # may copy y_j (consistency loss with the identity-like linear map) can go below it.
+    k_w, k_y, k_l = jr.split(key, 3)
+    op = bj.MatrixOperator(jnp.eye(8))
+    w = jnp.eye(8) + 0.1 * jr.normal(k_w, (8, 8))
+    model = Linear(w)
+    y = jr.normal(k_y, (8,))
+    hess = jax.hessian(lambda yy: bj.noise2self_loss(model, op, yy, key=k_l, num_groups=4))(y)
+    assert np.all(np.diag(hess) >= 2.0 / 8 - 1e-12)
+    hess_mc = jax.hessian(lambda yy: bj.measurement_consistency_loss(model, op, yy))(y)
+    assert np.all(np.diag(hess_mc) < 2.0 / 8)
+
+
+def test_ei_loss_is_zero_for_equivariant_consistent_reconstructor(key, x64):
+    k_op, k_x, k_l = jr.split(key, 3)
+    op = bj.GaussianSensing(7, 7, key=k_op)  # square and invertible
+    inverse = jnp.linalg.inv(op.matrix)
+
+    def model(o, y):
+        return inverse @ y  # f(A T x) = T x: consistent and shift-equivariant
+
+    y = op.mv(bj.sparse_signal(k_x, 7, 3))
+    assert float(bj.ei_loss(model, op, y, bj.random_shift, key=k_l)) < 1e-20
+
+    def shrink(o, y):
+        return 0.5 * inverse @ y  # equivariant but not consistent
+
+    assert float(bj.ei_loss(shrink, op, y, bj.random_shift, key=k_l)) > 1e-3
+
+
+def test_ei_loss_penalises_a_non_equivariant_reconstructor(key):
+    k_op, k_x, k_l = jr.split(key, 3)
+    op = bj.Mask(jnp.arange(8) % 2 == 0)
+    y = op.mv(bj.sparse_signal(k_x, 8, 8))
+    # The zero-filled reconstruction fits y exactly but is not shift-equivariant.
+    loss = bj.ei_loss(lambda o, yy: yy, op, y, bj.random_shift, key=k_l)
+    assert float(loss) > 1e-3
+
+
+def test_noisier2noise_correction_recovers_the_clean_posterior_mean(key, x64):
+    # Linear toy: x ~ N(0, I), y = x + sigma e (A = I), z = y + alpha sigma e'. The best linear
+    # map z -> y is c z with c = (1 + s2) / (1 + s2 (1 + a2)); the corrected estimate must be
+    # E[x | z] = z / (1 + s2 (1 + a2)).
+    n, num, sigma, alpha = 3, 200_000, 0.7, 0.8
+    kx, ky, kz, kt = jr.split(key, 4)
+    x = jr.normal(kx, (num, n))
+    y = x + sigma * jr.normal(ky, (num, n))
+    z = jax.vmap(lambda k, yy: bj.noisier(k, yy, sigma=sigma, alpha=alpha))(jr.split(kz, num), y)
+    g = jnp.linalg.lstsq(z, y)[0].T  # fitted by Noisier2Noise's loss, no clean data used
+    op = bj.MatrixOperator(jnp.eye(n))
+    z_test = jr.normal(kt, (n,))
+    corrected = bj.noisier2noise_estimate(lambda o, zz: g @ zz, op, z_test, alpha=alpha)
+    expected = z_test / (1 + sigma**2 * (1 + alpha**2))
+    # Sampling error of the fitted slope is ~ 1/sqrt(num), amplified by (1 + a2) / a2.
+    np.testing.assert_allclose(corrected, expected, atol=0.02 * np.abs(z_test).max())
+    uncorrected = g @ z_test
+    assert np.abs(uncorrected - expected).max() > 0.1 * np.abs(expected).max()
+
+
+def test_noisier2noise_loss_uses_only_measurements(key):
+    op = bj.GaussianSensing(6, 4, key=key)
+    y = jnp.ones(4)
+    loss = bj.noisier2noise_loss(lambda o, z: o.rmv(z), op, y, key=key, sigma=0.1)
+    assert np.isfinite(float(loss))
+    with pytest.raises(ValueError, match="alpha"):
+        bj.noisier(key, y, sigma=0.1, alpha=0.0)
+    with pytest.raises(ValueError, match="num_groups"):
+        bj.noise2self_loss(lambda o, z: o.rmv(z), op, y, key=key, num_groups=1)
+
+
+def test_cyclic_shift_group(key):
+    x = jnp.arange(6.0)
+    np.testing.assert_array_equal(bj.cyclic_shift(x, 2), np.roll(np.arange(6.0), 2))
+    np.testing.assert_array_equal(bj.cyclic_shift(bj.cyclic_shift(x, 2), 4), x)
+    shifted = bj.random_shift(key, x)
+    assert not np.array_equal(shifted, x) and sorted(np.asarray(shifted)) == list(range(6))

@@ -1,0 +1,132 @@
+"""The eight methods behind one interface, the measured taxonomy and checkpointed training."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+import bridge_jax as bj
+
+
+@pytest.fixture(scope="module")
+def batch():
+    k_op, k_x, k_e = jr.split(jr.key(7), 3)
+    op = bj.GaussianSensing(8, 4, key=k_op)
+    x = bj.sparse_signals(k_x, 12, 8, 2)
+    y = jax.vmap(op.mv)(x) + 0.1 * jr.normal(k_e, (12, 4))
+    return bj.Batch(op, y, sigma=0.1, x=x)
+
+
+def test_batch_back_projection_and_per_signal_operators(batch, key):
+    np.testing.assert_allclose(batch.u, batch.y @ np.linalg.pinv(batch.op.matrix).T, atol=1e-5)
+    idx = jnp.stack([jnp.array([0, 2, 5]), jnp.array([1, 3, 7])])
+    ops = jax.vmap(lambda i: bj.Subsample(i, 8))(idx)
+    per = bj.Batch(ops, jnp.ones((2, 3)), sigma=0.1, shared_op=False)
+    expected = np.zeros((2, 8))
+    expected[0, [0, 2, 5]] = expected[1, [1, 3, 7]] = 1.0
+    np.testing.assert_allclose(per.u, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", bj.METHODS)
+def test_every_method_has_the_interface(name, batch, key):
+    method = bj.make_method(name, 8, key=key, step=0.2, sigma=0.1, width=8, dim=4, num_iters=2)
+    assert method.domain in ("ssrl", "imaging") and method.name == name
+    loss = method.loss(batch, key)
+    assert loss.shape == () and np.isfinite(float(loss))
+    updated = method.update(batch, key)
+    assert jax.tree_util.tree_structure(updated) == jax.tree_util.tree_structure(method)
+    out = method.output(batch.op, batch.y[0], batch.u[0], key)
+    assert out.shape == ((8,) if method.domain == "imaging" else (4,))
+    grads = eqx.filter_grad(lambda m: m.loss(batch, key))(method)
+    assert all(np.all(np.isfinite(g)) for g in jax.tree_util.tree_leaves(grads))
+
+
+def test_ema_targets_follow_the_online_network(batch, key):
+    byol = bj.make_method("byol", 8, key=key, width=8, dim=4)
+    moved = eqx.tree_at(
+        lambda m: m.encoder,
+        byol,
+        jax.tree_util.tree_map(lambda a: a + 1 if eqx.is_inexact_array(a) else a, byol.encoder),
+    )
+    new = moved.update(batch, key)
+    w0 = byol.target_encoder.mlp.layers[0].weight
+    np.testing.assert_allclose(
+        new.target_encoder.mlp.layers[0].weight, w0 + (1 - byol.decay), rtol=1e-5
+    )
+    dino = bj.make_method("dino", 8, key=key, width=8, dim=4)
+    assert not np.allclose(dino.update(batch, key).center, dino.center)
+
+
+def test_supervised_needs_ground_truth(batch, key):
+    method = bj.make_method("supervised", 8, key=key, width=8)
+    blind = bj.Batch(batch.op, batch.y, sigma=0.1)
+    with pytest.raises(ValueError, match="ground truth"):
+        method.loss(blind, key)
+    with pytest.raises(ValueError, match="name must be one of"):
+        bj.make_method("simsiam", 8, key=key)
+
+
+def test_measure_axes_on_exact_properties(key):
+    n, num = 8, 40
+    x = bj.sparse_signals(key, num, n, 3)
+    op = bj.MatrixOperator(jnp.eye(n))
+
+    def identity(o, y, k):
+        return o.rmv(y)  # consistent and shift-equivariant (noise-free)
+
+    def constant(o, y, k):
+        return jnp.ones(n)  # invariant to everything
+
+    exact = bj.measure_axes(identity, identity, op, x, key=key, sigma=0.0)
+    np.testing.assert_allclose(exact["equivariance"], 1.0, atol=1e-6)
+    np.testing.assert_allclose(exact["physics"], 1.0, atol=1e-6)
+    # The identity follows the augmentation and the masking exactly as much as its input.
+    np.testing.assert_allclose(exact["raw_invariance"], 0.0, atol=1e-5)
+    np.testing.assert_allclose(exact["raw_masking"], 0.0, atol=1e-5)
+    flat = bj.measure_axes(constant, constant, op, x, key=key, sigma=0.0)
+    assert float(flat["equivariance"]) == 0.0
+    assert float(flat["invariance"]) == 1.0 and float(flat["masking"]) == 1.0
+    assert set(bj.measure_axes(identity, identity, op, x, key=key, sigma=0.1)) >= {
+        "invariance",
+        "masking",
+        "equivariance",
+        "physics",
+        "raw_physics",
+    }
+    with pytest.raises(ValueError, match="at least 2"):
+        bj.measure_axes(identity, identity, op, x[:1], key=key, sigma=0.0)
+
+
+def _quadratic_fit(tmp_path, num_steps, checkpoint=None, every=2):
+    target = jnp.arange(3.0)
+
+    def loss(model, k):
+        return jnp.sum((model - target) ** 2) + 0.01 * jnp.sum(jr.normal(k, (3,)) * model)
+
+    return bj.fit(
+        loss,
+        jnp.zeros(3),
+        key=jr.key(3),
+        num_steps=num_steps,
+        learning_rate=0.1,
+        checkpoint=checkpoint,
+        checkpoint_every=every,
+    )
+
+
+def test_fit_resumes_from_a_checkpoint_exactly(tmp_path):
+    full, full_losses = _quadratic_fit(tmp_path, 8)
+    ckpt = str(tmp_path / "run.eqx")
+    _quadratic_fit(tmp_path, 5, ckpt)  # an "interrupted" run: 5 of 8 steps saved
+    resumed, losses = _quadratic_fit(tmp_path, 8, ckpt)
+    np.testing.assert_array_equal(resumed, full)
+    np.testing.assert_array_equal(losses, full_losses)
+
+
+def test_corrupted_checkpoint_is_a_clear_error(tmp_path):
+    ckpt = tmp_path / "bad.eqx"
+    ckpt.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a usable checkpoint"):
+        _quadratic_fit(tmp_path, 4, str(ckpt))

@@ -1,0 +1,55 @@
+"""Learned reconstructors and encoders: shapes, starting point, pytree behaviour."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+import bridge_jax as bj
+
+
+def test_untrained_unrolled_net_is_landweber(key):
+    k_op, k_x, k_m = jr.split(key, 3)
+    op = bj.GaussianSensing(12, 6, key=k_op)
+    y = op.mv(bj.sparse_signal(k_x, 12, 3))
+    net = bj.UnrolledNet(12, num_iters=4, step=0.2, width=16, key=k_m)
+    expected, _ = bj.landweber(op, y, step_size=0.2, num_steps=4)
+    np.testing.assert_allclose(net(op, y), expected, rtol=1e-5, atol=1e-7)
+
+
+def test_reconstructors_work_with_any_operator_and_vmap(key):
+    k_op, k_x, k_m = jr.split(key, 3)
+    ops = [bj.GaussianSensing(10, 5, key=k_op), bj.Subsample(jnp.array([0, 3, 4]), 10)]
+    for model in (
+        bj.MLPReconstructor(10, width=8, key=k_m),
+        bj.UnrolledNet(10, num_iters=2, width=8, key=k_m),
+    ):
+        for op in ops:
+            ys = jnp.ones((4, op.out_size))
+            out = jax.vmap(lambda y, op=op, model=model: model(op, y))(ys)
+            assert out.shape == (4, 10) and np.all(np.isfinite(out))
+        with pytest.raises(ValueError, match="in_size"):
+            model(bj.GaussianSensing(9, 5, key=k_op), jnp.ones(5))
+
+
+def test_models_serialise(tmp_path, key):
+    net = bj.UnrolledNet(6, num_iters=2, width=8, key=key)
+    net = eqx.tree_at(lambda m: m.log_steps, net, jnp.array([0.1, -0.3]))
+    path = tmp_path / "net.eqx"
+    eqx.tree_serialise_leaves(path, net)
+    loaded = eqx.tree_deserialise_leaves(path, bj.UnrolledNet(6, num_iters=2, width=8, key=key))
+    op = bj.Mask(jnp.array([True, False] * 3))
+    np.testing.assert_array_equal(loaded(op, jnp.ones(6)), net(op, jnp.ones(6)))
+
+
+def test_encoder_and_bad_sizes(key):
+    enc = bj.Encoder(5, 3, width=7, key=key)
+    assert enc(jnp.ones(5)).shape == (3,) and (enc.in_size, enc.out_size) == (5, 3)
+    with pytest.raises(ValueError, match="width"):
+        bj.UnrolledNet(5, width=0, key=key)
+    with pytest.raises(ValueError, match="step"):
+        bj.UnrolledNet(5, step=-1.0, key=key)
+    with pytest.raises(TypeError, match="key"):
+        bj.MLPReconstructor(5, key=None)
