@@ -77,7 +77,7 @@ def test_measure_axes_on_exact_properties(key):
         return o.rmv(y)  # consistent and shift-equivariant (noise-free)
 
     def constant(o, y, k):
-        return jnp.ones(n)  # invariant to everything
+        return jnp.arange(n, dtype=jnp.float32)  # invariant to everything, not shift-invariant
 
     exact = bj.measure_axes(identity, identity, op, x, key=key, sigma=0.0)
     np.testing.assert_allclose(exact["equivariance"], 1.0, atol=1e-6)
