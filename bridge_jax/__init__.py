@@ -4,6 +4,7 @@ Every function acts on one unbatched signal; batch with `jax.vmap`. Everything e
 here is the public API.
 """
 
+from ._augmentations import ViewBank as ViewBank
 from ._augmentations import add_noise as add_noise
 from ._augmentations import augment as augment
 from ._augmentations import augmentations as augmentations

@@ -9,6 +9,7 @@ mask (off by default, `mask_ratio=0`). All strengths are arrays, so they can be 
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -124,3 +125,31 @@ def random_shift(key: PRNGKeyArray, x: Float[Array, " n"]) -> Float[Array, " n"]
     if n < 2:
         raise ValueError(f"random_shift needs n >= 2 entries, got n = {n}.")
     return cyclic_shift(x, jr.randint(key, (), 1, n))
+
+
+class ViewBank(eqx.Module):
+    r"""The paper's augmentation set $\{T_k\}_{k=1}^K$: $K$ rotations drawn once, fresh noise.
+
+    A view of $x$ is $Q_k x + \sigma\varepsilon$ with $k$ uniform in $1..K$. Drawing the $K$
+    rotations once (instead of one matrix exponential per view) makes views cheap enough for
+    training loops over thousands of signals. The rotations are constants, not parameters:
+    no gradient flows into them (see `LearnableAugmentation` for learnable ones).
+    """
+
+    rotations: Float[Array, "K n n"]
+    noise: float = eqx.field(static=True)
+
+    def __init__(self, n: int, *, key: PRNGKeyArray, num_rotations: int = 16, angle=0.1, noise=0.1):
+        n = check.positive_int("n", n)
+        num_rotations = check.positive_int("num_rotations", num_rotations)
+        check.prng_key("key", key)
+        self.noise = float(check.nonnegative("noise", noise))
+        keys = jr.split(key, num_rotations)
+        self.rotations = jax.vmap(lambda k: random_rotation(k, n, angle))(keys)
+
+    def __call__(self, key: PRNGKeyArray, x: Float[Array, " n"]) -> Float[Array, " n"]:
+        """One view of one signal."""
+        k_pick, k_noise = jr.split(key)
+        rotations = jax.lax.stop_gradient(self.rotations)
+        q = rotations[jr.randint(k_pick, (), 0, rotations.shape[0])]
+        return add_noise(k_noise, q @ x, self.noise)

@@ -11,8 +11,8 @@ centre). It answers three questions about ONE trial's data, a `Batch`:
   imaging methods and the supervised reference (`domain == "imaging"`).
 
 SSRL methods see the back-projections $u = A^+ y$ (the minimum-norm reconstruction, realisable
-from the measurements) and augment them with the library's `augment` (rotation + noise). Imaging
-methods train a reconstructor `model(op, y) -> x`. Only `Supervised` reads `batch.x`.
+from the measurements) and augment them with a `ViewBank` (the paper's $K$ rotations + noise).
+Imaging methods train a reconstructor `model(op, y) -> x`. Only `Supervised` reads `batch.x`.
 
 Construct a method with `make_method(name, n, *, key, step)`; `METHODS` lists the names.
 """
@@ -29,7 +29,7 @@ import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from . import _validate as check
-from ._augmentations import augment, random_shift
+from ._augmentations import ViewBank, random_shift
 from ._losses import (
     ei_loss,
     measurement_split_loss,
@@ -74,6 +74,19 @@ class Batch(eqx.Module):
     def size(self) -> int:
         return self.y.shape[0]
 
+    def subset(self, index) -> Batch:
+        """The signals at `index` (an integer array), e.g. a random minibatch."""
+        take = lambda a: None if a is None else a[index]  # noqa: E731
+        op = self.op if self.shared_op else jax.tree_util.tree_map(take, self.op)
+        return Batch(
+            op,
+            take(self.y),
+            sigma=self.sigma,
+            x=take(self.x),
+            shared_op=self.shared_op,
+            u=take(self.u),
+        )
+
     def map(self, fn, *args):
         """`fn(op_i, y_i, *args_i)` for every signal, batched with `vmap`."""
         op_axis = None if self.shared_op else 0
@@ -99,9 +112,9 @@ class AbstractMethod(eqx.Module):
 # --------------------------------------------------------------------------- SSRL methods
 
 
-def _two_views(batch: Batch, key, angle, noise):
+def _two_views(batch: Batch, key, bank: ViewBank):
     k1, k2 = jr.split(key)
-    aug = jax.vmap(lambda k, u: augment(k, u, angle=angle, noise=noise))
+    aug = jax.vmap(bank)
     return aug(jr.split(k1, batch.size), batch.u), aug(jr.split(k2, batch.size), batch.u)
 
 
@@ -112,12 +125,11 @@ class SimCLR(AbstractMethod):
     domain: ClassVar[str] = "ssrl"
     encoder: Encoder
     projector: Encoder
+    views: ViewBank
     temperature: float = eqx.field(static=True, default=0.5)
-    angle: float = eqx.field(static=True, default=0.1)
-    noise: float = eqx.field(static=True, default=0.1)
 
     def loss(self, batch, key):
-        v1, v2 = _two_views(batch, key, self.angle, self.noise)
+        v1, v2 = _two_views(batch, key, self.views)
         proj = jax.vmap(lambda v: self.projector(self.encoder(v)))
         return nt_xent_loss(proj(v1), proj(v2), temperature=self.temperature)
 
@@ -135,12 +147,11 @@ class BYOL(AbstractMethod):
     predictor: Encoder
     target_encoder: Encoder
     target_projector: Encoder
+    views: ViewBank
     decay: float = eqx.field(static=True, default=0.99)
-    angle: float = eqx.field(static=True, default=0.1)
-    noise: float = eqx.field(static=True, default=0.1)
 
     def loss(self, batch, key):
-        v1, v2 = _two_views(batch, key, self.angle, self.noise)
+        v1, v2 = _two_views(batch, key, self.views)
         online = jax.vmap(lambda v: self.predictor(self.projector(self.encoder(v))))
         target = jax.vmap(lambda v: self.target_projector(self.target_encoder(v)))
         return byol_loss(online(v1), target(v2)) + byol_loss(online(v2), target(v1))
@@ -171,12 +182,11 @@ class DINO(AbstractMethod):
     teacher_encoder: Encoder
     teacher_head: Encoder
     center: Float[Array, " k"]
+    views: ViewBank
     decay: float = eqx.field(static=True, default=0.99)
     center_momentum: float = eqx.field(static=True, default=0.9)
     student_temperature: float = eqx.field(static=True, default=0.1)
     teacher_temperature: float = eqx.field(static=True, default=0.04)
-    angle: float = eqx.field(static=True, default=0.1)
-    noise: float = eqx.field(static=True, default=0.1)
 
     def _logits(self, v1, v2):
         student = jax.vmap(lambda v: self.head(self.encoder(v)))
@@ -184,7 +194,7 @@ class DINO(AbstractMethod):
         return student(v1), student(v2), teacher(v1), teacher(v2)
 
     def loss(self, batch, key):
-        s1, s2, t1, t2 = self._logits(*_two_views(batch, key, self.angle, self.noise))
+        s1, s2, t1, t2 = self._logits(*_two_views(batch, key, self.views))
         kw = dict(
             student_temperature=self.student_temperature,
             teacher_temperature=self.teacher_temperature,
@@ -193,7 +203,7 @@ class DINO(AbstractMethod):
 
     def update(self, batch, key):
         # The same views as the loss at this step (the training loop passes the same key).
-        _, _, t1, t2 = self._logits(*_two_views(batch, key, self.angle, self.noise))
+        _, _, t1, t2 = self._logits(*_two_views(batch, key, self.views))
         batch_center = jnp.concatenate([t1, t2]).mean(0)
         center = self.center_momentum * self.center + (1 - self.center_momentum) * batch_center
         teacher = ema_update(
@@ -348,13 +358,18 @@ def make_method(
     width: int = 128,
     dim: int = 64,
     num_iters: int = 5,
+    angle=0.1,
+    aug_noise=0.1,
+    num_rotations: int = 16,
 ) -> AbstractMethod:
     """A freshly initialised method.
 
     **Arguments:** `name` (one of `METHODS`), `n` (signal length), `key`, `step` (initial
     Landweber step of the unrolled reconstructor, e.g. `1/||A||^2`), `sigma` (the known noise
     level, used by Noisier2Noise), `width` (hidden width),
-    `dim` (representation size of the SSRL encoders), `num_iters` (unrolled iterations).
+    `dim` (representation size of the SSRL encoders), `num_iters` (unrolled iterations), and
+    the SSRL views: a `ViewBank` of `num_rotations` rotations of RMS angle `angle` plus noise
+    `aug_noise`.
     Equal keys give equal encoders, so methods start from the same weights where they share them.
     """
     check.one_of("name", name, METHODS)
@@ -373,11 +388,12 @@ def make_method(
         return cls[name](model=model)
     enc = Encoder(2 * n if name == "mae" else n, dim, width=width, key=k[0])
     proj = Encoder(dim, dim, width=width, key=k[1])
+    views = ViewBank(n, key=k[3], num_rotations=num_rotations, angle=angle, noise=aug_noise)
     if name == "simclr":
-        return SimCLR(encoder=enc, projector=proj)
+        return SimCLR(encoder=enc, projector=proj, views=views)
     if name == "byol":
         pred = Encoder(dim, dim, width=width, key=k[2])
-        return BYOL(enc, proj, pred, enc, proj)
+        return BYOL(enc, proj, pred, enc, proj, views)
     if name == "dino":
-        return DINO(enc, proj, enc, proj, jnp.zeros(dim))
+        return DINO(enc, proj, enc, proj, jnp.zeros(dim), views)
     return MAE(encoder=enc, decoder=Encoder(dim, n, width=width, key=k[1]))

@@ -248,10 +248,11 @@ class MethodsConfig(Config):
 
     Problems: Gaussian CS (one A per trial, m x n) at each of `cs_noise`, and inpainting (a
     random mask per signal hiding `inpaint_ratios` of the entries) at noise `inpaint_sigma`.
-    Training: `train_steps` full-batch Adam steps at `train_lr` on the N training signals of
-    each trial; networks of hidden width `width`, representations of size `dim`, unrolled
-    reconstructors with `unroll` iterations. SSRL readout: a linear probe, then `probe_steps`
-    Landweber steps. Baselines: `baseline_steps` Landweber steps; FISTA for `fista_steps`.
+    Training: `train_steps` Adam steps at `train_lr` on minibatches of `batch_size` of the N
+    training signals of each trial; networks of hidden width `width`, representations of size
+    `dim`, unrolled reconstructors with `unroll` iterations. SSRL readout: a linear probe,
+    then `probe_steps` Landweber steps. Baselines: `baseline_steps` Landweber steps; FISTA
+    for `fista_steps`.
     """
 
     cs_noise: tuple[float, ...] = (0.01, 0.1, 0.5, 1.0)
@@ -259,6 +260,7 @@ class MethodsConfig(Config):
     inpaint_sigma: float = 0.1
     train_steps: int = 300
     train_lr: float = 1e-3
+    batch_size: int = 128
     width: int = 128
     dim: int = 64
     unroll: int = 5
@@ -279,6 +281,7 @@ class MethodsConfig(Config):
             cs_noise=(0.1,),
             inpaint_ratios=(),
             train_steps=4,
+            batch_size=16,
             width=16,
             dim=8,
             unroll=2,
@@ -293,7 +296,8 @@ class MethodsConfig(Config):
         super().validate()
         if self.signals < 2:
             raise ValueError(f"signals must be >= 2 (contrastive losses), got {self.signals}.")
-        for name in ("train_steps", "width", "dim", "unroll", "probe_steps", "baseline_steps"):
+        names = ("train_steps", "batch_size", "width", "dim", "unroll", "probe_steps")
+        for name in names + ("baseline_steps", "fista_steps"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
@@ -304,6 +308,8 @@ class MethodsConfig(Config):
                 f"cs_noise and inpaint_sigma must be > 0 (Noisier2Noise needs noise), got "
                 f"{self.cs_noise} and {self.inpaint_sigma}."
             )
+        if not self.cs_noise and not self.inpaint_ratios:
+            raise ValueError("cs_noise and inpaint_ratios are both empty: no problem to train on.")
         if any(not 0 < r < 1 for r in self.inpaint_ratios):
             raise ValueError(f"inpaint_ratios must lie in (0, 1), got {self.inpaint_ratios}.")
         unknown = [name for name in self.methods if name not in bj.METHODS]

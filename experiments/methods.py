@@ -15,11 +15,14 @@ Definitions.
   `bridge_jax/_losses.py`); their reconstruction is the network's output (Noisier2Noise: the
   corrected estimate, averaged over 4 noisier copies of the test measurement).
 - SSRL methods train an MLP encoder on back-projections u = A^+ y (realisable) with views from
-  `bridge_jax.augment` (rotation 0.1 rad + noise 0.1; MAE masks half the entries instead).
+  a `ViewBank`: 16 rotations of RMS angle 0.1 rad drawn once per trial (the paper's T_k), one
+  picked at random per view, plus fresh N(0, 0.1^2) noise; MAE masks half the entries instead.
   Reconstruction: a linear probe from the representation to x fitted on the training signals
   (it uses their ground truth, as the linear-evaluation protocol does), then `probe_steps`
   Landweber steps from the probe's output, as the paper's transfer section initialises
   reconstruction from SSRL. `probe_mse` is the probe alone.
+- Training: `train_steps` Adam steps (learning rate `train_lr`) on random minibatches of
+  `batch_size` of the N training signals (the same draw for all trials at a step).
 - MSE over all n entries of the test signals, mean over the test set; 95% t-intervals over
   trials. Baselines on the same data: Landweber from zero, the pseudoinverse A^+ y, FISTA with
   lambda = sigma sqrt(2 log n), and the LMMSE estimate fitted from the training pairs
@@ -110,7 +113,16 @@ def make_trial(key, kind: str, value: float, c: MethodsConfig) -> dict:
 def _init(name: str, c: MethodsConfig, keys, steps, sigmas):
     def one(k, step, sigma):
         return bj.make_method(
-            name, c.n, key=k, step=step, sigma=sigma, width=c.width, dim=c.dim, num_iters=c.unroll
+            name,
+            c.n,
+            key=k,
+            step=step,
+            sigma=sigma,
+            width=c.width,
+            dim=c.dim,
+            num_iters=c.unroll,
+            angle=c.angle,
+            aug_noise=c.aug_noise,
         )
 
     return eqx.filter_vmap(one)(keys, steps, sigmas)
@@ -122,7 +134,15 @@ def train(name: str, data: dict, c: MethodsConfig, key, checkpoint: str | None):
     methods = _init(name, c, jr.split(jr.fold_in(key, 0), c.trials), data["step"], batches.sigma)
 
     def per_trial(fn, ms, k):
-        return eqx.filter_vmap(fn)(ms, batches, jr.split(k, c.trials))
+        # The same random minibatch for the loss and the update of a step (DINO's centre).
+        k_batch, k_method = jr.split(k)
+        index = jr.choice(k_batch, c.signals, (min(c.batch_size, c.signals),), replace=False)
+        full = c.batch_size >= c.signals
+
+        def one(m, b, kk):
+            return fn(m, b if full else b.subset(index), kk)
+
+        return eqx.filter_vmap(one)(ms, batches, jr.split(k_method, c.trials))
 
     def loss(ms, k):
         return jnp.sum(per_trial(lambda m, b, kk: m.loss(b, kk), ms, k))
@@ -213,14 +233,16 @@ def baselines(train_b: bj.Batch, test_b: bj.Batch, c: MethodsConfig) -> dict:
 
 
 def unit_digest(config: MethodsConfig) -> str:
-    """Identifies saved units: the configuration plus the code that computes them."""
+    """Identifies saved units: the configuration plus the code that computes them (the
+    library's method, model, loss, taxonomy and training modules and this file's data,
+    training and scoring functions; not the report or the figures)."""
     h = hashlib.sha256(config.digest().encode())
-    modules = [sys.modules[__name__]] + [
+    library = [
         sys.modules[f"bridge_jax.{m}"]
         for m in ("_methods", "_models", "_losses", "_ssrl_losses", "_taxonomy", "_training")
     ]
-    for mod in modules:
-        h.update(inspect.getsource(mod).encode())
+    for obj in library + [make_trial, _init, train, _landweber_from, evaluate, baselines]:
+        h.update(inspect.getsource(obj).encode())
     h.update(bj.__version__.encode())
     return h.hexdigest()[:16]
 

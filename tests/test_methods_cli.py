@@ -1,0 +1,86 @@
+"""End-to-end `bridge-jax methods --quick`: the methods.json contract, figures, report, resume."""
+
+import json
+
+import numpy as np
+import pytest
+
+import bridge_jax as bj
+from bridge_jax._cli import main as cli_main
+from experiments import methods as study
+from experiments._common import MethodsConfig
+
+SUMMARY = {"mean", "std", "ci95", "n_trials"}
+
+
+@pytest.fixture(scope="module")
+def methods_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("methods")
+    assert cli_main(["methods", "--quick", "--out", str(out)]) == 0
+    return out
+
+
+def test_methods_json_contract(methods_run):
+    result = json.loads((methods_run / "methods.json").read_text())
+    trials = result["config"]["trials"]
+    assert set(result["methods"]) == set(bj.METHODS)
+    for name, entry in result["methods"].items():
+        for label in result["settings"]:
+            assert SUMMARY <= set(entry["mse"][label]), (name, label)
+            assert entry["mse"][label]["n_trials"] == trials
+        assert set(entry["axes"]) == {"invariance", "masking", "equivariance", "physics"}
+        assert all(0.0 <= v <= 1.0 for v in entry["axes"].values())
+    tax = result["taxonomy"]
+    assert tax["methods"] == list(study.EIGHT)
+    for key in ("measured_similarity", "hand_similarity"):
+        sim = np.asarray(tax[key])
+        assert sim.shape == (8, 8)
+        np.testing.assert_allclose(np.diag(sim), 1.0, atol=1e-6)
+        np.testing.assert_allclose(sim, sim.T, atol=1e-6)
+    hand = bj.cosine_similarity_matrix(bj.load_taxonomy().scores)
+    order = [list(bj.load_taxonomy().methods).index(m) for m in study.EIGHT]
+    np.testing.assert_allclose(tax["hand_similarity"], np.asarray(hand)[np.ix_(order, order)])
+    for b in study.BASELINES:
+        assert SUMMARY <= set(result["baselines"][b][result["settings"][0]])
+
+
+def test_figures_and_report_section(methods_run):
+    for name in ("methods_mse.png", "methods_taxonomy.png", "methods_learning_curves.png"):
+        assert (methods_run / "figures" / name).stat().st_size > 10_000
+    report = (methods_run / "report.md").read_text()
+    assert report.count("## Eight methods, one interface") == 1
+    assert "figures/methods_taxonomy.png" in report
+
+
+def test_rerun_loads_every_unit_and_gives_the_same_json(methods_run, capsys):
+    before = (methods_run / "methods.json").read_text()
+    assert cli_main(["methods", "--quick", "--out", str(methods_run)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("loaded from an earlier run") == len(bj.METHODS) + 1
+    assert "running" not in err
+    after = json.loads((methods_run / "methods.json").read_text())
+    assert after["methods"] == json.loads(before)["methods"]
+
+
+def test_corrupted_unit_is_a_clear_error(methods_run, tmp_path, capsys):
+    unit = next((methods_run / "methods").glob("*__baselines.json"))  # the first one read
+    (tmp_path / "methods").mkdir()
+    (tmp_path / "methods" / unit.name).write_text("{ not json")
+    assert cli_main(["methods", "--quick", "--out", str(tmp_path)]) == 2
+    assert "not a readable result" in capsys.readouterr().err
+
+
+def test_inpainting_problem_trains_and_scores(tmp_path):
+    config = MethodsConfig.quick(cs_noise=(), inpaint_ratios=(0.5,), methods=("mae", "ssdu"))
+    units = study.run_units(config.validate(), str(tmp_path))
+    for name in ("mae", "ssdu"):
+        unit = units[f"inpaint_rho0.5/{name}"]
+        assert len(unit["mse"]) == config.trials and np.all(np.isfinite(unit["mse"]))
+    assert np.all(np.isfinite(units["inpaint_rho0.5/baselines"]["lmmse"]))
+
+
+def test_user_mistakes_exit_2(tmp_path, capsys):
+    assert cli_main(["methods", "--quick", "--methods", "simsiam", "--out", str(tmp_path)]) == 2
+    assert "unknown methods" in capsys.readouterr().err
+    assert cli_main(["methods", "--quick", "--steps", "0", "--out", str(tmp_path)]) == 2
+    assert "train_steps" in capsys.readouterr().err
