@@ -128,8 +128,21 @@ def write_report(results: dict, figures: list[str], out: str, *, timings: dict, 
     lines += ["## Run time", "", "| experiment | seconds |", "|---|---|"]
     lines += [f"| {k} | {v:.1f} |" for k, v in timings.items()]
     lines += [f"| total (incl. figures) | {elapsed:.1f} |", ""]
-    with open(os.path.join(out, "report.md"), "w") as f:
-        f.write("\n".join(lines))
+    path = os.path.join(out, "report.md")
+    # Keep the sections that other commands (learn, methods) added to an earlier report.
+    kept = _marked_sections(open(path).read()) if os.path.exists(path) else []
+    with open(path, "w") as f:
+        f.write("\n".join(lines + kept))
+
+
+def _marked_sections(text: str) -> list[str]:
+    """The `<!-- NAME:begin --> ... <!-- NAME:end -->` blocks of a report, in order."""
+    import re
+
+    return [
+        "\n" + m.group(0) + "\n"
+        for m in re.finditer(r"<!-- ([\w-]+):begin -->.*?<!-- \1:end -->", text, re.S)
+    ]
 
 
 def write_section(out: str, section: str, begin: str, end: str) -> None:
