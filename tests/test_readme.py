@@ -1,0 +1,16 @@
+"""The README's quickstart runs as written."""
+
+import pathlib
+import re
+
+import numpy as np
+
+
+def test_quickstart_runs():
+    text = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    code = re.search(r"## Quickstart\s+```python\n(.*?)```", text, re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code, "README.md quickstart", "exec"), namespace)
+    assert namespace["x_hat"].shape == (500, 64) and namespace["x_ei"].shape == (500, 64)
+    assert np.isfinite(namespace["rho"]) and np.all(np.isfinite(namespace["x_ei"]))
+    assert namespace["curve"][-1] < namespace["curve"][0]  # EI training lowered its loss
