@@ -255,6 +255,10 @@ class _Reconstructor(AbstractMethod):
     def output(self, op, y, u, key):
         return self.model(op, y)
 
+    def _mean_loss(self, batch: Batch, key, loss):
+        """Mean over the batch of `loss(op_i, y_i, key_i)`, one key per signal."""
+        return jnp.mean(batch.map(loss, jr.split(key, batch.size)))
+
 
 class Noise2Self(_Reconstructor):
     """Noise2Self: J-invariant prediction of held-out measurement rows (`noise2self_loss`)."""
@@ -264,9 +268,10 @@ class Noise2Self(_Reconstructor):
     num_groups: int = eqx.field(static=True, default=4)
 
     def loss(self, batch, key):
-        keys = jr.split(key, batch.size)
-        f = lambda op, y, k: noise2self_loss(self.model, op, y, key=k, num_groups=self.num_groups)  # noqa: E731
-        return jnp.mean(batch.map(f, keys))
+        def f(op, y, k):
+            return noise2self_loss(self.model, op, y, key=k, num_groups=self.num_groups)
+
+        return self._mean_loss(batch, key, f)
 
 
 class EI(_Reconstructor):
@@ -277,14 +282,12 @@ class EI(_Reconstructor):
     weight: float = eqx.field(static=True, default=1.0)
 
     def loss(self, batch, key):
-        keys = jr.split(key, batch.size)
-
         def f(op, y, k):
             return ei_loss(
                 self.model, op, y, random_shift, key=k, sigma=batch.sigma, weight=self.weight
             )
 
-        return jnp.mean(batch.map(f, keys))
+        return self._mean_loss(batch, key, f)
 
 
 class SSDU(_Reconstructor):
@@ -295,9 +298,10 @@ class SSDU(_Reconstructor):
     holdout: float = eqx.field(static=True, default=0.4)
 
     def loss(self, batch, key):
-        keys = jr.split(key, batch.size)
-        f = lambda op, y, k: measurement_split_loss(self.model, op, y, key=k, holdout=self.holdout)  # noqa: E731
-        return jnp.mean(batch.map(f, keys))
+        def f(op, y, k):
+            return measurement_split_loss(self.model, op, y, key=k, holdout=self.holdout)
+
+        return self._mean_loss(batch, key, f)
 
 
 class Noisier2Noise(_Reconstructor):
@@ -317,13 +321,12 @@ class Noisier2Noise(_Reconstructor):
     draws: int = eqx.field(static=True, default=4)
 
     def loss(self, batch, key):
-        keys = jr.split(key, batch.size)
         sigma = jax.lax.stop_gradient(self.sigma)  # known noise level, not a parameter
 
         def f(op, y, k):
             return noisier2noise_loss(self.model, op, y, key=k, sigma=sigma, alpha=self.alpha)
 
-        return jnp.mean(batch.map(f, keys))
+        return self._mean_loss(batch, key, f)
 
     def output(self, op, y, u, key):
         def one(k):

@@ -61,20 +61,22 @@ def result_digest(config: Config, module) -> str:
     return h.hexdigest()[:16]
 
 
-def _load_cached(path: str, digest: str):
+def load_cached(path: str, digest: str, *, fmt: str = FORMAT, writer="bridge-jax reproduce"):
+    """The result saved at `path` if its digest matches, None if absent or stale.
+
+    A file that is unreadable or was written by something else is a `UserError`: it is never
+    silently overwritten.
+    """
     if not os.path.exists(path):
         return None
     try:
         with open(path) as f:
             saved = json.load(f)
     except (OSError, json.JSONDecodeError) as e:
+        raise UserError(f"{path} is not a readable result ({e}); delete it or pass --fresh.") from e
+    if not isinstance(saved, dict) or saved.get("format") != fmt:
         raise UserError(
-            f"{path} is not a readable experiment result ({e}); delete it or pass --fresh."
-        ) from e
-    if not isinstance(saved, dict) or saved.get("format") != FORMAT:
-        raise UserError(
-            f"{path} was not written by bridge-jax reproduce; delete it, choose "
-            f"another --out, or pass --fresh."
+            f"{path} was not written by {writer}; delete it, choose another --out, or pass --fresh."
         )
     if saved.get("digest") != digest:
         return None  # another configuration or changed code: recompute and overwrite
@@ -114,7 +116,7 @@ def run_experiments(config: Config, out: str, *, names=EXPERIMENTS, fresh=False)
         module = importlib.import_module(f"experiments.{name}")
         path = os.path.join(out, "experiments", f"{name}.json")
         digest = result_digest(config, module)
-        cached = None if fresh else _load_cached(path, digest)
+        cached = None if fresh else load_cached(path, digest)
         if cached is not None:
             say(i, name, "loaded from an earlier run")
             results[name], timings[name] = cached, 0.0

@@ -60,6 +60,7 @@ from experiments._runner import (
     UserError,
     add_config_arguments,
     config_from_args,
+    load_cached,
     write_json_atomic,
 )
 
@@ -247,22 +248,6 @@ def unit_digest(config: MethodsConfig) -> str:
     return h.hexdigest()[:16]
 
 
-def _load_unit(path: str, digest: str):
-    if not os.path.exists(path):
-        return None
-    try:
-        with open(path) as f:
-            saved = json.load(f)
-    except (OSError, json.JSONDecodeError) as e:
-        raise UserError(f"{path} is not a readable result ({e}); delete it or pass --fresh.") from e
-    if not isinstance(saved, dict) or saved.get("format") != UNIT_FORMAT:
-        raise UserError(
-            f"{path} was not written by bridge-jax methods; delete it, choose another --out, "
-            "or pass --fresh."
-        )
-    return saved["result"] if saved.get("digest") == digest else None
-
-
 def _curve(losses, trials: int, points: int = 100) -> list[float]:
     per_trial = np.asarray(losses) / trials
     idx = np.unique(np.linspace(0, len(per_trial) - 1, min(points, len(per_trial))).astype(int))
@@ -292,7 +277,11 @@ def run_units(c: MethodsConfig, out: str, *, fresh: bool = False) -> dict:
         data = None
         for name in ("baselines",) + tuple(c.methods):
             path = os.path.join(unit_dir, f"{label}__{name}.json")
-            cached = None if fresh else _load_unit(path, digest)
+            cached = (
+                None
+                if fresh
+                else load_cached(path, digest, fmt=UNIT_FORMAT, writer="bridge-jax methods")
+            )
             if cached is not None:
                 units[f"{label}/{name}"] = cached
                 done += 1

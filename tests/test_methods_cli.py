@@ -67,7 +67,7 @@ def test_corrupted_unit_is_a_clear_error(methods_run, tmp_path, capsys):
     (tmp_path / "methods").mkdir()
     (tmp_path / "methods" / unit.name).write_text("{ not json")
     assert cli_main(["methods", "--quick", "--out", str(tmp_path)]) == 2
-    assert "not a readable result" in capsys.readouterr().err
+    assert "not a readable experiment result" in capsys.readouterr().err
 
 
 def test_inpainting_problem_trains_and_scores(tmp_path):
