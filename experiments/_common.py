@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -14,6 +14,20 @@ import numpy as np
 
 import bridge_jax as bj
 from bridge_jax._stats import summarize
+
+# The quick setting shared by every study (each adds its own in QUICK_EXTRA).
+_QUICK = dict(
+    signals=40,
+    n=16,
+    m=8,
+    s=3,
+    k=4,
+    trials=3,
+    num_steps=20,
+    null_samples=20,
+    noise_levels=(0.01, 0.1, 1.0),
+    mask_ratios=(0.1, 0.5, 0.9),
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,24 +55,12 @@ class Config:
     noise_levels: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
     mask_ratios: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
     null_samples: int = 200
+    QUICK_EXTRA: ClassVar[dict] = {}
 
     @classmethod
     def quick(cls, **overrides) -> Config:
         """A tiny setting that runs the whole pipeline in seconds (for tests and smoke runs)."""
-        base = dict(
-            signals=40,
-            n=16,
-            m=8,
-            s=3,
-            k=4,
-            trials=3,
-            num_steps=20,
-            null_samples=20,
-            noise_levels=(0.01, 0.1, 1.0),
-            mask_ratios=(0.1, 0.5, 0.9),
-        )
-        base.update(overrides)
-        return cls(**base)
+        return cls(**{**_QUICK, **cls.QUICK_EXTRA, **overrides})
 
     def validate(self) -> Config:
         for name in ("signals", "n", "m", "s", "k", "trials", "num_steps", "null_samples"):
@@ -202,27 +204,9 @@ class LearnConfig(Config):
     aug_rank: int = 32
     aug_steps: int = 100
 
-    @classmethod
-    def quick(cls, **overrides) -> LearnConfig:
-        base = dict(
-            signals=40,
-            n=16,
-            m=8,
-            s=3,
-            k=4,
-            trials=3,
-            num_steps=20,
-            null_samples=20,
-            noise_levels=(0.01, 0.1, 1.0),
-            mask_ratios=(0.1, 0.5, 0.9),
-            unroll=(2, 10),
-            learn_iters=15,
-            plain_max=200,
-            aug_rank=8,
-            aug_steps=10,
-        )
-        base.update(overrides)
-        return cls(**base)
+    QUICK_EXTRA: ClassVar[dict] = dict(
+        unroll=(2, 10), learn_iters=15, plain_max=200, aug_rank=8, aug_steps=10
+    )
 
     def validate(self) -> LearnConfig:
         super().validate()
@@ -269,28 +253,20 @@ class MethodsConfig(Config):
     fista_steps: int = 300
     methods: tuple[str, ...] = bj.METHODS
 
-    @classmethod
-    def quick(cls, **overrides) -> MethodsConfig:
-        base = dict(
-            signals=32,
-            n=16,
-            m=8,
-            s=3,
-            trials=2,
-            null_samples=20,
-            cs_noise=(0.1,),
-            inpaint_ratios=(),
-            train_steps=4,
-            batch_size=16,
-            width=16,
-            dim=8,
-            unroll=2,
-            probe_steps=3,
-            baseline_steps=10,
-            fista_steps=10,
-        )
-        base.update(overrides)
-        return cls(**base)
+    QUICK_EXTRA: ClassVar[dict] = dict(
+        signals=32,
+        trials=2,
+        cs_noise=(0.1,),
+        inpaint_ratios=(),
+        train_steps=4,
+        batch_size=16,
+        width=16,
+        dim=8,
+        unroll=2,
+        probe_steps=3,
+        baseline_steps=10,
+        fista_steps=10,
+    )
 
     def validate(self) -> MethodsConfig:
         super().validate()
