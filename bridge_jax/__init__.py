@@ -89,6 +89,10 @@ from ._subspaces import random_subspace as random_subspace
 from ._subspaces import random_subspace_baseline as random_subspace_baseline
 from ._subspaces import row_space as row_space
 from ._subspaces import subspace_alignment as subspace_alignment
+from ._sweep import SweepError as SweepError
+from ._sweep import auto_chunk as auto_chunk
+from ._sweep import grid_points as grid_points
+from ._sweep import run_sweep as run_sweep
 from ._taxonomy import Taxonomy as Taxonomy
 from ._taxonomy import cosine_similarity_matrix as cosine_similarity_matrix
 from ._taxonomy import cross_domain_pairs as cross_domain_pairs

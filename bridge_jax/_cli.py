@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 
 def main(argv=None) -> int:
-    from experiments import learn, methods, reproduce
+    from experiments import learn, methods, reproduce, sweep
     from experiments._runner import OneLineParser
 
     parser = OneLineParser(prog="bridge-jax", description="bridge_jax experiments.")
@@ -27,14 +28,20 @@ def main(argv=None) -> int:
         description=methods.__doc__,
     )
     methods.add_arguments(mth)
+    swp = sub.add_parser(
+        "sweep",
+        help="sweep the paper's pipeline over a grid (TOML or --set)",
+        description=sweep.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sweep.add_arguments(swp)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return {"reproduce": reproduce, "learn": learn, "methods": methods}[
-            args.command
-        ].run_from_args(args)
+        commands = {"reproduce": reproduce, "learn": learn, "methods": methods, "sweep": sweep}
+        return commands[args.command].run_from_args(args)
     except KeyboardInterrupt:
         print(
             "bridge-jax: interrupted; finished experiments are saved and a rerun resumes.",

@@ -1,0 +1,229 @@
+r"""Batched, sharded, chunked and resumable sweeps of a per-trial function over a grid.
+
+`run_sweep(trial_fn, grid, ...)` evaluates `trial_fn(key, values, **shape)` for every grid
+point and trial. Parameters are of two kinds:
+
+- *value* parameters (noise level, ratio, step size, ...) keep array shapes fixed: all their
+  grid points are stacked and batched with `vmap` in ONE compiled program;
+- *shape* parameters (n, m, number of signals, iterations, ...) change shapes: the grid is
+  split into groups of equal shape parameters, compiled once each.
+
+Trials are processed in chunks of `chunk_trials` (chosen from the problem size by default, so a
+sweep larger than device memory runs in pieces) and each chunk is sharded over all visible
+devices along the trial axis with `jax.sharding` (1 CPU, 1 GPU or 8 GPUs, same code; on several
+hosts, call `jax.distributed.initialize()` first). Trial `t` always uses the key
+`fold_in(key(seed), t)` and the same key at every grid point (common random numbers), so
+results do not depend on the chunk size or the number of devices.
+
+With `out`, each finished chunk is written atomically to `out/chunks/`; a sweep started again
+with the same arguments loads what was finished and computes only the rest. A file there that
+is unreadable or belongs to another sweep is an error, never silently overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import io
+import itertools
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from . import _validate as check
+
+_FORMAT = "bridge_jax.sweep-chunk/1"
+
+
+class SweepError(ValueError):
+    """A sweep's inputs or files are not usable (a clear message, no traceback needed)."""
+
+
+def grid_points(grid: Mapping[str, Sequence]) -> list[dict]:
+    """The Cartesian product of the grid's value lists, in order (last name varies fastest)."""
+    if not isinstance(grid, Mapping) or not grid:
+        raise SweepError("grid must be a non-empty mapping of parameter name to list of values.")
+    names = list(grid)
+    for name, values in grid.items():
+        if isinstance(values, str | bytes) or not isinstance(values, Sequence) or not values:
+            raise SweepError(f"grid[{name!r}] must be a non-empty list of values, got {values!r}.")
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*grid.values())]
+
+
+def auto_chunk(bytes_per_trial: float, num_devices: int, budget_bytes: float | None = None) -> int:
+    """How many trials fit a memory budget (default: a quarter of device memory, or 2 GiB).
+
+    The result is a multiple of the number of devices (at least one trial per device).
+    """
+    if budget_bytes is None:
+        stats = jax.devices()[0].memory_stats() or {}
+        limit = stats.get("bytes_limit")
+        budget_bytes = limit / 4 if limit else 2 * 2**30
+    per_device = max(1, int(budget_bytes // max(bytes_per_trial, 1.0)))
+    return per_device * num_devices
+
+
+def _digest(trial_fn, shape_names, points, seed) -> str:
+    h = hashlib.sha256()
+    try:
+        h.update(inspect.getsource(trial_fn).encode())
+    except (OSError, TypeError):
+        h.update(repr(trial_fn).encode())
+    blob = json.dumps({"shape": sorted(shape_names), "points": points, "seed": seed}, default=str)
+    h.update(blob.encode())
+    return h.hexdigest()[:16]
+
+
+def _save_chunk(path: str, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+    buf = io.BytesIO()
+    np.savez(buf, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+    tmp = f"{path}.tmp"
+    with open(tmp, "wb") as f:
+        f.write(buf.getvalue())
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _load_chunk(path: str, digest: str) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path) as data:
+            meta = json.loads(bytes(data["__meta__"]).decode())
+            arrays = {k: data[k] for k in data.files if k != "__meta__"}
+    except Exception as e:  # noqa: BLE001 - any failure to parse means the same thing here
+        raise SweepError(
+            f"{path} is not a readable sweep chunk ({type(e).__name__}: {e}); delete it to "
+            "recompute it."
+        ) from e
+    if meta.get("format") != _FORMAT or meta.get("digest") != digest:
+        raise SweepError(
+            f"{path} belongs to another sweep (different grid, seed or code); use another "
+            "output folder or delete the folder's chunks/ to start again."
+        )
+    return arrays
+
+
+def _mesh(devices) -> Mesh:
+    devices = jax.devices() if devices is None else list(devices)
+    return Mesh(np.asarray(devices), ("trials",))
+
+
+def run_sweep(
+    trial_fn: Callable,
+    grid: Mapping[str, Sequence],
+    *,
+    shape_params: Sequence[str] = (),
+    trials: int,
+    seed: int = 0,
+    out: str | None = None,
+    chunk_trials: int | None = None,
+    bytes_per_trial: Callable[[dict], float] | None = None,
+    devices=None,
+    progress: bool = True,
+) -> dict:
+    r"""Run `trial_fn` over every grid point and trial; return per-point, per-trial metrics.
+
+    **Arguments:**
+    - `trial_fn(key, values, **shape) -> dict[str, scalar]`: ONE trial at ONE grid point.
+      `values` maps each value parameter to a scalar array (traced, batched by `vmap`); the
+      shape parameters arrive as Python values (static).
+    - `grid`: parameter name -> list of values; `shape_params`: the names that change shapes.
+    - `trials`, `seed`: trial `t` uses `jax.random.fold_in(jax.random.key(seed), t)`.
+    - `out`: folder for resumable chunk files (None: keep nothing).
+    - `chunk_trials`: trials per chunk (rounded up to a multiple of the device count); by
+      default from `bytes_per_trial(shape)` and the device memory (see `auto_chunk`).
+    - `devices`: the devices to shard trials over (default: all).
+
+    **Returns:** `{"points": [...], "metrics": {name: array (points, trials)}, "groups": n}`.
+    """
+    trials = check.positive_int("trials", trials)
+    points = grid_points(grid)
+    unknown = [p for p in shape_params if p not in grid]
+    if unknown:
+        raise SweepError(f"shape_params {unknown} are not in the grid ({', '.join(grid)}).")
+    value_names = [p for p in grid if p not in shape_params]
+    for name in value_names:
+        for v in grid[name]:
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise SweepError(
+                    f"{name} = {v!r}: value parameters must be numbers; list parameters that "
+                    f"change shapes in shape_params."
+                )
+    mesh = _mesh(devices)
+    ndev = mesh.devices.size
+    digest = _digest(trial_fn, shape_params, points, seed)
+    base = jr.key(seed)
+
+    groups: dict[tuple, list[int]] = {}
+    for i, p in enumerate(points):
+        groups.setdefault(tuple(p[s] for s in shape_params), []).append(i)
+
+    plan = []
+    for g_index, (shape_values, idx) in enumerate(groups.items()):
+        shape = dict(zip(shape_params, shape_values, strict=True))
+        if chunk_trials is None:
+            per_trial = len(idx) * (bytes_per_trial(shape) if bytes_per_trial else 1e6)
+            chunk = auto_chunk(per_trial, ndev)
+        else:
+            chunk = check.positive_int("chunk_trials", chunk_trials)
+        chunk = math.ceil(min(chunk, trials) / ndev) * ndev
+        starts = list(range(0, trials, chunk))
+        plan.append((g_index, shape, idx, chunk, starts))
+    total = sum(len(p[4]) for p in plan)
+
+    results: dict[str, np.ndarray] = {}
+    done, computed, t0 = 0, 0, time.perf_counter()
+    if out is not None:
+        os.makedirs(os.path.join(out, "chunks"), exist_ok=True)
+    for g_index, shape, idx, chunk, starts in plan:
+        values = {
+            name: jnp.asarray([points[i][name] for i in idx], dtype=float) for name in value_names
+        }
+        one_point = lambda key, vals, shape=shape: trial_fn(key, vals, **shape)  # noqa: E731
+        over_points = jax.vmap(one_point, in_axes=(None, 0))
+        over_trials = jax.jit(jax.vmap(over_points, in_axes=(0, None)))
+        sharding = NamedSharding(mesh, PartitionSpec("trials"))
+        for start in starts:
+            stop = min(start + chunk, trials)
+            path = None
+            if out is not None:
+                path = os.path.join(out, "chunks", f"g{g_index:03d}-t{start:07d}-{stop:07d}.npz")
+            if path is not None and os.path.exists(path):
+                arrays = _load_chunk(path, digest)
+                status = "loaded"
+            else:
+                # Pad the chunk to a multiple of the device count; padded trials are dropped.
+                ids = np.arange(start, start + math.ceil((stop - start) / ndev) * ndev)
+                keys = jax.vmap(lambda t: jr.fold_in(base, t))(jnp.asarray(ids))
+                keys = jax.device_put(keys, sharding)
+                out_tree = over_trials(keys, values)
+                arrays = {
+                    k: np.asarray(v)[: stop - start].T for k, v in out_tree.items()
+                }  # (points in group, trials in chunk)
+                if path is not None:
+                    meta = {"format": _FORMAT, "digest": digest, "start": start, "stop": stop}
+                    _save_chunk(path, meta, arrays)
+                computed += 1
+                status = "computed"
+            for k, v in arrays.items():
+                results.setdefault(k, np.full((len(points), trials), np.nan))[idx, start:stop] = v
+            done += 1
+            if progress:
+                elapsed = time.perf_counter() - t0
+                eta = elapsed / computed * (total - done) if computed else 0.0
+                print(
+                    f"  sweep: chunk {done}/{total} ({status}; group {g_index + 1}/{len(plan)}, "
+                    f"trials {start}-{stop - 1}) {elapsed:6.1f}s elapsed, ~{eta:5.0f}s left",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    return {"points": points, "metrics": results, "groups": len(plan), "digest": digest}
