@@ -496,7 +496,41 @@ def bench(out: str, quick: bool = False) -> dict:
     }
     with open(os.path.join(out, "bench.json"), "w") as f:
         json.dump(result, f, indent=1)
+    with open(os.path.join(out, "RESULTS.md"), "w") as f:
+        f.write(markdown(result))
     return result
+
+
+def _f(v, digits=3):
+    if v is None:
+        return "-"
+    return f"{v:.{digits}g}"
+
+
+def markdown(result: dict) -> str:
+    """The results table (as in benchmarks/RESULTS.md)."""
+    lines = [
+        f"Device: {result['device']}; {result['machine']['platform']}; versions: "
+        + ", ".join(f"{k} {v}" for k, v in result["versions"].items())
+        + f". GEMM peak (float32): NumPy {_f(result['gemm_peak']['numpy_gflops'])} GFLOP/s, "
+        f"XLA {_f(result['gemm_peak']['xla_gflops'])} GFLOP/s.",
+        "",
+        "| workload | size | bridge_jax s | compile s | spectral s | NumPy s | PyTorch s | "
+        "x NumPy | x PyTorch | GFLOP/s | of peak | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in result["entries"]:
+        compile_s = e.get("bridge_jax_compile_s")
+        if e["workload"] == "W1":
+            compile_s = e["bridge_jax_cold_s"] - e["bridge_jax_warm_s"]
+        lines.append(
+            f"| {e['workload']} | {e['size']} | {_f(e.get('bridge_jax_s'))} | {_f(compile_s)} | "
+            f"{_f(e.get('spectral_s'))} | {_f(e.get('numpy_s'))} | {_f(e.get('torch_s'))} | "
+            f"{_f(e.get('speedup_vs_numpy'))} | {_f(e.get('speedup_vs_torch'))} | "
+            f"{_f(e.get('gflops'))} | {_f(e.get('fraction_of_peak'), 2)} | "
+            f"{_f(e.get('peak_rss_mb'), 4)} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,46 @@
+"""The benchmark workloads compute the same thing in every implementation (no timings asserted)."""
+
+import numpy as np
+
+from benchmarks import run
+
+
+def test_w2_and_w3_implementations_agree():
+    for fn, params in (
+        (run.w2, dict(trials=2, signals=20, n=12, m=6, iters=8)),
+        (run.w3, dict(trials=2, signals=20, k=3, n=8)),
+    ):
+        raw = fn(params, 1, ("bridge_jax", "numpy"))
+        ref = raw["bridge_jax_x"]
+        np.testing.assert_allclose(raw["numpy_x"], ref, rtol=1e-3, atol=1e-4)
+        if "spectral_x" in raw:
+            np.testing.assert_allclose(raw["spectral_x"], ref, rtol=1e-3, atol=1e-4)
+        assert raw["bridge_jax_s"] > 0 and raw["flops"] > 0
+
+
+def test_entry_fields_and_markdown():
+    entry = run.run_entry("W4", "tiny", dict(trials=2, signals=10, n=8, m=4, unroll=3, steps=2), 1)
+    done = run._finish({"workload": "W4", "size": "tiny", **entry}, peak=100.0, device="cpu")
+    for key in (
+        "bridge_jax_s",
+        "numpy_s",
+        "torch_s",
+        "speedup_vs_numpy",
+        "speedup_vs_torch",
+        "gflops",
+        "gemm_peak_gflops",
+        "fraction_of_peak",
+        "peak_rss_mb",
+        "device",
+    ):
+        assert key in done
+    assert done["numpy_s"] is None and done["speedup_vs_numpy"] is None  # no autodiff in NumPy
+    result = {
+        "device": "cpu",
+        "machine": {"platform": "x"},
+        "versions": {"jax": "0"},
+        "gemm_peak": {"numpy_gflops": 1.0, "xla_gflops": 2.0},
+        "entries": [done],
+    }
+    table = run.markdown(result)
+    assert "| W4 | tiny |" in table
