@@ -112,6 +112,15 @@ def _load_chunk(path: str, digest: str) -> dict[str, np.ndarray]:
     return arrays
 
 
+def _gather(x) -> np.ndarray:
+    """A (possibly multi-host) sharded array as one NumPy array on every process."""
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+    return np.asarray(x)
+
+
 def _mesh(devices) -> Mesh:
     devices = jax.devices() if devices is None else list(devices)
     return Mesh(np.asarray(devices), ("trials",))
@@ -188,7 +197,10 @@ def run_sweep(
         values = {
             name: jnp.asarray([points[i][name] for i in idx], dtype=float) for name in value_names
         }
-        one_point = lambda key, vals, shape=shape: trial_fn(key, vals, **shape)  # noqa: E731
+
+        def one_point(trial, vals, shape=shape):
+            return trial_fn(jr.fold_in(base, trial), vals, **shape)
+
         over_points = jax.vmap(one_point, in_axes=(None, 0))
         over_trials = jax.jit(jax.vmap(over_points, in_axes=(0, None)))
         sharding = NamedSharding(mesh, PartitionSpec("trials"))
@@ -203,13 +215,15 @@ def run_sweep(
             else:
                 # Pad the chunk to a multiple of the device count; padded trials are dropped.
                 ids = np.arange(start, start + math.ceil((stop - start) / ndev) * ndev)
-                keys = jax.vmap(lambda t: jr.fold_in(base, t))(jnp.asarray(ids))
-                keys = jax.device_put(keys, sharding)
-                out_tree = over_trials(keys, values)
+                ids = ids.astype(np.int32)
+                # Built from a callback so that, on several hosts, each process supplies only
+                # the trial indices of its own devices.
+                trial_ids = jax.make_array_from_callback(ids.shape, sharding, ids.__getitem__)
+                out_tree = over_trials(trial_ids, values)
                 arrays = {
-                    k: np.asarray(v)[: stop - start].T for k, v in out_tree.items()
+                    k: _gather(v)[: stop - start].T for k, v in out_tree.items()
                 }  # (points in group, trials in chunk)
-                if path is not None:
+                if path is not None and jax.process_index() == 0:
                     meta = {"format": _FORMAT, "digest": digest, "start": start, "stop": stop}
                     _save_chunk(path, meta, arrays)
                 computed += 1

@@ -242,6 +242,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="persistent compilation cache folder",
     )
     parser.add_argument("--no-cache", action="store_true", help="do not use the cache")
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="call jax.distributed.initialize() first (several hosts; settings from the "
+        "cluster environment, e.g. SLURM, or JAX_COORDINATOR_ADDRESS and friends)",
+    )
 
 
 def run_from_args(args) -> int:
@@ -249,6 +255,8 @@ def run_from_args(args) -> int:
         if args.chunk is not None and args.chunk < 1:
             raise UserError(f"--chunk must be >= 1, got {args.chunk}.")
         config = load_config(args.config, args.set)
+        if args.distributed:
+            jax.distributed.initialize()
         enable_compilation_cache(None if args.no_cache else args.cache)
         result = sweep(config, args.out, chunk_trials=args.chunk)
     except UserError as e:
