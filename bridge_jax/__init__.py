@@ -41,6 +41,7 @@ from ._methods import make_method as make_method
 from ._models import Encoder as Encoder
 from ._models import MLPReconstructor as MLPReconstructor
 from ._models import UnrolledNet as UnrolledNet
+from ._models import UnrolledShrinkage as UnrolledShrinkage
 from ._operators import AbstractMatrixOperator as AbstractMatrixOperator
 from ._operators import Composed as Composed
 from ._operators import GaussianSensing as GaussianSensing

@@ -39,7 +39,7 @@ from ._losses import (
     noisier2noise_loss,
     supervised_loss,
 )
-from ._models import Encoder, UnrolledNet
+from ._models import Encoder, UnrolledNet, UnrolledShrinkage
 from ._operators import LinearOperator, pinv_solve, random_mask
 from ._ssrl_losses import byol_loss, dino_loss, ema_update, mae_loss, nt_xent_loss
 
@@ -250,7 +250,7 @@ class MAE(AbstractMethod):
 
 
 class _Reconstructor(AbstractMethod):
-    model: UnrolledNet
+    model: UnrolledNet | UnrolledShrinkage
 
     def output(self, op, y, u, key):
         return self.model(op, y)
@@ -364,6 +364,7 @@ def make_method(
     angle=0.1,
     aug_noise=0.1,
     num_rotations: int = 16,
+    reconstructor: str = "shrinkage",
 ) -> AbstractMethod:
     """A freshly initialised method.
 
@@ -372,14 +373,19 @@ def make_method(
     level, used by Noisier2Noise), `width` (hidden width),
     `dim` (representation size of the SSRL encoders), `num_iters` (unrolled iterations), and
     the SSRL views: a `ViewBank` of `num_rotations` rotations of RMS angle `angle` plus noise
-    `aug_noise`.
+    `aug_noise`. `reconstructor`: the imaging methods' network, `"shrinkage"`
+    (`UnrolledShrinkage`, learned ISTA) or `"mlp"` (`UnrolledNet`, Landweber + MLP denoiser).
     Equal keys give equal encoders, so methods start from the same weights where they share them.
     """
     check.one_of("name", name, METHODS)
     n = check.positive_int("n", n)
     k = jr.split(check.prng_key("key", key), 4)
     if name in IMAGING_METHODS + ("supervised",):
-        model = UnrolledNet(n, num_iters=num_iters, step=step, width=width, key=k[0])
+        check.one_of("reconstructor", reconstructor, ("shrinkage", "mlp"))
+        if reconstructor == "shrinkage":
+            model = UnrolledShrinkage(n, num_iters=num_iters, step=step)
+        else:
+            model = UnrolledNet(n, num_iters=num_iters, step=step, width=width, key=k[0])
         cls = {
             "noise2self": Noise2Self,
             "ei": EI,

@@ -107,14 +107,16 @@ def measure_axes(
     test signals ($i$ against $i+1$), written $\delta(\cdot)$, so that representation and
     signal spaces compare:
 
-    - invariance: $1 - \delta(\Phi(ATx), \Phi(Ax)) / \delta(Tx, x)$ with $T$ the SSRL
-      augmentation (`augment` with `angle`, `aug_noise`): 0 for a map that follows the
-      augmentation as much as the identity would, 1 for one that ignores it;
+    - invariance: $1 - \delta(\Phi(ATx + \sigma e), \Phi(Ax + \sigma e)) / \delta(ATx, Ax)$
+      with $T$ the SSRL augmentation (`augment` with `angle`, `aug_noise`) and the SAME noise
+      $e$ in both, so that only the augmentation differs: 0 for a map that moves as much as
+      its input does, 1 for one that ignores the augmentation;
     - masking: $1 - \delta(\Phi(MA, My), \Phi(A, y)) / \delta(My, y)$ with a random
       `mask_ratio` of the rows hidden: how little the output moves when part of its input is
       masked out, relative to how much the input moved;
-    - equivariance: $1 - \|\hat x(ASx) - S\hat x(Ax)\|^2 / \|S\hat x(Ax) - \hat x(Ax)\|^2$
-      for a random cyclic shift $S$ (0 for an invariant map, 1 for an equivariant one);
+    - equivariance: $1 - \|\hat x(ASx + \sigma e) - S\hat x(Ax + \sigma e)\|^2 /
+      \|S\hat x(Ax + \sigma e) - \hat x(Ax + \sigma e)\|^2$ for a random cyclic shift $S$
+      (0 for an invariant map, 1 for an equivariant one);
     - physics: $1 - \|A\hat x - y\|^2 / \|A\hat x_{i+1} - y_i\|^2$ (measurement
       consistency, against the estimate of another signal).
 
@@ -134,21 +136,20 @@ def measure_axes(
     def per_signal(fn, *args):
         return jax.vmap(fn, in_axes=(op_axis,) + (0,) * len(args))(op, *args)
 
-    def measure(xs, kk):
-        def one(o, xi, ki):
-            clean = o.mv(xi)
-            return clean + sigma * jr.normal(ki, clean.shape, clean.dtype)
+    def clean(xs):
+        return per_signal(lambda o, xi: o.mv(xi), xs)
 
-        return per_signal(one, xs, keys(kk))
-
-    y = measure(x, k[0])
+    ax = clean(x)
+    noise = sigma * jr.normal(k[0], ax.shape, ax.dtype)  # one draw, shared by every variant
+    y = ax + noise
     phi = per_signal(represent, y, keys(k[1]))
     x_hat = per_signal(reconstruct, y, keys(k[1]))
     between = _sq(jnp.roll(phi, 1, axis=0), phi)
 
     x_aug = jax.vmap(lambda kk, xi: augment(kk, xi, angle=angle, noise=aug_noise))(keys(k[2]), x)
-    phi_aug = per_signal(represent, measure(x_aug, k[3]), keys(k[1]))
-    moved = _ratio(_sq(x_aug, x), _sq(jnp.roll(x, 1, axis=0), x))
+    ax_aug = clean(x_aug)
+    phi_aug = per_signal(represent, ax_aug + noise, keys(k[1]))
+    moved = _ratio(_sq(ax_aug, ax), _sq(clean(jnp.roll(x, 1, axis=0)), ax))
     inv = _relative_score(_sq(phi_aug, phi), between, moved)
 
     m_out = y.shape[1]
@@ -165,7 +166,7 @@ def measure_axes(
 
     shifts = jr.randint(k[5], (num,), 1, n)
     x_shift = jax.vmap(cyclic_shift)(x, shifts)
-    xh_shift = per_signal(reconstruct, measure(x_shift, k[6]), keys(k[1]))
+    xh_shift = per_signal(reconstruct, clean(x_shift) + noise, keys(k[1]))
     shifted_hat = jax.vmap(cyclic_shift)(x_hat, shifts)
     eqv = _relative_score(
         jnp.sum((xh_shift - shifted_hat) ** 2, axis=1),

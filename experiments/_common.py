@@ -232,11 +232,13 @@ class MethodsConfig(Config):
 
     Problems: Gaussian CS (one A per trial, m x n) at each of `cs_noise`, and inpainting (a
     random mask per signal hiding `inpaint_ratios` of the entries) at noise `inpaint_sigma`.
-    Training: `train_steps` Adam steps at `train_lr` on minibatches of `batch_size` of the N
-    training signals of each trial; networks of hidden width `width`, representations of size
-    `dim`, unrolled reconstructors with `unroll` iterations. SSRL readout: a linear probe,
-    then `probe_steps` Landweber steps. Baselines: `baseline_steps` Landweber steps; FISTA
-    for `fista_steps`.
+    Training: `train_steps` Adam steps on minibatches of `batch_size` of the N training
+    signals of each trial, learning rate `train_lr` for the SSRL encoders and the MLP
+    reconstructor, `recon_lr` for the learned-ISTA one. Networks: hidden width `width`,
+    representations of size `dim`, imaging reconstructors `reconstructor` ("shrinkage":
+    learned ISTA, or "mlp": Landweber + MLP denoiser) with `unroll` iterations. SSRL readout:
+    a linear probe, then `probe_steps` Landweber steps. Baselines: `baseline_steps` Landweber
+    steps; FISTA for `fista_steps`.
     """
 
     cs_noise: tuple[float, ...] = (0.01, 0.1, 0.5, 1.0)
@@ -244,10 +246,12 @@ class MethodsConfig(Config):
     inpaint_sigma: float = 0.1
     train_steps: int = 300
     train_lr: float = 1e-3
+    recon_lr: float = 1e-2
     batch_size: int = 128
     width: int = 128
     dim: int = 64
-    unroll: int = 5
+    unroll: int = 10
+    reconstructor: str = "shrinkage"
     probe_steps: int = 20
     baseline_steps: int = 100
     fista_steps: int = 300
@@ -277,8 +281,14 @@ class MethodsConfig(Config):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        if not self.train_lr > 0:
-            raise ValueError(f"train_lr must be > 0, got {self.train_lr}.")
+        if not (self.train_lr > 0 and self.recon_lr > 0):
+            raise ValueError(
+                f"train_lr and recon_lr must be > 0, got {self.train_lr}, {self.recon_lr}."
+            )
+        if self.reconstructor not in ("shrinkage", "mlp"):
+            raise ValueError(
+                f"reconstructor must be 'shrinkage' or 'mlp', got {self.reconstructor!r}."
+            )
         if any(sig <= 0 for sig in self.cs_noise) or not self.inpaint_sigma > 0:
             raise ValueError(
                 f"cs_noise and inpaint_sigma must be > 0 (Noisier2Noise needs noise), got "

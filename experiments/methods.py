@@ -124,9 +124,14 @@ def _init(name: str, c: MethodsConfig, keys, steps, sigmas):
             num_iters=c.unroll,
             angle=c.angle,
             aug_noise=c.aug_noise,
+            reconstructor=c.reconstructor,
         )
 
     return eqx.filter_vmap(one)(keys, steps, sigmas)
+
+
+def _is_shrinkage(name: str, c: MethodsConfig) -> bool:
+    return name not in bj.SSRL_METHODS and c.reconstructor == "shrinkage"
 
 
 def train(name: str, data: dict, c: MethodsConfig, key, checkpoint: str | None):
@@ -156,7 +161,7 @@ def train(name: str, data: dict, c: MethodsConfig, key, checkpoint: str | None):
         methods,
         key=jr.fold_in(key, 1),
         num_steps=c.train_steps,
-        learning_rate=c.train_lr,
+        learning_rate=c.recon_lr if _is_shrinkage(name, c) else c.train_lr,
         update_fn=update,
         checkpoint=checkpoint,
         checkpoint_every=max(1, c.train_steps // 4),
@@ -242,7 +247,15 @@ def unit_digest(config: MethodsConfig) -> str:
         sys.modules[f"bridge_jax.{m}"]
         for m in ("_methods", "_models", "_losses", "_ssrl_losses", "_taxonomy", "_training")
     ]
-    for obj in library + [make_trial, _init, train, _landweber_from, evaluate, baselines]:
+    for obj in library + [
+        make_trial,
+        _init,
+        _is_shrinkage,
+        train,
+        _landweber_from,
+        evaluate,
+        baselines,
+    ]:
         h.update(inspect.getsource(obj).encode())
     h.update(bj.__version__.encode())
     return h.hexdigest()[:16]

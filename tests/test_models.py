@@ -53,3 +53,18 @@ def test_encoder_and_bad_sizes(key):
         bj.UnrolledNet(5, step=-1.0, key=key)
     with pytest.raises(TypeError, match="key"):
         bj.MLPReconstructor(5, key=None)
+
+
+def test_untrained_shrinkage_net_is_ista_and_steps_stay_convergent(key, x64):
+    k_op, k_x = jr.split(key)
+    op = bj.GaussianSensing(12, 6, key=k_op)
+    y = op.mv(bj.sparse_signal(k_x, 12, 2))
+    tau = float(bj.default_step_size(op))
+    net = bj.UnrolledShrinkage(12, num_iters=7, step=tau, threshold=0.1)
+    expected, _ = bj.ista(op, y, lam=0.1, step_size=tau, num_steps=7)
+    np.testing.assert_allclose(net(op, y), expected, rtol=1e-10, atol=1e-12)
+    # However far training pushes the logits, the steps stay inside (0, 2 * step).
+    pushed = eqx.tree_at(lambda m: m.step_logits, net, jnp.full(7, 50.0))
+    assert np.all(np.asarray(pushed.steps) <= 2 * tau) and np.all(np.asarray(pushed.steps) > 0)
+    grads = eqx.filter_grad(lambda m: jnp.sum(m(op, y) ** 2))(net)
+    assert float(grads.step) == 0.0  # the bound is not a parameter
