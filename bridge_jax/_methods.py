@@ -64,8 +64,11 @@ class Batch(eqx.Module):
     shared_op: bool = eqx.field(static=True)
 
     def __init__(self, op, y, *, sigma, x=None, shared_op: bool = True, u=None):
+        if not isinstance(op, LinearOperator):
+            raise TypeError(f"op must be a bridge_jax.LinearOperator, got {type(op).__name__}.")
         self.op, self.shared_op = op, bool(shared_op)
-        self.y = check.shape("y", y, (None, None))
+        m = op.out_size if self.shared_op else None
+        self.y = check.shape("y", y, (None, m))
         self.sigma = jnp.asarray(check.nonnegative("sigma", sigma), self.y.dtype)
         self.x = None if x is None else check.shape("x", x, (self.y.shape[0], None))
         self.u = self.map(lambda o, yi: pinv_solve(o, yi)) if u is None else u

@@ -64,6 +64,10 @@ def test_supervised_needs_ground_truth(batch, key):
     blind = bj.Batch(batch.op, batch.y, sigma=0.1)
     with pytest.raises(ValueError, match="ground truth"):
         method.loss(blind, key)
+    with pytest.raises(ValueError, match=r"y must have shape \(\*, 4\)"):
+        bj.Batch(batch.op, batch.y[:, :3], sigma=0.1)
+    with pytest.raises(ValueError, match="sigma"):
+        bj.Batch(batch.op, batch.y, sigma=-1.0)
     with pytest.raises(ValueError, match="name must be one of"):
         bj.make_method("simsiam", 8, key=key)
 
