@@ -73,6 +73,8 @@ EIGHT = bj.SSRL_METHODS + bj.IMAGING_METHODS
 AXES = ("invariance", "masking", "equivariance", "physics")
 PAIR = ("dino", "noise2self")
 BASELINES = ("landweber", "pinv", "fista", "lmmse")
+# pinv is not drawn: it coincides with Landweber (which converges to it) on these problems.
+BASELINE_STYLES = {"landweber": ":", "fista": "-.", "lmmse": (0, (5, 1, 1, 1, 1, 1))}
 
 
 def settings(c: MethodsConfig) -> list[tuple[str, str, float]]:
@@ -432,9 +434,10 @@ def plot(result: dict, fig_dir: str) -> list[str]:
             style = "--" if entry["domain"] == "ssrl" else "-"
             ax.plot(xs, mean, style, marker="o", ms=3, color=f"C{i}", label=name)
             ax.fill_between(xs, lo, hi, color=f"C{i}", alpha=0.15, lw=0)
-        for j, b in enumerate(BASELINES):
+        for b, style in BASELINE_STYLES.items():
             mean = [result["baselines"][b][lab]["mean"] for lab in cols]
-            ax.plot(xs, mean, ":", color="k", alpha=0.3 + 0.17 * j, lw=1.2, label=f"{b} (baseline)")
+            label = f"{b} (baseline)"
+            ax.plot(xs, mean, linestyle=style, color="k", lw=1.3, alpha=0.75, label=label)
         ax.set_xscale(scale)
         ax.set_yscale("log")
         ax.set_title(title)
@@ -445,19 +448,30 @@ def plot(result: dict, fig_dir: str) -> list[str]:
 
     if "taxonomy" in result:
         tax = result["taxonomy"]
-        fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
+        fig, axes = plt.subplots(1, 4, figsize=(20, 4.8))
         panels = [
-            (np.asarray(tax["measured_vectors"]), "measured axes", tax["axes"], (0, 1)),
-            (np.asarray(tax["measured_similarity"]), "measured cosine similarity", None, (0, 1)),
-            (np.asarray(tax["hand_similarity"]), "hand-scored cosine similarity", None, (0, 1)),
+            (tax["measured_vectors"], "measured axes", tax["axes"], (0, 1), "viridis"),
+            (tax["measured_similarity"], "measured cosine similarity", None, (0, 1), "viridis"),
+            (
+                tax["measured_centred_similarity"],
+                "measured, axes centred over methods",
+                None,
+                (-1, 1),
+                "coolwarm",
+            ),
+            (tax["hand_similarity"], "hand-scored cosine similarity", None, (0, 1), "viridis"),
         ]
-        for ax, (mat, title, cols, lim) in zip(axes, panels, strict=True):
-            im = ax.imshow(mat, vmin=lim[0], vmax=lim[1], cmap="viridis")
+        for ax, (mat, title, cols, lim, cmap) in zip(axes, panels, strict=True):
+            mat = np.asarray(mat)
+            im = ax.imshow(mat, vmin=lim[0], vmax=lim[1], cmap=cmap)
             ax.set_yticks(range(len(tax["methods"])), tax["methods"])
             ticks = cols if cols is not None else tax["methods"]
             ax.set_xticks(range(len(ticks)), ticks, rotation=45, ha="right")
+            mid = 0.5 * (lim[0] + lim[1])
             for (r, col), v in np.ndenumerate(mat):
-                ax.text(col, r, f"{v:.2f}", ha="center", va="center", fontsize=6, color="w")
+                dark = v < mid if cmap == "viridis" else abs(v) > 0.6
+                color = "w" if dark else "k"
+                ax.text(col, r, f"{v:.2f}", ha="center", va="center", fontsize=6, color=color)
             ax.set_title(title)
             fig.colorbar(im, ax=ax, fraction=0.046)
         paths.append(save(fig, fig_dir, "methods_taxonomy.png"))
