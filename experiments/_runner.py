@@ -73,7 +73,9 @@ def load_cached(path: str, digest: str, *, fmt: str = FORMAT, writer="bridge-jax
         with open(path) as f:
             saved = json.load(f)
     except (OSError, json.JSONDecodeError) as e:
-        raise UserError(f"{path} is not a readable experiment result ({e}); delete it or pass --fresh.") from e
+        raise UserError(
+            f"{path} is not a readable experiment result ({e}); delete it or pass --fresh."
+        ) from e
     if not isinstance(saved, dict) or saved.get("format") != fmt:
         raise UserError(
             f"{path} was not written by {writer}; delete it, choose another --out, or pass --fresh."
