@@ -438,8 +438,10 @@ def plot_scaling(rows: list[dict], path: str) -> None:
             ("numpy_s", "NumPy"),
         ):
             ax.loglog(x, [r[key] for r in sub], "o-", label=label)
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.set_xticks(x, [str(v) for v in x])
         ax.set_xlabel(name)
-        ax.set_ylabel("seconds")
+        ax.set_ylabel("seconds (median)")
         ax.set_title(f"W2 Landweber: time vs {name}")
     np.atleast_1d(axes)[0].legend(fontsize=8)
     fig.tight_layout()
