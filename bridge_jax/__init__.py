@@ -62,6 +62,7 @@ from ._solvers.ista import ista as ista
 from ._solvers.ista import soft_threshold as soft_threshold
 from ._solvers.landweber import default_step_size as default_step_size
 from ._solvers.landweber import landweber as landweber
+from ._solvers.landweber import landweber_gram as landweber_gram
 from ._solvers.landweber import measurement_loss as measurement_loss
 from ._solvers.lmmse import LMMSE as LMMSE
 from ._solvers.lmmse import lmmse_apply as lmmse_apply

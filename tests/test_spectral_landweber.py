@@ -58,3 +58,16 @@ def test_shared_svd_under_vmap(key):
     batched = jax.vmap(lambda y: bj.landweber_spectral(op, y, num_steps=40, svd=svd))(ys)
     ref = jax.vmap(lambda y: bj.landweber(op, y, num_steps=40))(ys)
     np.testing.assert_allclose(batched[0], ref[0], rtol=2e-4, atol=2e-5)
+
+
+def test_gram_form_equals_iterative(key, x64):
+    k_op, k_y, k_x0 = jr.split(key, 3)
+    op = bj.GaussianSensing(12, 6, key=k_op)
+    y, x0 = jr.normal(k_y, (6,)), jr.normal(k_x0, (12,))
+    steps = jnp.linspace(0.05, 0.3, 9)
+    ref = bj.landweber(op, y, x0=x0, step_size=steps, num_steps=9)
+    got = bj.landweber_gram(op, y, x0=x0, step_size=steps, num_steps=9)
+    np.testing.assert_allclose(got[0], ref[0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got[1], ref[1], rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="gram must have shape"):
+        bj.landweber_gram(op, y, num_steps=2, gram=jnp.eye(6))

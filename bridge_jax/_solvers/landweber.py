@@ -101,3 +101,40 @@ def landweber(
     """
     y, x0, steps = prepare(op, y, x0, step_size, num_steps)
     return _landweber(op, y, x0, steps, bool(throw))
+
+
+@eqx.filter_jit
+def _landweber_gram(gram, b, yy, x0, steps):
+    def step(x, tau):
+        gx = gram @ x
+        loss = 0.5 * (yy - 2 * jnp.dot(x, b) + jnp.dot(x, gx))
+        return x + tau * (b - gx), loss
+
+    x, losses = lax.scan(step, x0, steps)
+    final = 0.5 * (yy - 2 * jnp.dot(x, b) + jnp.dot(x, gram @ x))
+    return x, jnp.concatenate([losses, final[None]])
+
+
+def landweber_gram(
+    op: LinearOperator,
+    y: Float[Array, " m"],
+    *,
+    x0: Float[Array, " n"] | None = None,
+    step_size=None,
+    num_steps: int,
+    gram: Float[Array, "n n"] | None = None,
+) -> tuple[Float[Array, " n"], Float[Array, " num_steps+1"]]:
+    r"""`landweber` on the normal equations: $x_{k+1} = x_k + \tau_k (A^\top y - G x_k)$.
+
+    Same iterates as `landweber` (up to rounding) with $G = A^\top A$ formed once (pass
+    `gram` to reuse it; under `vmap` over `y` with one operator it is formed once anyway).
+    Batched over signals, each iteration is ONE square GEMM ($N \times n$ by $n \times n$)
+    instead of two skinny ones, which runs closer to the machine's GEMM peak. The losses
+    $\tfrac12\|y - Ax_k\|^2$ are computed as $\tfrac12(\|y\|^2 - 2x^\top A^\top y + x^\top G x)$,
+    which loses relative accuracy once the loss is below ~1e-6 of $\|y\|^2$ (float32).
+    Linear operators only; no divergence check.
+    """
+    y, x0, steps = prepare(op, y, x0, step_size, num_steps)
+    a = op.as_matrix().astype(y.dtype)
+    gram = a.T @ a if gram is None else check.shape("gram", gram, (op.in_size, op.in_size))
+    return _landweber_gram(gram.astype(y.dtype), a.T @ y, jnp.dot(y, y), x0, steps)
