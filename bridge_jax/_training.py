@@ -84,12 +84,12 @@ def fit(
     first = 0
     if checkpoint is not None and os.path.exists(checkpoint):
         first, model, opt_state, done = _load_checkpoint(checkpoint, name, model, opt_state)
-        losses[:first] = done
         if first > num_steps:
             raise ValueError(
                 f"{name}: checkpoint {checkpoint} has {first} steps, more than num_steps="
                 f"{num_steps}; delete it or raise num_steps."
             )
+        losses[:first] = done
     start = time.perf_counter()
     for i in range(first, num_steps):
         k = jr.fold_in(key, i)  # independent of num_steps, so a longer run extends a shorter one

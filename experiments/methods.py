@@ -38,6 +38,7 @@ Definitions.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import inspect
 import json
@@ -59,6 +60,7 @@ from experiments._runner import (
     OneLineParser,
     UserError,
     add_config_arguments,
+    check_writable,
     config_from_args,
     load_cached,
     write_json_atomic,
@@ -557,8 +559,6 @@ def methods(config: MethodsConfig, out: str, *, fresh: bool = False) -> dict:
     """Run the study and write DIR/methods.json, DIR/figures/methods_*.png and the report."""
     t0 = time.perf_counter()
     config.validate()
-    from experiments._runner import check_writable
-
     check_writable(out)
     units = run_units(config, out, fresh=fresh)
     result = {"format": FORMAT, "config": config.as_dict(), **summarise(units, config)}
@@ -586,14 +586,9 @@ def run_from_args(args) -> int:
         if args.steps is not None:
             overrides["train_steps"] = args.steps
         if overrides:
-            import dataclasses
-
             config = dataclasses.replace(config, **overrides).validate()
         result = methods(config, args.out, fresh=args.fresh)
-    except ValueError as e:
-        print(f"bridge-jax: error: {e}", file=sys.stderr)
-        return 2
-    except UserError as e:
+    except (ValueError, UserError) as e:
         print(f"bridge-jax: error: {e}", file=sys.stderr)
         return 2
     print(f"wrote {os.path.join(args.out, 'methods.json')}", file=sys.stderr)

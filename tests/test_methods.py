@@ -134,3 +134,10 @@ def test_corrupted_checkpoint_is_a_clear_error(tmp_path):
     ckpt.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="not a usable checkpoint"):
         _quadratic_fit(tmp_path, 4, str(ckpt))
+
+
+def test_checkpoint_longer_than_the_run_is_a_clear_error(tmp_path):
+    ckpt = str(tmp_path / "long.eqx")
+    _quadratic_fit(tmp_path, 6, ckpt)
+    with pytest.raises(ValueError, match="more than num_steps"):
+        _quadratic_fit(tmp_path, 4, ckpt)
