@@ -169,6 +169,7 @@ def train(name: str, data: dict, c: MethodsConfig, key, checkpoint: str | None):
         update_fn=update,
         checkpoint=checkpoint,
         checkpoint_every=max(1, c.train_steps // 4),
+        log_every=max(1, c.train_steps // 3),
         name=name,
     )
 
