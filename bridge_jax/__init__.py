@@ -52,6 +52,12 @@ from ._operators import Subsample as Subsample
 from ._operators import operator_norm as operator_norm
 from ._operators import pinv_solve as pinv_solve
 from ._operators import random_mask as random_mask
+from ._phase import PhaseRetrieval as PhaseRetrieval
+from ._phase import amplitude_flow as amplitude_flow
+from ._phase import amplitude_gradient as amplitude_gradient
+from ._phase import amplitude_loss as amplitude_loss
+from ._phase import relative_error as relative_error
+from ._phase import spectral_init as spectral_init
 from ._schedules import chebyshev_steps as chebyshev_steps
 from ._schedules import constant_best_step as constant_best_step
 from ._schedules import spectrum_bounds as spectrum_bounds
