@@ -14,6 +14,7 @@ from ._augmentations import random_rotation as random_rotation
 from ._augmentations import random_shift as random_shift
 from ._augmentations import random_skew as random_skew
 from ._compat import check_jaxlib as _check_jaxlib
+from ._data import load_digits as load_digits
 from ._learned_augment import LearnableAugmentation as LearnableAugmentation
 from ._losses import ei_loss as ei_loss
 from ._losses import measurement_consistency_loss as measurement_consistency_loss

@@ -1,0 +1,23 @@
+"""Real signals: the 8x8 digits load offline; without scikit-learn the error says what to do."""
+
+import sys
+
+import numpy as np
+import pytest
+
+import bridge_jax as bj
+
+
+def test_digits_are_64_dimensional_signals_in_unit_range():
+    pytest.importorskip("sklearn")
+    x, labels = bj.load_digits()
+    assert x.shape == (1797, 64) and labels.shape == (1797,)
+    assert float(x.min()) == 0.0 and float(x.max()) == 1.0
+    assert set(np.unique(np.asarray(labels))) == set(range(10))
+
+
+def test_missing_scikit_learn_gives_one_line_message(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'bridge_jax\[data\]'"):
+        bj.load_digits()
