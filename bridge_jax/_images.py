@@ -24,6 +24,14 @@ def _grid(x, shape):
     return x.reshape(h, w)
 
 
+def _pixels(img):
+    """Row and column index of every pixel, in the image's dtype."""
+    h, w = img.shape
+    return jnp.meshgrid(
+        jnp.arange(h, dtype=img.dtype), jnp.arange(w, dtype=img.dtype), indexing="ij"
+    )
+
+
 def _resample(img, src_i, src_j):
     return map_coordinates(img, [src_i, src_j], order=1, mode="constant", cval=0.0)
 
@@ -36,9 +44,7 @@ def image_rotate(x: Float[Array, " hw"], angle, *, shape=(8, 8)) -> Float[Array,
     img = _grid(x, shape)
     h, w = shape
     t = jnp.deg2rad(jnp.asarray(angle, img.dtype))
-    ii, jj = jnp.meshgrid(
-        jnp.arange(h, dtype=img.dtype), jnp.arange(w, dtype=img.dtype), indexing="ij"
-    )
+    ii, jj = _pixels(img)
     di, dj = ii - (h - 1) / 2, jj - (w - 1) / 2
     src_i = jnp.cos(t) * di + jnp.sin(t) * dj + (h - 1) / 2
     src_j = -jnp.sin(t) * di + jnp.cos(t) * dj + (w - 1) / 2
@@ -50,13 +56,10 @@ def image_shift(x: Float[Array, " hw"], shift, *, shape=(8, 8)) -> Float[Array, 
     entering at the border. Equals `scipy.ndimage.shift(img, shift, order=1,
     mode="grid-constant")`."""
     img = _grid(x, shape)
-    h, w = shape
     shift = jnp.asarray(shift, img.dtype)
     if shift.shape != (2,):
         raise ValueError(f"shift must be (rows, cols), got shape {shift.shape}.")
-    ii, jj = jnp.meshgrid(
-        jnp.arange(h, dtype=img.dtype), jnp.arange(w, dtype=img.dtype), indexing="ij"
-    )
+    ii, jj = _pixels(img)
     return _resample(img, ii - shift[0], jj - shift[1]).reshape(-1)
 
 
