@@ -16,9 +16,13 @@ from ._augmentations import random_skew as random_skew
 from ._compat import check_jaxlib as _check_jaxlib
 from ._data import load_digits as load_digits
 from ._images import Blur as Blur
+from ._images import image_blur as image_blur
+from ._images import image_crop as image_crop
 from ._images import image_flip as image_flip
 from ._images import image_rotate as image_rotate
 from ._images import image_shift as image_shift
+from ._images import random_image_augmentation as random_image_augmentation
+from ._images import transform_matrix as transform_matrix
 from ._learned_augment import LearnableAugmentation as LearnableAugmentation
 from ._losses import ei_loss as ei_loss
 from ._losses import measurement_consistency_loss as measurement_consistency_loss
