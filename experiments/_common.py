@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
+import math
 from typing import Any, ClassVar
 
 import jax
@@ -39,6 +41,15 @@ class Config:
     amplitudes; augmentations are rotations with RMS angle 0.1 rad plus N(0, 0.1^2) noise;
     Landweber runs 100 steps of 1/||A||^2; the transfer study uses 7 noise levels from 0.01 to 1
     and the convergence study sigma = 0.1.
+
+    Beyond the paper (issue 7): `data="digits"` replaces the sparse signals by the 8x8 digits
+    of scikit-learn (per trial a random N of them as test signals, N others as the training
+    set) and the rotations by real image augmentations T_k (resized crop of at least
+    `image_crop` of each side, rotation by U(-image_angle, image_angle) degrees, shift by
+    U(-image_shift, image_shift) pixels; plus the same noise). `operator` picks A:
+    "gaussian" (the paper's), "inpainting" (observe m random pixels) or "blur" (Gaussian blur
+    of width `blur_sigma` pixels, then observe m random pixels); the image operators need a
+    square image, n = side^2.
     """
 
     signals: int = 500
@@ -55,7 +66,15 @@ class Config:
     noise_levels: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
     mask_ratios: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
     null_samples: int = 200
+    data: str = "synthetic"
+    operator: str = "gaussian"
+    image_angle: float = 15.0
+    image_shift: float = 1.0
+    image_crop: float = 0.75
+    blur_sigma: float = 1.0
     QUICK_EXTRA: ClassVar[dict] = {}
+    DATA: ClassVar[tuple[str, ...]] = ("synthetic", "digits")
+    OPERATORS: ClassVar[tuple[str, ...]] = ("gaussian", "inpainting", "blur")
 
     @classmethod
     def quick(cls, **overrides) -> Config:
@@ -83,7 +102,41 @@ class Config:
             raise ValueError(f"mask_ratios must lie in [0, 1), got {self.mask_ratios}.")
         if any(sig < 0 for sig in self.noise_levels):
             raise ValueError(f"noise_levels must be >= 0, got {self.noise_levels}.")
+        if self.data not in self.DATA:
+            raise ValueError(f"data must be one of {', '.join(self.DATA)}, got {self.data!r}.")
+        if self.operator not in self.OPERATORS:
+            raise ValueError(
+                f"operator must be one of {', '.join(self.OPERATORS)}, got {self.operator!r}."
+            )
+        if self.data == "digits":
+            if self.n != 64:
+                raise ValueError(f"data='digits' has n = 64 (8x8 images), got n={self.n}.")
+            if 2 * self.signals > DIGITS:
+                raise ValueError(
+                    f"data='digits' draws N test and N training images from {DIGITS}: signals "
+                    f"must be <= {DIGITS // 2}, got {self.signals}."
+                )
+        if (self.data == "digits" or self.operator != "gaussian") and math.isqrt(
+            self.n
+        ) ** 2 != self.n:
+            raise ValueError(f"image data and operators need n = side^2, got n={self.n}.")
+        if not (self.image_angle >= 0 and self.image_shift >= 0 and self.blur_sigma > 0):
+            raise ValueError("image_angle and image_shift must be >= 0 and blur_sigma > 0.")
+        if not 0 < self.image_crop <= 1:
+            raise ValueError(f"image_crop must lie in (0, 1], got {self.image_crop}.")
         return self
+
+    @property
+    def variant(self) -> str:
+        """Where the results go inside --out: "" for the paper's setting, else e.g. "digits"."""
+        if self.data == "synthetic" and self.operator == "gaussian":
+            return ""
+        return self.data if self.operator == "gaussian" else f"{self.data}-{self.operator}"
+
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        side = math.isqrt(self.n)
+        return (side, side)
 
     def as_dict(self) -> dict:
         return {
@@ -102,35 +155,100 @@ def trial_keys(config: Config, stream: int):
     return jax.vmap(lambda t: jr.fold_in(base, t))(jnp.arange(config.trials))
 
 
+DIGITS = 1797  # images in scikit-learn's digits data set
+
+
+@functools.lru_cache(maxsize=1)
+def digits_array() -> np.ndarray:
+    """The digits as a NumPy array (1797, 64) in [0, 1], loaded once per process."""
+    with jax.ensure_compile_time_eval():  # may be first called while tracing a trial
+        x, _ = bj.load_digits(dtype=jnp.float32)
+    return np.asarray(x)
+
+
+def make_operator(key, config: Config) -> bj.LinearOperator:
+    """The trial's measurement operator A (m x n) for `config.operator`."""
+    c = config
+    if c.operator == "gaussian":
+        return bj.GaussianSensing(c.n, c.m, key=key)
+    pixels = jnp.sort(jr.permutation(key, c.n)[: c.m])
+    keep = bj.Subsample(pixels, c.n)
+    if c.operator == "inpainting":
+        return keep
+    return keep @ bj.Blur.gaussian(c.blur_sigma, shape=c.image_shape)
+
+
 class Setting:
-    """The per-trial objects of section 3.1, drawn from one trial key (unbatched)."""
+    """The per-trial objects of section 3.1, drawn from one trial key (unbatched).
+
+    `x`: the N test signals; `train`: N independent training signals; `prior_mean` and
+    `prior_cov`: the first two moments of the signal distribution (exact for sparse signals,
+    the whole data set's for digits, from which each trial samples).
+    """
 
     def __init__(self, key, config: Config):
         k_op, k_x, k_rot, k_view, k_noise, k_train = jr.split(key, 6)
         c = config
-        self.op = bj.GaussianSensing(c.n, c.m, key=k_op)
-        self.x = bj.sparse_signals(k_x, c.signals, c.n, c.s)
+        self.op = make_operator(k_op, c)
+        if c.data == "synthetic":
+            self.x = bj.sparse_signals(k_x, c.signals, c.n, c.s)
+            self.train = bj.sparse_signals(k_train, c.signals, c.n, c.s)
+            self.prior_mean = jnp.zeros(c.n)
+            self.prior_cov = (c.s / c.n) * jnp.eye(c.n)
+        else:
+            data = jnp.asarray(digits_array())
+            order = jr.permutation(k_x, data.shape[0])
+            self.x = data[order[: c.signals]]
+            self.train = data[order[c.signals : 2 * c.signals]]
+            self.prior_mean = data.mean(0)
+            self.prior_cov = jnp.cov(data.T, bias=True)
         self.k_rot, self.k_view, self.k_noise, self.k_train = k_rot, k_view, k_noise, k_train
         self.config = c
 
-    def shared_rotations(self):
-        """The paper's T_1..T_K: K rotations drawn once per trial and applied to every signal."""
-        keys = jr.split(self.k_rot, self.config.k)
-        return jax.vmap(lambda k: bj.random_rotation(k, self.config.n, self.config.angle))(keys)
+    def _transform(self, key, x):
+        """One random augmentation (without noise) of one signal, for `key`."""
+        c = self.config
+        if c.data == "synthetic":
+            return bj.random_rotation(key, c.n, c.angle) @ x
+        return bj.random_image_augmentation(
+            key,
+            x,
+            max_angle=c.image_angle,
+            max_shift=c.image_shift,
+            min_crop=c.image_crop,
+            shape=c.image_shape,
+        )
+
+    def shared_transforms(self):
+        """The paper's T_1..T_K as (K, n, n) matrices, drawn once per trial and applied to every
+        signal: rotations (synthetic) or image augmentations (digits)."""
+        c = self.config
+        keys = jr.split(self.k_rot, c.k)
+        if c.data == "synthetic":
+            return jax.vmap(lambda k: bj.random_rotation(k, c.n, c.angle))(keys)
+        return jax.vmap(lambda k: bj.transform_matrix(lambda v: self._transform(k, v), c.n))(keys)
 
     def views(self, signals, key=None):
         """Views T_k(x_i) = Q_k x_i + sigma_aug * eps_ik, shape (N, K, n) (shared Q_k)."""
         key = self.k_view if key is None else key
-        q = self.shared_rotations()
+        q = self.shared_transforms()
         noise = jr.normal(key, (signals.shape[0], self.config.k, self.config.n))
         return jnp.einsum("kab,ib->ika", q, signals) + self.config.aug_noise * noise
 
     def per_view_views(self, signals, key=None):
-        """Alternative reading: an independent random rotation for every (signal, view)."""
+        """Alternative reading: an independent random transform for every (signal, view)."""
         key = self.k_view if key is None else key
         c = self.config
-        one = lambda kk, x: bj.augmentations(kk, x, c.k, angle=c.angle, noise=c.aug_noise)  # noqa: E731
-        return jax.vmap(one)(jr.split(key, signals.shape[0]), signals)
+        if c.data == "synthetic":
+            one = lambda kk, x: bj.augmentations(kk, x, c.k, angle=c.angle, noise=c.aug_noise)  # noqa: E731
+            return jax.vmap(one)(jr.split(key, signals.shape[0]), signals)
+
+        def one_signal(kk, x):
+            k_t, k_e = jr.split(kk)
+            views = jax.vmap(lambda k: self._transform(k, x))(jr.split(k_t, c.k))
+            return views + c.aug_noise * jr.normal(k_e, views.shape)
+
+        return jax.vmap(one_signal)(jr.split(key, signals.shape[0]), signals)
 
     def ssrl_mean(self, signals, key=None):
         """The SSRL augmentation mean xbar_i = (1/K) sum_k T_k(signals_i), shape (N, n).

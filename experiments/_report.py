@@ -70,9 +70,8 @@ def write_report(results: dict, figures: list[str], out: str, *, timings: dict, 
     lines = [
         "# Reproduction report: Bridging SSRL and Imaging Inverse Problems",
         "",
-        f"Setting: N = {cfg['signals']} signals in R^{cfg['n']}, s = {cfg['s']}, A Gaussian "
-        f"{cfg['m']}x{cfg['n']}, K = {cfg['k']} views, seed {cfg['seed']}, {cfg['trials']} "
-        f"trials; augmentation angle {cfg['angle']} rad, noise {cfg['aug_noise']}; "
+        f"Setting: {describe_setting(cfg)}, K = {cfg['k']} views, seed {cfg['seed']}, "
+        f"{cfg['trials']} trials; augmentation noise {cfg['aug_noise']}; "
         f"{cfg['num_steps']} Landweber steps. Intervals are 95% Student-t intervals of the mean "
         f"over trials. A value *matches* the paper when the paper's number lies in our interval "
         f"or within {MATCH_RTOL:.0%} of our mean. *At null level* means our mean is within "
@@ -133,6 +132,108 @@ def write_report(results: dict, figures: list[str], out: str, *, timings: dict, 
     kept = _marked_sections(open(path).read()) if os.path.exists(path) else []
     with open(path, "w") as f:
         f.write("\n".join(lines + kept))
+
+
+def describe_setting(cfg: dict) -> str:
+    """One phrase for the signals, augmentations and operator of a results.json config."""
+    data = cfg.get("data", "synthetic")
+    if data == "synthetic":
+        signals = (
+            f"N = {cfg['signals']} {cfg['s']}-sparse signals in R^{cfg['n']}, rotations of RMS "
+            f"angle {cfg['angle']} rad"
+        )
+    else:
+        signals = (
+            f"N = {cfg['signals']} 8x8 digits (and N others for training), image augmentations "
+            f"(crop >= {cfg['image_crop']:g} of each side, rotation up to "
+            f"{cfg['image_angle']:g} deg, shift up to {cfg['image_shift']:g} px)"
+        )
+    operator = {
+        "gaussian": f"A Gaussian {cfg['m']}x{cfg['n']}",
+        "inpainting": f"A = {cfg['m']} of {cfg['n']} pixels observed",
+        "blur": f"A = Gaussian blur (width {cfg.get('blur_sigma', 1.0):g} px), then {cfg['m']} "
+        f"of {cfg['n']} pixels observed",
+    }[cfg.get("operator", "gaussian")]
+    return f"{signals}; {operator}"
+
+
+VARIANT_ROWS = (
+    ("spectral_correlation", None),
+    ("spectral_correlation", "direction_matched"),
+    ("effective_rank_augmentation", "entropy"),
+    ("masking_reduction_pct_at_0.5", None),
+    ("subspace_alignment", None),
+    ("subspace_alignment", "null_space"),
+    ("grassmann_distance", None),
+    ("convergence_loss_at_0_ssrl_pinv", None),
+    ("convergence_loss_at_0_zero", None),
+    ("transfer_mse_imaging_sigma_0.1", None),
+    ("transfer_mse_ssrl_pinv_sigma_0.1", None),
+    ("transfer_mse_lmmse_exact_sigma_0.1", None),
+)
+
+
+def _lookup(metrics: dict, name: str, reading: str | None):
+    m = metrics.get(name)
+    if m is None or reading is None:
+        return m
+    for rname, r in m.get("readings", {}).items():
+        if rname.split(" ")[0] == reading:
+            return r
+    return None
+
+
+def write_variants_section(out: str) -> str | None:
+    """A "Synthetic vs real data" section in DIR/report.md comparing DIR/results.json with every
+    DIR/VARIANT/results.json (e.g. `reproduce --data digits`); None when there is no variant."""
+    import glob
+    import json
+
+    runs = {}
+    for path in [os.path.join(out, "results.json")] + sorted(
+        glob.glob(os.path.join(out, "*", "results.json"))
+    ):
+        if os.path.exists(path):
+            with open(path) as f:
+                res = json.load(f)
+            if res.get("format") == "bridge_jax.results/1":
+                name = os.path.basename(os.path.dirname(path)) if path != os.path.join(
+                    out, "results.json"
+                ) else "paper setting"
+                runs[name] = res
+    if len([k for k in runs if k != "paper setting"]) == 0:
+        return None
+    begin, end = "<!-- variants:begin -->", "<!-- variants:end -->"
+    names = list(runs)
+    lines = [
+        begin,
+        "## The five experiments on other data and operators (issue 7)",
+        "",
+        "Each column is one `bridge-jax reproduce` run; its full report is in its folder. "
+        "Cells: mean [95% CI] over trials, and the null's mean where the metric has one "
+        "(`~` marks a value within 2 null standard deviations of it: no information).",
+        "",
+    ]
+    lines += [f"- **{n}**: {describe_setting(r['config'])}" for n, r in runs.items()]
+    lines += ["", "| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for name, reading in VARIANT_ROWS:
+        cells = []
+        for n in names:
+            m = _lookup(runs[n]["metrics"], name, reading)
+            if m is None:
+                cells.append("-")
+                continue
+            cell = f"{fmt(m['mean'])} [{fmt(m['ci95'][0])}, {fmt(m['ci95'][1])}]"
+            if "null" in m:
+                sd = m.get("null_std", 0.0)
+                near = sd > 0 and abs(m["mean"] - m["null"]) < NULL_Z * sd
+                cell += f" (null {fmt(m['null'])}{' ~' if near else ''})"
+            cells.append(cell)
+        label = f"`{name}`" + (f" ({reading})" if reading else "")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += ["", end]
+    write_section(out, "\n".join(lines), begin, end)
+    return os.path.join(out, "report.md")
 
 
 def _marked_sections(text: str) -> list[str]:

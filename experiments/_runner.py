@@ -143,8 +143,23 @@ def make_figures(results: dict, out: str) -> list[str]:
     return paths
 
 
-def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+def add_config_arguments(parser: argparse.ArgumentParser, *, data_options: bool = False) -> None:
     parser.add_argument("--out", default="results", help="output folder (default: results)")
+    if data_options:
+        parser.add_argument(
+            "--data",
+            default="synthetic",
+            choices=Config.DATA,
+            help="signals: the paper's sparse ones (default) or the 8x8 digits of scikit-learn "
+            "with real image augmentations (needs pip install 'bridge_jax[data]')",
+        )
+        parser.add_argument(
+            "--operator",
+            default="gaussian",
+            choices=Config.OPERATORS,
+            help="measurement operator A: Gaussian CS (the paper's, default), inpainting "
+            "(m random pixels) or blur followed by m random pixels",
+        )
     parser.add_argument("--trials", type=int, help="number of trials (paper: 20)")
     parser.add_argument("--signals", type=int, help="signals per trial N (paper: 500)")
     parser.add_argument("--seed", type=int, help="random seed (paper: 42)")
@@ -163,6 +178,18 @@ def config_from_args(args, cls=Config) -> Config:
     for k in ("trials", "signals"):
         if k in overrides and overrides[k] < 1:
             raise UserError(f"--{k} must be a positive integer, got {overrides[k]}.")
+    for k in ("data", "operator"):
+        if getattr(args, k, None) is not None:
+            overrides[k] = getattr(args, k)
+    if overrides.get("data") == "digits":
+        try:
+            import sklearn  # noqa: F401
+        except ImportError as e:
+            raise UserError(
+                "--data digits needs scikit-learn: pip install 'bridge_jax[data]' "
+                "(or pip install scikit-learn)."
+            ) from e
+        overrides["n"] = 64  # 8x8 images (also in the --quick setting)
     try:
         config = cls.quick(**overrides) if args.quick else cls(**overrides)
         return config.validate()

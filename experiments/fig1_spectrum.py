@@ -62,12 +62,12 @@ def run(config: Config, progress=None) -> dict:
         st = Setting(key, c)
         views = st.views(st.x)
         cov = bj.augmentation_covariance(views)
-        out = _statistics(cov, st.op.matrix, c.m)
+        out = _statistics(cov, st.op.as_matrix(), c.m)
         out["corr_top_m_gt_center"] = bj.spectral_correlation(
             bj.eigenspectrum(bj.augmentation_covariance(views, center=st.x)), out["spec_a"], k=c.m
         )
         noise = jr.normal(jr.fold_in(key, 99), (c.signals * c.k, c.n))
-        null = _statistics(noise.T @ noise / noise.shape[0], st.op.matrix, c.m)
+        null = _statistics(noise.T @ noise / noise.shape[0], st.op.as_matrix(), c.m)
         out.update({f"null_{k}": v for k, v in null.items() if k.startswith("corr")})
         out["null_spec"] = null["spec_c"]
         for name, spec in (("c", out["spec_c"]), ("a", out["spec_a"])):

@@ -64,8 +64,7 @@ def run(config: Config, progress=None) -> dict:
 
     def one_trial(key):
         st = Setting(key, c)
-        train = bj.sparse_signals(st.k_train, c.signals, c.n, c.s)
-        data_mean = train.mean(0)
+        data_mean = st.train.mean(0)
         gauss = bj.MatrixOperator(jr.normal(jr.fold_in(key, 7), (c.n, c.n)) / jnp.sqrt(c.n))
         mask_keys = jr.split(jr.fold_in(key, 3), c.signals)
 

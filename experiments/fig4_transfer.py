@@ -12,8 +12,9 @@ Definitions (main reading first). y_i = A x_i + sigma e_i, sigma in the config's
 - Supervised oracle: the linear MMSE estimator fitted on an independent training set of N
   (x, y) pairs with the same A and sigma, evaluated on the test signals. With N = 500 pairs
   for its m n + n = 2112 parameters it carries estimation error, so we also report the exact
-  linear MMSE W = c A^T (c A A^T + sigma^2 I)^{-1}, c = s/n (E[x x^T] = (s/n) I): the lowest
-  MSE any linear reconstructor can have.
+  linear MMSE mu + C A^T (A C A^T + sigma^2 I)^{-1} (y - A mu): the lowest MSE any affine
+  reconstructor can have. Sparse signals: mu = 0, C = (s/n) I exactly; digits: mu and C of the
+  whole data set, from which each trial's signals are drawn.
 - MSE: mean over signals and entries of (xhat - x)^2.
 - Subspaces: the leading m-dimensional eigenspace of C_SSRL (the directions the augmentations
   perturb most) against the row space of A (the directions the measurements see). Alternatives:
@@ -44,10 +45,12 @@ METHODS = {
 }
 
 
-def exact_lmmse(a, prior_variance, sigma):
-    """W = c A^T (c A A^T + sigma^2 I)^{-1} for x with covariance c I and white noise."""
-    gram = prior_variance * a @ a.T + sigma**2 * jnp.eye(a.shape[0], dtype=a.dtype)
-    return prior_variance * jnp.linalg.solve(gram, a).T
+def exact_lmmse_apply(a, mean, cov, sigma, y):
+    """mu + C A^T (A C A^T + sigma^2 I)^{-1} (y - A mu) for a batch y (N, m): the linear MMSE
+    estimate for signals with mean mu and covariance C and white noise."""
+    gram = a @ cov @ a.T + sigma**2 * jnp.eye(a.shape[0], dtype=a.dtype)
+    w = jnp.linalg.solve(gram, a @ cov).T  # C A^T gram^{-1} (gram and C symmetric)
+    return mean + (y - mean @ a.T) @ w.T
 
 
 def _principal(xs, k):
@@ -63,7 +66,8 @@ def run(config: Config, progress=None) -> dict:
     def one_trial(key):
         st = Setting(key, c)
         tau = bj.default_step_size(st.op)
-        train = bj.sparse_signals(st.k_train, c.signals, c.n, c.s)
+        a_mat = st.op.as_matrix()
+        train = st.train
         x0_oracle = st.ssrl_mean(st.x)
 
         def at_sigma(sigma):
@@ -81,7 +85,7 @@ def run(config: Config, progress=None) -> dict:
                 "ssrl_oracle": lw(y, x0_oracle),
                 "ssrl_pinv": lw(y, st.ssrl_mean(pinv)),
                 "supervised": jax.vmap(lambda yi: bj.lmmse_apply(est, yi))(y),
-                "lmmse_exact": y @ exact_lmmse(st.op.matrix, c.s / c.n, sigma).T,
+                "lmmse_exact": exact_lmmse_apply(a_mat, st.prior_mean, st.prior_cov, sigma, y),
             }
             return {name: jnp.mean((xh - st.x) ** 2) for name, xh in recon.items()}, recon
 

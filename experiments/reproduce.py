@@ -11,7 +11,7 @@ import os
 import sys
 import time
 
-from experiments._report import write_report
+from experiments._report import write_report, write_variants_section
 from experiments._runner import (
     OneLineParser,
     UserError,
@@ -25,8 +25,18 @@ from experiments._runner import (
 RESULTS_FORMAT = "bridge_jax.results/1"
 
 
+def output_folder(config, out: str) -> str:
+    """DIR for the paper's setting, DIR/VARIANT (e.g. DIR/digits) for other data/operators."""
+    return os.path.join(out, config.variant) if config.variant else out
+
+
 def reproduce(config, out: str, *, fresh: bool = False) -> dict:
-    """Run everything and write DIR/results.json, DIR/figures/*.png and DIR/report.md."""
+    """Run everything and write DIR/results.json, DIR/figures/*.png and DIR/report.md.
+
+    Other data or operators (`--data digits`, `--operator blur`) write the same files into
+    DIR/VARIANT/ and a comparison section into DIR/report.md.
+    """
+    base, out = out, output_folder(config, out)
     t0 = time.perf_counter()
     run = run_experiments(config, out, fresh=fresh)
     metrics, curves = {}, {}
@@ -43,11 +53,12 @@ def reproduce(config, out: str, *, fresh: bool = False) -> dict:
     figures = make_figures(run["results"], out)
     elapsed = time.perf_counter() - t0
     write_report(results, figures, out, timings=run["timings"], elapsed=elapsed)
+    write_variants_section(base)
     return results
 
 
 def add_arguments(parser) -> None:
-    add_config_arguments(parser)
+    add_config_arguments(parser, data_options=True)
 
 
 def run_from_args(args) -> int:
@@ -57,11 +68,12 @@ def run_from_args(args) -> int:
     except UserError as e:
         print(f"bridge-jax: error: {e}", file=sys.stderr)
         return 2
+    out = output_folder(config, args.out)
     print(
-        f"wrote {os.path.join(args.out, 'results.json')}, "
-        f"{os.path.join(args.out, 'report.md')} and {os.path.join(args.out, 'figures')}/"
+        f"wrote {os.path.join(out, 'results.json')}, "
+        f"{os.path.join(out, 'report.md')} and {os.path.join(out, 'figures')}/"
     )
-    with open(os.path.join(args.out, "report.md")) as f:
+    with open(os.path.join(out, "report.md")) as f:
         table = f.read().split("\n## ", 2)[1]
     print("\n## " + table.strip())
     return 0

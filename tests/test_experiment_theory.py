@@ -62,14 +62,18 @@ def test_landweber_from_zero_reaches_the_nullspace_error():
 
 
 def test_exact_lmmse_matches_a_fit_on_many_pairs(key):
-    # The closed form W = c A^T (c A A^T + s^2 I)^-1 is what lmmse_fit converges to.
+    # The closed form mu + C A^T (A C A^T + s^2 I)^-1 (y - A mu) is what lmmse_fit converges
+    # to; the signals have a non-zero mean (as digits do) and covariance (s/n) I.
     n, m, s, sigma, num = 12, 6, 3, 0.3, 200_000
     op = bj.GaussianSensing(n, m, key=key)
-    xs = bj.sparse_signals(jr.fold_in(key, 1), num, n, s)
+    mean = jnp.linspace(-0.5, 0.5, n)
+    xs = bj.sparse_signals(jr.fold_in(key, 1), num, n, s) + mean
     ys = xs @ op.matrix.T + sigma * jr.normal(jr.fold_in(key, 2), (num, m))
-    fitted = bj.lmmse_fit(xs, ys, ridge=0.0).weight
-    exact = fig4_transfer.exact_lmmse(op.matrix, s / n, sigma)
-    np.testing.assert_allclose(fitted, exact, atol=0.02)
+    fitted = bj.lmmse_fit(xs, ys, ridge=0.0)
+    y_test = ys[:50]
+    exact = fig4_transfer.exact_lmmse_apply(op.matrix, mean, (s / n) * jnp.eye(n), sigma, y_test)
+    ours = jax.vmap(lambda y: bj.lmmse_apply(fitted, y))(y_test)
+    np.testing.assert_allclose(ours, exact, atol=0.03)
 
 
 def test_random_subspace_null_is_what_the_paper_reports_scale():
