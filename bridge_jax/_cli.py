@@ -7,7 +7,7 @@ import sys
 
 
 def main(argv=None) -> int:
-    from experiments import learn, methods, reproduce, sweep
+    from experiments import learn, methods, phase, reproduce, sweep
     from experiments._runner import OneLineParser
 
     parser = OneLineParser(prog="bridge-jax", description="bridge_jax experiments.")
@@ -28,6 +28,13 @@ def main(argv=None) -> int:
         description=methods.__doc__,
     )
     methods.add_arguments(mth)
+    phs = sub.add_parser(
+        "phase",
+        help="phase retrieval: success rate vs m/n, noise and initialisation (beyond the paper)",
+        description=phase.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    phase.add_arguments(phs)
     swp = sub.add_parser(
         "sweep",
         help="sweep the paper's pipeline over a grid (TOML or --set)",
@@ -51,7 +58,13 @@ def main(argv=None) -> int:
             from benchmarks.run import main as bench_main
 
             return bench_main(["--out", args.out] + (["--quick"] if args.quick else []))
-        commands = {"reproduce": reproduce, "learn": learn, "methods": methods, "sweep": sweep}
+        commands = {
+            "reproduce": reproduce,
+            "learn": learn,
+            "methods": methods,
+            "phase": phase,
+            "sweep": sweep,
+        }
         return commands[args.command].run_from_args(args)
     except KeyboardInterrupt:
         print(

@@ -46,3 +46,28 @@ def summarize(samples) -> dict:
     std = float(v.std(ddof=1))
     half = t_quantile(0.975, v.size - 1) * std / math.sqrt(v.size)
     return {"mean": mean, "std": std, "ci95": [mean - half, mean + half], "n_trials": int(v.size)}
+
+
+def proportion_interval(successes: int, trials: int, *, z: float = 1.959963984540054) -> list:
+    r"""The 95% Wilson score interval of a success rate `successes / trials`.
+
+    $\frac{\hat p + z^2/2n \pm z\sqrt{\hat p(1-\hat p)/n + z^2/4n^2}}{1 + z^2/n}$: unlike the
+    normal (Wald) interval it stays inside [0, 1] and is not empty at 0 or n successes.
+    """
+    if isinstance(trials, bool) or int(trials) != trials or trials < 1:
+        raise ValueError(f"trials must be a positive integer, got {trials!r}.")
+    if not 0 <= successes <= trials:
+        raise ValueError(f"successes must lie in [0, trials={trials}], got {successes!r}.")
+    n, p = float(trials), successes / trials
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [max(0.0, centre - half), min(1.0, centre + half)]
+
+
+def summarize_success(flags) -> dict:
+    """`{mean, ci95, n_trials}` of per-trial booleans: the success rate and its Wilson interval."""
+    v = np.asarray(flags).ravel()
+    if v.size == 0:
+        raise ValueError("summarize_success needs at least one trial.")
+    k = int(np.count_nonzero(v))
+    return {"mean": k / v.size, "ci95": proportion_interval(k, v.size), "n_trials": int(v.size)}
