@@ -61,7 +61,9 @@ def proportion_interval(successes: int, trials: int, *, z: float = 1.95996398454
     n, p = float(trials), successes / trials
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return [max(0.0, centre - half), min(1.0, centre + half)]
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)
+    hi = 1.0 if successes == trials else min(1.0, centre + half)
+    return [lo, hi]
 
 
 def summarize_success(flags) -> dict:

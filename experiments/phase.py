@@ -22,7 +22,10 @@ Definitions (all stated in phase.json too):
   (realisable): the mean of K views of the spectral estimate; ssrl_subspace (realisable): the
   spectral estimate projected onto the leading n/4-dimensional eigenspace of the second-moment
   matrix of K views of N unlabelled training signals (the subspace a linear SSRL encoder
-  trained on augmented data keeps), rescaled to sqrt(mean y).
+  trained on augmented data keeps), rescaled to sqrt(mean y); blur_spectral (control): the
+  spectral estimate blurred by a 1-pixel Gaussian on the 8x8 grid and rescaled, to tell an
+  SSRL effect from that of any low-pass filter (the mean of K crops, rotations and shifts is
+  itself a low-pass filter).
   Views: K = 10 transforms drawn once per trial (rotations of RMS angle 0.1 rad for sparse
   signals; image crops, rotations and shifts for digits, as in `reproduce --data digits`) plus
   N(0, 0.1^2) noise.
@@ -37,6 +40,7 @@ import dataclasses
 import hashlib
 import inspect
 import json
+import math
 import os
 import sys
 import time
@@ -71,6 +75,8 @@ INITS = {
     "ssrl_spectral": "mean of K views of the spectral estimate (realisable)",
     "ssrl_subspace": "spectral estimate projected onto the leading n/4-dim eigenspace of "
     "training views (realisable)",
+    "blur_spectral": "control: the spectral estimate blurred (Gaussian, 1 px, 8x8 grid), "
+    "rescaled to sqrt(mean y)",
 }
 DATA = ("sparse", "digits")
 FIELDS = ("real", "complex")
@@ -110,6 +116,8 @@ class PhaseConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        if math.isqrt(self.n) ** 2 != self.n:
+            raise ValueError(f"n must be a square (signals on a side x side grid), got {self.n}.")
         if "digits" in self.data and self.n != 64:
             raise ValueError(f"digits are 8x8 images: n must be 64, got {self.n}.")
         if self.s > self.n:
@@ -182,6 +190,7 @@ def one_trial(c: PhaseConfig, data: str, field: str, m: int, x, subspace, key):
     k_a, k_e, k_spec, k_rand, k_v1, k_v2 = jr.split(key, 6)
     op = bj.PhaseRetrieval.gaussian(c.n, m, key=k_a, complex=field == "complex")
     dtype = op.matrix.dtype
+    side = (math.isqrt(c.n),) * 2
     x = x.astype(jnp.float32)
     clean = op(x)
     e = jr.normal(k_e, clean.shape)
@@ -197,6 +206,9 @@ def one_trial(c: PhaseConfig, data: str, field: str, m: int, x, subspace, key):
         scale = jnp.sqrt(jnp.maximum(jnp.mean(y), 0.0))
         spec = bj.spectral_init(op, y, num_iters=c.power_iters, key=k_spec)
         proj = subspace @ (subspace.T @ spec)
+        blurred = bj.image_blur(spec.real, 1.0, shape=side)
+        if field == "complex":
+            blurred = blurred + 1j * bj.image_blur(spec.imag, 1.0, shape=side)
         inits = {
             "spectral": spec,
             "random": direction * scale / jnp.linalg.norm(direction),
@@ -204,6 +216,7 @@ def one_trial(c: PhaseConfig, data: str, field: str, m: int, x, subspace, key):
             "ssrl_oracle": _view_mean(k_v1, x, c, data).astype(dtype),
             "ssrl_spectral": _view_mean(k_v2, spec, c, data),
             "ssrl_subspace": proj * scale / jnp.maximum(jnp.linalg.norm(proj), 1e-12),
+            "blur_spectral": blurred * scale / jnp.maximum(jnp.linalg.norm(blurred), 1e-12),
         }
         x0 = jnp.stack([inits[name].astype(dtype) for name in INITS])
         solve = lambda z: bj.amplitude_flow(  # noqa: E731

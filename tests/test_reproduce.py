@@ -137,3 +137,57 @@ def test_unwritable_output_folder(tmp_path):
     assert proc.returncode == 2
     assert "cannot write to output folder" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_digits_run_has_the_same_layout_beside_the_synthetic_one(quick_run, tmp_path):
+    """`reproduce --data digits` writes the same results.json layout into DIR/digits/, and the
+    comparison section into DIR/report.md when the synthetic run is there too."""
+    import shutil
+
+    shutil.copytree(quick_run, tmp_path, dirs_exist_ok=True)
+    assert cli_main(["reproduce", "--quick", "--data", "digits", "--out", str(tmp_path)]) == 0
+    with open(quick_run / "results.json") as f:
+        synthetic = json.load(f)
+    with open(tmp_path / "digits" / "results.json") as f:
+        digits = json.load(f)
+    assert digits["format"] == synthetic["format"]
+    assert set(digits["metrics"]) == set(synthetic["metrics"])
+    assert set(digits["curves"]) == set(synthetic["curves"])
+    assert digits["config"]["data"] == "digits" and digits["config"]["n"] == 64
+    # Different data, different numbers (nothing silently reused from the synthetic run).
+    assert digits["metrics"]["spectral_correlation"]["mean"] != pytest.approx(
+        synthetic["metrics"]["spectral_correlation"]["mean"]
+    )
+    for name in FIGURES:
+        assert (tmp_path / "digits" / "figures" / name).stat().st_size > 1000
+    # The exact linear MMSE uses the data's moments: on digits it beats Landweber from zero.
+    mse = lambda name: digits["metrics"][f"transfer_mse_{name}_sigma_0.1"]["mean"]  # noqa: E731
+    assert mse("lmmse_exact") < mse("imaging")
+    report = (tmp_path / "report.md").read_text()
+    assert "<!-- variants:begin -->" in report and "| paper setting | digits |" in report
+    assert "8x8 digits" in (tmp_path / "digits" / "report.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (("reproduce", "--data", "cifar"), "invalid choice: 'cifar'"),
+        (("reproduce", "--operator", "radon"), "invalid choice: 'radon'"),
+        (("reproduce", "--data", "digits", "--signals", "1000"), "signals must be <= 898"),
+        (("phase", "--data", "sparse,cifar"), "data must be a non-empty subset"),
+        (("phase", "--trials", "0"), "trials must be a positive integer"),
+    ],
+)
+def test_data_and_phase_mistakes_get_one_line_and_exit_2(args, needle):
+    proc = _cli(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert needle in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_digits_without_scikit_learn_is_one_line(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    code = cli_main(["reproduce", "--quick", "--data", "digits", "--out", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert "pip install 'bridge_jax[data]'" in err and len(err.splitlines()) == 1

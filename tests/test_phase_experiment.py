@@ -1,0 +1,98 @@
+"""`bridge-jax phase`: the phase.json contract, recovery where it must succeed, resume."""
+
+import json
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from bridge_jax._cli import main as cli_main
+from bridge_jax._stats import proportion_interval, summarize_success
+from experiments.phase import INITS, PhaseConfig, run_unit
+
+ARGS = ["phase", "--quick", "--data", "sparse"]
+
+
+@pytest.fixture(scope="module")
+def quick_phase(tmp_path_factory):
+    out = tmp_path_factory.mktemp("phase")
+    assert cli_main(ARGS + ["--out", str(out)]) == 0
+    with open(out / "phase.json") as f:
+        return out, json.load(f)
+
+
+def test_phase_json_contract(quick_phase):
+    out, result = quick_phase
+    c = PhaseConfig.quick(data=("sparse",))
+    assert result["format"] == "bridge_jax.phase/1"
+    cells = {(r["data"], r["field"], r["m_over_n"], r["noise"], r["init"]) for r in result["success"]}
+    expected = {
+        ("sparse", f, r, s, i)
+        for f in c.fields
+        for r in c.ratios
+        for s in c.noise_levels
+        for i in INITS
+    }
+    assert cells == expected and len(result["success"]) == len(expected)
+    for r in result["success"]:
+        assert r["n_trials"] == c.trials
+        assert 0.0 <= r["ci95"][0] <= r["mean"] <= r["ci95"][1] <= 1.0
+        assert r["m"] == round(r["m_over_n"] * c.n)
+    for path in ("figures/phase_real.png", "figures/phase_complex.png"):
+        assert (out / path).stat().st_size > 1000
+    report = (out / "report.md").read_text()
+    assert "<!-- phase:begin -->" in report and "Smallest m/n" in report
+
+
+def test_phase_outcomes_that_must_hold(quick_phase):
+    _, result = quick_phase
+
+    def rate(**where):
+        (r,) = [
+            r for r in result["success"] if all(r[k] == v for k, v in where.items())
+        ]
+        return r["mean"]
+
+    for field in ("real", "complex"):
+        # x0 = 0 is a stationary point of the amplitude loss: it never succeeds.
+        assert rate(field=field, m_over_n=6.0, noise=0.0, init="zero") == 0.0
+        # Noiseless, m = 6n: spectral initialisation + amplitude flow recovers x.
+        assert rate(field=field, m_over_n=6.0, noise=0.0, init="spectral") >= 0.8
+
+
+def test_phase_resumes_from_saved_units(quick_phase, tmp_path, capsys):
+    out, first = quick_phase
+    import shutil
+
+    shutil.copytree(out, tmp_path, dirs_exist_ok=True)
+    capsys.readouterr()
+    assert cli_main(ARGS + ["--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "loaded from an earlier run" in err and "running" not in err
+    with open(tmp_path / "phase.json") as f:
+        second = json.load(f)
+    assert second["success"] == first["success"]
+
+
+def test_unit_is_deterministic_and_errors_are_relative():
+    c = PhaseConfig.quick(trials=2, num_steps=20, ratios=(3.0,), train_signals=20)
+    a = np.asarray(run_unit(c, "sparse", "real", 3.0)["errors"])
+    b = np.asarray(run_unit(c, "sparse", "real", 3.0)["errors"])
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (2, len(c.noise_levels), len(INITS))
+    np.testing.assert_allclose(a[:, :, list(INITS).index("zero")], 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("k,n", [(0, 10), (3, 10), (10, 10), (17, 40), (1, 1)])
+def test_wilson_interval_against_scipy(k, n):
+    ref = scipy.stats.binomtest(k, n).proportion_ci(method="wilson")
+    np.testing.assert_allclose(proportion_interval(k, n), [ref.low, ref.high], atol=1e-12)
+    s = summarize_success(np.arange(n) < k)
+    assert s["mean"] == k / n and s["n_trials"] == n
+
+
+def test_wilson_interval_rejects_bad_counts():
+    with pytest.raises(ValueError, match="successes"):
+        proportion_interval(5, 3)
+    with pytest.raises(ValueError, match="trials"):
+        proportion_interval(0, 0)
