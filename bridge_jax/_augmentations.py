@@ -134,6 +134,9 @@ class ViewBank(eqx.Module):
     rotations once (instead of one matrix exponential per view) makes views cheap enough for
     training loops over thousands of signals. The rotations are constants, not parameters:
     no gradient flows into them (see `LearnableAugmentation` for learnable ones).
+
+    `ViewBank.from_transforms` builds a bank from any $K$ linear augmentations, e.g. image
+    crops, rotations and shifts (`random_image_augmentation` through `transform_matrix`).
     """
 
     rotations: Float[Array, "K n n"]
@@ -146,6 +149,17 @@ class ViewBank(eqx.Module):
         self.noise = float(check.nonnegative("noise", noise))
         keys = jr.split(key, num_rotations)
         self.rotations = jax.vmap(lambda k: random_rotation(k, n, angle))(keys)
+
+    @classmethod
+    def from_transforms(cls, transforms: Float[Array, "K n n"], *, noise=0.1) -> ViewBank:
+        r"""A bank of the given $K$ matrices $T_k$ (views $T_k x + \sigma\varepsilon$)."""
+        transforms = jnp.asarray(transforms)
+        if transforms.ndim != 3 or transforms.shape[1] != transforms.shape[2]:
+            raise ValueError(f"transforms must have shape (K, n, n), got {transforms.shape}.")
+        bank = object.__new__(cls)
+        object.__setattr__(bank, "noise", float(check.nonnegative("noise", noise)))
+        object.__setattr__(bank, "rotations", transforms)
+        return bank
 
     def __call__(self, key: PRNGKeyArray, x: Float[Array, " n"]) -> Float[Array, " n"]:
         """One view of one signal."""

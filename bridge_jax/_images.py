@@ -68,9 +68,7 @@ def image_shift(x: Float[Array, " hw"], shift, *, shape=(8, 8)) -> Float[Array, 
     return _resample(img, ii - shift[0], jj - shift[1]).reshape(-1)
 
 
-def image_crop(
-    x: Float[Array, " hw"], corner, size, *, shape=(8, 8)
-) -> Float[Array, " hw"]:
+def image_crop(x: Float[Array, " hw"], corner, size, *, shape=(8, 8)) -> Float[Array, " hw"]:
     r"""Crop the window of `size = (rows, cols)` pixels whose top-left pixel is `corner = (row,
     col)` and resize it to the full image (bilinear; fractional corners and sizes allowed): the
     "random resized crop" of SimCLR on a small grid. Output pixel $(i, j)$ samples the input at

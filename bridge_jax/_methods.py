@@ -20,6 +20,7 @@ Construct a method with `make_method(name, n, *, key, step)`; `METHODS` lists th
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from typing import ClassVar
 
 import equinox as eqx
@@ -278,16 +279,22 @@ class Noise2Self(_Reconstructor):
 
 
 class EI(_Reconstructor):
-    """Equivariant Imaging: consistency + equivariance to cyclic shifts (`ei_loss`)."""
+    """Equivariant Imaging: consistency + equivariance to a transform group (`ei_loss`).
+
+    `transform(key, x)` draws one group element and applies it: cyclic shifts
+    (`random_shift`, the exact symmetry of i.i.d. sparse signals) by default; for images, e.g.
+    `lambda k, x: random_image_augmentation(k, x, min_crop=1.0)` (rotations and shifts).
+    """
 
     name: ClassVar[str] = "ei"
     domain: ClassVar[str] = "imaging"
     weight: float = eqx.field(static=True, default=1.0)
+    transform: Callable = eqx.field(static=True, default=random_shift)
 
     def loss(self, batch, key):
         def f(op, y, k):
             return ei_loss(
-                self.model, op, y, random_shift, key=k, sigma=batch.sigma, weight=self.weight
+                self.model, op, y, self.transform, key=k, sigma=batch.sigma, weight=self.weight
             )
 
         return self._mean_loss(batch, key, f)
@@ -368,6 +375,8 @@ def make_method(
     aug_noise=0.1,
     num_rotations: int = 16,
     reconstructor: str = "shrinkage",
+    views: ViewBank | None = None,
+    ei_transform: Callable | None = None,
 ) -> AbstractMethod:
     """A freshly initialised method.
 
@@ -376,7 +385,9 @@ def make_method(
     level, used by Noisier2Noise), `width` (hidden width),
     `dim` (representation size of the SSRL encoders), `num_iters` (unrolled iterations), and
     the SSRL views: a `ViewBank` of `num_rotations` rotations of RMS angle `angle` plus noise
-    `aug_noise`. `reconstructor`: the imaging methods' network, `"shrinkage"`
+    `aug_noise`, or any `views` bank (e.g. `ViewBank.from_transforms` of image
+    augmentations); `ei_transform(key, x)`: EI's transform group (default: cyclic shifts).
+    `reconstructor`: the imaging methods' network, `"shrinkage"`
     (`UnrolledShrinkage`, learned ISTA) or `"mlp"` (`UnrolledNet`, Landweber + MLP denoiser).
     Equal keys give equal encoders, so methods start from the same weights where they share them.
     """
@@ -397,10 +408,19 @@ def make_method(
         }
         if name == "noisier2noise":
             return Noisier2Noise(model=model, sigma=jnp.asarray(check.nonnegative("sigma", sigma)))
+        if name == "ei" and ei_transform is not None:
+            if not callable(ei_transform):
+                raise TypeError(
+                    f"ei_transform must be callable (key, x) -> x, got {ei_transform!r}."
+                )
+            return EI(model=model, transform=ei_transform)
         return cls[name](model=model)
     enc = Encoder(2 * n if name == "mae" else n, dim, width=width, key=k[0])
     proj = Encoder(dim, dim, width=width, key=k[1])
-    views = ViewBank(n, key=k[3], num_rotations=num_rotations, angle=angle, noise=aug_noise)
+    if views is None:
+        views = ViewBank(n, key=k[3], num_rotations=num_rotations, angle=angle, noise=aug_noise)
+    elif not isinstance(views, ViewBank) or views.rotations.shape[1:] != (n, n):
+        raise ValueError(f"views must be a ViewBank of (K, {n}, {n}) transforms.")
     if name == "simclr":
         return SimCLR(encoder=enc, projector=proj, views=views)
     if name == "byol":

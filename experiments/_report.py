@@ -197,9 +197,11 @@ def write_variants_section(out: str) -> str | None:
             with open(path) as f:
                 res = json.load(f)
             if res.get("format") == "bridge_jax.results/1":
-                name = os.path.basename(os.path.dirname(path)) if path != os.path.join(
-                    out, "results.json"
-                ) else "paper setting"
+                name = (
+                    os.path.basename(os.path.dirname(path))
+                    if path != os.path.join(out, "results.json")
+                    else "paper setting"
+                )
                 runs[name] = res
     if len([k for k in runs if k != "paper setting"]) == 0:
         return None

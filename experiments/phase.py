@@ -279,7 +279,9 @@ def phase(config: PhaseConfig, out: str, *, fresh: bool = False) -> dict:
     for i, (data, field, ratio) in enumerate(units, 1):
         label = f"{data}_{field}_{ratio:g}"
         path = os.path.join(out, "phase", f"{label}.json")
-        unit = None if fresh else load_cached(path, digest, fmt=UNIT_FORMAT, writer="bridge-jax phase")
+        unit = (
+            None if fresh else load_cached(path, digest, fmt=UNIT_FORMAT, writer="bridge-jax phase")
+        )
         if unit is None:
             say(i, label, "running")
             t_unit = time.perf_counter()
@@ -349,10 +351,17 @@ def plot(result: dict, fig_dir: str) -> list[str]:
                 for q, init in enumerate(INITS):
                     recs = _select(result, data=data, field=field, noise=sigma, init=init)
                     xs = [r["m_over_n"] for r in recs]
-                    ax.plot(xs, [r["mean"] for r in recs], marker="o", ms=3, color=f"C{q}",
-                            label=init)
-                    ax.fill_between(xs, [r["ci95"][0] for r in recs], [r["ci95"][1] for r in recs],
-                                    color=f"C{q}", alpha=0.15, lw=0)
+                    ax.plot(
+                        xs, [r["mean"] for r in recs], marker="o", ms=3, color=f"C{q}", label=init
+                    )
+                    ax.fill_between(
+                        xs,
+                        [r["ci95"][0] for r in recs],
+                        [r["ci95"][1] for r in recs],
+                        color=f"C{q}",
+                        alpha=0.15,
+                        lw=0,
+                    )
                 ax.set_title(f"{data}, noise {sigma:g}", fontsize=9)
                 ax.set_ylim(-0.03, 1.03)
                 if a == rows - 1:
@@ -466,8 +475,11 @@ def run_from_args(args) -> int:
     except (ValueError, UserError) as e:
         print(f"bridge-jax: error: {e}", file=sys.stderr)
         return 2
-    print(f"wrote {os.path.join(args.out, 'phase.json')} and a section of "
-          f"{os.path.join(args.out, 'report.md')}", file=sys.stderr)
+    print(
+        f"wrote {os.path.join(args.out, 'phase.json')} and a section of "
+        f"{os.path.join(args.out, 'report.md')}",
+        file=sys.stderr,
+    )
     with open(os.path.join(args.out, "report.md")) as f:
         text = f.read()
     print(text.split(BEGIN, 1)[1].split("Success rate", 1)[0].strip())

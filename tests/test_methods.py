@@ -141,3 +141,44 @@ def test_checkpoint_longer_than_the_run_is_a_clear_error(tmp_path):
     _quadratic_fit(tmp_path, 6, ckpt)
     with pytest.raises(ValueError, match="more than num_steps"):
         _quadratic_fit(tmp_path, 4, ckpt)
+
+
+def test_image_augmentations_as_ssrl_views_and_ei_group(key):
+    """Digits with real image augmentations: SimCLR on a ViewBank of crops/rotations/shifts
+    and EI with an image rotation/shift group both train (loss goes down) through the common
+    interface, and the bank really holds the image transforms."""
+    x, _ = bj.load_digits()
+    x = x[:96]
+    op = bj.GaussianSensing(64, 32, key=key)
+    y = jax.vmap(op.mv)(x) + 0.05 * jr.normal(jr.fold_in(key, 1), (96, 32))
+    batch = bj.Batch(op, y, sigma=0.05)
+    t = jax.vmap(lambda k: bj.transform_matrix(lambda v: bj.random_image_augmentation(k, v), 64))(
+        jr.split(jr.fold_in(key, 2), 8)
+    )
+    bank = bj.ViewBank.from_transforms(t, noise=0.05)
+    np.testing.assert_allclose(bank.rotations, t)
+
+    def group(k, v):
+        return bj.random_image_augmentation(k, v, max_angle=10.0, max_shift=1.0)
+
+    step = bj.default_step_size(op)
+    methods = {
+        "simclr": bj.make_method("simclr", 64, key=key, width=32, dim=16, views=bank),
+        "ei": bj.make_method("ei", 64, key=key, step=step, ei_transform=group),
+    }
+    assert methods["ei"].transform is group
+    for name, method in methods.items():
+        _, curve = bj.fit(
+            lambda m, k: m.loss(batch, k),
+            method,
+            key=jr.key(3),
+            num_steps=40,
+            learning_rate=1e-2 if name == "ei" else 1e-3,
+        )
+        curve = np.asarray(curve)
+        assert np.all(np.isfinite(curve)), name
+        assert curve[-10:].mean() < curve[:5].mean(), name
+    with pytest.raises(ValueError, match="ViewBank of"):
+        bj.make_method("simclr", 32, key=key, views=bank)
+    with pytest.raises(ValueError, match=r"shape \(K, n, n\)"):
+        bj.ViewBank.from_transforms(jnp.ones((3, 4, 5)))

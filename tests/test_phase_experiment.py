@@ -25,7 +25,9 @@ def test_phase_json_contract(quick_phase):
     out, result = quick_phase
     c = PhaseConfig.quick(data=("sparse",))
     assert result["format"] == "bridge_jax.phase/1"
-    cells = {(r["data"], r["field"], r["m_over_n"], r["noise"], r["init"]) for r in result["success"]}
+    cells = {
+        (r["data"], r["field"], r["m_over_n"], r["noise"], r["init"]) for r in result["success"]
+    }
     expected = {
         ("sparse", f, r, s, i)
         for f in c.fields
@@ -48,9 +50,7 @@ def test_phase_outcomes_that_must_hold(quick_phase):
     _, result = quick_phase
 
     def rate(**where):
-        (r,) = [
-            r for r in result["success"] if all(r[k] == v for k, v in where.items())
-        ]
+        (r,) = [r for r in result["success"] if all(r[k] == v for k, v in where.items())]
         return r["mean"]
 
     for field in ("real", "complex"):
