@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import json
 from importlib import resources
 from typing import NamedTuple
@@ -97,6 +99,8 @@ def measure_axes(
     angle=0.1,
     aug_noise=0.1,
     mask_ratio=0.3,
+    augment_fn: Callable | None = None,
+    transform: Callable | None = None,
 ) -> dict[str, Array]:
     r"""Measure the four taxonomy axes of a TRAINED method on test signals (one trial).
 
@@ -119,6 +123,11 @@ def measure_axes(
       (0 for an invariant map, 1 for an equivariant one);
     - physics: $1 - \|A\hat x - y\|^2 / \|A\hat x_{i+1} - y_i\|^2$ (measurement
       consistency, against the estimate of another signal).
+
+    `augment_fn(key, x)` replaces the default SSRL augmentation (e.g. image crops, rotations and
+    shifts plus noise); `transform(key, x)` replaces the cyclic shift $S$ (it must apply the
+    same group element to every input for the same key, as `random_shift` and
+    `random_image_augmentation` do).
 
     `op` is one operator (`shared_op=True`) or a batch with a leading axis $N$.
     **Returns:** a dict with the four clipped scores and the raw values (`raw_<axis>`).
@@ -146,7 +155,12 @@ def measure_axes(
     x_hat = per_signal(reconstruct, y, keys(k[1]))
     between = _sq(jnp.roll(phi, 1, axis=0), phi)
 
-    x_aug = jax.vmap(lambda kk, xi: augment(kk, xi, angle=angle, noise=aug_noise))(keys(k[2]), x)
+    if augment_fn is None:
+
+        def augment_fn(kk, xi):
+            return augment(kk, xi, angle=angle, noise=aug_noise)
+
+    x_aug = jax.vmap(augment_fn)(keys(k[2]), x)
     ax_aug = clean(x_aug)
     phi_aug = per_signal(represent, ax_aug + noise, keys(k[1]))
     moved = _ratio(_sq(ax_aug, ax), _sq(clean(jnp.roll(x, 1, axis=0)), ax))
@@ -164,10 +178,14 @@ def measure_axes(
     moved = _ratio(_sq(y_masked, y), _sq(jnp.roll(y, 1, axis=0), y))
     msk = _relative_score(_sq(phi_mask, phi), between, moved)
 
-    shifts = jr.randint(k[5], (num,), 1, n)
-    x_shift = jax.vmap(cyclic_shift)(x, shifts)
+    if transform is None:
+        shifts = jr.randint(k[5], (num,), 1, n)
+        x_shift = jax.vmap(cyclic_shift)(x, shifts)
+        shifted_hat = jax.vmap(cyclic_shift)(x_hat, shifts)
+    else:
+        x_shift = jax.vmap(transform)(keys(k[5]), x)
+        shifted_hat = jax.vmap(transform)(keys(k[5]), x_hat)
     xh_shift = per_signal(reconstruct, clean(x_shift) + noise, keys(k[1]))
-    shifted_hat = jax.vmap(cyclic_shift)(x_hat, shifts)
     eqv = _relative_score(
         jnp.sum((xh_shift - shifted_hat) ** 2, axis=1),
         jnp.sum((shifted_hat - x_hat) ** 2, axis=1),

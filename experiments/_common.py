@@ -158,6 +158,13 @@ def trial_keys(config: Config, stream: int):
 DIGITS = 1797  # images in scikit-learn's digits data set
 
 
+def output_folder(config: Config, out: str) -> str:
+    """DIR for the paper's setting, DIR/VARIANT (e.g. DIR/digits) for other data/operators."""
+    import os
+
+    return os.path.join(out, config.variant) if config.variant else out
+
+
 @functools.lru_cache(maxsize=1)
 def digits_array() -> np.ndarray:
     """The digits as a NumPy array (1797, 64) in [0, 1], loaded once per process."""
@@ -411,6 +418,11 @@ class MethodsConfig(Config):
             raise ValueError(
                 f"cs_noise and inpaint_sigma must be > 0 (Noisier2Noise needs noise), got "
                 f"{self.cs_noise} and {self.inpaint_sigma}."
+            )
+        if self.operator != "gaussian":
+            raise ValueError(
+                "the methods study defines its own problems (Gaussian CS and inpainting); "
+                f"operator must stay 'gaussian', got {self.operator!r}."
             )
         if not self.cs_noise and not self.inpaint_ratios:
             raise ValueError("cs_noise and inpaint_ratios are both empty: no problem to train on.")

@@ -39,6 +39,7 @@ Definitions.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import inspect
 import json
@@ -54,7 +55,7 @@ import numpy as np
 
 import bridge_jax as bj
 from bridge_jax._stats import summarize
-from experiments._common import MethodsConfig, to_numpy
+from experiments._common import MethodsConfig, digits_array, output_folder, to_numpy
 from experiments._report import fmt, write_section
 from experiments._runner import (
     OneLineParser,
@@ -103,8 +104,14 @@ def make_trial(key, kind: str, value: float, c: MethodsConfig) -> dict:
 
         ops, sigma, step = (masks(k[0]), masks(k[1])), c.inpaint_sigma, jnp.asarray(1.0)
     out = {"step": step}
+    if c.data == "digits":  # N training and N test images, disjoint, drawn per trial
+        pool = jnp.asarray(digits_array())
+        order = jr.permutation(k[2], pool.shape[0])
+        signals = (pool[order[: c.signals]], pool[order[c.signals : 2 * c.signals]])
+    else:
+        signals = tuple(bj.sparse_signals(k[2 + i], c.signals, c.n, c.s) for i in range(2))
     for i, split in enumerate(("train", "test")):
-        x = bj.sparse_signals(k[2 + i], c.signals, c.n, c.s)
+        x = signals[i]
         op_axis = None if kind == "cs" else 0
         clean = jax.vmap(lambda o, xi: o.mv(xi), in_axes=(op_axis, 0))(ops[i], x)
         y = clean + sigma * jr.normal(k[4 + i], clean.shape)
@@ -115,8 +122,50 @@ def make_trial(key, kind: str, value: float, c: MethodsConfig) -> dict:
 # --------------------------------------------------------------------------- train and score
 
 
+def image_group(c: MethodsConfig):
+    """Digits: EI's transform group and the equivariance probe (rotations and shifts)."""
+    return functools.partial(
+        bj.random_image_augmentation,
+        max_angle=c.image_angle,
+        max_shift=c.image_shift,
+        min_crop=1.0,
+        shape=c.image_shape,
+    )
+
+
+def image_transform(c: MethodsConfig):
+    """Digits: the SSRL augmentation without noise (crop, rotation, shift), as in `reproduce`."""
+    return functools.partial(
+        bj.random_image_augmentation,
+        max_angle=c.image_angle,
+        max_shift=c.image_shift,
+        min_crop=c.image_crop,
+        shape=c.image_shape,
+    )
+
+
+def image_views(c: MethodsConfig):
+    """Digits: one SSRL view, the image augmentation plus N(0, aug_noise^2) noise."""
+
+    def view(key, x):
+        k_t, k_e = jr.split(key)
+        t = image_transform(c)(k_t, x)
+        return t + c.aug_noise * jr.normal(k_e, t.shape, t.dtype)
+
+    return view
+
+
 def _init(name: str, c: MethodsConfig, keys, steps, sigmas):
     def one(k, step, sigma):
+        extra = {}
+        if c.data == "digits":
+            t = jax.vmap(
+                lambda kk: bj.transform_matrix(functools.partial(image_transform(c), kk), c.n)
+            )(jr.split(jr.fold_in(k, 7), 16))
+            extra = dict(
+                views=bj.ViewBank.from_transforms(t, noise=c.aug_noise),
+                ei_transform=image_group(c),
+            )
         return bj.make_method(
             name,
             c.n,
@@ -129,6 +178,7 @@ def _init(name: str, c: MethodsConfig, keys, steps, sigmas):
             angle=c.angle,
             aug_noise=c.aug_noise,
             reconstructor=c.reconstructor,
+            **extra,
         )
 
     return eqx.filter_vmap(one)(keys, steps, sigmas)
@@ -220,6 +270,11 @@ def evaluate(method, train_b: bj.Batch, test_b: bj.Batch, key, c: MethodsConfig)
             shared_op=test_b.shared_op,
             angle=c.angle,
             aug_noise=c.aug_noise,
+            **(
+                dict(augment_fn=image_views(c), transform=image_group(c))
+                if c.data == "digits"
+                else {}
+            ),
         )
     )
     return out
@@ -254,6 +309,9 @@ def unit_digest(config: MethodsConfig) -> str:
     ]
     for obj in library + [
         make_trial,
+        image_group,
+        image_transform,
+        image_views,
         _init,
         _is_shrinkage,
         train,
@@ -557,9 +615,11 @@ def section(result: dict, figures: list[str], out: str, elapsed: float) -> str:
 
 
 def methods(config: MethodsConfig, out: str, *, fresh: bool = False) -> dict:
-    """Run the study and write DIR/methods.json, DIR/figures/methods_*.png and the report."""
+    """Run the study and write DIR/methods.json, DIR/figures/methods_*.png and the report
+    (DIR/digits/... for `--data digits`)."""
     t0 = time.perf_counter()
     config.validate()
+    out = output_folder(config, out)
     check_writable(out)
     units = run_units(config, out, fresh=fresh)
     result = {"format": FORMAT, "config": config.as_dict(), **summarise(units, config)}
@@ -570,7 +630,7 @@ def methods(config: MethodsConfig, out: str, *, fresh: bool = False) -> dict:
 
 
 def add_arguments(parser) -> None:
-    add_config_arguments(parser)
+    add_config_arguments(parser, data_options=True)
     parser.add_argument(
         "--methods",
         help=f"comma-separated subset of {','.join(bj.METHODS)} (default: all)",
@@ -592,7 +652,7 @@ def run_from_args(args) -> int:
     except (ValueError, UserError) as e:
         print(f"bridge-jax: error: {e}", file=sys.stderr)
         return 2
-    print(f"wrote {os.path.join(args.out, 'methods.json')}", file=sys.stderr)
+    print(f"wrote {os.path.join(output_folder(config, args.out), 'methods.json')}", file=sys.stderr)
     for name, entry in result["methods"].items():
         cells = "  ".join(f"{fmt(entry['mse'][lab]['mean'], 3)}" for lab in result["settings"])
         print(f"  {name:<14} {cells}")

@@ -11,6 +11,7 @@ import os
 import sys
 import time
 
+from experiments._common import output_folder
 from experiments._report import write_report, write_variants_section
 from experiments._runner import (
     OneLineParser,
@@ -23,11 +24,6 @@ from experiments._runner import (
 )
 
 RESULTS_FORMAT = "bridge_jax.results/1"
-
-
-def output_folder(config, out: str) -> str:
-    """DIR for the paper's setting, DIR/VARIANT (e.g. DIR/digits) for other data/operators."""
-    return os.path.join(out, config.variant) if config.variant else out
 
 
 def reproduce(config, out: str, *, fresh: bool = False) -> dict:
