@@ -182,3 +182,59 @@ def test_image_augmentations_as_ssrl_views_and_ei_group(key):
         bj.make_method("simclr", 32, key=key, views=bank)
     with pytest.raises(ValueError, match=r"shape \(K, n, n\)"):
         bj.ViewBank.from_transforms(jnp.ones((3, 4, 5)))
+
+
+def test_measure_axes_with_image_augmentation_and_group(key):
+    """Custom augmentation and transform group (digits): the identity is exactly equivariant
+    to image rotations/shifts and moves with the augmentation; a blur is not equivariant to a
+    group that does not commute with it (crops)."""
+    x, _ = bj.load_digits()
+    x, op = x[:20], bj.MatrixOperator(jnp.eye(64))
+
+    def group(k, v):
+        return bj.random_image_augmentation(k, v, max_angle=15.0, max_shift=1.0)
+
+    def view(k, v):
+        return bj.random_image_augmentation(k, v, min_crop=0.75)
+
+    def identity(o, y, k):
+        return o.rmv(y)
+
+    exact = bj.measure_axes(
+        identity, identity, op, x, key=key, sigma=0.0, augment_fn=view, transform=group
+    )
+    np.testing.assert_allclose(exact["equivariance"], 1.0, atol=1e-6)
+    np.testing.assert_allclose(exact["raw_invariance"], 0.0, atol=1e-5)
+
+    def blur(o, y, k):
+        return bj.image_blur(o.rmv(y), 1.5)
+
+    def zoom(k, v):
+        return bj.random_image_augmentation(k, v, max_angle=0.0, max_shift=0.0, min_crop=0.5)
+
+    bent = bj.measure_axes(blur, blur, op, x, key=key, sigma=0.0, transform=zoom)
+    assert float(bent["raw_equivariance"]) < 0.99
+
+
+def test_methods_digits_trial_and_methods(key):
+    """`methods --data digits`: disjoint digit train/test sets, an image ViewBank for the SSRL
+    methods and the image group for EI."""
+    from experiments._common import MethodsConfig
+    from experiments.methods import _init, image_group, make_trial
+
+    c = MethodsConfig.quick(data="digits", n=64, m=16).validate()
+    data = make_trial(key, "cs", 0.1, c)
+    train, test = np.asarray(data["train"].x), np.asarray(data["test"].x)
+    assert train.shape == test.shape == (c.signals, 64) and train.min() >= 0 and train.max() <= 1
+    assert not {tuple(r) for r in train} & {tuple(r) for r in test}
+    keys = jr.split(key, 2)
+    steps, sigmas = jnp.ones(2), jnp.full(2, 0.1)
+    simclr = _init("simclr", c, keys, steps, sigmas)
+    assert simclr.views.rotations.shape == (2, 16, 64, 64)
+    # The bank holds image transforms: entries are non-negative interpolation weights.
+    assert float(simclr.views.rotations.min()) >= -1e-6
+    ei = _init("ei", c, keys, steps, sigmas)
+    assert ei.transform.func is bj.random_image_augmentation
+    assert ei.transform.keywords == image_group(c).keywords
+    with pytest.raises(ValueError, match="operator must stay 'gaussian'"):
+        MethodsConfig.quick(data="digits", n=64, m=16, operator="blur").validate()
