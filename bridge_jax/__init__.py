@@ -96,7 +96,9 @@ from ._ssrl_losses import dino_loss as dino_loss
 from ._ssrl_losses import ema_update as ema_update
 from ._ssrl_losses import mae_loss as mae_loss
 from ._ssrl_losses import nt_xent_loss as nt_xent_loss
+from ._stats import proportion_interval as proportion_interval
 from ._stats import summarize as summarize
+from ._stats import summarize_success as summarize_success
 from ._subspaces import SubspaceBaseline as SubspaceBaseline
 from ._subspaces import grassmann_distance as grassmann_distance
 from ._subspaces import leading_subspace as leading_subspace

@@ -255,8 +255,7 @@ def run_unit(c: PhaseConfig, data: str, field: str, ratio: float) -> dict:
     keys = jax.vmap(lambda t: jr.fold_in(unit_key, t))(jnp.arange(c.trials))
     fn = jax.jit(jax.vmap(lambda x, k: one_trial(c, data, field, m, x, subspace, k)))
     errors = np.asarray(fn(test, keys), dtype=np.float64)  # (trials, noise, inits)
-    out = {"m": m, "errors": errors.tolist()}
-    return out
+    return {"m": m, "errors": errors.tolist()}
 
 
 def unit_digest(c: PhaseConfig) -> str:

@@ -14,3 +14,5 @@ def test_quickstart_runs():
     assert namespace["x_hat"].shape == (500, 64) and namespace["x_ei"].shape == (500, 64)
     assert np.isfinite(namespace["rho"]) and np.all(np.isfinite(namespace["x_ei"]))
     assert namespace["curve"][-1] < namespace["curve"][0]  # EI training lowered its loss
+    assert namespace["bank"].rotations.shape == (16, 64, 64)
+    assert float(namespace["err"]) < 1e-2  # m = 6n noiseless: recovered up to sign
