@@ -274,14 +274,27 @@ class Setting:
 
 
 def metric(samples, *, paper, definition: str, null=None, **extra) -> dict[str, Any]:
-    """A results.json entry: summary over trials, the paper's value, definition and null."""
-    out = summarize(samples)
+    """A results.json entry: summary over trials, the paper's value, definition and null.
+
+    A statistic that is undefined in every trial (NaN, e.g. a correlation with a constant
+    spectrum: an inpainting operator's A^T A has only 0s and 1s) is recorded with mean, std
+    and ci95 null and `undefined` saying why; NaN in only some trials is an error.
+    """
+    values = np.asarray(samples, dtype=np.float64).ravel()
+    if values.size and np.all(np.isnan(values)):
+        out = {"mean": None, "std": None, "ci95": [None, None], "n_trials": int(values.size)}
+        out["undefined"] = "not defined in any trial (a constant input to a correlation)"
+    else:
+        out = summarize(samples)
     out["paper"] = paper
     out["definition"] = definition
     if null is not None:
         null_arr = np.asarray(null, dtype=np.float64).ravel()
-        out["null"] = float(null_arr.mean())
-        out["null_std"] = float(null_arr.std(ddof=1)) if null_arr.size > 1 else 0.0
+        if np.all(np.isnan(null_arr)):
+            out["null"], out["null_std"] = None, None
+        else:
+            out["null"] = float(null_arr.mean())
+            out["null_std"] = float(null_arr.std(ddof=1)) if null_arr.size > 1 else 0.0
     out.update(extra)
     return out
 

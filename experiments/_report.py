@@ -43,13 +43,22 @@ def fmt(v, digits=4):
     return f"{v:.{digits}g}"
 
 
+def ci_text(m: dict) -> str:
+    """'mean [lo, hi]', or 'undefined' for a statistic that no trial defines."""
+    if m.get("mean") is None:
+        return "undefined"
+    return f"{fmt(m['mean'])} [{fmt(m['ci95'][0])}, {fmt(m['ci95'][1])}]"
+
+
 def verdict(m: dict) -> str:
+    if m.get("mean") is None:
+        return m.get("undefined", "undefined")
     parts = []
     paper, (lo, hi), mean = m.get("paper"), m["ci95"], m["mean"]
     if paper is not None:
         close = lo <= paper <= hi or abs(mean - paper) <= MATCH_RTOL * abs(paper)
         parts.append("matches the paper" if close else "differs from the paper")
-    if "null" in m:
+    if m.get("null") is not None:
         spread = m.get("null_std", 0.0)
         z = abs(mean - m["null"]) / spread if spread > 0 else float("inf")
         parts.append(
@@ -59,8 +68,9 @@ def verdict(m: dict) -> str:
 
 
 def _row(name, m, meaning=""):
-    ci = f"{fmt(m['mean'])} [{fmt(m['ci95'][0])}, {fmt(m['ci95'][1])}]"
-    null = fmt(m.get("null")) + (f" ± {fmt(m['null_std'], 2)}" if "null_std" in m else "")
+    ci = ci_text(m)
+    has_sd = m.get("null_std") is not None
+    null = fmt(m.get("null")) + (f" ± {fmt(m['null_std'], 2)}" if has_sd else "")
     return f"| `{name}` | {fmt(m.get('paper'))} | {ci} | {null} | {verdict(m)} | {meaning} |"
 
 
@@ -104,7 +114,7 @@ def write_report(results: dict, figures: list[str], out: str, *, timings: dict, 
             "|---|---|---|---|",
         ]
         for rname, r in m["readings"].items():
-            ci = f"{fmt(r['mean'])} [{fmt(r['ci95'][0])}, {fmt(r['ci95'][1])}]"
+            ci = ci_text(r)
             lines.append(f"| {rname} | {ci} | {fmt(r.get('null'))} | {r['definition']} |")
         extra = {k: v for k, v in m.items() if k.startswith(("most_", "fraction_"))}
         for k, v in extra.items():
@@ -118,7 +128,7 @@ def write_report(results: dict, figures: list[str], out: str, *, timings: dict, 
     ]
     for name, m in metrics.items():
         if name not in HEADLINE:
-            ci = f"{fmt(m['mean'])} [{fmt(m['ci95'][0])}, {fmt(m['ci95'][1])}]"
+            ci = ci_text(m)
             lines.append(f"| `{name}` | {ci} | {m['definition']} |")
     lines += ["", "## Figures", ""]
     for path in figures:
@@ -225,9 +235,9 @@ def write_variants_section(out: str) -> str | None:
             if m is None:
                 cells.append("-")
                 continue
-            cell = f"{fmt(m['mean'])} [{fmt(m['ci95'][0])}, {fmt(m['ci95'][1])}]"
-            if "null" in m:
-                sd = m.get("null_std", 0.0)
+            cell = ci_text(m)
+            if m.get("null") is not None and m.get("mean") is not None:
+                sd = m.get("null_std") or 0.0
                 near = sd > 0 and abs(m["mean"] - m["null"]) < NULL_Z * sd
                 cell += f" (null {fmt(m['null'])}{' ~' if near else ''})"
             cells.append(cell)

@@ -190,7 +190,12 @@ def plot(result: dict, fig_dir) -> list[str]:
     ax.set_xlabel("eigenvalue index (sorted)")
     ax.set_ylabel("eigenvalue / largest")
     ax.set_title(
-        f"Fig. 1: normalised eigenspectra (top-m r = {rho['mean']:.3f}, null {rho['null']:.3f})",
+        "Fig. 1: normalised eigenspectra "
+        + (
+            f"(top-m r = {rho['mean']:.3f}, null {rho['null']:.3f})"
+            if rho["mean"] is not None
+            else "(top-m r undefined: A^T A is flat over the top m)"
+        ),
         fontsize=10,
     )
     ax.legend(fontsize=8)
