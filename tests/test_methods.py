@@ -172,12 +172,12 @@ def test_image_augmentations_as_ssrl_views_and_ei_group(key):
             lambda m, k: m.loss(batch, k),
             method,
             key=jr.key(3),
-            num_steps=40,
+            num_steps=20,
             learning_rate=1e-2 if name == "ei" else 1e-3,
         )
         curve = np.asarray(curve)
         assert np.all(np.isfinite(curve)), name
-        assert curve[-10:].mean() < curve[:5].mean(), name
+        assert curve[-5:].mean() < curve[:3].mean(), name
     with pytest.raises(ValueError, match="ViewBank of"):
         bj.make_method("simclr", 32, key=key, views=bank)
     with pytest.raises(ValueError, match=r"shape \(K, n, n\)"):

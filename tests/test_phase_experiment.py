@@ -74,12 +74,11 @@ def test_phase_resumes_from_saved_units(quick_phase, tmp_path, capsys):
     assert second["success"] == first["success"]
 
 
-def test_unit_is_deterministic_and_errors_are_relative():
+def test_unit_shapes_and_errors_are_relative():
     c = PhaseConfig.quick(trials=2, num_steps=20, ratios=(3.0,), train_signals=20)
-    a = np.asarray(run_unit(c, "sparse", "real", 3.0)["errors"])
-    b = np.asarray(run_unit(c, "sparse", "real", 3.0)["errors"])
-    np.testing.assert_array_equal(a, b)
-    assert a.shape == (2, len(c.noise_levels), len(INITS))
+    unit = run_unit(c, "sparse", "real", 3.0)
+    a = np.asarray(unit["errors"])
+    assert unit["m"] == 3 * c.n and a.shape == (2, len(c.noise_levels), len(INITS))
     np.testing.assert_allclose(a[:, :, list(INITS).index("zero")], 1.0, rtol=1e-6)
 
 
