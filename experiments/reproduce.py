@@ -3,6 +3,10 @@
 Question: which of the paper's headline numbers hold up when recomputed with stated definitions,
 how much each depends on the reading of the text, and which differ from a null baseline?
 Each experiment's docstring (experiments/fig*_*.py) states its definitions.
+
+`--data digits` runs the same five experiments on the 8x8 digits of scikit-learn with real
+image augmentations, `--operator inpainting|blur` with an image operator; those runs write the
+same files into DIR/digits/ (DIR/digits-blur/, ...) and a comparison section into DIR/report.md.
 """
 
 from __future__ import annotations

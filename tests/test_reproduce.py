@@ -77,8 +77,11 @@ def test_same_seed_same_results(quick_run, tmp_path):
 
 
 def test_different_seed_changes_results(quick_run, tmp_path):
-    assert cli_main(["reproduce", "--quick", "--seed", "7", "--out", str(tmp_path)]) == 0
-    a = json.loads((tmp_path / "results.json").read_text())["metrics"]
+    from experiments._common import Config
+    from experiments._runner import run_experiments
+
+    run = run_experiments(Config.quick(seed=7), str(tmp_path), names=("fig1_spectrum",))
+    a = run["results"]["fig1_spectrum"]["metrics"]
     b = json.loads((quick_run / "results.json").read_text())["metrics"]
     assert a["spectral_correlation"]["mean"] != b["spectral_correlation"]["mean"]
 
