@@ -32,8 +32,22 @@ _QUICK = dict(
 )
 
 
+class Recorded:
+    """A frozen dataclass configuration that is saved with its results: `as_dict` (JSON-ready)
+    and `digest` (a short hash identifying it, for resuming saved results)."""
+
+    def as_dict(self) -> dict:
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+        }
+
+    def digest(self) -> str:
+        blob = json.dumps(self.as_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(Recorded):
     """The paper's setting (section 3.1) plus the choices the paper leaves open.
 
     Paper: N = 500 sparse signals in R^64 with s = 8, A in R^{32x64} Gaussian with 1/sqrt(m)
@@ -138,16 +152,6 @@ class Config:
         side = math.isqrt(self.n)
         return (side, side)
 
-    def as_dict(self) -> dict:
-        return {
-            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
-        }
-
-    def digest(self) -> str:
-        """A short hash identifying the configuration (for resuming saved results)."""
-        blob = json.dumps(self.as_dict(), sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:16]
-
 
 def trial_keys(config: Config, stream: int):
     """One key per trial. `stream` separates experiments, so each draws its own randomness."""
@@ -171,6 +175,19 @@ def digits_array() -> np.ndarray:
     with jax.ensure_compile_time_eval():  # may be first called while tracing a trial
         x, _ = bj.load_digits(dtype=jnp.float32)
     return np.asarray(x)
+
+
+def image_transform(config: Config, *, crop: bool = True):
+    """`(key, x) -> x`: the configured image augmentation without noise (crop of at least
+    `image_crop` of each side, rotation, shift); `crop=False` keeps rotations and shifts only
+    (the transform group used by EI and the equivariance measurement)."""
+    return functools.partial(
+        bj.random_image_augmentation,
+        max_angle=config.image_angle,
+        max_shift=config.image_shift,
+        min_crop=config.image_crop if crop else 1.0,
+        shape=config.image_shape,
+    )
 
 
 def make_operator(key, config: Config) -> bj.LinearOperator:
@@ -217,14 +234,7 @@ class Setting:
         c = self.config
         if c.data == "synthetic":
             return bj.random_rotation(key, c.n, c.angle) @ x
-        return bj.random_image_augmentation(
-            key,
-            x,
-            max_angle=c.image_angle,
-            max_shift=c.image_shift,
-            min_crop=c.image_crop,
-            shape=c.image_shape,
-        )
+        return image_transform(c)(key, x)
 
     def shared_transforms(self):
         """The paper's T_1..T_K as (K, n, n) matrices, drawn once per trial and applied to every

@@ -199,21 +199,17 @@ def write_variants_section(out: str) -> str | None:
     import glob
     import json
 
+    candidates = {"paper setting": os.path.join(out, "results.json")}
+    for path in sorted(glob.glob(os.path.join(out, "*", "results.json"))):
+        candidates[os.path.basename(os.path.dirname(path))] = path
     runs = {}
-    for path in [os.path.join(out, "results.json")] + sorted(
-        glob.glob(os.path.join(out, "*", "results.json"))
-    ):
+    for name, path in candidates.items():
         if os.path.exists(path):
             with open(path) as f:
                 res = json.load(f)
             if res.get("format") == "bridge_jax.results/1":
-                name = (
-                    os.path.basename(os.path.dirname(path))
-                    if path != os.path.join(out, "results.json")
-                    else "paper setting"
-                )
                 runs[name] = res
-    if len([k for k in runs if k != "paper setting"]) == 0:
+    if not set(runs) - {"paper setting"}:
         return None
     begin, end = "<!-- variants:begin -->", "<!-- variants:end -->"
     names = list(runs)

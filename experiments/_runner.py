@@ -171,6 +171,17 @@ def add_config_arguments(parser: argparse.ArgumentParser, *, data_options: bool 
     )
 
 
+def require_scikit_learn(hint: str = "") -> None:
+    """A `UserError` naming what to install when the digits' package is missing."""
+    try:
+        import sklearn  # noqa: F401
+    except ImportError as e:
+        raise UserError(
+            "--data digits needs scikit-learn: pip install 'bridge_jax[data]' "
+            f"(or pip install scikit-learn){hint}."
+        ) from e
+
+
 def config_from_args(args, cls=Config) -> Config:
     overrides = {
         k: getattr(args, k) for k in ("trials", "signals", "seed") if getattr(args, k) is not None
@@ -182,13 +193,7 @@ def config_from_args(args, cls=Config) -> Config:
         if getattr(args, k, None) is not None:
             overrides[k] = getattr(args, k)
     if overrides.get("data") == "digits":
-        try:
-            import sklearn  # noqa: F401
-        except ImportError as e:
-            raise UserError(
-                "--data digits needs scikit-learn: pip install 'bridge_jax[data]' "
-                "(or pip install scikit-learn)."
-            ) from e
+        require_scikit_learn()
         overrides["n"] = 64  # 8x8 images (also in the --quick setting)
     try:
         config = cls.quick(**overrides) if args.quick else cls(**overrides)

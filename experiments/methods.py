@@ -55,7 +55,13 @@ import numpy as np
 
 import bridge_jax as bj
 from bridge_jax._stats import summarize
-from experiments._common import MethodsConfig, digits_array, output_folder, to_numpy
+from experiments._common import (
+    MethodsConfig,
+    digits_array,
+    image_transform,
+    output_folder,
+    to_numpy,
+)
 from experiments._report import fmt, write_section
 from experiments._runner import (
     OneLineParser,
@@ -124,24 +130,7 @@ def make_trial(key, kind: str, value: float, c: MethodsConfig) -> dict:
 
 def image_group(c: MethodsConfig):
     """Digits: EI's transform group and the equivariance probe (rotations and shifts)."""
-    return functools.partial(
-        bj.random_image_augmentation,
-        max_angle=c.image_angle,
-        max_shift=c.image_shift,
-        min_crop=1.0,
-        shape=c.image_shape,
-    )
-
-
-def image_transform(c: MethodsConfig):
-    """Digits: the SSRL augmentation without noise (crop, rotation, shift), as in `reproduce`."""
-    return functools.partial(
-        bj.random_image_augmentation,
-        max_angle=c.image_angle,
-        max_shift=c.image_shift,
-        min_crop=c.image_crop,
-        shape=c.image_shape,
-    )
+    return image_transform(c, crop=False)
 
 
 def image_views(c: MethodsConfig):

@@ -39,7 +39,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import inspect
-import json
 import math
 import os
 import sys
@@ -53,7 +52,7 @@ import numpy as np
 
 import bridge_jax as bj
 from bridge_jax._stats import summarize_success
-from experiments._common import digits_array
+from experiments._common import Recorded, digits_array
 from experiments._report import fmt, write_section
 from experiments._runner import (
     OneLineParser,
@@ -61,6 +60,7 @@ from experiments._runner import (
     check_writable,
     load_cached,
     progress_printer,
+    require_scikit_learn,
     write_json_atomic,
 )
 
@@ -83,7 +83,7 @@ FIELDS = ("real", "complex")
 
 
 @dataclasses.dataclass(frozen=True)
-class PhaseConfig:
+class PhaseConfig(Recorded):
     """The phase-retrieval study's setting; see the module docstring for every definition."""
 
     n: int = 64
@@ -142,15 +142,6 @@ class PhaseConfig:
                 f"{self.trials}."
             )
         return self
-
-    def as_dict(self) -> dict:
-        return {
-            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
-        }
-
-    def digest(self) -> str:
-        blob = json.dumps(self.as_dict(), sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:16]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -463,13 +454,7 @@ def run_from_args(args) -> int:
         config = (PhaseConfig.quick if args.quick else PhaseConfig)(**overrides)
         config.validate()
         if "digits" in config.data:
-            try:
-                import sklearn  # noqa: F401
-            except ImportError as e:
-                raise UserError(
-                    "digits need scikit-learn: pip install 'bridge_jax[data]' (or pip install "
-                    "scikit-learn), or pass --data sparse."
-                ) from e
+            require_scikit_learn(", or pass --data sparse")
         phase(config, args.out, fresh=args.fresh)
     except (ValueError, UserError) as e:
         print(f"bridge-jax: error: {e}", file=sys.stderr)
