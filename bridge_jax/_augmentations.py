@@ -142,24 +142,35 @@ class ViewBank(eqx.Module):
     rotations: Float[Array, "K n n"]
     noise: float = eqx.field(static=True)
 
-    def __init__(self, n: int, *, key: PRNGKeyArray, num_rotations: int = 16, angle=0.1, noise=0.1):
+    def __init__(
+        self,
+        n: int | None = None,
+        *,
+        key: PRNGKeyArray | None = None,
+        num_rotations: int = 16,
+        angle=0.1,
+        noise=0.1,
+        transforms: Float[Array, "K n n"] | None = None,
+    ):
+        """`K = num_rotations` rotations of R^n of RMS angle `angle`, drawn from `key`; or,
+        with `transforms`, the given (K, n, n) matrices (see `from_transforms`)."""
+        self.noise = float(check.nonnegative("noise", noise))
+        if transforms is not None:
+            transforms = jnp.asarray(transforms)
+            if transforms.ndim != 3 or transforms.shape[1] != transforms.shape[2]:
+                raise ValueError(f"transforms must have shape (K, n, n), got {transforms.shape}.")
+            self.rotations = transforms
+            return
         n = check.positive_int("n", n)
         num_rotations = check.positive_int("num_rotations", num_rotations)
         check.prng_key("key", key)
-        self.noise = float(check.nonnegative("noise", noise))
         keys = jr.split(key, num_rotations)
         self.rotations = jax.vmap(lambda k: random_rotation(k, n, angle))(keys)
 
     @classmethod
     def from_transforms(cls, transforms: Float[Array, "K n n"], *, noise=0.1) -> ViewBank:
         r"""A bank of the given $K$ matrices $T_k$ (views $T_k x + \sigma\varepsilon$)."""
-        transforms = jnp.asarray(transforms)
-        if transforms.ndim != 3 or transforms.shape[1] != transforms.shape[2]:
-            raise ValueError(f"transforms must have shape (K, n, n), got {transforms.shape}.")
-        bank = object.__new__(cls)
-        object.__setattr__(bank, "noise", float(check.nonnegative("noise", noise)))
-        object.__setattr__(bank, "rotations", transforms)
-        return bank
+        return cls(transforms=transforms, noise=noise)
 
     def __call__(self, key: PRNGKeyArray, x: Float[Array, " n"]) -> Float[Array, " n"]:
         """One view of one signal."""

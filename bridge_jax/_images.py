@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -20,7 +19,6 @@ from jax.scipy.ndimage import map_coordinates
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from . import _validate as check
-from ._operators import LinearOperator
 
 
 def _grid(x, shape):
@@ -162,56 +160,3 @@ def image_flip(x: Float[Array, " hw"], *, axis: int = 1, shape=(8, 8)) -> Float[
     """Mirror a flat image left-right (`axis=1`) or up-down (`axis=0`)."""
     check.one_of("axis", axis, (0, 1))
     return jnp.flip(_grid(x, shape), axis=axis).reshape(-1)
-
-
-class Blur(LinearOperator):
-    r"""Circular convolution of an $h \times w$ image with a kernel: $A = F^{-1}\,
-    \mathrm{diag}(\hat k)\, F$. Its singular values are $|\hat k|$ (`spectrum`); the adjoint is
-    the correlation with the same kernel."""
-
-    kernel_hat: Array
-    shape: tuple[int, int] = eqx.field(static=True)
-
-    def __init__(self, kernel: Float[Array, "h w"]):
-        kernel = jnp.asarray(kernel)
-        if kernel.ndim != 2:
-            raise ValueError(f"kernel must be a 2-D image, got shape {kernel.shape}.")
-        self.kernel_hat = jnp.fft.fft2(kernel)
-        self.shape = tuple(int(s) for s in kernel.shape)
-
-    @classmethod
-    def gaussian(cls, sigma: float, *, shape=(8, 8)) -> Blur:
-        """A normalised Gaussian kernel of width `sigma` pixels, centred at pixel (0, 0)."""
-        check.nonnegative("sigma", sigma, strict=True)
-        h, w = shape
-        di = jnp.minimum(jnp.arange(h), h - jnp.arange(h))
-        dj = jnp.minimum(jnp.arange(w), w - jnp.arange(w))
-        k = jnp.exp(-(di[:, None] ** 2 + dj[None, :] ** 2) / (2 * sigma**2))
-        return cls(k / k.sum())
-
-    def _apply(self, x, hat):
-        img = x.reshape(self.shape)
-        out = jnp.fft.ifft2(jnp.fft.fft2(img) * hat)
-        return jnp.real(out).astype(x.dtype).reshape(-1)
-
-    def mv(self, x):
-        return self._apply(x, self.kernel_hat)
-
-    def rmv(self, y):
-        return self._apply(y, jnp.conj(self.kernel_hat))
-
-    def as_matrix(self):
-        return jax.vmap(self.mv)(jnp.eye(self.in_size)).T
-
-    @property
-    def spectrum(self) -> Float[Array, " hw"]:
-        """Singular values $|\\hat k|$ (in FFT order)."""
-        return jnp.abs(self.kernel_hat).reshape(-1)
-
-    @property
-    def in_size(self) -> int:
-        return self.shape[0] * self.shape[1]
-
-    @property
-    def out_size(self) -> int:
-        return self.in_size

@@ -14,24 +14,26 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import lineax as lx
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from . import _validate as check
-from ._operators import LinearOperator, Mask, pinv_solve, random_mask
+from ._linalg import pinv_solve
+from ._operators import Mask, random_mask
 
 
-def supervised_loss(model, op: LinearOperator, y, x) -> Float[Array, ""]:
+def supervised_loss(model, op: lx.AbstractLinearOperator, y, x) -> Float[Array, ""]:
     r"""$\frac1n\|f(A, y) - x\|^2$ (needs the ground truth $x$)."""
     return jnp.mean((model(op, y) - x) ** 2)
 
 
-def measurement_consistency_loss(model, op: LinearOperator, y) -> Float[Array, ""]:
+def measurement_consistency_loss(model, op: lx.AbstractLinearOperator, y) -> Float[Array, ""]:
     r"""$\frac1m\|A f(A, y) - y\|^2$: measurement-only, blind to $\ker A$ and to noise."""
     return jnp.mean((op.mv(model(op, y)) - y) ** 2)
 
 
 def measurement_split_loss(
-    model, op: LinearOperator, y, *, key: PRNGKeyArray, holdout=0.5
+    model, op: lx.AbstractLinearOperator, y, *, key: PRNGKeyArray, holdout=0.5
 ) -> Float[Array, ""]:
     r"""SSDU-style splitting: reconstruct from rows $\Lambda$, score the held-out rows $\Gamma$.
 
@@ -41,14 +43,17 @@ def measurement_split_loss(
     so the loss tracks the error on what $A$ measures, plus a constant.
     """
     check.ratio("holdout", holdout)
-    seen = random_mask(op.out_size, holdout, key=key)
-    keep = Mask(seen)
+    out = op.out_structure()
+    seen = random_mask(out.shape, holdout, key=key)
+    keep = Mask(seen, dtype=out.dtype)
     x_hat = model(keep @ op, keep.mv(y))
     resid = jnp.where(seen, 0.0, op.mv(x_hat) - y)
     return jnp.sum(resid**2) / jnp.maximum(jnp.sum(~seen), 1)
 
 
-def noise2self_loss(model, op: LinearOperator, y, *, key: PRNGKeyArray, num_groups: int = 4):
+def noise2self_loss(
+    model, op: lx.AbstractLinearOperator, y, *, key: PRNGKeyArray, num_groups: int = 4
+):
     r"""Noise2Self (Batson & Royer 2019) on the measurements: a $J$-invariant loss.
 
     The $m$ rows are split at random into `num_groups` disjoint sets $J_1..J_G$ that cover
@@ -58,19 +63,23 @@ def noise2self_loss(model, op: LinearOperator, y, *, key: PRNGKeyArray, num_grou
     At test time the model sees all rows. Compared with `measurement_split_loss` (SSDU), every
     row is held out once per step instead of one random subset.
     """
-    num_groups = check.int_in_range("num_groups", num_groups, 2, max(2, op.out_size))
-    group = jr.permutation(key, jnp.arange(op.out_size) % num_groups)
+    out = op.out_structure()
+    m = op.out_size()
+    num_groups = check.int_in_range("num_groups", num_groups, 2, max(2, m))
+    group = jr.permutation(key, jnp.arange(m) % num_groups).reshape(out.shape)
 
     def one(g):
         seen = group != g
-        keep = Mask(seen)
+        keep = Mask(seen, dtype=out.dtype)
         x_hat = model(keep @ op, keep.mv(y))
         return jnp.sum(jnp.where(seen, 0.0, op.mv(x_hat) - y) ** 2)
 
-    return jnp.sum(jax.vmap(one)(jnp.arange(num_groups))) / op.out_size
+    return jnp.sum(jax.vmap(one)(jnp.arange(num_groups))) / m
 
 
-def ei_loss(model, op: LinearOperator, y, transform, *, key: PRNGKeyArray, sigma=0.0, weight=1.0):
+def ei_loss(
+    model, op: lx.AbstractLinearOperator, y, transform, *, key: PRNGKeyArray, sigma=0.0, weight=1.0
+):
     r"""Equivariant Imaging (Chen, Tachella & Davies 2021; Tachella et al. 2022).
 
     $x_1 = f(A, y)$, $x_2 = T_g x_1$ with a random group element (`transform(key, x)`, e.g.
@@ -99,7 +108,9 @@ def noisier(key: PRNGKeyArray, y, *, sigma, alpha=1.0):
     return y + scale * jr.normal(key, y.shape, y.dtype)
 
 
-def noisier2noise_loss(model, op: LinearOperator, y, *, key: PRNGKeyArray, sigma, alpha=1.0):
+def noisier2noise_loss(
+    model, op: lx.AbstractLinearOperator, y, *, key: PRNGKeyArray, sigma, alpha=1.0
+):
     r"""Noisier2Noise (Moran et al. 2020) on the measurements: $\frac1m\|A f(A, z) - y\|^2$.
 
     $z$ = `noisier(key, y, sigma=sigma, alpha=alpha)`. Its minimiser has
@@ -110,7 +121,7 @@ def noisier2noise_loss(model, op: LinearOperator, y, *, key: PRNGKeyArray, sigma
     return jnp.mean((op.mv(model(op, z)) - y) ** 2)
 
 
-def noisier2noise_estimate(model, op: LinearOperator, z, *, alpha=1.0):
+def noisier2noise_estimate(model, op: lx.AbstractLinearOperator, z, *, alpha=1.0):
     r"""The Noisier2Noise correction applied to a model trained by `noisier2noise_loss`.
 
     With noise $\sigma$ in $y$ and $\alpha\sigma$ added, $E[y|z] = (z + \alpha^2 E[Ax|z])

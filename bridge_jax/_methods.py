@@ -27,10 +27,12 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import lineax as lx
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from . import _validate as check
 from ._augmentations import ViewBank, random_shift
+from ._linalg import pinv_solve
 from ._losses import (
     ei_loss,
     measurement_split_loss,
@@ -41,7 +43,7 @@ from ._losses import (
     supervised_loss,
 )
 from ._models import Encoder, UnrolledNet, UnrolledShrinkage
-from ._operators import LinearOperator, pinv_solve, random_mask
+from ._operators import check_operator, random_mask
 from ._ssrl_losses import byol_loss, dino_loss, ema_update, mae_loss, nt_xent_loss
 
 SSRL_METHODS = ("simclr", "byol", "dino", "mae")
@@ -57,7 +59,7 @@ class Batch(eqx.Module):
     `x` (the ground truth) is optional and read only by the supervised reference.
     """
 
-    op: LinearOperator
+    op: lx.AbstractLinearOperator
     y: Float[Array, "N m"]
     u: Float[Array, "N n"]
     sigma: Float[Array, ""]
@@ -65,11 +67,14 @@ class Batch(eqx.Module):
     shared_op: bool = eqx.field(static=True)
 
     def __init__(self, op, y, *, sigma, x=None, shared_op: bool = True, u=None):
-        if not isinstance(op, LinearOperator):
-            raise TypeError(f"op must be a bridge_jax.LinearOperator, got {type(op).__name__}.")
+        if not isinstance(op, lx.AbstractLinearOperator):
+            raise TypeError(f"op must be a lineax.AbstractLinearOperator, got {type(op).__name__}.")
         self.op, self.shared_op = op, bool(shared_op)
-        m = op.out_size if self.shared_op else None
-        self.y = check.shape("y", y, (None, m))
+        if self.shared_op:
+            check_operator(op)
+            self.y = check.shape("y", y, (None, *op.out_structure().shape))
+        else:
+            self.y = jnp.asarray(y)
         self.sigma = jnp.asarray(check.nonnegative("sigma", sigma), self.y.dtype)
         self.x = None if x is None else check.shape("x", x, (self.y.shape[0], None))
         self.u = self.map(lambda o, yi: pinv_solve(o, yi)) if u is None else u
@@ -110,7 +115,9 @@ class AbstractMethod(eqx.Module):
         return self
 
     @abc.abstractmethod
-    def output(self, op: LinearOperator, y, u, key: PRNGKeyArray) -> Float[Array, " d"]: ...
+    def output(
+        self, op: lx.AbstractLinearOperator, y, u, key: PRNGKeyArray
+    ) -> Float[Array, " d"]: ...
 
 
 # --------------------------------------------------------------------------- SSRL methods

@@ -10,11 +10,12 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import lineax as lx
 from jax import lax
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from . import _validate as check
-from ._operators import LinearOperator
+from ._operators import adjoint
 
 
 def _mlp(in_size: int, out_size: int, width: int, depth: int, key, *, zero_last=False):
@@ -42,11 +43,11 @@ class MLPReconstructor(eqx.Module):
         check.prng_key("key", key)
         self.mlp = _mlp(n, n, check.positive_int("width", width), depth, key)
 
-    def __call__(self, op: LinearOperator, y: Float[Array, " m"]) -> Float[Array, " n"]:
-        u = op.rmv(y)
-        if u.shape != (self.mlp.in_size,):
-            raise ValueError(f"op.in_size must be {self.mlp.in_size}, got {u.shape[0]}.")
-        return self.mlp(u)
+    def __call__(self, op: lx.AbstractLinearOperator, y: Float[Array, " m"]) -> Float[Array, " n"]:
+        if op.in_size() != self.mlp.in_size:
+            raise ValueError(f"op.in_size() must be {self.mlp.in_size}, got {op.in_size()}.")
+        u = adjoint(op).mv(y)
+        return self.mlp(u.reshape(-1)).reshape(u.shape)
 
 
 class UnrolledNet(eqx.Module):
@@ -78,15 +79,14 @@ class UnrolledNet(eqx.Module):
         self.log_steps = jnp.full((num_iters,), jnp.log(jnp.asarray(step, float)))
         self.denoiser = _mlp(n, n, check.positive_int("width", width), depth, key, zero_last=True)
 
-    def __call__(self, op: LinearOperator, y: Float[Array, " m"]) -> Float[Array, " n"]:
-        if op.in_size != self.denoiser.in_size:
-            raise ValueError(f"op.in_size must be {self.denoiser.in_size}, got {op.in_size}.")
-
+    def __call__(self, op: lx.AbstractLinearOperator, y: Float[Array, " m"]) -> Float[Array, " n"]:
+        if op.in_size() != self.denoiser.in_size:
+            raise ValueError(f"op.in_size() must be {self.denoiser.in_size}, got {op.in_size()}.")
         def body(x, log_tau):
-            z = x + jnp.exp(log_tau) * op.rmv(y - op.mv(x))
-            return z + self.denoiser(z), None
+            z = x + jnp.exp(log_tau) * adjoint(op).mv(y - op.mv(x))
+            return z + self.denoiser(z.reshape(-1)).reshape(z.shape), None
 
-        x0 = jnp.zeros(op.in_size, y.dtype)
+        x0 = jnp.zeros(op.in_structure().shape, y.dtype)
         x, _ = lax.scan(body, x0, self.log_steps)
         return x
 
@@ -123,16 +123,15 @@ class UnrolledShrinkage(eqx.Module):
     def steps(self) -> Float[Array, " T"]:
         return 2 * lax.stop_gradient(self.step) * jax.nn.sigmoid(self.step_logits)
 
-    def __call__(self, op: LinearOperator, y: Float[Array, " m"]) -> Float[Array, " n"]:
-        if op.in_size != self.n:
-            raise ValueError(f"op.in_size must be {self.n}, got {op.in_size}.")
-
+    def __call__(self, op: lx.AbstractLinearOperator, y: Float[Array, " m"]) -> Float[Array, " n"]:
+        if op.in_size() != self.n:
+            raise ValueError(f"op.in_size() must be {self.n}, got {op.in_size()}.")
         def body(x, params):
             tau, log_lam = params
-            z = x + tau * op.rmv(y - op.mv(x))
+            z = x + tau * adjoint(op).mv(y - op.mv(x))
             return jnp.sign(z) * jnp.maximum(jnp.abs(z) - tau * jnp.exp(log_lam), 0.0), None
 
-        x0 = jnp.zeros(self.n, y.dtype)
+        x0 = jnp.zeros(op.in_structure().shape, y.dtype)
         x, _ = lax.scan(body, x0, (self.steps.astype(y.dtype), self.log_thresholds))
         return x
 

@@ -10,15 +10,16 @@ $\max_\lambda |\prod_k (1 - \tau_k\lambda)|$ over all $T$-step schedules.
 from __future__ import annotations
 
 import jax.numpy as jnp
+import lineax as lx
 from jaxtyping import Array, Float
 
 from . import _validate as check
-from ._operators import LinearOperator, _check_operator
+from ._operators import check_operator
 
 
-def spectrum_bounds(op: LinearOperator) -> tuple[Float[Array, ""], Float[Array, ""]]:
+def spectrum_bounds(op: lx.AbstractLinearOperator) -> tuple[Float[Array, ""], Float[Array, ""]]:
     r"""Smallest and largest NON-ZERO eigenvalues of $A^\top A$ (assumes full rank)."""
-    a = _check_operator(op).as_matrix()
+    a = check_operator(op).as_matrix()
     gram = a @ a.T if a.shape[0] <= a.shape[1] else a.T @ a
     lam = jnp.linalg.eigvalsh(gram)
     return lam[0], lam[-1]

@@ -6,11 +6,14 @@ Paper, section 2.1: $C_{\mathrm{SSRL}} = \frac{1}{NK}\sum_{i,k} (T_k(x_i) - \bar
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
+import lineax as lx
 from jaxtyping import Array, Float
 
 from . import _validate as check
-from ._operators import LinearOperator, _check_operator
+from ._linalg import gram, leading_eigenpairs
+from ._operators import check_operator
 
 
 def augmentation_covariance(
@@ -40,10 +43,48 @@ def eigenspectrum(matrix: Float[Array, "n n"]) -> Float[Array, " n"]:
     return jnp.linalg.eigvalsh(matrix)[::-1]
 
 
-def operator_spectrum(op: LinearOperator) -> Float[Array, " n"]:
-    r"""Eigenvalues of $A^\top A$ (the squared singular values, padded with zeros to $n$)."""
-    a = _check_operator(op).as_matrix()
-    return eigenspectrum(a.T @ a)
+def operator_spectrum(
+    op: lx.AbstractLinearOperator, k: int | None = None, **eig_kwargs
+) -> Float[Array, " n"]:
+    r"""Eigenvalues of $A^* A$, decreasing (the squared singular values, padded with zeros).
+
+    `k=None`: all $n$ of them, from the dense matrix. With `k`: the `k` largest, matrix-free
+    for large operators (`leading_eigenpairs(gram(op), k, **eig_kwargs)`).
+    """
+    op = check_operator(op)
+    if k is None:
+        a = op.as_matrix()
+        return (
+            eigenspectrum(jnp.conj(a).T @ a).real if jnp.iscomplexobj(a) else eigenspectrum(a.T @ a)
+        )
+    return leading_eigenpairs(gram(op), k, **eig_kwargs)[0]
+
+
+def augmentation_covariance_operator(
+    views: Float[Array, "N K ..."], center: Float[Array, "N ..."] | None = None
+) -> lx.AbstractLinearOperator:
+    r"""$C_{\mathrm{SSRL}}$ of `augmentation_covariance` as a matrix-free operator.
+
+    For views of any shape `(N, K, *shape)`, $C v = \frac{1}{NK} D^\top (D v)$ with $D$ the
+    $NK \times n$ matrix of centred views: $O(NKn)$ per application and no $n \times n$ matrix,
+    so `leading_eigenpairs(augmentation_covariance_operator(views), k)` runs on large images.
+    """
+    views = jnp.asarray(views)
+    if views.ndim < 3:
+        raise ValueError(f"views must have shape (N, K, *signal_shape), got {views.shape}.")
+    num, k = views.shape[:2]
+    shape = views.shape[2:]
+    center = views.mean(axis=1) if center is None else check.shape("center", center, (num, *shape))
+    d = (views - center[:, None]).reshape(num * k, -1)
+
+    def cov(v):
+        return (d.T @ (d @ v.reshape(-1)) / (num * k)).reshape(shape)
+
+    return lx.FunctionLinearOperator(
+        cov,
+        jax.ShapeDtypeStruct(shape, d.dtype),
+        (lx.symmetric_tag, lx.positive_semidefinite_tag),
+    )
 
 
 NORMALISATIONS = ("max", "sum", "l2")

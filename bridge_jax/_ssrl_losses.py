@@ -7,6 +7,7 @@ takes the embeddings of two views, shape `(N, d)`, row `i` of both coming from s
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax import lax
@@ -101,10 +102,11 @@ def ema_update(target, online, decay):
     pytrees of the same structure.
     """
     check.ratio("decay", decay, closed_high=True)
-
-    def mix(t, o):
-        if isinstance(t, jax.Array) and jnp.issubdtype(t.dtype, jnp.inexact):
-            return decay * t + (1 - decay) * lax.stop_gradient(o)
-        return t
-
-    return jax.tree_util.tree_map(mix, target, online)
+    # Not optax.incremental_update: it weights the target by 1 - (1 - d), which rounds d
+    # differently: the published BYOL/DINO numbers would move in the last bits.
+    target_arrays, rest = eqx.partition(target, eqx.is_inexact_array)
+    online_arrays = lax.stop_gradient(eqx.filter(online, eqx.is_inexact_array))
+    mixed = jax.tree_util.tree_map(
+        lambda t, o: decay * t + (1 - decay) * o, target_arrays, online_arrays
+    )
+    return eqx.combine(mixed, rest)

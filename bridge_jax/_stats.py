@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import math
 
-import jax
 import numpy as np
-from jax.scipy.special import betainc
-
-
-def _t_cdf(t: float, df: int) -> float:
-    # Student t CDF for t >= 0 through the regularised incomplete beta function.
-    x = df / (df + t * t)
-    with jax.enable_x64(True):
-        return 1.0 - 0.5 * float(betainc(df / 2.0, 0.5, x))
+import scipy.stats
 
 
 def t_quantile(p: float, df: int) -> float:
-    """The p-quantile (0.5 < p < 1) of Student's t with `df` degrees of freedom, by bisection."""
+    """The p-quantile (0.5 < p < 1) of Student's t with `df` degrees of freedom (SciPy)."""
     if not 0.5 < p < 1.0:
         raise ValueError(f"p must be in (0.5, 1), got {p}.")
     if df < 1:
         raise ValueError(f"df must be >= 1, got {df}.")
-    lo, hi = 0.0, 1e3
-    for _ in range(100):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if _t_cdf(mid, df) < p else (lo, mid)
-    return 0.5 * (lo + hi)
+    return float(scipy.stats.t.ppf(p, df))
 
 
 def summarize(samples) -> dict:
@@ -48,21 +36,22 @@ def summarize(samples) -> dict:
     return {"mean": mean, "std": std, "ci95": [mean - half, mean + half], "n_trials": int(v.size)}
 
 
-def proportion_interval(successes: int, trials: int, *, z: float = 1.959963984540054) -> list:
-    r"""The 95% Wilson score interval of a success rate `successes / trials`.
+def proportion_interval(successes: int, trials: int, *, confidence: float = 0.95) -> list:
+    r"""The Wilson score interval (default 95%) of a success rate `successes / trials`.
 
-    $\frac{\hat p + z^2/2n \pm z\sqrt{\hat p(1-\hat p)/n + z^2/4n^2}}{1 + z^2/n}$: unlike the
-    normal (Wald) interval it stays inside [0, 1] and is not empty at 0 or n successes.
+    $\frac{\hat p + z^2/2n \pm z\sqrt{\hat p(1-\hat p)/n + z^2/4n^2}}{1 + z^2/n}$ (SciPy's
+    `binomtest(...).proportion_ci(method="wilson")`): unlike the normal (Wald) interval it stays
+    inside [0, 1] and is not empty at 0 or n successes, where its bound is exactly 0 or 1.
     """
     if isinstance(trials, bool) or int(trials) != trials or trials < 1:
         raise ValueError(f"trials must be a positive integer, got {trials!r}.")
     if not 0 <= successes <= trials:
         raise ValueError(f"successes must lie in [0, trials={trials}], got {successes!r}.")
-    n, p = float(trials), successes / trials
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    lo = 0.0 if successes == 0 else max(0.0, centre - half)
-    hi = 1.0 if successes == trials else min(1.0, centre + half)
+    ci = scipy.stats.binomtest(int(successes), int(trials)).proportion_ci(
+        confidence_level=confidence, method="wilson"
+    )
+    lo = 0.0 if successes == 0 else max(0.0, float(ci.low))
+    hi = 1.0 if successes == trials else min(1.0, float(ci.high))
     return [lo, hi]
 
 

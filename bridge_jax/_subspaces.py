@@ -11,10 +11,12 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import lineax as lx
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from . import _validate as check
-from ._operators import LinearOperator, _check_operator
+from ._linalg import leading_eigenpairs
+from ._operators import check_operator
 
 
 def _basis(name: str, u) -> Float[Array, "n p"]:
@@ -98,25 +100,31 @@ def random_subspace_baseline(
     return SubspaceBaseline(alignment, grassmann)
 
 
-def leading_subspace(matrix: Float[Array, "n n"], k: int) -> Float[Array, "n k"]:
-    """Orthonormal eigenvectors of the `k` largest eigenvalues of a symmetric matrix."""
-    matrix = check.shape("matrix", matrix, (None, None))
-    if matrix.shape[0] != matrix.shape[1]:
-        raise ValueError(f"matrix must be square, got shape {matrix.shape}.")
-    k = check.int_in_range("k", k, 1, matrix.shape[0])
-    _, vecs = jnp.linalg.eigh(matrix)
-    return vecs[:, ::-1][:, :k]
+def leading_subspace(
+    matrix: Float[Array, "n n"] | lx.AbstractLinearOperator, k: int, **eig_kwargs
+) -> Float[Array, "n k"]:
+    """Orthonormal eigenvectors of the `k` largest eigenvalues of a symmetric matrix, or of a
+    symmetric operator (e.g. `gram(A)`, `augmentation_covariance_operator(views)`; matrix-free
+    for large ones, see `leading_eigenpairs`), as the columns of an `(n, k)` basis of the
+    flattened input space."""
+    if not isinstance(matrix, lx.AbstractLinearOperator):
+        matrix = check.shape("matrix", matrix, (None, None))
+        if matrix.shape[0] != matrix.shape[1]:
+            raise ValueError(f"matrix must be square, got shape {matrix.shape}.")
+        k = check.int_in_range("k", k, 1, matrix.shape[0])
+    _, vecs = leading_eigenpairs(matrix, k, **eig_kwargs)
+    return vecs.reshape(k, -1).T
 
 
-def _right_singular(op: LinearOperator, rank: int | None):
-    a = _check_operator(op).as_matrix()
-    full = min(op.in_size, op.out_size)
+def _right_singular(op: lx.AbstractLinearOperator, rank: int | None):
+    a = check_operator(op).as_matrix()
+    full = min(op.in_size(), op.out_size())
     rank = full if rank is None else check.int_in_range("rank", rank, 0, full)
     _, _, vt = jnp.linalg.svd(a, full_matrices=True)
     return vt.T, rank
 
 
-def row_space(op: LinearOperator, rank: int | None = None) -> Float[Array, "n r"]:
+def row_space(op: lx.AbstractLinearOperator, rank: int | None = None) -> Float[Array, "n r"]:
     r"""Orthonormal basis of the row space of $A$ (what the measurements see), shape (n, rank).
 
     `rank` defaults to $\min(m, n)$, right for a full-rank operator such as `GaussianSensing`;
@@ -126,7 +134,7 @@ def row_space(op: LinearOperator, rank: int | None = None) -> Float[Array, "n r"
     return v[:, :rank]
 
 
-def null_space(op: LinearOperator, rank: int | None = None) -> Float[Array, "n n-r"]:
+def null_space(op: lx.AbstractLinearOperator, rank: int | None = None) -> Float[Array, "n n-r"]:
     r"""Orthonormal basis of $\ker A$ (what the measurements cannot see), shape (n, n - rank)."""
     v, rank = _right_singular(op, rank)
     return v[:, rank:]

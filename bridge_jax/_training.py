@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from collections.abc import Callable
 
 import equinox as eqx
@@ -29,6 +28,19 @@ def _nonfinite(tree) -> list[str]:
     return [n for n, leaf in zip(names, leaves, strict=True) if not np.all(np.isfinite(leaf))]
 
 
+def _all_finite(tree):
+    leaves = jax.tree_util.tree_leaves(eqx.filter(tree, eqx.is_inexact_array))
+    return jnp.all(jnp.asarray([jnp.all(jnp.isfinite(leaf)) for leaf in leaves] or [True]))
+
+
+def _select(flag, new, old):
+    """`new` where `flag`, else `old`, on every array leaf (other leaves from `new`)."""
+    new_arrays, static = eqx.partition(new, eqx.is_array)
+    old_arrays = eqx.filter(old, eqx.is_array)
+    chosen = jax.tree_util.tree_map(lambda a, b: jnp.where(flag, a, b), new_arrays, old_arrays)
+    return eqx.combine(chosen, static)
+
+
 def fit(
     loss_fn: Callable,
     model,
@@ -37,25 +49,30 @@ def fit(
     num_steps: int,
     learning_rate: float = 1e-2,
     optimizer: optax.GradientTransformation | None = None,
-    log_every: int = 0,
-    name: str = "training",
     update_fn: Callable | None = None,
     checkpoint: str | None = None,
     checkpoint_every: int = 100,
+    log_every: int = 0,
+    progress: Callable[[str, int, int, float], None] | None = None,
+    name: str = "training",
 ):
     r"""Minimise `loss_fn(model, key)` over the inexact-array leaves of `model` with optax.
 
     A fresh key, `jax.random.fold_in(key, step)`, is passed at every step (for random splits
-    or views). The update is one
-    `eqx.filter_jit`-compiled step; the loop stays in Python so progress can be shown every
-    `log_every` steps (0: silent) and a non-finite loss, gradient or parameter stops training
-    with a `FloatingPointError` naming the step and the parameter, instead of returning garbage.
+    or views). Each update is one `eqx.filter_jit`-compiled step, and nothing returns to the
+    host between steps: the step itself checks that the loss, the gradients and the new
+    parameters are finite and, from the first step where they are not, keeps the last finite
+    state. The host looks at the losses only every `log_every` steps (0: at checkpoints and
+    the end), where a non-finite step stops training with a `FloatingPointError` naming the
+    step and the parameters, with the last finite model in `error.model`.
 
-    `update_fn(model, key) -> model`, if given, runs after each optimiser step with the step's
-    key (EMA targets, DINO's centre). With `checkpoint` (a file path), the model, optimiser
-    state and losses are saved atomically every `checkpoint_every` steps and at the end; a
-    call with the same arguments and an existing checkpoint resumes from it and gives the same
-    result as an uninterrupted run (the keys are a function of `key` and the step).
+    `progress(name, step, num_steps, loss)`, if given, is called at those points (the library
+    prints nothing itself). `update_fn(model, key) -> model`, if given, runs after each
+    optimiser step with the step's key (EMA targets, DINO's centre). With `checkpoint` (a file
+    path), the model, optimiser state and losses are saved atomically every
+    `checkpoint_every` steps and at the end; a call with the same arguments and an existing
+    checkpoint resumes from it and gives the same result as an uninterrupted run (the keys are
+    a function of `key` and the step).
     To train many independent trials at once, make `model` a batch of models
     (`eqx.filter_vmap` over their keys) and let `loss_fn` return the SUM of the per-trial
     losses: each trial's gradient is then exactly its own, and Adam acts elementwise.
@@ -65,20 +82,43 @@ def fit(
     """
     num_steps = check.positive_int("num_steps", num_steps)
     checkpoint_every = check.positive_int("checkpoint_every", checkpoint_every)
+    if isinstance(log_every, bool) or not isinstance(log_every, int) or log_every < 0:
+        raise TypeError(f"log_every must be an int >= 0, got {log_every!r}.")
+    if progress is not None and not callable(progress):
+        raise TypeError(
+            f"progress must be callable (name, step, num_steps, loss), got {progress!r}."
+        )
     if optimizer is None:
         check.nonnegative("learning_rate", learning_rate, strict=True)
         optimizer = optax.adam(learning_rate)
     check.prng_key("key", key)
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
 
-    @eqx.filter_jit
-    def step(model, opt_state, k):
+    def raw_step(model, opt_state, k):
         loss, grads = eqx.filter_value_and_grad(loss_fn)(model, k)
         updates, opt_state = optimizer.update(grads, opt_state, eqx.filter(model, eqx.is_array))
-        model = eqx.apply_updates(model, updates)
+        new_model = eqx.apply_updates(model, updates)
         if update_fn is not None:
-            model = update_fn(model, k)
-        return model, opt_state, loss, grads
+            new_model = update_fn(new_model, k)
+        return new_model, opt_state, loss, grads
+
+    compiled_step = eqx.filter_jit(raw_step)
+
+    @eqx.filter_jit
+    def guard(new_model, new_state, loss, grads, model, opt_state, first_bad, i):
+        ok = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(new_model) & (first_bad < 0)
+        model = _select(ok, new_model, model)
+        opt_state = _select(ok, new_state, opt_state)
+        return model, opt_state, jnp.where((first_bad < 0) & ~ok, i, first_bad)
+
+    def step(model, opt_state, k, first_bad, i):
+        # Two compiled programs: the update exactly as an unguarded step computes it, then the
+        # finiteness guard (fused into one program, XLA may round the update differently).
+        new_model, new_state, loss, grads = compiled_step(model, opt_state, k)
+        model, opt_state, first_bad = guard(
+            new_model, new_state, loss, grads, model, opt_state, first_bad, i
+        )
+        return model, opt_state, loss, first_bad
 
     losses = np.empty(num_steps)
     first = 0
@@ -90,39 +130,52 @@ def fit(
                 f"{num_steps}; delete it or raise num_steps."
             )
         losses[:first] = done
-    start = time.perf_counter()
+    first_bad = jnp.asarray(-1, jnp.int32)
+    pending: list = []  # device scalars of the losses since the last look on the host
     for i in range(first, num_steps):
         k = jr.fold_in(key, i)  # independent of num_steps, so a longer run extends a shorter one
-        new_model, opt_state, loss, grads = step(model, opt_state, k)
-        losses[i] = float(loss)
-        if not np.isfinite(losses[i]):
-            culprits = _nonfinite(grads) or _leaf_names(model)
-            err = FloatingPointError(
-                f"{name}: the loss became {losses[i]} at step {i} with parameters {culprits} "
-                f"(non-finite gradients: {_nonfinite(grads) or 'none'}). Lower the learning "
-                f"rate or constrain the parameters; the last finite model is in `error.model`."
-            )
-            err.model = model
-            raise err
-        bad = _nonfinite(new_model)
-        if bad:
-            err = FloatingPointError(
-                f"{name}: parameters {bad} became non-finite at step {i}; lower the learning "
-                f"rate. The last finite model is in `error.model`."
-            )
-            err.model = model
-            raise err
-        model = new_model
-        if checkpoint is not None and ((i + 1) % checkpoint_every == 0 or i == num_steps - 1):
+        model, opt_state, loss, first_bad = step(model, opt_state, k, first_bad, i)
+        pending.append(loss)
+        last = i == num_steps - 1
+        save = checkpoint is not None and ((i + 1) % checkpoint_every == 0 or last)
+        report = log_every and (i % log_every == 0 or last)
+        if not (save or report or last):
+            continue
+        losses[i + 1 - len(pending) : i + 1] = np.asarray(jnp.stack(pending))
+        pending = []
+        bad = int(first_bad)
+        if bad >= 0:
+            _raise_nonfinite(name, raw_step, model, opt_state, jr.fold_in(key, bad), bad)
+        if save:
             _save_checkpoint(checkpoint, name, i + 1, model, opt_state, losses[: i + 1])
-        if log_every and (i % log_every == 0 or i == num_steps - 1):
-            elapsed = time.perf_counter() - start
-            print(
-                f"  {name}: step {i + 1}/{num_steps} loss {losses[i]:.4g} ({elapsed:.1f}s)",
-                file=sys.stderr,
-                flush=True,
-            )
+        if report and progress is not None:
+            progress(name, i + 1, num_steps, float(losses[i]))
     return model, jnp.asarray(losses)
+
+
+def _raise_nonfinite(name, raw_step, model, opt_state, k, i):
+    """Redo step `i` from the last finite state, on the host, to name what went wrong."""
+    new_model, _, loss, grads = raw_step(model, opt_state, k)
+    loss = float(loss)
+    if not np.isfinite(loss) or _nonfinite(grads):
+        culprits = _nonfinite(grads) or _leaf_names(model)
+        err = FloatingPointError(
+            f"{name}: the loss became {loss} at step {i} with parameters {culprits} "
+            f"(non-finite gradients: {_nonfinite(grads) or 'none'}). Lower the learning "
+            f"rate or constrain the parameters; the last finite model is in `error.model`."
+        )
+    else:
+        err = FloatingPointError(
+            f"{name}: parameters {_nonfinite(new_model)} became non-finite at step {i}; lower "
+            f"the learning rate. The last finite model is in `error.model`."
+        )
+    err.model = model
+    raise err
+
+
+def stderr_progress(name: str, step: int, num_steps: int, loss: float) -> None:
+    """A `progress` callback for `fit` that prints one line per report to stderr."""
+    print(f"  {name}: step {step}/{num_steps} loss {loss:.4g}", file=sys.stderr, flush=True)
 
 
 _CKPT_FORMAT = "bridge_jax.checkpoint/1"

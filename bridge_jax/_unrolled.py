@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
+import lineax as lx
 from jaxtyping import Array, Float
 
 from . import _validate as check
-from ._operators import LinearOperator
 from ._solvers.landweber import _landweber, prepare
 
 
@@ -44,6 +44,6 @@ class UnrolledLandweber(eqx.Module):
     def num_steps(self) -> int:
         return self.steps.shape[0]
 
-    def __call__(self, op: LinearOperator, y: Float[Array, " m"]) -> Float[Array, " n"]:
+    def __call__(self, op: lx.AbstractLinearOperator, y: Float[Array, " m"]) -> Float[Array, " n"]:
         y, x0, steps = prepare(op, y, self.x0, self.steps, self.num_steps)
         return _landweber(op, y, x0, steps, False)[0]

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import lineax as lx
 import numpy as np
 
 import bridge_jax as bj
@@ -190,7 +191,7 @@ def image_transform(config: Config, *, crop: bool = True):
     )
 
 
-def make_operator(key, config: Config) -> bj.LinearOperator:
+def make_operator(key, config: Config) -> lx.AbstractLinearOperator:
     """The trial's measurement operator A (m x n) for `config.operator`."""
     c = config
     if c.operator == "gaussian":
@@ -199,7 +200,8 @@ def make_operator(key, config: Config) -> bj.LinearOperator:
     keep = bj.Subsample(pixels, c.n)
     if c.operator == "inpainting":
         return keep
-    return keep @ bj.Blur.gaussian(c.blur_sigma, shape=c.image_shape)
+    blur = bj.Blur.gaussian(c.blur_sigma, shape=c.image_shape)
+    return keep @ bj.Reshaped(blur, in_shape=(c.n,), out_shape=(c.n,))
 
 
 class Setting:

@@ -38,7 +38,7 @@ def initialisations(st: Setting, y):
         "zero": jnp.zeros_like(st.x),
         "ssrl_oracle": st.ssrl_mean(st.x),
         "ssrl_pinv": st.ssrl_mean(pinv),
-        "ssrl_backprojection": st.ssrl_mean(jax.vmap(st.op.rmv)(y)),
+        "ssrl_backprojection": st.ssrl_mean(jax.vmap(st.op.T.mv)(y)),
     }
 
 

@@ -53,13 +53,13 @@ def test_image_operators(key, operator):
     mat = op.as_matrix()
     assert mat.shape == (20, 64)
     x, y = jr.normal(jr.fold_in(key, 1), (64,)), jr.normal(jr.fold_in(key, 2), (20,))
-    np.testing.assert_allclose(jnp.dot(op.mv(x), y), jnp.dot(x, op.rmv(y)), rtol=1e-4)
+    np.testing.assert_allclose(jnp.dot(op.mv(x), y), jnp.dot(x, op.T.mv(y)), rtol=1e-4)
     if operator == "inpainting":
         # Each row observes one pixel, every pixel at most once.
         assert np.all(np.asarray(mat).sum(1) == 1) and np.all(np.asarray(mat).sum(0) <= 1)
     else:
         blur = bj.Blur.gaussian(c.blur_sigma).as_matrix()
-        np.testing.assert_allclose(mat, blur[np.asarray(op.outer.indices)], atol=1e-6)
+        np.testing.assert_allclose(mat, blur[np.asarray(op.operator1.indices)], atol=1e-6)
 
 
 def test_paper_setting_is_unchanged_by_the_data_option(key):

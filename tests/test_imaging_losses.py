@@ -16,7 +16,7 @@ class Linear:
         self.w = w
 
     def __call__(self, op, y):
-        return self.w @ op.rmv(y)
+        return self.w @ op.T.mv(y)
 
 
 def test_noise2self_is_j_invariant(key):
@@ -27,7 +27,7 @@ def test_noise2self_is_j_invariant(key):
     y = jr.normal(key, (10,))
 
     def identity(o, yy):
-        return o.rmv(yy)
+        return o.T.mv(yy)
 
     assert float(bj.measurement_consistency_loss(identity, op, y)) == 0.0
     for groups in (2, 3, 10):
@@ -101,12 +101,12 @@ def test_noisier2noise_correction_recovers_the_clean_posterior_mean(key, x64):
 def test_noisier2noise_loss_uses_only_measurements(key):
     op = bj.GaussianSensing(6, 4, key=key)
     y = jnp.ones(4)
-    loss = bj.noisier2noise_loss(lambda o, z: o.rmv(z), op, y, key=key, sigma=0.1)
+    loss = bj.noisier2noise_loss(lambda o, z: o.T.mv(z), op, y, key=key, sigma=0.1)
     assert np.isfinite(float(loss))
     with pytest.raises(ValueError, match="alpha"):
         bj.noisier(key, y, sigma=0.1, alpha=0.0)
     with pytest.raises(ValueError, match="num_groups"):
-        bj.noise2self_loss(lambda o, z: o.rmv(z), op, y, key=key, num_groups=1)
+        bj.noise2self_loss(lambda o, z: o.T.mv(z), op, y, key=key, num_groups=1)
 
 
 def test_cyclic_shift_group(key):

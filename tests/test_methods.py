@@ -78,7 +78,7 @@ def test_measure_axes_on_exact_properties(key):
     op = bj.MatrixOperator(jnp.eye(n))
 
     def identity(o, y, k):
-        return o.rmv(y)  # consistent and shift-equivariant (noise-free)
+        return o.T.mv(y)  # consistent and shift-equivariant (noise-free)
 
     def constant(o, y, k):
         return jnp.arange(n, dtype=jnp.float32)  # invariant to everything, not shift-invariant
@@ -198,7 +198,7 @@ def test_measure_axes_with_image_augmentation_and_group(key):
         return bj.random_image_augmentation(k, v, min_crop=0.75)
 
     def identity(o, y, k):
-        return o.rmv(y)
+        return o.T.mv(y)
 
     exact = bj.measure_axes(
         identity, identity, op, x, key=key, sigma=0.0, augment_fn=view, transform=group
@@ -207,7 +207,7 @@ def test_measure_axes_with_image_augmentation_and_group(key):
     np.testing.assert_allclose(exact["raw_invariance"], 0.0, atol=1e-5)
 
     def blur(o, y, k):
-        return bj.image_blur(o.rmv(y), 1.5)
+        return bj.image_blur(o.T.mv(y), 1.5)
 
     def zoom(k, v):
         return bj.random_image_augmentation(k, v, max_angle=0.0, max_shift=0.0, min_crop=0.5)

@@ -27,7 +27,7 @@ def test_reconstructors_work_with_any_operator_and_vmap(key):
         bj.UnrolledNet(10, num_iters=2, width=8, key=k_m),
     ):
         for op in ops:
-            ys = jnp.ones((4, op.out_size))
+            ys = jnp.ones((4, op.out_size()))
             out = jax.vmap(lambda y, op=op, model=model: model(op, y))(ys)
             assert out.shape == (4, 10) and np.all(np.isfinite(out))
         with pytest.raises(ValueError, match="in_size"):

@@ -1,50 +1,130 @@
+"""Operators: every entry of the registry under transpose (the adjoint dot test), its dense
+matrix, jit, vmap, grad and lineax.linear_solve; then the properties of each operator."""
+
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import lineax as lx
 import numpy as np
 import pytest
+from registry import NAMES, OPERATORS, REAL, random_input
 
 import bridge_jax as bj
 
 
-def _operators(key):
-    k1, k2, k3, k4 = jr.split(key, 4)
-    mask = bj.random_mask(12, 0.25, key=k2)
-    gauss = bj.GaussianSensing(12, 7, key=k1)
-    sub = bj.Subsample(jnp.array([0, 3, 4, 9, 11]), 12)
-    return {
-        "gaussian": gauss,
-        "matrix": bj.MatrixOperator(jr.normal(k3, (5, 12))),
-        "mask": bj.Mask(mask),
-        "subsample": sub,
-        "subsample_from_mask": bj.Subsample.from_mask(mask),
-        "composed": bj.GaussianSensing(5, 4, key=k4) @ sub,
-        "composed_mask": gauss @ bj.Mask(mask),
-    }
+def _op(name, key):
+    return OPERATORS[name](jr.fold_in(key, 7))
 
 
-NAMES = list(_operators(jr.key(0)))
+def _inner(a, b):
+    return jnp.vdot(a.reshape(-1), b.reshape(-1))  # conjugates a
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_adjoint_dot_test(name, key, x64):
-    op = _operators(key)[name]
+def test_transpose(name, key, x64):
+    # <A x, y> = <x, A^* y>, with the conjugate transpose for complex operators.
+    op = _op(name, key)
     kx, ky = jr.split(jr.fold_in(key, 1))
-    x = jr.normal(kx, (op.in_size,))
-    y = jr.normal(ky, (op.out_size,))
-    np.testing.assert_allclose(jnp.dot(op.mv(x), y), jnp.dot(x, op.rmv(y)), rtol=1e-12)
+    x, y = random_input(op, kx), random_input(op, ky, output=True)
+    adj = bj.adjoint(op)
+    assert adj.in_structure() == op.out_structure()
+    assert adj.out_structure() == op.in_structure()
+    lhs, rhs = _inner(op.mv(x), y), _inner(x, adj.mv(y))
+    if not jnp.iscomplexobj(x):
+        # A real input space with a complex output (e.g. an image to k-space) is a real vector
+        # space: its adjoint is defined by the real part of the inner product.
+        lhs, rhs = lhs.real, rhs.real
+    np.testing.assert_allclose(lhs, rhs, rtol=1e-12)
+    # The transpose of the transpose is the operator.
+    np.testing.assert_allclose(op.T.T.mv(x), op.mv(x), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_matches_dense_matrix(name, key, x64):
-    op = _operators(key)[name]
+    op = _op(name, key)
     a = np.asarray(op.as_matrix())
-    assert a.shape == (op.out_size, op.in_size)
-    kx, ky = jr.split(jr.fold_in(key, 2))
-    x = jr.normal(kx, (op.in_size,))
-    y = jr.normal(ky, (op.out_size,))
-    np.testing.assert_allclose(op.mv(x), a @ np.asarray(x), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(op.rmv(y), a.T @ np.asarray(y), rtol=1e-12, atol=1e-12)
+    assert a.shape == (op.out_size(), op.in_size())
+    np.testing.assert_allclose(a, bj.dense_matrix(op), rtol=1e-12, atol=1e-12)
+    x = random_input(op, jr.fold_in(key, 2))
+    np.testing.assert_allclose(op.mv(x).reshape(-1), a @ np.asarray(x).reshape(-1), atol=1e-12)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_jit(name, key, x64):
+    op = _op(name, key)
+    x = random_input(op, jr.fold_in(key, 3))
+    y = random_input(op, jr.fold_in(key, 4), output=True)
+    mv = eqx.filter_jit(lambda o, v: o.mv(v))
+    np.testing.assert_allclose(mv(op, x), op.mv(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        eqx.filter_jit(lambda o, v: bj.adjoint(o).mv(v))(op, y), bj.adjoint(op).mv(y), atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_vmap(name, key, x64):
+    op = _op(name, key)
+    xs = jax.vmap(lambda k: random_input(op, k))(jr.split(jr.fold_in(key, 5), 4))
+    batched = jax.vmap(op.mv)(xs)
+    looped = jnp.stack([op.mv(x) for x in xs])
+    np.testing.assert_allclose(batched, looped, rtol=1e-12, atol=1e-12)
+    if name in ("subsample_image", "user_function", "fourier", "masked_fourier"):
+        return  # built from concrete values or Python functions: not constructible under vmap
+    # A batch of operators, one per key (e.g. a fresh mask per image), under vmap.
+    keys = jr.split(jr.fold_in(key, 6), 3)
+    ops = jax.vmap(OPERATORS[name])(keys)
+    out = eqx.filter_vmap(lambda o, x: o.mv(x))(ops, xs[:3])
+    loop = jnp.stack([OPERATORS[name](k).mv(x) for k, x in zip(keys, xs[:3], strict=True)])
+    np.testing.assert_allclose(out, loop, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_grad(name, key, x64):
+    # d/dx 1/2 ||A x - y||^2 = A^T (A x - y), checked against jax.grad and finite differences.
+    op = _op(name, key)
+    x = random_input(op, jr.fold_in(key, 8))
+    y = random_input(op, jr.fold_in(key, 9), output=True)
+
+    def f(v):
+        return 0.5 * jnp.sum((op.mv(v) - y) ** 2)
+
+    g = jax.grad(f)(x)
+    np.testing.assert_allclose(g, op.T.mv(op.mv(x) - y), rtol=1e-10, atol=1e-10)
+    d = random_input(op, jr.fold_in(key, 10))
+    eps = 1e-6
+    fd = (f(x + eps * d) - f(x - eps * d)) / (2 * eps)
+    np.testing.assert_allclose(jnp.sum(g * d), fd, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_lineax_linear_solve(name, key, x64):
+    # Every operator enters lineax.linear_solve: the least-squares solution equals NumPy's.
+    op = _op(name, key)
+    y = random_input(op, jr.fold_in(key, 11), output=True)
+    real_in = not jnp.issubdtype(op.in_structure().dtype, jnp.complexfloating)
+    if bj.is_complex(op) and real_in:
+        # Real unknowns, complex data: lineax's solvers treat the operator as complex-linear,
+        # so solve the real normal equations A^* A x = A^* y (what bj.pinv_solve does).
+        rhs = bj.adjoint(op).mv(y)
+        sol = lx.linear_solve(bj.gram(op), rhs, lx.CG(rtol=1e-12, atol=1e-12)).value
+    else:
+        sol = lx.linear_solve(op, y, lx.AutoLinearSolver(well_posed=False)).value
+    a = np.asarray(op.as_matrix())
+    y = np.asarray(y).reshape(-1)
+    if np.iscomplexobj(a) and real_in:
+        # Real unknowns, complex data: least squares over the stacked real and imaginary parts.
+        a, y = np.concatenate([a.real, a.imag]), np.concatenate([y.real, y.imag])
+    ref = np.linalg.pinv(a) @ y
+    np.testing.assert_allclose(np.asarray(sol).reshape(-1), ref, rtol=1e-8, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n in ("gaussian", "mask_image", "blur")])
+def test_shape_mistake_names_the_structure(name, key):
+    op = _op(name, key)
+    wrong = jnp.zeros((3, *op.in_structure().shape))
+    with pytest.raises(ValueError, match=r"input shape .* got shape"):
+        op.mv(wrong)
 
 
 def test_gaussian_sensing_scaling(key):
@@ -53,7 +133,14 @@ def test_gaussian_sensing_scaling(key):
     var = float(jnp.var(op.matrix))
     # The sample variance of 80,000 N(0, 1/400) entries has relative sd sqrt(2/80000).
     assert abs(var * 400 - 1) < 5 * np.sqrt(2 / 80_000)
-    assert op.in_size == 200 and op.out_size == 400
+    assert op.in_size() == 200 and op.out_size() == 400
+
+
+def test_gaussian_sensing_on_images(key):
+    op = bj.GaussianSensing((4, 5), 7, key=key)
+    x = jr.normal(key, (4, 5))
+    np.testing.assert_allclose(op.mv(x), op.matrix @ x.reshape(-1), rtol=1e-6)
+    assert op.T.mv(jnp.ones(7)).shape == (4, 5)
 
 
 def test_mask_is_self_adjoint_projection(key):
@@ -61,6 +148,7 @@ def test_mask_is_self_adjoint_projection(key):
     a = op.as_matrix()
     np.testing.assert_array_equal(a, a.T)
     np.testing.assert_array_equal(a @ a, a)
+    assert lx.is_symmetric(op) and lx.is_diagonal(op) and op.T is op
 
 
 @pytest.mark.parametrize("ratio", [0.0, 0.1, 0.5, 0.73, 0.95])
@@ -68,6 +156,8 @@ def test_random_mask_hides_the_requested_fraction(ratio, key):
     mask = bj.random_mask(64, ratio, key=key)
     assert mask.dtype == jnp.bool_
     assert int((~mask).sum()) == round(ratio * 64)
+    image = bj.random_mask((8, 8), ratio, key=key)
+    assert image.shape == (8, 8) and int((~image).sum()) == round(ratio * 64)
 
 
 def test_random_mask_traced_ratio_and_uniform_support(key):
@@ -83,32 +173,16 @@ def test_random_mask_traced_ratio_and_uniform_support(key):
 def test_subsample_is_rows_of_identity(x64):
     op = bj.Subsample(jnp.array([2, 0, 5]), 6)
     np.testing.assert_array_equal(op.as_matrix(), np.eye(6)[[2, 0, 5]])
-    np.testing.assert_array_equal(op.rmv(jnp.array([1.0, 2.0, 3.0])), [2, 0, 1, 0, 0, 3])
+    np.testing.assert_array_equal(op.T.mv(jnp.array([1.0, 2.0, 3.0])), [2, 0, 1, 0, 0, 3])
 
 
 def test_composition_matrix(key, x64):
-    ops = _operators(key)
-    comp = ops["composed"]
-    np.testing.assert_allclose(
-        comp.as_matrix(), ops["composed"].outer.as_matrix() @ ops["subsample"].as_matrix()
-    )
-    assert (comp.out_size, comp.in_size) == (4, 12)
-
-
-def test_operator_norm_against_numpy(key):
-    op = bj.GaussianSensing(64, 32, key=key)
-    np.testing.assert_allclose(bj.operator_norm(op), np.linalg.norm(op.matrix, 2), rtol=1e-4)
-    masked = bj.Mask(bj.random_mask(64, 0.5, key=key))
-    np.testing.assert_allclose(bj.operator_norm(masked), 1.0, rtol=1e-6)
-
-
-@pytest.mark.parametrize("shape", [(8, 20), (20, 8), (10, 10)])
-def test_pinv_solve_against_numpy(shape, key, x64):
-    ka, ky = jr.split(key)
-    a = np.asarray(jr.normal(ka, shape))
-    y = np.asarray(jr.normal(ky, (shape[0],)))
-    x = bj.pinv_solve(bj.MatrixOperator(a), y)
-    np.testing.assert_allclose(x, np.linalg.pinv(a) @ y, rtol=1e-10, atol=1e-12)
+    k1, k2 = jr.split(key)
+    outer = bj.GaussianSensing(5, 4, key=k1)
+    inner = bj.Subsample(jnp.array([0, 3, 4, 9, 11]), 12)
+    comp = outer @ inner
+    np.testing.assert_allclose(comp.as_matrix(), outer.as_matrix() @ inner.as_matrix())
+    assert (comp.out_size(), comp.in_size()) == (4, 12)
 
 
 def test_operators_are_pytrees_batchable_over_keys(key):
@@ -116,3 +190,29 @@ def test_operators_are_pytrees_batchable_over_keys(key):
     assert ops.matrix.shape == (5, 8, 16)
     ys = jax.vmap(lambda op: op.mv(jnp.ones(16)))(ops)
     np.testing.assert_allclose(ys, ops.matrix.sum(-1), rtol=1e-5)
+
+
+def test_blur_kernel_is_learnable(key, x64):
+    # The blur's kernel is a leaf: the gradient of a loss in it matches finite differences.
+    x = jr.normal(key, (6, 6))
+    target = jr.normal(jr.fold_in(key, 1), (6, 6))
+    kernel = jax.nn.softmax(jr.normal(jr.fold_in(key, 2), (6, 6)))
+
+    def loss(k):
+        return jnp.sum((bj.Blur(k).mv(x) - target) ** 2)
+
+    g = jax.grad(loss)(kernel)
+    d = jr.normal(jr.fold_in(key, 3), (6, 6))
+    fd = (loss(kernel + 1e-6 * d) - loss(kernel - 1e-6 * d)) / 2e-6
+    np.testing.assert_allclose(jnp.sum(g * d), fd, rtol=1e-6)
+
+
+def test_bad_operator_arguments():
+    with pytest.raises(TypeError, match="mask must be boolean"):
+        bj.Mask(jnp.ones(4))
+    with pytest.raises(ValueError, match="in_shape"):
+        bj.MatrixOperator(jnp.ones((3, 4)), in_shape=(5,))
+    with pytest.raises(TypeError, match="shape must be an int or a non-empty tuple"):
+        bj.GaussianSensing("64", 3, key=jr.key(0))
+    with pytest.raises(TypeError, match="must be a linear operator"):
+        bj.operator_norm(jnp.ones((3, 3)))

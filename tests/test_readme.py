@@ -16,3 +16,6 @@ def test_quickstart_runs():
     assert namespace["curve"][-1] < namespace["curve"][0]  # EI training lowered its loss
     assert namespace["bank"].rotations.shape == (16, 64, 64)
     assert float(namespace["err"]) < 1e-2  # m = 6n noiseless: recovered up to sign
+    assert namespace["x_img"].shape == (8, 8) and namespace["x_ls"].shape == (8, 8)
+    top = np.asarray(namespace["top"])
+    assert top.shape == (8,) and np.all(np.diff(top) <= 1e-6) and top[0] <= 1 + 1e-5

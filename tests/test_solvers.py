@@ -41,7 +41,7 @@ def test_landweber_losses_definition_and_schedule(problem, x64):
     xk, expected = jnp.zeros(30), []
     for tau in steps:
         expected.append(bj.measurement_loss(op, xk, y))
-        xk = xk + tau * op.rmv(y - op.mv(xk))
+        xk = xk + tau * op.T.mv(y - op.mv(xk))
     expected.append(bj.measurement_loss(op, xk, y))
     np.testing.assert_allclose(losses, expected, rtol=1e-12)
     np.testing.assert_allclose(x, xk, rtol=1e-12)
@@ -67,7 +67,7 @@ def test_ista_fista_satisfy_lasso_optimality(solver, problem, x64):
     op, _, y = problem
     lam = 0.05
     x, objectives = solver(op, y, lam=lam, num_steps=5000)
-    g = np.asarray(op.rmv(y - op.mv(x)))  # the KKT conditions of the lasso
+    g = np.asarray(op.T.mv(y - op.mv(x)))  # the KKT conditions of the lasso
     on = np.abs(np.asarray(x)) > 1e-8
     assert on.any()
     np.testing.assert_allclose(g[on], lam * np.sign(np.asarray(x)[on]), atol=1e-6)

@@ -27,7 +27,7 @@ def test_spectral_equals_iterative_for_any_schedule(shape, key, x64):
 def test_spectral_on_structured_operators(key, x64):
     y = jr.normal(key, (10,))
     for op in (bj.Mask(jnp.arange(10) % 3 > 0), bj.Subsample(jnp.array([1, 4, 7]), 10)):
-        yy = y[: op.out_size]
+        yy = y[: op.out_size()]
         ref = bj.landweber(op, yy, num_steps=5, step_size=0.7)
         got = bj.landweber_spectral(op, yy, num_steps=5, step_size=0.7)
         np.testing.assert_allclose(got[0], ref[0], atol=1e-12)

@@ -7,7 +7,8 @@ import jax.numpy as jnp
 from jax import lax
 
 from .. import _validate as check
-from .landweber import prepare
+from .._operators import adjoint
+from .landweber import prepare, sum_squares
 
 
 def soft_threshold(x, threshold):
@@ -16,14 +17,13 @@ def soft_threshold(x, threshold):
 
 
 def _objective(op, x, y, lam):
-    r = y - op.mv(x)
-    return 0.5 * jnp.sum(r * r) + lam * jnp.sum(jnp.abs(x))
+    return 0.5 * sum_squares(y - op.mv(x)) + lam * jnp.sum(jnp.abs(x))
 
 
 @eqx.filter_jit
 def _ista(op, y, x0, steps, lam, accelerated: bool):
     def grad_step(z, tau):
-        return soft_threshold(z + tau * op.rmv(y - op.mv(z)), tau * lam)
+        return soft_threshold(z + tau * adjoint(op).mv(y - op.mv(z)), tau * lam)
 
     def ista_step(x, tau):
         return grad_step(x, tau), _objective(op, x, y, lam)
@@ -45,7 +45,12 @@ def _ista(op, y, x0, steps, lam, accelerated: bool):
 def _run(op, y, lam, x0, step_size, num_steps, accelerated):
     y, x0, steps = prepare(op, y, x0, step_size, num_steps)
     check.nonnegative("lam", lam)
-    return _ista(op, y, x0, steps, jnp.asarray(lam, y.dtype), accelerated)
+    if jnp.iscomplexobj(x0):
+        raise ValueError(
+            "ista and fista need a real signal (a real soft threshold); the operator's input "
+            "is complex."
+        )
+    return _ista(op, y, x0, steps, jnp.asarray(lam, x0.dtype), accelerated)
 
 
 def ista(op, y, *, lam, x0=None, step_size=None, num_steps: int):

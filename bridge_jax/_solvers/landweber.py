@@ -3,41 +3,47 @@ r"""Landweber iteration $x_{k+1} = x_k + \tau_k A^\top (y - A x_k)$."""
 from __future__ import annotations
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
+import lineax as lx
 from jax import lax
-from jaxtyping import Array, Float
+from jaxtyping import Array, Float, Inexact
 
 from .. import _validate as check
-from .._operators import LinearOperator, _check_operator, operator_norm
+from .._linalg import operator_norm
+from .._operators import adjoint, check_input, check_operator
 
 
-def default_step_size(op: LinearOperator):
+def default_step_size(op: lx.AbstractLinearOperator):
     r"""$1/\|A\|_2^2$: safe, since Landweber converges for $0 < \tau < 2/\|A\|_2^2$."""
-    return 1.0 / operator_norm(_check_operator(op)) ** 2
+    return 1.0 / operator_norm(check_operator(op)) ** 2
 
 
-def measurement_loss(op: LinearOperator, x: Float[Array, " n"], y: Float[Array, " m"]):
+def sum_squares(r) -> Float[Array, ""]:
+    r"""$\|r\|_2^2$ of a real or complex array."""
+    return jnp.sum(r * r) if not jnp.iscomplexobj(r) else jnp.sum(jnp.abs(r) ** 2)
+
+
+def measurement_loss(op: lx.AbstractLinearOperator, x, y):
     r"""$\tfrac12 \|y - A x\|_2^2$."""
-    r = y - op.mv(x)
-    return 0.5 * jnp.sum(r * r)
+    return 0.5 * sum_squares(y - op.mv(x))
 
 
 def prepare(op, y, x0, step_size, num_steps: int):
     """Validate Landweber-style arguments in Python and return them as arrays."""
-    _check_operator(op)
+    op = check_operator(op)
     num_steps = check.positive_int("num_steps", num_steps)
-    y = check.shape("y", y, (op.out_size,))
+    y = check_input(op, y, "y", output=True)
     # Iterate in the common float type of the data and the operator (a float64 operator with
-    # float32 data iterates in float64).
-    out = jax.eval_shape(op.mv, jax.ShapeDtypeStruct((op.in_size,), jnp.result_type(y, float)))
-    y = y.astype(jnp.result_type(y, out.dtype, float))
-    x0 = jnp.zeros(op.in_size, y.dtype) if x0 is None else check.shape("x0", x0, (op.in_size,))
+    # float32 data iterates in float64); the iterate is real when the operator's input is.
+    y = y.astype(jnp.result_type(y, op.out_structure().dtype, float))
+    in_struct = op.in_structure()
+    x_dtype = jnp.result_type(in_struct.dtype, jnp.finfo(y.dtype).dtype)
+    x0 = jnp.zeros(in_struct.shape, x_dtype) if x0 is None else check_input(op, x0, "x0")
     if step_size is None:
         step_size = default_step_size(op)
     else:
         check.nonnegative("step_size", step_size, strict=True)
-    steps = jnp.asarray(step_size, y.dtype)
+    steps = jnp.asarray(step_size, jnp.finfo(y.dtype).dtype)
     if steps.ndim == 0:
         steps = jnp.broadcast_to(steps, (num_steps,))
     elif steps.shape != (num_steps,):
@@ -45,21 +51,23 @@ def prepare(op, y, x0, step_size, num_steps: int):
             f"step_size must be a scalar or have shape (num_steps,) = ({num_steps},), "
             f"got shape {steps.shape}."
         )
-    return y, x0.astype(y.dtype), steps
+    return y, x0.astype(x_dtype), steps
 
 
 @eqx.filter_jit
 def _landweber(op, y, x0, steps, throw: bool):
     def step(x, tau):
         r = y - op.mv(x)
-        return x + tau * op.rmv(r), 0.5 * jnp.sum(r * r)
+        # The adjoint is formed inside the loop body: XLA then folds a matrix transpose into
+        # the product instead of materialising a transposed copy (same numbers as A^T y).
+        return x + tau * adjoint(op).mv(r).astype(x.dtype), 0.5 * sum_squares(r)
 
     x, losses = lax.scan(step, x0, steps)
     losses = jnp.concatenate([losses, measurement_loss(op, x, y)[None]])
     if throw:
         # A convergent step never increases the residual; the slack absorbs rounding when
         # x0 already fits the data (losses[0] ~ 0).
-        slack = 1e-3 * (losses[0] + 0.5 * jnp.sum(y * y)) + jnp.finfo(y.dtype).tiny
+        slack = 1e-3 * (losses[0] + 0.5 * sum_squares(y)) + jnp.finfo(y.dtype).tiny
         bad = ~jnp.isfinite(losses[-1]) | (losses[-1] > losses[0] + slack)
         x = eqx.error_if(
             x,
@@ -72,22 +80,23 @@ def _landweber(op, y, x0, steps, throw: bool):
 
 
 def landweber(
-    op: LinearOperator,
-    y: Float[Array, " m"],
+    op: lx.AbstractLinearOperator,
+    y: Inexact[Array, "..."],
     *,
-    x0: Float[Array, " n"] | None = None,
+    x0: Inexact[Array, "..."] | None = None,
     step_size=None,
     num_steps: int,
     throw: bool = True,
-) -> tuple[Float[Array, " n"], Float[Array, " num_steps+1"]]:
+) -> tuple[Inexact[Array, "..."], Float[Array, " num_steps+1"]]:
     r"""Landweber iteration for $\min_x \tfrac12\|y - Ax\|^2$, unrolled with `lax.scan`.
 
-    $x_{k+1} = x_k + \tau_k A^\top (y - A x_k)$. From $x_0$ it converges (for
-    $0 < \tau < 2/\|A\|^2$) to $A^+ y + P_{\ker A}\, x_0$: the minimum-norm solution plus
-    the part of the initialisation that the measurements cannot see.
+    $x_{k+1} = x_k + \tau_k A^* (y - A x_k)$ ($A^*$ the adjoint, `adjoint(op)`). From $x_0$ it
+    converges (for $0 < \tau < 2/\|A\|^2$) to $A^+ y + P_{\ker A}\, x_0$: the minimum-norm
+    solution plus the part of the initialisation that the measurements cannot see.
 
     **Arguments:**
-    - `op`, `y`: the operator and one measurement, shape `(m,)`.
+    - `op`, `y`: any lineax operator (real or complex, on arrays of any shape) and one
+      measurement of its output shape.
     - `x0`: initial iterate (default zeros).
     - `step_size`: a scalar, or one step per iteration (shape `(num_steps,)`); default
       $1/\|A\|_2^2$. An array, so a sweep over step sizes does not recompile, and the result
@@ -116,14 +125,14 @@ def _landweber_gram(gram, b, yy, x0, steps):
 
 
 def landweber_gram(
-    op: LinearOperator,
-    y: Float[Array, " m"],
+    op: lx.AbstractLinearOperator,
+    y: Inexact[Array, "..."],
     *,
-    x0: Float[Array, " n"] | None = None,
+    x0: Inexact[Array, "..."] | None = None,
     step_size=None,
     num_steps: int,
     gram: Float[Array, "n n"] | None = None,
-) -> tuple[Float[Array, " n"], Float[Array, " num_steps+1"]]:
+) -> tuple[Inexact[Array, "..."], Float[Array, " num_steps+1"]]:
     r"""`landweber` on the normal equations: $x_{k+1} = x_k + \tau_k (A^\top y - G x_k)$.
 
     Same iterates as `landweber` (up to rounding) with $G = A^\top A$ formed once (pass
@@ -132,9 +141,15 @@ def landweber_gram(
     instead of two skinny ones, which runs closer to the machine's GEMM peak. The losses
     $\tfrac12\|y - Ax_k\|^2$ are computed as $\tfrac12(\|y\|^2 - 2x^\top A^\top y + x^\top G x)$,
     which loses relative accuracy once the loss is below ~1e-6 of $\|y\|^2$ (float32).
-    Linear operators only; no divergence check.
+    Real operators only (dense: for small $n$); no divergence check. Returns `x_T` in the
+    operator's input shape.
     """
     y, x0, steps = prepare(op, y, x0, step_size, num_steps)
+    if jnp.iscomplexobj(y):
+        raise ValueError("landweber_gram is for real operators; use landweber for complex ones.")
+    n = op.in_size()
     a = op.as_matrix().astype(y.dtype)
-    gram = a.T @ a if gram is None else check.shape("gram", gram, (op.in_size, op.in_size))
-    return _landweber_gram(gram.astype(y.dtype), a.T @ y, jnp.dot(y, y), x0, steps)
+    gram = a.T @ a if gram is None else check.shape("gram", gram, (n, n))
+    y = y.reshape(-1)
+    x, losses = _landweber_gram(gram.astype(y.dtype), a.T @ y, jnp.dot(y, y), x0.reshape(-1), steps)
+    return x.reshape(x0.shape), losses

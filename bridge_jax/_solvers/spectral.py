@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
+import lineax as lx
 from jax import lax
 from jaxtyping import Array, Float
 
-from .._operators import LinearOperator
+from .._operators import check_operator
 from .landweber import prepare
 
 
@@ -28,9 +29,11 @@ class SVD(eqx.Module):
     v: Float[Array, "n n"]
 
 
-def operator_svd(op: LinearOperator, dtype=None) -> SVD:
-    """The SVD of the operator's dense matrix (computed once; reuse it for many signals)."""
-    a = op.as_matrix() if dtype is None else op.as_matrix().astype(dtype)
+def operator_svd(op: lx.AbstractLinearOperator, dtype=None) -> SVD:
+    """The SVD of the operator's dense matrix on flattened arrays (computed once; reuse it for
+    many signals). Dense: for operators small enough to form."""
+    a = check_operator(op).as_matrix()
+    a = a if dtype is None else a.astype(dtype)
     u, s, vt = jnp.linalg.svd(a, full_matrices=True)
     r = s.shape[0]
     return SVD(u[:, :r], s, vt.T)
@@ -57,14 +60,14 @@ def _landweber_spectral(svd: SVD, y, x0, steps):
 
 
 def landweber_spectral(
-    op: LinearOperator,
-    y: Float[Array, " m"],
+    op: lx.AbstractLinearOperator,
+    y: Float[Array, "..."],
     *,
-    x0: Float[Array, " n"] | None = None,
+    x0: Float[Array, "..."] | None = None,
     step_size=None,
     num_steps: int,
     svd: SVD | None = None,
-) -> tuple[Float[Array, " n"], Float[Array, " num_steps+1"]]:
+) -> tuple[Float[Array, "..."], Float[Array, " num_steps+1"]]:
     r"""Exactly `landweber(op, y, ...)` (same arguments and returns), computed from the SVD.
 
     Pass `svd=operator_svd(op)` to reuse one decomposition across calls; under `vmap` over `y`
@@ -74,5 +77,8 @@ def landweber_spectral(
     grow, as the iterative path's would.
     """
     y, x0, steps = prepare(op, y, x0, step_size, num_steps)
+    if jnp.iscomplexobj(y):
+        raise ValueError("landweber_spectral is for real operators; use landweber for complex.")
     svd = operator_svd(op, y.dtype) if svd is None else svd
-    return _landweber_spectral(svd, y, x0, steps)
+    x, losses = _landweber_spectral(svd, y.reshape(-1), x0.reshape(-1), steps)
+    return x.reshape(x0.shape), losses

@@ -1,0 +1,190 @@
+r"""Linear algebra on any lineax operator: norm, pseudoinverse, leading eigenpairs.
+
+Each tool has an exact dense path for small operators (the matrix is formed, as NumPy would)
+and a matrix-free path for large ones (only `mv` and the adjoint are called), so the same call
+works on a 32 x 64 Gaussian matrix and on a blur of a 128 x 128 image (n = 16,384) without
+forming an n x n matrix.
+"""
+
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import lineax as lx
+from jax.experimental.sparse.linalg import lobpcg_standard
+from jaxtyping import Array, Float, Inexact, PRNGKeyArray
+
+from . import _validate as check
+from ._operators import adjoint, check_input, check_operator, is_complex
+
+# Dense paths up to this many matrix entries (16 MiB in float32): exact and fast at the
+# paper's sizes; beyond it the matrix-free paths.
+DENSE_LIMIT = 2**22
+
+
+def gram(op: lx.AbstractLinearOperator) -> lx.AbstractLinearOperator:
+    r"""$A^* A$ as a symmetric positive semi-definite operator on $A$'s input space."""
+    op = check_operator(op)
+    return lx.TaggedLinearOperator(
+        adjoint(op) @ op, (lx.symmetric_tag, lx.positive_semidefinite_tag)
+    )
+
+
+@eqx.filter_jit
+def _operator_norm(op, v0, num_iters):
+    def body(v, _):
+        w = adjoint(op).mv(op.mv(v))
+        return w / jnp.maximum(jnp.linalg.norm(w), jnp.finfo(w.dtype).tiny), None
+
+    v, _ = jax.lax.scan(body, v0, None, length=num_iters)
+    return jnp.linalg.norm(op.mv(v))
+
+
+def operator_norm(
+    op: lx.AbstractLinearOperator, *, num_iters: int = 200, key: PRNGKeyArray | None = None
+) -> Float[Array, ""]:
+    r"""Spectral norm $\|A\|_2$ by power iteration on $A^* A$ (matrix-free, any operator).
+
+    Power iteration approaches $\|A\|_2$ from below, at rate $(\lambda_2/\lambda_1)^k$ in the
+    eigenvalues of $A^* A$; 200 iterations give ~1e-4 relative accuracy on a Gaussian
+    32x64 matrix. The start is drawn from `key` (default: a fixed key, so the result is
+    deterministic).
+    """
+    op = check_operator(op)
+    num_iters = check.positive_int("num_iters", num_iters)
+    key = jr.key(0) if key is None else check.prng_key("key", key)
+    struct = op.in_structure()
+    v0 = jr.normal(key, struct.shape).astype(struct.dtype)
+    v0 = v0 / jnp.linalg.norm(v0)
+    return _operator_norm(op, v0, num_iters)
+
+
+def pinv_solve(
+    op: lx.AbstractLinearOperator,
+    y: Inexact[Array, "..."],
+    *,
+    rtol=None,
+    solver: lx.AbstractLinearSolver | None = None,
+    throw: bool = True,
+) -> Inexact[Array, "..."]:
+    r"""Minimum-norm least-squares solution $x = A^{+} y$ for any operator.
+
+    - Small operators (at most `DENSE_LIMIT` matrix entries) with `solver=None`: from the SVD
+      of the dense matrix, singular values below `rtol` times the largest treated as zero
+      (default `max(m, n) * eps`, as `numpy.linalg.pinv`). Under `vmap` over `y` with a shared
+      operator, the pseudoinverse is computed once. For real unknowns and complex data (an
+      image to k-space) the least squares is over real $x$ (real and imaginary parts stacked).
+    - Otherwise: `lineax.linear_solve(op, y, solver)` with `solver` default `lineax.LSMR`
+      (matrix-free, from zero, so the minimum-norm solution; tolerance `rtol`, default 1e-6);
+      for real unknowns and complex data, CG on the real normal equations $A^*A x = A^*y$.
+      `throw` as in lineax: raise at run time if the solver did not converge.
+
+    Returns an array of the operator's input shape.
+    """
+    op = check_operator(op)
+    y = check_input(op, y, "y", output=True)
+    m, n = op.out_size(), op.in_size()
+    in_struct = op.in_structure()
+    if solver is None and m * n <= DENSE_LIMIT:
+        a = op.as_matrix().astype(jnp.result_type(y.dtype, in_struct.dtype))
+        y = y.reshape(-1).astype(a.dtype)
+        if jnp.iscomplexobj(a) and not jnp.issubdtype(in_struct.dtype, jnp.complexfloating):
+            # Real unknowns and complex data (an image to k-space): least squares over the
+            # stacked real and imaginary parts, so the solution is real.
+            a = jnp.concatenate([a.real, a.imag])
+            y = jnp.concatenate([y.real, y.imag])
+        x = jnp.linalg.pinv(a, rtol=rtol) @ y
+        return x.reshape(in_struct.shape)
+    if solver is not None and not isinstance(solver, lx.AbstractLinearSolver):
+        raise TypeError(f"solver must be a lineax.AbstractLinearSolver, got {solver!r}.")
+    tol = 1e-6 if rtol is None else float(check.nonnegative("rtol", rtol))
+    y = y.astype(jnp.result_type(y.dtype, op.out_structure().dtype))
+    if is_complex(op) and not jnp.issubdtype(in_struct.dtype, jnp.complexfloating):
+        # Real unknowns, complex data: lineax's solvers would treat the operator as complex-
+        # linear, so solve the real normal equations A^* A x = A^* y (CG from zero: the
+        # minimum-norm solution).
+        solver = lx.CG(rtol=tol, atol=tol) if solver is None else solver
+        return lx.linear_solve(gram(op), adjoint(op).mv(y), solver, throw=throw).value
+    solver = lx.LSMR(rtol=tol, atol=tol) if solver is None else solver
+    return lx.linear_solve(op, y, solver, throw=throw).value
+
+
+def _sym_check(op, name):
+    op = check_operator(op, name)
+    if op.in_structure().shape != op.out_structure().shape:
+        raise ValueError(
+            f"{name} must be square (input and output of one shape), got input "
+            f"{op.in_structure().shape} and output {op.out_structure().shape}; for a "
+            f"rectangular A pass gram(A) = A^T A."
+        )
+    return op
+
+
+def leading_eigenpairs(
+    op: lx.AbstractLinearOperator | Float[Array, "n n"],
+    k: int,
+    *,
+    method: str = "auto",
+    num_iters: int = 200,
+    tol: float = 1e-4,
+    key: PRNGKeyArray | None = None,
+) -> tuple[Float[Array, " k"], Float[Array, "k ..."]]:
+    r"""The `k` largest eigenvalues (decreasing) and eigenvectors of a symmetric operator.
+
+    `op` is a symmetric positive semi-definite operator (e.g. `gram(A)` for $A^\top A$, or
+    `augmentation_covariance_operator(views)` for $C_{\mathrm{SSRL}}$) or a dense symmetric
+    matrix. `method`:
+    - `"dense"`: `eigh` of the dense matrix (exact; $n^2$ memory);
+    - `"lobpcg"`: matrix-free LOBPCG (`jax.experimental.sparse.linalg.lobpcg_standard`),
+      which needs $5k < n$ and calls `op.mv` on a block of $3k$ vectors per iteration; it
+      stops after `num_iters` iterations or once every residual
+      $\|Cv - \lambda v\| \leq$ `tol` $\cdot (\lambda + \|Cv\|)$ (`tol` is relative; the
+      float32 floor is about 1e-5). Start block from `key` (default a fixed key);
+    - `"auto"` (default): dense for $n^2 \leq$ `DENSE_LIMIT` or $5k \geq n$, else LOBPCG.
+
+    **Returns:** `(eigenvalues, eigenvectors)`, shapes `(k,)` and `(k, *input_shape)`:
+    `eigenvectors[i]` is the $i$-th eigenvector as an array of the operator's input shape
+    (orthonormal as flattened vectors).
+    """
+    if not isinstance(op, lx.AbstractLinearOperator):
+        matrix = check.shape("op", op, (None, None))
+        if matrix.shape[0] != matrix.shape[1]:
+            raise ValueError(f"a dense op must be a square matrix, got shape {matrix.shape}.")
+        op = lx.MatrixLinearOperator(matrix, lx.symmetric_tag)
+    op = _sym_check(op, "op")
+    check.one_of("method", method, ("auto", "dense", "lobpcg"))
+    struct = op.in_structure()
+    n = math.prod(struct.shape)
+    k = check.int_in_range("k", k, 1, n)
+    num_iters = check.positive_int("num_iters", num_iters)
+    if method == "auto":
+        method = "dense" if (n * n <= DENSE_LIMIT or 5 * k >= n) else "lobpcg"
+    if method == "dense":
+        vals, vecs = jnp.linalg.eigh(op.as_matrix())
+        vals, vecs = vals[::-1][:k], vecs[:, ::-1][:, :k]
+    else:
+        if 5 * k >= n:
+            raise ValueError(f"method='lobpcg' needs 5k < n, got k={k} and n={n}.")
+        key = jr.key(0) if key is None else check.prng_key("key", key)
+        check.nonnegative("tol", tol, strict=True)
+        vals, vecs = _lobpcg(op, k, num_iters, tol, key)
+    return vals, vecs.T.reshape((k, *struct.shape))
+
+
+@eqx.filter_jit
+def _lobpcg(op, k, num_iters, tol, key):
+    struct = op.in_structure()
+    n = math.prod(struct.shape)
+
+    def apply(block):  # (n, b) -> (n, b), one operator application per column
+        cols = block.T.reshape((block.shape[1], *struct.shape)).astype(struct.dtype)
+        return jax.vmap(op.mv)(cols).reshape(block.shape[1], n).T.astype(block.dtype)
+
+    x0 = jr.normal(key, (n, k), struct.dtype)
+    # jax's criterion is ||r|| <= tol' * 10 n (lambda + ||Cv||): rescale to a relative tol.
+    vals, vecs, _ = lobpcg_standard(apply, x0, m=num_iters, tol=tol / (10 * n))
+    return vals, vecs

@@ -1,0 +1,133 @@
+"""One registry of operators for the transformation tests (jit, vmap, grad, transpose), as
+lineax's tests do: every bridge_jax operator, compositions, lineax's own operators, a
+user-written `lineax.FunctionLinearOperator` on (H, W) images and complex operators.
+
+Each entry is `name -> make(key) -> operator`; sizes are small so every test is fast.
+"""
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import lineax as lx
+
+import bridge_jax as bj
+
+IMAGE = (6, 5)
+
+
+def _finite_difference(shape=IMAGE):
+    """A user's operator: horizontal and vertical differences of an (H, W) image, stacked."""
+
+    def fn(x):
+        return jnp.stack([jnp.roll(x, 1, 0) - x, jnp.roll(x, 1, 1) - x])
+
+    return lx.FunctionLinearOperator(fn, jax.ShapeDtypeStruct(shape, jnp.result_type(float)))
+
+
+def _fourier(shape=IMAGE):
+    """A complex operator: the orthonormal 2-D DFT of a real image (real in, complex out)."""
+
+    def fn(x):
+        return jnp.fft.fft2(x.astype(jnp.result_type(x, jnp.complex64)), norm="ortho")
+
+    return lx.FunctionLinearOperator(fn, jax.ShapeDtypeStruct(shape, jnp.result_type(float)))
+
+
+def _masked_fourier(key, shape=IMAGE):
+    """Single-coil MRI in miniature: a k-space mask after the DFT (complex output)."""
+    cdtype = jnp.result_type(jnp.result_type(float), jnp.complex64)
+    return bj.Mask(bj.random_mask(shape, 0.4, key=key), dtype=cdtype) @ _fourier(shape)
+
+
+def _complex_matrix(key):
+    kr, ki = jr.split(key)
+    a = jr.normal(kr, (5, 9)) + 1j * jr.normal(ki, (5, 9))
+    return bj.MatrixOperator(a.astype(jnp.result_type(jnp.result_type(float), jnp.complex64)))
+
+
+def operators():
+    def gaussian(k):
+        return bj.GaussianSensing(12, 7, key=k)
+
+    def gaussian_image(k):
+        return bj.GaussianSensing(IMAGE, 11, key=k)
+
+    def matrix(k):
+        return bj.MatrixOperator(jr.normal(k, (5, 12)))
+
+    def matrix_image(k):
+        return bj.MatrixOperator(jr.normal(k, (12, 30)), in_shape=IMAGE, out_shape=(3, 4))
+
+    def mask(k):
+        return bj.Mask(bj.random_mask(12, 0.25, key=k))
+
+    def mask_image(k):
+        return bj.Mask(bj.random_mask(IMAGE, 0.5, key=k))
+
+    def subsample(k):
+        return bj.Subsample(jr.permutation(k, 12)[:5], 12)
+
+    def subsample_image(k):
+        return bj.Subsample.from_mask(bj.random_mask(IMAGE, 0.5, key=k))
+
+    def blur(k):
+        return bj.Blur(jax.nn.softmax(jr.normal(k, (6, 6))))
+
+    def blur_mask(k):
+        k1, k2 = jr.split(k)
+        return bj.Mask(bj.random_mask((8, 8), 0.5, key=k1)) @ bj.Blur.gaussian(1.0, shape=(8, 8))
+
+    def composed(k):
+        k1, k2 = jr.split(k)
+        return bj.GaussianSensing(5, 4, key=k1) @ subsample(k2)
+
+    def reshaped_blur(k):
+        return bj.Reshaped(blur(k), in_shape=(36,), out_shape=(36,))
+
+    def lineax_matrix(k):
+        return lx.MatrixLinearOperator(jr.normal(k, (6, 10)))
+
+    def user_function(k):
+        return _finite_difference()
+
+    def scaled_sum(k):
+        k1, k2 = jr.split(k)
+        return 2.0 * gaussian(k1) + bj.MatrixOperator(jr.normal(k2, (7, 12))) @ bj.Mask(
+            jnp.ones(12, bool)
+        )
+
+    return {
+        "gaussian": gaussian,
+        "gaussian_image": gaussian_image,
+        "matrix": matrix,
+        "matrix_image": matrix_image,
+        "matrix_complex": _complex_matrix,
+        "mask": mask,
+        "mask_image": mask_image,
+        "subsample": subsample,
+        "subsample_image": subsample_image,
+        "blur": blur,
+        "blur_mask": blur_mask,
+        "composed": composed,
+        "reshaped_blur": reshaped_blur,
+        "lineax_matrix": lineax_matrix,
+        "user_function": user_function,
+        "fourier": lambda k: _fourier(),
+        "masked_fourier": _masked_fourier,
+        "scaled_sum": scaled_sum,
+    }
+
+
+OPERATORS = operators()
+NAMES = list(OPERATORS)
+REAL = [n for n in NAMES if not bj.is_complex(OPERATORS[n](jr.key(0)))]
+
+
+def random_input(op, key, *, output=False):
+    """A random array of the operator's input (or output) structure, complex where it is."""
+    struct = op.out_structure() if output else op.in_structure()
+    kr, ki = jr.split(key)
+    x = jr.normal(kr, struct.shape)
+    if jnp.issubdtype(struct.dtype, jnp.complexfloating):
+        x = x + 1j * jr.normal(ki, struct.shape)
+    return x.astype(struct.dtype)

@@ -1,0 +1,183 @@
+"""Solvers and matrix-free tools on every operator of the registry (any lineax operator,
+real or complex, on arrays of any shape), against NumPy references on the dense matrix."""
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import lineax as lx
+import numpy as np
+import pytest
+from registry import OPERATORS, random_input
+
+import bridge_jax as bj
+
+# One of each kind (vector, image, complex, composed, a user's function, real in and complex
+# out): the transformation tests in test_operators.py cover the whole registry.
+NAMES = [
+    "gaussian_image",
+    "matrix_complex",
+    "subsample_image",
+    "blur_mask",
+    "composed",
+    "user_function",
+    "masked_fourier",
+]
+REAL = [n for n in NAMES if not bj.is_complex(OPERATORS[n](jr.key(0)))]
+
+
+def _op(name, key):
+    return OPERATORS[name](jr.fold_in(key, 7))
+
+
+def _real_in(op):
+    return not jnp.issubdtype(op.in_structure().dtype, jnp.complexfloating)
+
+
+def _reference_pinv(op, y):
+    """NumPy's minimum-norm least squares; over real x when the input is real."""
+    a, y = np.asarray(op.as_matrix()), np.asarray(y).reshape(-1)
+    if np.iscomplexobj(a) and _real_in(op):
+        a, y = np.concatenate([a.real, a.imag]), np.concatenate([y.real, y.imag])
+    return (np.linalg.pinv(a) @ y).reshape(op.in_structure().shape)
+
+
+def _adjoint_matrix(op):
+    a = np.asarray(op.as_matrix())
+    return a.conj().T
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_operator_norm(name, key, x64):
+    op = _op(name, key)
+    ref = np.linalg.norm(np.asarray(op.as_matrix()), 2)
+    np.testing.assert_allclose(bj.operator_norm(op, num_iters=400), ref, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pinv_solve_dense_and_matrix_free(name, key, x64):
+    op = _op(name, key)
+    y = random_input(op, jr.fold_in(key, 1), output=True)
+    ref = _reference_pinv(op, y)
+    np.testing.assert_allclose(bj.pinv_solve(op, y), ref, rtol=1e-8, atol=1e-8)
+    # The matrix-free path (lineax LSMR, or CG on the normal equations for real unknowns and
+    # complex data), forced by passing a solver.
+    solver = lx.CG(rtol=1e-12, atol=1e-12) if bj.is_complex(op) and _real_in(op) else None
+    solver = solver or lx.LSMR(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(bj.pinv_solve(op, y, solver=solver), ref, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_landweber_matches_numpy(name, key, x64):
+    op = _op(name, key)
+    y = random_input(op, jr.fold_in(key, 2), output=True)
+    tau = 0.5 / np.linalg.norm(np.asarray(op.as_matrix()), 2) ** 2
+    x, losses = bj.landweber(op, y, step_size=tau, num_steps=15)
+    a, ah, yv = np.asarray(op.as_matrix()), _adjoint_matrix(op), np.asarray(y).reshape(-1)
+    xk = np.zeros(a.shape[1], dtype=np.asarray(x).dtype)
+    for _ in range(15):
+        step = ah @ (yv - a @ xk)
+        xk = xk + tau * (step.real if _real_in(op) else step)
+    np.testing.assert_allclose(np.asarray(x).reshape(-1), xk, rtol=1e-9, atol=1e-10)
+    assert x.shape == op.in_structure().shape and losses[-1] <= losses[0]
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_dense_paths_match_iterative(name, key, x64):
+    # The closed-form and normal-equation Landweber paths are exact on any real operator.
+    op = _op(name, key)
+    y = random_input(op, jr.fold_in(key, 3), output=True)
+    x0 = random_input(op, jr.fold_in(key, 4))
+    kw = dict(x0=x0, step_size=0.3 / bj.operator_norm(op) ** 2, num_steps=10)
+    x_it, l_it = bj.landweber(op, y, **kw)
+    for fn in (bj.landweber_spectral, bj.landweber_gram):
+        x, losses = fn(op, y, **kw)
+        assert x.shape == x_it.shape
+        np.testing.assert_allclose(x, x_it, rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(losses, l_it, rtol=1e-6, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_ista_on_any_operator(name, key, x64):
+    op = _op(name, key)
+    y = random_input(op, jr.fold_in(key, 5), output=True)
+    x, objectives = bj.ista(op, y, lam=0.05, num_steps=30)
+    assert x.shape == op.in_structure().shape
+    assert np.all(np.diff(np.asarray(objectives)) <= 1e-10)  # ISTA is monotone
+
+
+def _user_operator(shape, key):
+    """A user's own operator, written as a plain function on (H, W) images: a 3x3 box blur with
+    zero padding, then a random half of the pixels (no bridge_jax class involved)."""
+    keep = jr.bernoulli(key, 0.5, shape)
+
+    def fn(x):
+        padded = jnp.pad(x, 1)
+        h, w = shape
+        blurred = sum(padded[i : i + h, j : j + w] for i in range(3) for j in range(3)) / 9
+        return jnp.where(keep, blurred, 0.0)
+
+    return lx.FunctionLinearOperator(fn, jax.ShapeDtypeStruct(shape, jnp.result_type(float)))
+
+
+def test_user_function_operator_goes_through_every_tool(key, x64):
+    shape = (12, 10)
+    op = _user_operator(shape, key)
+    x = jr.uniform(jr.fold_in(key, 1), shape)
+    y = op.mv(x)
+    a = np.asarray(op.as_matrix())
+    # operator_norm, pinv_solve (dense and matrix-free), landweber, the leading subspace.
+    np.testing.assert_allclose(
+        bj.operator_norm(op, num_iters=2000), np.linalg.norm(a, 2), rtol=1e-6
+    )
+    ref = np.linalg.pinv(a) @ np.asarray(y).ravel()
+    np.testing.assert_allclose(bj.pinv_solve(op, y).ravel(), ref, atol=1e-8)
+    lsmr = bj.pinv_solve(op, y, solver=lx.LSMR(rtol=1e-12, atol=1e-12))
+    np.testing.assert_allclose(lsmr.ravel(), ref, atol=1e-6)
+    x_hat, losses = bj.landweber(op, y, num_steps=500)
+    assert x_hat.shape == shape and losses[-1] < 1e-3 * losses[0]
+    vals, vecs = bj.leading_eigenpairs(bj.gram(op), 5, method="lobpcg", num_iters=500)
+    ref_vals = np.linalg.eigvalsh(a.T @ a)[::-1][:5]
+    np.testing.assert_allclose(vals, ref_vals, rtol=1e-6)
+    assert vecs.shape == (5, *shape)
+    basis = bj.leading_subspace(bj.gram(op), 5, method="lobpcg", num_iters=500)
+    ref_basis = np.linalg.eigh(a.T @ a)[1][:, ::-1][:, :5]
+    np.testing.assert_allclose(bj.subspace_alignment(basis, ref_basis), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(bj.operator_spectrum(op, 5, method="lobpcg"), ref_vals, rtol=1e-4)
+
+
+def test_leading_eigenpairs_matrix_free_against_dense_eigh(key):
+    # Blur then mask on 32 x 32 images: the 32 leading eigenvalues of A^T A by LOBPCG (never
+    # forming the 1024 x 1024 matrix) against a dense eigh.
+    shape = (32, 32)
+    op = bj.Mask(bj.random_mask(shape, 0.5, key=key)) @ bj.Blur.gaussian(1.5, shape=shape)
+    vals, vecs = bj.leading_eigenpairs(bj.gram(op), 32, method="lobpcg", num_iters=300)
+    a = np.asarray(op.as_matrix(), dtype=np.float64)
+    ref = np.linalg.eigvalsh(a.T @ a)[::-1][:32]
+    np.testing.assert_allclose(vals, ref, rtol=2e-3)
+    flat = np.asarray(vecs).reshape(32, -1)
+    np.testing.assert_allclose(flat @ flat.T, np.eye(32), atol=1e-4)  # orthonormal
+    # Each returned vector is an eigenvector: ||G v - lambda v|| small relative to lambda.
+    g = a.T @ a
+    resid = np.linalg.norm(flat @ g - vals[:, None] * flat, axis=1)
+    assert np.all(resid < 1e-2 * np.asarray(vals))
+
+
+def test_covariance_operator_matches_dense(key, x64):
+    views = jr.normal(key, (20, 5, 6, 4))  # N = 20 signals, K = 5 views, (6, 4) images
+    op = bj.augmentation_covariance_operator(views)
+    dense = bj.augmentation_covariance(views.reshape(20, 5, 24))
+    np.testing.assert_allclose(op.as_matrix(), dense, rtol=1e-12, atol=1e-14)
+    v = jr.normal(jr.fold_in(key, 1), (6, 4))
+    np.testing.assert_allclose(op.mv(v).ravel(), dense @ v.ravel(), rtol=1e-12)
+    vals, _ = bj.leading_eigenpairs(op, 3)
+    np.testing.assert_allclose(vals, np.linalg.eigvalsh(dense)[::-1][:3], rtol=1e-10)
+
+
+def test_leading_eigenpairs_arguments(key):
+    op = bj.gram(bj.GaussianSensing(10, 4, key=key))
+    with pytest.raises(ValueError, match="5k < n"):
+        bj.leading_eigenpairs(op, 3, method="lobpcg")
+    with pytest.raises(ValueError, match="method must be one of"):
+        bj.leading_eigenpairs(op, 3, method="arnoldi")
+    with pytest.raises(ValueError, match="must be square"):
+        bj.leading_eigenpairs(bj.GaussianSensing(10, 4, key=key), 2)
