@@ -7,8 +7,8 @@ import sys
 
 
 def main(argv=None) -> int:
-    from experiments import learn, methods, phase, reproduce, sweep
-    from experiments._runner import OneLineParser
+    from bridge_jax.studies import learn, methods, phase, reproduce, sweep
+    from bridge_jax.studies._runner import OneLineParser
 
     parser = OneLineParser(prog="bridge-jax", description="bridge_jax experiments.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)

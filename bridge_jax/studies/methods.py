@@ -55,15 +55,15 @@ import numpy as np
 
 import bridge_jax as bj
 from bridge_jax._stats import summarize
-from experiments._common import (
+from bridge_jax.studies._common import (
     MethodsConfig,
     digits_array,
     image_transform,
     output_folder,
     to_numpy,
 )
-from experiments._report import fmt, write_section
-from experiments._runner import (
+from bridge_jax.studies._report import fmt, write_section
+from bridge_jax.studies._runner import (
     OneLineParser,
     UserError,
     add_config_arguments,
@@ -462,7 +462,7 @@ def summarise(units: dict, c: MethodsConfig) -> dict:
 
 
 def plot(result: dict, fig_dir: str) -> list[str]:
-    from experiments._plotting import plt, save
+    from bridge_jax.studies._plotting import plt, save
 
     paths = []
     labels = result["settings"]
@@ -551,8 +551,9 @@ def section(result: dict, figures: list[str], out: str, elapsed: float) -> str:
         BEGIN,
         "## Eight methods, one interface",
         "",
-        "Test MSE, mean [95% CI] over trials (definitions: experiments/methods.py). SSRL rows: "
-        "linear probe (fitted with labels) then Landweber; `probe` rows: the probe alone.",
+        "Test MSE, mean [95% CI] over trials (definitions: bridge_jax/studies/methods.py). "
+        "SSRL rows: linear probe (fitted with labels) then Landweber; `probe` rows: the probe "
+        "alone.",
         "",
         "| method | " + " | ".join(labels) + " |",
         "|---|" + "---|" * len(labels),
@@ -649,7 +650,7 @@ def run_from_args(args) -> int:
 
 
 def main(argv=None) -> int:
-    parser = OneLineParser(prog="python -m experiments.methods", description=__doc__)
+    parser = OneLineParser(prog="python -m bridge_jax.studies.methods", description=__doc__)
     add_arguments(parser)
     return run_from_args(parser.parse_args(argv))
 

@@ -48,7 +48,7 @@ import numpy as np
 import bridge_jax as bj
 from bridge_jax._stats import summarize
 from bridge_jax._sweep import SweepError, run_sweep
-from experiments._runner import OneLineParser, UserError, check_writable, write_json_atomic
+from bridge_jax.studies._runner import OneLineParser, UserError, check_writable, write_json_atomic
 
 FORMAT = "bridge_jax.sweep/1"
 SHAPE = {"n": 64, "m": 32, "s": 8, "signals": 500, "k": 10, "num_steps": 100}
@@ -272,7 +272,7 @@ def run_from_args(args) -> int:
 
 
 def main(argv=None) -> int:
-    parser = OneLineParser(prog="python -m experiments.sweep", description=__doc__)
+    parser = OneLineParser(prog="python -m bridge_jax.studies.sweep", description=__doc__)
     add_arguments(parser)
     return run_from_args(parser.parse_args(argv))
 

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 
 import bridge_jax as bj
-from experiments._common import Config, Setting, curve, map_trials, metric, trial_keys
+from bridge_jax.studies._common import Config, Setting, curve, map_trials, metric, trial_keys
 
 NAME = "fig3_convergence"
 STREAM = 3
@@ -85,7 +85,7 @@ def run(config: Config, progress=None) -> dict:
 def plot(result: dict, fig_dir) -> list[str]:
     import matplotlib.pyplot as plt
 
-    from experiments._plotting import band, save
+    from bridge_jax.studies._plotting import band, save
 
     cv = result["curves"]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -111,7 +111,7 @@ def plot(result: dict, fig_dir) -> list[str]:
 
 
 def main(argv=None):
-    from experiments._runner import single_experiment_main
+    from bridge_jax.studies._runner import single_experiment_main
 
     return single_experiment_main(NAME, argv)
 

@@ -20,7 +20,7 @@ import jax.random as jr
 import numpy as np
 
 import bridge_jax as bj
-from experiments._common import Config, metric
+from bridge_jax.studies._common import Config, metric
 
 NAME = "fig5_taxonomy"
 STREAM = 5
@@ -121,7 +121,7 @@ def run(config: Config, progress=None) -> dict:
 def plot(result: dict, fig_dir) -> list[str]:
     import matplotlib.pyplot as plt
 
-    from experiments._plotting import save
+    from bridge_jax.studies._plotting import save
 
     cv = result["curves"]
     sim = np.asarray(cv["similarity"])
@@ -156,7 +156,7 @@ def plot(result: dict, fig_dir) -> list[str]:
 
 
 def main(argv=None):
-    from experiments._runner import single_experiment_main
+    from bridge_jax.studies._runner import single_experiment_main
 
     return single_experiment_main(NAME, argv)
 

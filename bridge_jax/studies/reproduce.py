@@ -2,7 +2,7 @@
 
 Question: which of the paper's headline numbers hold up when recomputed with stated definitions,
 how much each depends on the reading of the text, and which differ from a null baseline?
-Each experiment's docstring (experiments/fig*_*.py) states its definitions.
+Each experiment's docstring (bridge_jax/studies/fig*_*.py) states its definitions.
 
 `--data digits` runs the same five experiments on the 8x8 digits of scikit-learn with real
 image augmentations, `--operator inpainting|blur` with an image operator; those runs write the
@@ -15,9 +15,9 @@ import os
 import sys
 import time
 
-from experiments._common import output_folder
-from experiments._report import write_report, write_variants_section
-from experiments._runner import (
+from bridge_jax.studies._common import output_folder
+from bridge_jax.studies._report import write_report, write_variants_section
+from bridge_jax.studies._runner import (
     OneLineParser,
     UserError,
     add_config_arguments,
@@ -80,7 +80,7 @@ def run_from_args(args) -> int:
 
 
 def main(argv=None) -> int:
-    parser = OneLineParser(prog="python -m experiments.reproduce", description=__doc__)
+    parser = OneLineParser(prog="python -m bridge_jax.studies.reproduce", description=__doc__)
     add_arguments(parser)
     return run_from_args(parser.parse_args(argv))
 

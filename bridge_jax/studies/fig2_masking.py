@@ -27,7 +27,7 @@ import jax.random as jr
 import numpy as np
 
 import bridge_jax as bj
-from experiments._common import Config, Setting, curve, map_trials, metric, trial_keys
+from bridge_jax.studies._common import Config, Setting, curve, map_trials, metric, trial_keys
 
 NAME = "fig2_masking"
 STREAM = 2
@@ -154,7 +154,7 @@ def run(config: Config, progress=None) -> dict:
 def plot(result: dict, fig_dir) -> list[str]:
     import matplotlib.pyplot as plt
 
-    from experiments._plotting import band, save
+    from bridge_jax.studies._plotting import band, save
 
     cv = result["curves"]
     x = cv["ratio"]
@@ -206,7 +206,7 @@ def plot(result: dict, fig_dir) -> list[str]:
 
 
 def main(argv=None):
-    from experiments._runner import single_experiment_main
+    from bridge_jax.studies._runner import single_experiment_main
 
     return single_experiment_main(NAME, argv)
 

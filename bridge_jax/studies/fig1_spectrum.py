@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import jax.random as jr
 
 import bridge_jax as bj
-from experiments._common import Config, Setting, curve, map_trials, metric, trial_keys
+from bridge_jax.studies._common import Config, Setting, curve, map_trials, metric, trial_keys
 
 NAME = "fig1_spectrum"
 STREAM = 1
@@ -172,7 +172,7 @@ def run(config: Config, progress=None) -> dict:
 def plot(result: dict, fig_dir) -> list[str]:
     import matplotlib.pyplot as plt
 
-    from experiments._plotting import band, save
+    from bridge_jax.studies._plotting import band, save
 
     cv = result["curves"]
     rho = result["metrics"]["spectral_correlation"]
@@ -203,7 +203,7 @@ def plot(result: dict, fig_dir) -> list[str]:
 
 
 def main(argv=None):
-    from experiments._runner import single_experiment_main
+    from bridge_jax.studies._runner import single_experiment_main
 
     return single_experiment_main(NAME, argv)
 

@@ -1,8 +1,8 @@
 """Beyond the paper: learned step sizes and learned augmentations (issue 4).
 
-Runs experiments/learn_steps.py and experiments/learn_augment.py, writes DIR/learn.json,
-DIR/figures/learn_*.png, and a "Beyond the paper" section in DIR/report.md (added to the
-reproduction report when one is there, replacing an earlier version of the section).
+Runs bridge_jax/studies/learn_steps.py and bridge_jax/studies/learn_augment.py, writes
+DIR/learn.json, DIR/figures/learn_*.png, and a "Beyond the paper" section in DIR/report.md (added
+to the reproduction report when one is there, replacing an earlier version of the section).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import os
 import sys
 import time
 
-from experiments._common import LearnConfig
-from experiments._report import fmt, write_section
-from experiments._runner import (
+from bridge_jax.studies._common import LearnConfig
+from bridge_jax.studies._report import fmt, write_section
+from bridge_jax.studies._runner import (
     OneLineParser,
     UserError,
     add_config_arguments,
@@ -33,8 +33,8 @@ def _section(metrics: dict, figures: list[str], out: str, elapsed: float) -> str
         BEGIN,
         "## Beyond the paper: learned step sizes and augmentations",
         "",
-        "Mean over held-out trials with 95% t-interval; see experiments/learn_steps.py and "
-        "experiments/learn_augment.py for every definition.",
+        "Mean over held-out trials with 95% t-interval; see bridge_jax/studies/learn_steps.py and "
+        "bridge_jax/studies/learn_augment.py for every definition.",
         "",
         "| metric | ours: mean [95% CI] | null | definition |",
         "|---|---|---|---|",
@@ -94,7 +94,7 @@ def run_from_args(args) -> int:
 
 
 def main(argv=None) -> int:
-    parser = OneLineParser(prog="python -m experiments.learn", description=__doc__)
+    parser = OneLineParser(prog="python -m bridge_jax.studies.learn", description=__doc__)
     add_arguments(parser)
     return run_from_args(parser.parse_args(argv))
 

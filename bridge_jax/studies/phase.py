@@ -52,9 +52,9 @@ import numpy as np
 
 import bridge_jax as bj
 from bridge_jax._stats import summarize_success
-from experiments._common import Recorded, digits_array
-from experiments._report import fmt, write_section
-from experiments._runner import (
+from bridge_jax.studies._common import Recorded, digits_array
+from bridge_jax.studies._report import fmt, write_section
+from bridge_jax.studies._runner import (
     OneLineParser,
     UserError,
     check_writable,
@@ -326,7 +326,7 @@ def _select(result, **where):
 def plot(result: dict, fig_dir: str) -> list[str]:
     import matplotlib.pyplot as plt
 
-    from experiments._plotting import save
+    from bridge_jax.studies._plotting import save
 
     c = result["config"]
     paths = []
@@ -384,9 +384,9 @@ def section(result: dict, figures: list[str], out: str) -> str:
         "",
         f"Amplitude flow ({c['num_steps']} steps of {c['step_size']:g}) on y = |Ax|^2 + noise "
         f"||x||^2 e; success = relative error up to global sign/phase < {c['threshold']:g}; "
-        f"{c['trials']} trials per cell (a new A per trial). Definitions in experiments/phase.py "
-        "and phase.json; every cell with its 95% Wilson interval and median error is in "
-        "phase.json.",
+        f"{c['trials']} trials per cell (a new A per trial). Definitions in "
+        "bridge_jax/studies/phase.py and phase.json; every cell with its 95% Wilson interval and "
+        "median error is in phase.json.",
         "",
         "Smallest m/n with success rate >= 0.9 (columns: noise level):",
         "",
@@ -471,7 +471,7 @@ def run_from_args(args) -> int:
 
 
 def main(argv=None) -> int:
-    parser = OneLineParser(prog="python -m experiments.phase", description=__doc__)
+    parser = OneLineParser(prog="python -m bridge_jax.studies.phase", description=__doc__)
     add_arguments(parser)
     return run_from_args(parser.parse_args(argv))
 
