@@ -209,9 +209,9 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def single_experiment_main(name: str, argv=None, learn: bool = False) -> int:
+def single_experiment_main(name: str, argv=None, learn: bool = False, prog=None) -> int:
     parser = OneLineParser(
-        prog=f"python -m bridge_jax.studies.{name}",
+        prog=prog or f"python -m bridge_jax.studies.{name}",
         description=importlib.import_module(f"bridge_jax.studies.{name}").__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -155,10 +155,10 @@ def plot(result: dict, fig_dir) -> list[str]:
     return [save(fig, fig_dir, "fig5_taxonomy.png")]
 
 
-def main(argv=None):
+def main(argv=None, prog=None):
     from bridge_jax.studies._runner import single_experiment_main
 
-    return single_experiment_main(NAME, argv)
+    return single_experiment_main(NAME, argv, prog=prog)
 
 
 if __name__ == "__main__":

@@ -649,8 +649,8 @@ def run_from_args(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
-    parser = OneLineParser(prog="python -m bridge_jax.studies.methods", description=__doc__)
+def main(argv=None, prog="python -m bridge_jax.studies.methods") -> int:
+    parser = OneLineParser(prog=prog, description=__doc__)
     add_arguments(parser)
     return run_from_args(parser.parse_args(argv))
 

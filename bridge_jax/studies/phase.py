@@ -470,8 +470,8 @@ def run_from_args(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
-    parser = OneLineParser(prog="python -m bridge_jax.studies.phase", description=__doc__)
+def main(argv=None, prog="python -m bridge_jax.studies.phase") -> int:
+    parser = OneLineParser(prog=prog, description=__doc__)
     add_arguments(parser)
     return run_from_args(parser.parse_args(argv))
 
