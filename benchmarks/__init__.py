@@ -1,5 +1,6 @@
 """Benchmarks of bridge_jax against NumPy, PyTorch (optional) and the machine's GEMM peak.
 
-Run with `python -m benchmarks [--out DIR] [--quick]` or `bridge-jax bench`; see
-`benchmarks/RESULTS.md` for the measured table and `benchmarks/run.py` for the workloads.
+Run from a checkout (the repository root) with `python -m benchmarks [--quick] --out DIR`; see
+`benchmarks/RESULTS.md` for the measured table and `benchmarks/run.py` for the workloads. Not
+part of the installed package.
 """

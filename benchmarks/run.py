@@ -19,7 +19,7 @@ floating-point work of the iterative algorithm; `gemm_peak_gflops` is the best f
 rate measured on this machine in the same run (NumPy or XLA, 2048 x 2048).
 
 Note on NumPy: on this workplace's machines OPENBLAS_CORETYPE is set, which slows a current
-OpenBLAS; `bridge-jax bench` runs NumPy children with it and OPENBLAS_L2_SIZE unset and
+OpenBLAS; `python -m benchmarks` runs NumPy children with it and OPENBLAS_L2_SIZE unset and
 records the BLAS kernel it used (`numpy_blas`).
 """
 

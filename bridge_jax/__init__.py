@@ -4,6 +4,8 @@ Every function acts on one unbatched signal; batch with `jax.vmap`. Everything e
 here is the public API.
 """
 
+import importlib.metadata
+
 from ._augmentations import ViewBank as ViewBank
 from ._augmentations import add_noise as add_noise
 from ._augmentations import augment as augment
@@ -129,4 +131,4 @@ from ._unrolled import UnrolledLandweber as UnrolledLandweber
 
 _check_jaxlib()
 
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("bridge_jax")

@@ -7,8 +7,8 @@ import sys
 
 
 def main(argv=None) -> int:
-    from experiments import learn, methods, phase, reproduce, sweep
-    from experiments._runner import OneLineParser
+    from bridge_jax.studies import learn, methods, phase, reproduce, sweep
+    from bridge_jax.studies._runner import OneLineParser
 
     parser = OneLineParser(prog="bridge-jax", description="bridge_jax experiments.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
@@ -42,22 +42,11 @@ def main(argv=None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sweep.add_arguments(swp)
-    bch = sub.add_parser(
-        "bench",
-        help="benchmarks against NumPy, PyTorch and the GEMM peak",
-        description="Run benchmarks/run.py: writes DIR/bench.json and DIR/scaling.png.",
-    )
-    bch.add_argument("--out", default="results-bench")
-    bch.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
     try:
-        if args.command == "bench":
-            from benchmarks.run import main as bench_main
-
-            return bench_main(["--out", args.out] + (["--quick"] if args.quick else []))
         commands = {
             "reproduce": reproduce,
             "learn": learn,

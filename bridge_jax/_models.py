@@ -82,6 +82,7 @@ class UnrolledNet(eqx.Module):
     def __call__(self, op: lx.AbstractLinearOperator, y: Float[Array, " m"]) -> Float[Array, " n"]:
         if op.in_size() != self.denoiser.in_size:
             raise ValueError(f"op.in_size() must be {self.denoiser.in_size}, got {op.in_size()}.")
+
         def body(x, log_tau):
             z = x + jnp.exp(log_tau) * adjoint(op).mv(y - op.mv(x))
             return z + self.denoiser(z.reshape(-1)).reshape(z.shape), None
@@ -126,6 +127,7 @@ class UnrolledShrinkage(eqx.Module):
     def __call__(self, op: lx.AbstractLinearOperator, y: Float[Array, " m"]) -> Float[Array, " n"]:
         if op.in_size() != self.n:
             raise ValueError(f"op.in_size() must be {self.n}, got {op.in_size()}.")
+
         def body(x, params):
             tau, log_lam = params
             z = x + tau * adjoint(op).mv(y - op.mv(x))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Callable
 
 import equinox as eqx
@@ -134,14 +133,14 @@ def fit(
     pending: list = []  # device scalars of the losses since the last look on the host
     for i in range(first, num_steps):
         k = jr.fold_in(key, i)  # independent of num_steps, so a longer run extends a shorter one
-        model, opt_state, loss, first_bad = step(model, opt_state, k, first_bad, i)
+        model, opt_state, loss, first_bad = step(model, opt_state, k, first_bad, jnp.int32(i))
         pending.append(loss)
         last = i == num_steps - 1
         save = checkpoint is not None and ((i + 1) % checkpoint_every == 0 or last)
         report = log_every and (i % log_every == 0 or last)
         if not (save or report or last):
             continue
-        losses[i + 1 - len(pending) : i + 1] = np.asarray(jnp.stack(pending))
+        losses[i + 1 - len(pending) : i + 1] = np.asarray(jax.device_get(pending))
         pending = []
         bad = int(first_bad)
         if bad >= 0:
@@ -171,11 +170,6 @@ def _raise_nonfinite(name, raw_step, model, opt_state, k, i):
         )
     err.model = model
     raise err
-
-
-def stderr_progress(name: str, step: int, num_steps: int, loss: float) -> None:
-    """A `progress` callback for `fit` that prints one line per report to stderr."""
-    print(f"  {name}: step {step}/{num_steps} loss {loss:.4g}", file=sys.stderr, flush=True)
 
 
 _CKPT_FORMAT = "bridge_jax.checkpoint/1"

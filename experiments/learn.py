@@ -1,103 +1,19 @@
 """Beyond the paper: learned step sizes and learned augmentations (issue 4).
 
-Runs experiments/learn_steps.py and experiments/learn_augment.py, writes DIR/learn.json,
-DIR/figures/learn_*.png, and a "Beyond the paper" section in DIR/report.md (added to the
-reproduction report when one is there, replacing an earlier version of the section).
+Questions (part 1, learned steps): how much can T learned step sizes beat the default
+1/||A||^2, the best constant step 2/(lambda_max + lambda_min) and the Chebyshev schedule
+(optimal for a known spectrum interval), with or without ground truth, and do steps learned on
+one operator transfer? (Part 2, learned augmentation): (a) can a learned augmentation make the
+leading subspace of C_SSRL align with the operator's null space far beyond the random-subspace
+level that the paper's 0.651 / 5.023 sit at? (b) Can learning the augmentation lower the error
+of SSRL-initialised Landweber?
+
+Runs `bridge_jax/studies/learn.py` (which runs `learn_steps.py` and `learn_augment.py` there;
+their docstrings state the definitions), the same code as `bridge-jax learn`; writes
+DIR/learn.json, DIR/figures/learn_*.png and a section of DIR/report.md.
 """
 
-from __future__ import annotations
-
-import os
-import sys
-import time
-
-from experiments._common import LearnConfig
-from experiments._report import fmt, write_section
-from experiments._runner import (
-    OneLineParser,
-    UserError,
-    add_config_arguments,
-    config_from_args,
-    make_figures,
-    run_experiments,
-    write_json_atomic,
-)
-
-NAMES = ("learn_steps", "learn_augment")
-FORMAT = "bridge_jax.learn/1"
-BEGIN, END = "<!-- beyond-the-paper:begin -->", "<!-- beyond-the-paper:end -->"
-
-
-def _section(metrics: dict, figures: list[str], out: str, elapsed: float) -> str:
-    lines = [
-        BEGIN,
-        "## Beyond the paper: learned step sizes and augmentations",
-        "",
-        "Mean over held-out trials with 95% t-interval; see experiments/learn_steps.py and "
-        "experiments/learn_augment.py for every definition.",
-        "",
-        "| metric | ours: mean [95% CI] | null | definition |",
-        "|---|---|---|---|",
-    ]
-    for name, m in metrics.items():
-        ci = f"{fmt(m['mean'])} [{fmt(m['ci95'][0])}, {fmt(m['ci95'][1])}]"
-        lines.append(f"| `{name}` | {ci} | {fmt(m.get('null'))} | {m['definition']} |")
-    lines.append("")
-    for path in figures:
-        lines += [f"![{os.path.basename(path)}]({os.path.relpath(path, out)})", ""]
-    lines += [f"Run time: {elapsed:.0f} s.", END]
-    return "\n".join(lines)
-
-
-def learn(config: LearnConfig, out: str, *, fresh: bool = False) -> dict:
-    t0 = time.perf_counter()
-    run = run_experiments(config, out, names=NAMES, fresh=fresh)
-    metrics, curves = {}, {}
-    for name, result in run["results"].items():
-        metrics.update(result["metrics"])
-        curves[name] = result["curves"]
-    results = {"format": FORMAT, "config": config.as_dict(), "metrics": metrics, "curves": curves}
-    write_json_atomic(os.path.join(out, "learn.json"), results)
-    figures = make_figures(run["results"], out)
-    write_section(out, _section(metrics, figures, out, time.perf_counter() - t0), BEGIN, END)
-    return results
-
-
-def add_arguments(parser) -> None:
-    add_config_arguments(parser)
-
-
-def run_from_args(args) -> int:
-    try:
-        config = config_from_args(args, LearnConfig)
-        results = learn(config, args.out, fresh=args.fresh)
-    except UserError as e:
-        print(f"bridge-jax: error: {e}", file=sys.stderr)
-        return 2
-    print(
-        f"wrote {os.path.join(args.out, 'learn.json')} and the 'Beyond the paper' section of "
-        f"{os.path.join(args.out, 'report.md')}"
-    )
-    for key in (
-        "steps.default_mse",
-        "steps.chebyshev_mse",
-        "steps.learned_supervised_mse",
-        "steps.learned_selfsupervised_mse",
-        "steps.equivalent_plain_iterations",
-        "augment.alignment_before",
-        "augment.alignment_after",
-        "augment.alignment_null",
-    ):
-        m = results["metrics"][key]
-        print(f"  {key:<36} {fmt(m['mean'])} [{fmt(m['ci95'][0])}, {fmt(m['ci95'][1])}]")
-    return 0
-
-
-def main(argv=None) -> int:
-    parser = OneLineParser(prog="python -m experiments.learn", description=__doc__)
-    add_arguments(parser)
-    return run_from_args(parser.parse_args(argv))
-
+from bridge_jax.studies import learn as study
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(study.main(prog="python experiments/learn.py"))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import bridge_jax as bj
-from experiments._common import Config, Setting, digits_array, make_operator
+from bridge_jax.studies._common import Config, Setting, digits_array, make_operator
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import bridge_jax as bj
-from experiments.learn_augment import null_energy
+from bridge_jax.studies.learn_augment import null_energy
 
 
 def test_full_rank_augmentation_is_random_rotation(key):

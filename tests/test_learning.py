@@ -143,3 +143,17 @@ def test_bad_hyperparameters_fail_before_compiling(setting, key, compile_count):
     with pytest.raises(ValueError, match=r"holdout must be in \[0.0, 1.0\)"):
         bj.measurement_split_loss(model, op, y, key=key, holdout=1.2)
     assert compile_count() == before
+
+
+def test_fit_compiles_once_whatever_the_number_of_steps(key, compile_count):
+    # The step and its finiteness guard compile once; more steps must not add compilations.
+    def loss(m, k):
+        return jnp.sum((m - 1.0) ** 2)
+
+    bj.fit(loss, jnp.zeros(3), key=key, num_steps=2, learning_rate=0.1)
+    start = compile_count()
+    bj.fit(loss, jnp.zeros(3), key=key, num_steps=2, learning_rate=0.1)
+    two = compile_count() - start
+    start = compile_count()
+    bj.fit(loss, jnp.zeros(3), key=key, num_steps=12, learning_rate=0.1)
+    assert compile_count() - start == two

@@ -219,8 +219,8 @@ def test_measure_axes_with_image_augmentation_and_group(key):
 def test_methods_digits_trial_and_methods(key):
     """`methods --data digits`: disjoint digit train/test sets, an image ViewBank for the SSRL
     methods and the image group for EI."""
-    from experiments._common import MethodsConfig
-    from experiments.methods import _init, image_group, make_trial
+    from bridge_jax.studies._common import MethodsConfig
+    from bridge_jax.studies.methods import _init, image_group, make_trial
 
     c = MethodsConfig.quick(data="digits", n=64, m=16).validate()
     data = make_trial(key, "cs", 0.1, c)

@@ -7,8 +7,8 @@ import pytest
 
 import bridge_jax as bj
 from bridge_jax._cli import main as cli_main
-from experiments import methods as study
-from experiments._common import MethodsConfig
+from bridge_jax.studies import methods as study
+from bridge_jax.studies._common import MethodsConfig
 
 SUMMARY = {"mean", "std", "ci95", "n_trials"}
 

@@ -8,7 +8,7 @@ import scipy.stats
 
 from bridge_jax._cli import main as cli_main
 from bridge_jax._stats import proportion_interval, summarize_success
-from experiments.phase import INITS, PhaseConfig, run_unit
+from bridge_jax.studies.phase import INITS, PhaseConfig, run_unit
 
 ARGS = ["phase", "--quick", "--data", "sparse"]
 

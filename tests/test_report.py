@@ -1,6 +1,6 @@
 """report.md sections written by several commands survive each other."""
 
-from experiments._report import _marked_sections, write_section
+from bridge_jax.studies._report import _marked_sections, write_section
 
 
 def test_sections_are_replaced_not_duplicated_and_kept(tmp_path):

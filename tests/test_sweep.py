@@ -11,8 +11,8 @@ import pytest
 
 import bridge_jax as bj
 from bridge_jax._cli import main as cli_main
-from experiments import sweep as study
-from experiments._runner import UserError
+from bridge_jax.studies import sweep as study
+from bridge_jax.studies._runner import UserError
 
 sys.path.insert(0, os.path.dirname(__file__))
 from sweep_toy import toy_trial  # noqa: E402

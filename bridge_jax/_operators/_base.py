@@ -131,8 +131,7 @@ class Transpose(AbstractOperator):
 
 
 class Conjugate(AbstractOperator):
-    r"""$\bar A$, the elementwise conjugate of a complex operator: $\bar A x = \overline{A \bar x}$.
-    """
+    r"""The elementwise conjugate of a complex operator: $\bar A x = \overline{A \bar x}$."""
 
     operator: lx.AbstractLinearOperator
 

@@ -28,7 +28,7 @@ import jax.random as jr
 import numpy as np
 
 import bridge_jax as bj
-from experiments._common import LearnConfig, curve, metric, trial_keys
+from bridge_jax.studies._common import LearnConfig, curve, metric, trial_keys
 
 NAME = "learn_steps"
 STREAM = 11
@@ -235,7 +235,7 @@ def run(config: LearnConfig, progress=None) -> dict:
 def plot(result: dict, fig_dir) -> list[str]:
     import matplotlib.pyplot as plt
 
-    from experiments._plotting import band, save
+    from bridge_jax.studies._plotting import band, save
 
     cv = result["curves"]
     ts = cv["unroll"]
@@ -287,7 +287,7 @@ def plot(result: dict, fig_dir) -> list[str]:
 
 
 def main(argv=None):
-    from experiments._runner import single_experiment_main
+    from bridge_jax.studies._runner import single_experiment_main
 
     return single_experiment_main(NAME, argv, learn=True)
 

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 
-from experiments._common import Config, LearnConfig
+from bridge_jax.studies._common import Config, LearnConfig
 
 EXPERIMENTS = (
     "fig1_spectrum",
@@ -52,7 +52,7 @@ def result_digest(config: Config, module) -> str:
     import inspect
 
     import bridge_jax
-    from experiments import _common
+    from bridge_jax.studies import _common
 
     h = hashlib.sha256(config.digest().encode())
     for mod in (module, _common):
@@ -115,7 +115,7 @@ def run_experiments(config: Config, out: str, *, names=EXPERIMENTS, fresh=False)
     say = progress_printer(len(names))
     results, timings = {}, {}
     for i, name in enumerate(names, 1):
-        module = importlib.import_module(f"experiments.{name}")
+        module = importlib.import_module(f"bridge_jax.studies.{name}")
         path = os.path.join(out, "experiments", f"{name}.json")
         digest = result_digest(config, module)
         cached = None if fresh else load_cached(path, digest)
@@ -138,7 +138,7 @@ def make_figures(results: dict, out: str) -> list[str]:
     fig_dir = os.path.join(out, "figures")
     paths = []
     for name, result in results.items():
-        module = importlib.import_module(f"experiments.{name}")
+        module = importlib.import_module(f"bridge_jax.studies.{name}")
         paths += module.plot(result, fig_dir)
     return paths
 
@@ -209,10 +209,10 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def single_experiment_main(name: str, argv=None, learn: bool = False) -> int:
+def single_experiment_main(name: str, argv=None, learn: bool = False, prog=None) -> int:
     parser = OneLineParser(
-        prog=f"python -m experiments.{name}",
-        description=importlib.import_module(f"experiments.{name}").__doc__,
+        prog=prog or f"python -m bridge_jax.studies.{name}",
+        description=importlib.import_module(f"bridge_jax.studies.{name}").__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_config_arguments(parser)

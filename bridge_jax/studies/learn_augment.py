@@ -31,7 +31,7 @@ import numpy as np
 
 import bridge_jax as bj
 from bridge_jax._learned_augment import LearnableAugmentation
-from experiments._common import LearnConfig, metric, trial_keys
+from bridge_jax.studies._common import LearnConfig, metric, trial_keys
 
 NAME = "learn_augment"
 STREAM = 12
@@ -197,7 +197,7 @@ def run(config: LearnConfig, progress=None) -> dict:
 def plot(result: dict, fig_dir) -> list[str]:
     import matplotlib.pyplot as plt
 
-    from experiments._plotting import save
+    from bridge_jax.studies._plotting import save
 
     cv, mt = result["curves"], result["metrics"]
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
@@ -228,7 +228,7 @@ def plot(result: dict, fig_dir) -> list[str]:
 
 
 def main(argv=None):
-    from experiments._runner import single_experiment_main
+    from bridge_jax.studies._runner import single_experiment_main
 
     return single_experiment_main(NAME, argv, learn=True)
 

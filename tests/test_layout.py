@@ -1,0 +1,55 @@
+"""The library stands alone: it never imports the scripts above it, and those scripts are thin."""
+
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).parents[1]
+SCRIPTS = (
+    "fig1_spectrum",
+    "fig2_masking",
+    "fig3_convergence",
+    "fig4_transfer",
+    "fig5_taxonomy",
+    "reproduce",
+    "learn",
+    "methods",
+    "phase",
+    "sweep",
+)
+
+
+def test_library_does_not_import_experiments_or_benchmarks(tmp_path):
+    code = (
+        "import sys, bridge_jax, bridge_jax._cli, bridge_jax.studies.reproduce\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('experiments', 'benchmarks'))\n"
+        "assert not bad, bad\n"
+    )
+    # From an empty folder, so that nothing in the checkout is importable by accident.
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_experiment_scripts_are_thin():
+    found = sorted(p.stem for p in (ROOT / "experiments").glob("*.py"))
+    assert found == sorted(SCRIPTS)
+    for name in SCRIPTS:
+        lines = (ROOT / "experiments" / f"{name}.py").read_text().splitlines()
+        assert len(lines) < 200, name
+        assert "bridge_jax.studies" in "\n".join(lines), name
+
+
+def test_experiment_script_runs_as_a_file(tmp_path):
+    for name in ("fig2_masking", "sweep"):
+        script = ROOT / "experiments" / f"{name}.py"
+        proc = subprocess.run(
+            [sys.executable, str(script), "--help"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert f"python experiments/{name}.py" in proc.stdout
