@@ -75,6 +75,15 @@ from ._phase import amplitude_gradient as amplitude_gradient
 from ._phase import amplitude_loss as amplitude_loss
 from ._phase import relative_error as relative_error
 from ._phase import spectral_init as spectral_init
+from ._problems import AbstractNoise as AbstractNoise
+from ._problems import AbstractSource as AbstractSource
+from ._problems import DatasetSource as DatasetSource
+from ._problems import GaussianNoise as GaussianNoise
+from ._problems import PoissonGaussianNoise as PoissonGaussianNoise
+from ._problems import PoissonNoise as PoissonNoise
+from ._problems import Problem as Problem
+from ._problems import SparseSource as SparseSource
+from ._problems import measure as measure
 from ._schedules import chebyshev_steps as chebyshev_steps
 from ._schedules import constant_best_step as constant_best_step
 from ._schedules import spectrum_bounds as spectrum_bounds

@@ -52,14 +52,8 @@ def operators():
     def gaussian_image(k):
         return bj.GaussianSensing(IMAGE, 11, key=k)
 
-    def matrix(k):
-        return bj.MatrixOperator(jr.normal(k, (5, 12)))
-
     def matrix_image(k):
         return bj.MatrixOperator(jr.normal(k, (12, 30)), in_shape=IMAGE, out_shape=(3, 4))
-
-    def mask(k):
-        return bj.Mask(bj.random_mask(12, 0.25, key=k))
 
     def mask_image(k):
         return bj.Mask(bj.random_mask(IMAGE, 0.5, key=k))
@@ -81,9 +75,6 @@ def operators():
         k1, k2 = jr.split(k)
         return bj.GaussianSensing(5, 4, key=k1) @ subsample(k2)
 
-    def reshaped_blur(k):
-        return bj.Reshaped(blur(k), in_shape=(36,), out_shape=(36,))
-
     def lineax_matrix(k):
         return lx.MatrixLinearOperator(jr.normal(k, (6, 10)))
 
@@ -99,20 +90,15 @@ def operators():
     return {
         "gaussian": gaussian,
         "gaussian_image": gaussian_image,
-        "matrix": matrix,
         "matrix_image": matrix_image,
         "matrix_complex": _complex_matrix,
-        "mask": mask,
         "mask_image": mask_image,
-        "subsample": subsample,
         "subsample_image": subsample_image,
         "blur": blur,
         "blur_mask": blur_mask,
         "composed": composed,
-        "reshaped_blur": reshaped_blur,
         "lineax_matrix": lineax_matrix,
         "user_function": user_function,
-        "fourier": lambda k: _fourier(),
         "masked_fourier": _masked_fourier,
         "scaled_sum": scaled_sum,
     }

@@ -1,0 +1,236 @@
+r"""The problem: where signals come from, how they are measured, and with what noise.
+
+`Problem(source, operator, noise).sample(key=key) -> (x, op, y)` draws ONE signal, its
+operator (fixed, or drawn per signal from the key, e.g. a fresh mask per image) and its noisy
+measurement $y = \mathcal{N}(A x)$; `vmap` it over keys for a data set:
+
+    mask = lambda k: bj.Mask(bj.random_mask((28, 28), 0.5, key=k))  # a fresh mask per image
+    problem = bj.Problem(bj.DatasetSource(images), mask, bj.GaussianNoise(0.1))
+    x, op, y = jax.vmap(lambda k: problem.sample(key=k))(jr.split(key, 500))
+
+(With a fixed operator, `vmap` broadcasts it to every sample; take `problem.operator` and
+`vmap` with `out_axes` if the copies matter.)
+
+`measure(op, x, noise, key=key)` is the one measurement function: every study and method
+that measures a signal goes through it (or through `Problem.sample`).
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import lineax as lx
+from jaxtyping import Array, Float, Inexact, PRNGKeyArray
+
+from . import _validate as check
+from ._operators import as_shape, check_input, check_operator
+from ._signals import AMPLITUDES, sparse_signal
+
+# --------------------------------------------------------------------------- signal sources
+
+
+class AbstractSource(eqx.Module):
+    """Where signals come from: `source(key=key)` draws ONE signal of `structure()`."""
+
+    @abc.abstractmethod
+    def __call__(self, *, key: PRNGKeyArray) -> Float[Array, "..."]:
+        """One signal."""
+
+    @abc.abstractmethod
+    def structure(self) -> jax.ShapeDtypeStruct:
+        """The shape and dtype of one signal."""
+
+
+class SparseSource(AbstractSource):
+    r"""Exactly `s`-sparse signals (`sparse_signal`) of shape `shape` (an int `n` or a tuple):
+    a uniformly random support of `s` entries with i.i.d. `amplitude` values."""
+
+    shape: tuple[int, ...] = eqx.field(static=True)
+    s: int = eqx.field(static=True)
+    amplitude: str = eqx.field(static=True)
+    dtype: object = eqx.field(static=True)
+
+    def __init__(self, shape, s: int, *, amplitude: str = "gaussian", dtype=None):
+        self.shape = as_shape("shape", shape)
+        self.s = check.int_in_range("s", s, 0, math.prod(self.shape))
+        self.amplitude = check.one_of("amplitude", amplitude, AMPLITUDES)
+        self.dtype = jnp.dtype(jnp.result_type(float) if dtype is None else dtype)
+
+    def __call__(self, *, key):
+        n = math.prod(self.shape)
+        x = sparse_signal(key, n, self.s, amplitude=self.amplitude, dtype=self.dtype)
+        return x.reshape(self.shape)
+
+    def structure(self):
+        return jax.ShapeDtypeStruct(self.shape, self.dtype)
+
+
+class DatasetSource(AbstractSource):
+    """Signals drawn uniformly (with replacement) from a data set `data` of shape `(N, ...)`:
+    digits, MNIST images, image patches. The data set is a leaf (it may live on the GPU)."""
+
+    data: Inexact[Array, "N ..."]
+
+    def __init__(self, data):
+        data = jnp.asarray(data)
+        if data.ndim < 2 or data.shape[0] < 1:
+            raise ValueError(
+                f"data must have shape (N, *signal_shape) with N >= 1, got {data.shape}."
+            )
+        if not jnp.issubdtype(data.dtype, jnp.inexact):
+            data = data.astype(jnp.result_type(float))
+        self.data = data
+
+    def __call__(self, *, key):
+        return self.data[jr.randint(key, (), 0, self.data.shape[0])]
+
+    def structure(self):
+        return jax.ShapeDtypeStruct(self.data.shape[1:], self.data.dtype)
+
+
+# --------------------------------------------------------------------------- noise models
+
+
+class AbstractNoise(eqx.Module):
+    """A noise model: `noise(y, key=key)` corrupts ONE clean measurement $Ax$."""
+
+    @abc.abstractmethod
+    def __call__(self, y: Inexact[Array, "..."], *, key: PRNGKeyArray) -> Inexact[Array, "..."]:
+        """The noisy measurement."""
+
+
+class GaussianNoise(AbstractNoise):
+    r"""$y + \sigma\varepsilon$, $\varepsilon \sim \mathcal{N}(0, I)$; for complex $y$ circular
+    noise $\sigma(\varepsilon_1 + i\varepsilon_2)/\sqrt2$ (the same $\sigma^2$ per entry).
+    `sigma` is a leaf: sweep it with `vmap`, learn it with `grad`."""
+
+    sigma: Float[Array, ""]
+
+    def __init__(self, sigma):
+        check.nonnegative("sigma", sigma)
+        self.sigma = jnp.asarray(sigma, jnp.result_type(float))
+
+    def __call__(self, y, *, key):
+        y = jnp.asarray(y)
+        if jnp.iscomplexobj(y):
+            real = jnp.finfo(y.dtype).dtype
+            k1, k2 = jr.split(key)
+            e = (jr.normal(k1, y.shape, real) + 1j * jr.normal(k2, y.shape, real)) / jnp.sqrt(2.0)
+            return y + self.sigma.astype(real) * e.astype(y.dtype)
+        return y + self.sigma.astype(y.dtype) * jr.normal(key, y.shape, y.dtype)
+
+
+class PoissonNoise(AbstractNoise):
+    r"""Photon counting: $y = g\,\mathrm{Poisson}(Ax/g)$ with gain $g$ (mean $Ax$, variance
+    $g\,Ax$); needs $Ax \ge 0$ (negative entries count as 0). Not differentiable in $y$."""
+
+    gain: Float[Array, ""]
+
+    def __init__(self, gain):
+        check.nonnegative("gain", gain, strict=True)
+        self.gain = jnp.asarray(gain, jnp.result_type(float))
+
+    def __call__(self, y, *, key):
+        y = jnp.asarray(y)
+        if jnp.iscomplexobj(y):
+            raise ValueError("PoissonNoise needs real, non-negative measurements.")
+        rate = jnp.maximum(y, 0.0) / self.gain.astype(y.dtype)
+        return self.gain.astype(y.dtype) * jr.poisson(key, rate).astype(y.dtype)
+
+
+class PoissonGaussianNoise(AbstractNoise):
+    r"""$y = g\,\mathrm{Poisson}(Ax/g) + \sigma\varepsilon$: shot noise plus read-out noise."""
+
+    poisson: PoissonNoise
+    gaussian: GaussianNoise
+
+    def __init__(self, gain, sigma):
+        self.poisson = PoissonNoise(gain)
+        self.gaussian = GaussianNoise(sigma)
+
+    def __call__(self, y, *, key):
+        k_p, k_g = jr.split(key)
+        return self.gaussian(self.poisson(y, key=k_p), key=k_g)
+
+
+def measure(
+    op: lx.AbstractLinearOperator,
+    x: Inexact[Array, "..."],
+    noise: AbstractNoise | None = None,
+    *,
+    key: PRNGKeyArray | None = None,
+) -> Inexact[Array, "..."]:
+    r"""The measurement of ONE signal: $y = \mathcal{N}(A x)$ (`noise=None`: $y = Ax$).
+
+    `key` is required with a noise model. `vmap` over signals (and operators) for a data set.
+    """
+    op = check_operator(op)
+    y = op.mv(check_input(op, x))
+    if noise is None:
+        return y
+    if not isinstance(noise, AbstractNoise):
+        raise TypeError(
+            f"noise must be a bridge_jax noise model (e.g. GaussianNoise), got {noise!r}."
+        )
+    check.prng_key("key", key)
+    return noise(y, key=key)
+
+
+# --------------------------------------------------------------------------- the problem
+
+
+class Problem(eqx.Module):
+    r"""A problem: signal source, operator and noise model; `sample(key=key)` draws ONE
+    `(x, op, y)`.
+
+    `operator` is a lineax operator shared by every signal, or a function `key -> operator`
+    that draws a fresh one per signal (a new mask or kernel per image); `noise` a noise model
+    (default: none). Arrays inside (the operator's matrix, a data set, $\sigma$) are leaves, so
+    a problem can be `vmap`-ed (e.g. over noise levels) and passed through `jit`.
+    """
+
+    source: AbstractSource
+    operator: lx.AbstractLinearOperator | None
+    draw_operator: Callable[[PRNGKeyArray], lx.AbstractLinearOperator] | None = eqx.field(
+        static=True
+    )
+    noise: AbstractNoise | None
+
+    def __init__(self, source: AbstractSource, operator, noise: AbstractNoise | None = None):
+        if not isinstance(source, AbstractSource):
+            raise TypeError(
+                f"source must be a signal source (SparseSource, DatasetSource, ...), got "
+                f"{type(source).__name__}."
+            )
+        if noise is not None and not isinstance(noise, AbstractNoise):
+            raise TypeError(f"noise must be a noise model (e.g. GaussianNoise), got {noise!r}.")
+        self.source, self.noise = source, noise
+        if isinstance(operator, lx.AbstractLinearOperator):
+            self.operator, self.draw_operator = check_operator(operator, "operator"), None
+            example = operator
+        elif callable(operator):
+            self.operator, self.draw_operator = None, operator
+            example = jax.eval_shape(operator, jr.key(0))
+        else:
+            raise TypeError(
+                f"operator must be a lineax operator or a function key -> operator, got "
+                f"{type(operator).__name__}."
+            )
+        if example.in_structure().shape != source.structure().shape:
+            raise ValueError(
+                f"the operator takes inputs of shape {example.in_structure().shape} but the "
+                f"source draws signals of shape {source.structure().shape}."
+            )
+
+    def sample(self, *, key: PRNGKeyArray):
+        """One `(x, op, y)`: a signal, its operator and its noisy measurement."""
+        k_x, k_op, k_noise = jr.split(key, 3)
+        x = self.source(key=k_x)
+        op = self.operator if self.draw_operator is None else self.draw_operator(k_op)
+        return x, op, measure(op, x, self.noise, key=k_noise)
