@@ -96,12 +96,12 @@ from ._solvers.landweber import default_step_size as default_step_size
 from ._solvers.landweber import landweber as landweber
 from ._solvers.landweber import landweber_gram as landweber_gram
 from ._solvers.landweber import measurement_loss as measurement_loss
+from ._solvers.landweber_closed_form import SVD as SVD
+from ._solvers.landweber_closed_form import landweber_spectral as landweber_spectral
+from ._solvers.landweber_closed_form import operator_svd as operator_svd
 from ._solvers.lmmse import LMMSE as LMMSE
 from ._solvers.lmmse import lmmse_apply as lmmse_apply
 from ._solvers.lmmse import lmmse_fit as lmmse_fit
-from ._solvers.spectral import SVD as SVD
-from ._solvers.spectral import landweber_spectral as landweber_spectral
-from ._solvers.spectral import operator_svd as operator_svd
 from ._spectral import augmentation_covariance as augmentation_covariance
 from ._spectral import augmentation_covariance_operator as augmentation_covariance_operator
 from ._spectral import effective_rank as effective_rank
