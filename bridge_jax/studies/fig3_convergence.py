@@ -117,4 +117,4 @@ def main(argv=None, prog=None):
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
