@@ -129,3 +129,24 @@ def test_resume_rule(tmp_path, suffix):
             store.load_if_current(path, "d1", fmt="f/1", stale=stale, what="unit")
         assert "\n" not in str(info.value)
     assert issubclass(store.StoreError, ValueError)
+
+
+def test_study_report_and_figures_replace_symlinks(tmp_path):
+    from bridge_jax.studies._plotting import save
+    from bridge_jax.studies._report import write_section
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("precious")
+    out = tmp_path / "out"
+    (out / "figures").mkdir(parents=True)
+    os.symlink(secret, out / "report.md")
+    os.symlink(secret, out / "figures" / "fig.png")
+    write_section(
+        str(out), "<!-- s:begin -->\nnew\n<!-- s:end -->", "<!-- s:begin -->", "<!-- s:end -->"
+    )
+    save(plt.figure(figsize=(1, 1)), str(out / "figures"), "fig.png")
+    assert secret.read_text() == "precious"
+    report = (out / "report.md").read_text()
+    assert not os.path.islink(out / "report.md") and "new" in report
+    assert "precious" not in report  # a linked report is not read into the new one either
+    assert not os.path.islink(out / "figures" / "fig.png")
