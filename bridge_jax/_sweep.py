@@ -17,16 +17,14 @@ results do not depend on the chunk size or the number of devices.
 
 With `out`, each finished chunk is written atomically to `out/chunks/`; a sweep started again
 with the same arguments loads what was finished and computes only the rest. A file there that
-is unreadable or belongs to another sweep is an error, never silently overwritten.
+is unreadable or belongs to another sweep (another grid, seed, `trial_fn` or version of
+bridge_jax) is an error, never silently overwritten; see `bridge_jax._store`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import io
 import itertools
-import json
 import math
 import os
 import sys
@@ -39,6 +37,7 @@ import jax.random as jr
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from . import _store as store
 from . import _validate as check
 
 _FORMAT = "bridge_jax.sweep-chunk/1"
@@ -73,43 +72,29 @@ def auto_chunk(bytes_per_trial: float, num_devices: int, budget_bytes: float | N
 
 
 def _digest(trial_fn, shape_names, points, seed) -> str:
-    h = hashlib.sha256()
+    """The grid, the seed, the package's code, and `trial_fn` by qualified name and, when
+    Python can find it, its source."""
+    name = f"{getattr(trial_fn, '__module__', '')}.{getattr(trial_fn, '__qualname__', '')}"
     try:
-        h.update(inspect.getsource(trial_fn).encode())
+        source = inspect.getsource(trial_fn)
     except (OSError, TypeError):
-        h.update(repr(trial_fn).encode())
-    blob = json.dumps({"shape": sorted(shape_names), "points": points, "seed": seed}, default=str)
-    h.update(blob.encode())
-    return h.hexdigest()[:16]
+        source = ""
+    config = {"shape": sorted(shape_names), "points": points, "seed": seed}
+    return store.digest(config, name, source)
 
 
-def _save_chunk(path: str, meta: dict, arrays: dict[str, np.ndarray]) -> None:
-    buf = io.BytesIO()
-    np.savez(buf, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as f:
-        f.write(buf.getvalue())
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _load_chunk(path: str, digest: str) -> dict[str, np.ndarray]:
+def _load_chunk(path: str, digest: str) -> dict[str, np.ndarray] | None:
     try:
-        with np.load(path) as data:
-            meta = json.loads(bytes(data["__meta__"]).decode())
-            arrays = {k: data[k] for k in data.files if k != "__meta__"}
-    except Exception as e:  # noqa: BLE001 - any failure to parse means the same thing here
-        raise SweepError(
-            f"{path} is not a readable sweep chunk ({type(e).__name__}: {e}); delete it to "
-            "recompute it."
-        ) from e
-    if meta.get("format") != _FORMAT or meta.get("digest") != digest:
-        raise SweepError(
-            f"{path} belongs to another sweep (different grid, seed or code); use another "
-            "output folder or delete the folder's chunks/ to start again."
+        return store.load_if_current(
+            path,
+            digest,
+            fmt=_FORMAT,
+            what="sweep chunk",
+            writer="run_sweep",
+            recover="use another output folder, or delete the folder's chunks/ to start again",
         )
-    return arrays
+    except store.StoreError as e:
+        raise SweepError(str(e)) from e
 
 
 def _gather(x) -> np.ndarray:
@@ -147,7 +132,13 @@ def run_sweep(
       shape parameters arrive as Python values (static).
     - `grid`: parameter name -> list of values; `shape_params`: the names that change shapes.
     - `trials`, `seed`: trial `t` uses `jax.random.fold_in(jax.random.key(seed), t)`.
-    - `out`: folder for resumable chunk files (None: keep nothing).
+    - `out`: folder for resumable chunk files (None: keep nothing). A chunk saved there is
+      reused only by a sweep with the same grid, shape parameters, seed and code: the code is
+      all of `bridge_jax` (`bridge_jax._store.code_digest`) plus `trial_fn`'s qualified name
+      and, when Python can find it (`inspect.getsource`), its own source (not that of the
+      functions it calls outside bridge_jax). A `trial_fn` whose source cannot be found (typed
+      at a prompt, built at run time) is identified by its name only: after changing it, or
+      what it calls, use another `out`.
     - `chunk_trials`: trials per chunk (rounded up to a multiple of the device count); by
       default from `bytes_per_trial(shape)` and the device memory (see `auto_chunk`).
     - `devices`: the devices to shard trials over (default: all).
@@ -209,8 +200,8 @@ def run_sweep(
             path = None
             if out is not None:
                 path = os.path.join(out, "chunks", f"g{g_index:03d}-t{start:07d}-{stop:07d}.npz")
-            if path is not None and os.path.exists(path):
-                arrays = _load_chunk(path, digest)
+            arrays = None if path is None else _load_chunk(path, digest)
+            if arrays is not None:
                 status = "loaded"
             else:
                 # Pad the chunk to a multiple of the device count; padded trials are dropped.
@@ -224,8 +215,9 @@ def run_sweep(
                     k: _gather(v)[: stop - start].T for k, v in out_tree.items()
                 }  # (points in group, trials in chunk)
                 if path is not None and jax.process_index() == 0:
-                    meta = {"format": _FORMAT, "digest": digest, "start": start, "stop": stop}
-                    _save_chunk(path, meta, arrays)
+                    store.save_result(
+                        path, arrays, fmt=_FORMAT, digest=digest, start=start, stop=stop
+                    )
                 computed += 1
                 status = "computed"
             for k, v in arrays.items():

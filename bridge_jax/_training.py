@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Callable
@@ -13,6 +14,7 @@ import jax.random as jr
 import numpy as np
 import optax
 
+from . import _store as store
 from . import _validate as check
 
 
@@ -176,15 +178,12 @@ _CKPT_FORMAT = "bridge_jax.checkpoint/1"
 
 
 def _save_checkpoint(path, name, done, model, opt_state, losses):
-    """One file: a JSON header line, then the leaves; replaced atomically (tmp + rename)."""
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
+    """One file: a JSON header line, then the leaves; replaced atomically by the store."""
     meta = {"format": _CKPT_FORMAT, "name": name, "steps": done, "losses": losses.tolist()}
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as f:
-        f.write(json.dumps(meta).encode() + b"\n")
-        eqx.tree_serialise_leaves(f, (model, opt_state))
-    os.replace(tmp, path)
+    buf = io.BytesIO()
+    buf.write(json.dumps(meta).encode() + b"\n")
+    eqx.tree_serialise_leaves(buf, (model, opt_state))
+    store.atomic_write(path, buf.getvalue())
 
 
 def _load_checkpoint(path, name, model, opt_state):

@@ -71,7 +71,7 @@ def test_corrupted_or_foreign_chunk_is_a_clear_error(tmp_path):
     out = str(tmp_path)
     _run(out=out, chunk_trials=5)
     path = os.path.join(out, "chunks", os.listdir(os.path.join(out, "chunks"))[0])
-    with pytest.raises(bj.SweepError, match="belongs to another sweep"):
+    with pytest.raises(bj.SweepError, match="another configuration or another version of the code"):
         bj.run_sweep(
             toy_trial,
             GRID,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
-import json
 import math
 from typing import Any, ClassVar
 
@@ -16,6 +14,7 @@ import lineax as lx
 import numpy as np
 
 import bridge_jax as bj
+from bridge_jax import _store as store
 from bridge_jax._stats import summarize
 
 # The quick setting shared by every study (each adds its own in QUICK_EXTRA).
@@ -43,8 +42,8 @@ class Recorded:
         }
 
     def digest(self) -> str:
-        blob = json.dumps(self.as_dict(), sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:16]
+        # The configuration part of `store.digest` (the same canonical JSON), without the code.
+        return store.digest(self, code=False)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,6 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bridge_jax import _store as store  # noqa: E402
+
 
 def band(ax, x, stats, label, color, linestyle="-", marker=None):
     mean = np.asarray(stats["mean"])
@@ -25,6 +27,6 @@ def save(fig, fig_dir, name: str) -> str:
     os.makedirs(fig_dir, exist_ok=True)
     path = os.path.join(fig_dir, name)
     fig.tight_layout()
-    fig.savefig(path, dpi=130)
+    store.save_figure(fig, path, dpi=130)
     plt.close(fig)
     return path

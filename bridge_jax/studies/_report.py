@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from bridge_jax import _store as store
+
 HEADLINE = (
     "spectral_correlation",
     "effective_rank_augmentation",
@@ -139,9 +141,9 @@ def write_report(results: dict, figures: list[str], out: str, *, timings: dict, 
     lines += [f"| total (incl. figures) | {elapsed:.1f} |", ""]
     path = os.path.join(out, "report.md")
     # Keep the sections that other commands (learn, methods) added to an earlier report.
-    kept = _marked_sections(open(path).read()) if os.path.exists(path) else []
-    with open(path, "w") as f:
-        f.write("\n".join(lines + kept))
+    earlier = _earlier_report(path)
+    kept = _marked_sections(earlier) if earlier is not None else []
+    store.atomic_write(path, "\n".join(lines + kept))
 
 
 def describe_setting(cfg: dict) -> str:
@@ -254,6 +256,15 @@ def _marked_sections(text: str) -> list[str]:
     ]
 
 
+def _earlier_report(path: str) -> str | None:
+    """The text of an earlier report.md, or None; a symbolic link there is not read (a rerun
+    would copy what it points to into the report) and is replaced by the new report."""
+    if os.path.islink(path) or not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        return f.read()
+
+
 def write_section(out: str, section: str, begin: str, end: str) -> None:
     """Put `section` (which starts with `begin` and ends with `end`) into DIR/report.md.
 
@@ -261,11 +272,12 @@ def write_section(out: str, section: str, begin: str, end: str) -> None:
     (to the reproduction report when one is there).
     """
     path = os.path.join(out, "report.md")
-    text = open(path).read() if os.path.exists(path) else "# bridge_jax report\n"
+    text = _earlier_report(path)
+    if text is None:
+        text = "# bridge_jax report\n"
     if begin in text and end in text:
         head, rest = text.split(begin, 1)
         text = head + section + rest.split(end, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
-    with open(path, "w") as f:
-        f.write(text)
+    store.atomic_write(path, text)

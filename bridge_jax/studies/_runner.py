@@ -1,8 +1,9 @@
 """Run the five experiments, save each result as it finishes, write results.json and figures.
 
 Each finished experiment is written atomically to DIR/experiments/NAME.json together with a
-digest of the configuration and of the experiment's code; a rerun with the same digest loads it
-instead of recomputing, so an interrupted run loses at most the experiment in progress.
+digest of the configuration and of all of bridge_jax's code (`bridge_jax._store`); a rerun with
+the same digest loads it instead of recomputing, so an interrupted run loses at most the
+experiment in progress, and a rerun after any change to the code computes everything again.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import time
 
+from bridge_jax import _store as store
 from bridge_jax.studies._common import Config, LearnConfig
 
 EXPERIMENTS = (
@@ -31,58 +33,31 @@ class UserError(Exception):
     """A mistake in the user's input: shown as one line, exit code 2."""
 
 
-def write_json_atomic(path: str, obj) -> None:
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=1, sort_keys=False, allow_nan=False)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def result_digest(config: Config, module) -> str:
-    """Identifies a saved result: the configuration plus the code that computed it."""
-    import hashlib
-    import inspect
-
-    import bridge_jax
-    from bridge_jax.studies import _common
-
-    h = hashlib.sha256(config.digest().encode())
-    for mod in (module, _common):
-        h.update(inspect.getsource(mod).encode())
-    h.update(bridge_jax.__version__.encode())
-    return h.hexdigest()[:16]
+    """Identifies a saved result: the configuration, the experiment and all of the package's
+    code (`bridge_jax._store.digest`)."""
+    return store.digest(config, module.__name__)
 
 
 def load_cached(path: str, digest: str, *, fmt: str = FORMAT, writer="bridge-jax reproduce"):
-    """The result saved at `path` if its digest matches, None if absent or stale.
+    """The result saved at `path` if its digest matches, None if absent or stale (another
+    configuration or changed code: the caller recomputes and overwrites it).
 
     A file that is unreadable or was written by something else is a `UserError`: it is never
     silently overwritten.
     """
-    if not os.path.exists(path):
-        return None
     try:
-        with open(path) as f:
-            saved = json.load(f)
-    except (OSError, json.JSONDecodeError) as e:
-        raise UserError(
-            f"{path} is not a readable experiment result ({e}); delete it or pass --fresh."
-        ) from e
-    if not isinstance(saved, dict) or saved.get("format") != fmt:
-        raise UserError(
-            f"{path} was not written by {writer}; delete it, choose another --out, or pass --fresh."
+        return store.load_if_current(
+            path,
+            digest,
+            fmt=fmt,
+            stale="recompute",
+            what="experiment result",
+            writer=writer,
+            recover="delete it, choose another --out, or pass --fresh",
         )
-    if saved.get("digest") != digest:
-        return None  # another configuration or changed code: recompute and overwrite
-    return saved["result"]
+    except store.StoreError as e:
+        raise UserError(str(e)) from e
 
 
 def check_writable(out: str) -> None:
@@ -129,7 +104,7 @@ def run_experiments(config: Config, out: str, *, names=EXPERIMENTS, fresh=False)
         timings[name] = time.perf_counter() - t0
         # Keep what was written (JSON types), so a resumed run returns identical objects.
         results[name] = json.loads(json.dumps(result, allow_nan=False))
-        write_json_atomic(path, {"format": FORMAT, "digest": digest, "result": results[name]})
+        store.save_result(path, results[name], fmt=FORMAT, digest=digest)
         say(i, name, f"done in {timings[name]:.1f}s")
     return {"results": results, "timings": timings}
 

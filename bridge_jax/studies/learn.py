@@ -11,6 +11,7 @@ import os
 import sys
 import time
 
+from bridge_jax import _store as store
 from bridge_jax.studies._common import LearnConfig
 from bridge_jax.studies._report import fmt, write_section
 from bridge_jax.studies._runner import (
@@ -20,7 +21,6 @@ from bridge_jax.studies._runner import (
     config_from_args,
     make_figures,
     run_experiments,
-    write_json_atomic,
 )
 
 NAMES = ("learn_steps", "learn_augment")
@@ -57,7 +57,7 @@ def learn(config: LearnConfig, out: str, *, fresh: bool = False) -> dict:
         metrics.update(result["metrics"])
         curves[name] = result["curves"]
     results = {"format": FORMAT, "config": config.as_dict(), "metrics": metrics, "curves": curves}
-    write_json_atomic(os.path.join(out, "learn.json"), results)
+    store.write_json(os.path.join(out, "learn.json"), results)
     figures = make_figures(run["results"], out)
     write_section(out, _section(metrics, figures, out, time.perf_counter() - t0), BEGIN, END)
     return results

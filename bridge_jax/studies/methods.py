@@ -40,8 +40,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
-import inspect
 import json
 import os
 import sys
@@ -54,6 +52,7 @@ import jax.random as jr
 import numpy as np
 
 import bridge_jax as bj
+from bridge_jax import _store as store
 from bridge_jax._stats import summarize
 from bridge_jax.studies._common import (
     MethodsConfig,
@@ -70,7 +69,6 @@ from bridge_jax.studies._runner import (
     check_writable,
     config_from_args,
     load_cached,
-    write_json_atomic,
 )
 
 NAME = "methods"
@@ -293,29 +291,9 @@ def baselines(train_b: bj.Batch, test_b: bj.Batch, c: MethodsConfig) -> dict:
 
 
 def unit_digest(config: MethodsConfig) -> str:
-    """Identifies saved units: the configuration plus the code that computes them (the
-    library's method, model, loss, taxonomy and training modules and this file's data,
-    training and scoring functions; not the report or the figures)."""
-    h = hashlib.sha256(config.digest().encode())
-    library = [
-        sys.modules[f"bridge_jax.{m}"]
-        for m in ("_methods", "_models", "_losses", "_ssrl_losses", "_taxonomy", "_training")
-    ]
-    for obj in library + [
-        make_trial,
-        image_group,
-        image_transform,
-        image_views,
-        _init,
-        _is_shrinkage,
-        train,
-        _landweber_from,
-        evaluate,
-        baselines,
-    ]:
-        h.update(inspect.getsource(obj).encode())
-    h.update(bj.__version__.encode())
-    return h.hexdigest()[:16]
+    """Identifies saved units: the configuration and all of the package's code (the library
+    and the studies: any change to them computes the units again)."""
+    return store.digest(config, "methods")
 
 
 def _curve(losses, trials: int, points: int = 100) -> list[float]:
@@ -380,7 +358,7 @@ def run_units(c: MethodsConfig, out: str, *, fresh: bool = False) -> dict:
                 if os.path.exists(ckpt):
                     os.remove(ckpt)
             result["seconds"] = time.perf_counter() - t0
-            write_json_atomic(path, {"format": UNIT_FORMAT, "digest": digest, "result": result})
+            store.save_result(path, result, fmt=UNIT_FORMAT, digest=digest)
             units[f"{label}/{name}"] = json.loads(json.dumps(result))
             done += 1
             say(label, name, f"done in {result['seconds']:.1f}s")
@@ -618,7 +596,7 @@ def methods(config: MethodsConfig, out: str, *, fresh: bool = False) -> dict:
     check_writable(out)
     units = run_units(config, out, fresh=fresh)
     result = {"format": FORMAT, "config": config.as_dict(), **summarise(units, config)}
-    write_json_atomic(os.path.join(out, "methods.json"), result)
+    store.write_json(os.path.join(out, "methods.json"), result)
     figures = plot(result, os.path.join(out, "figures"))
     write_section(out, section(result, figures, out, time.perf_counter() - t0), BEGIN, END)
     return result

@@ -37,8 +37,6 @@ Definitions (all stated in phase.json too):
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import inspect
 import math
 import os
 import sys
@@ -51,6 +49,7 @@ import jax.random as jr
 import numpy as np
 
 import bridge_jax as bj
+from bridge_jax import _store as store
 from bridge_jax._stats import summarize_success
 from bridge_jax.studies._common import Recorded, digits_array
 from bridge_jax.studies._report import fmt, write_section
@@ -61,7 +60,6 @@ from bridge_jax.studies._runner import (
     load_cached,
     progress_printer,
     require_scikit_learn,
-    write_json_atomic,
 )
 
 FORMAT = "bridge_jax.phase/1"
@@ -250,10 +248,8 @@ def run_unit(c: PhaseConfig, data: str, field: str, ratio: float) -> dict:
 
 
 def unit_digest(c: PhaseConfig) -> str:
-    h = hashlib.sha256(c.digest().encode())
-    h.update(inspect.getsource(sys.modules[__name__]).encode())
-    h.update(bj.__version__.encode())
-    return h.hexdigest()[:16]
+    """Identifies saved units: the configuration and all of the package's code."""
+    return store.digest(c, "phase")
 
 
 def phase(config: PhaseConfig, out: str, *, fresh: bool = False) -> dict:
@@ -276,7 +272,7 @@ def phase(config: PhaseConfig, out: str, *, fresh: bool = False) -> dict:
             say(i, label, "running")
             t_unit = time.perf_counter()
             unit = run_unit(c, data, field, ratio)
-            write_json_atomic(path, {"format": UNIT_FORMAT, "digest": digest, "result": unit})
+            store.save_result(path, unit, fmt=UNIT_FORMAT, digest=digest)
             say(i, label, f"done in {time.perf_counter() - t_unit:.1f}s")
         else:
             say(i, label, "loaded from an earlier run")
@@ -309,7 +305,7 @@ def phase(config: PhaseConfig, out: str, *, fresh: bool = False) -> dict:
         "success": records,
         "elapsed_s": time.perf_counter() - t0,
     }
-    write_json_atomic(os.path.join(out, "phase.json"), result)
+    store.write_json(os.path.join(out, "phase.json"), result)
     figures = plot(result, os.path.join(out, "figures"))
     write_section(out, section(result, figures, out), BEGIN, END)
     return result

@@ -15,6 +15,7 @@ import os
 import sys
 import time
 
+from bridge_jax import _store as store
 from bridge_jax.studies._common import output_folder
 from bridge_jax.studies._report import write_report, write_variants_section
 from bridge_jax.studies._runner import (
@@ -24,7 +25,6 @@ from bridge_jax.studies._runner import (
     config_from_args,
     make_figures,
     run_experiments,
-    write_json_atomic,
 )
 
 RESULTS_FORMAT = "bridge_jax.results/1"
@@ -49,7 +49,7 @@ def reproduce(config, out: str, *, fresh: bool = False) -> dict:
         "metrics": metrics,
         "curves": curves,
     }
-    write_json_atomic(os.path.join(out, "results.json"), results)
+    store.write_json(os.path.join(out, "results.json"), results)
     figures = make_figures(run["results"], out)
     elapsed = time.perf_counter() - t0
     write_report(results, figures, out, timings=run["timings"], elapsed=elapsed)

@@ -46,9 +46,10 @@ import jax.random as jr
 import numpy as np
 
 import bridge_jax as bj
+from bridge_jax import _store as store
 from bridge_jax._stats import summarize
 from bridge_jax._sweep import SweepError, run_sweep
-from bridge_jax.studies._runner import OneLineParser, UserError, check_writable, write_json_atomic
+from bridge_jax.studies._runner import OneLineParser, UserError, check_writable
 
 FORMAT = "bridge_jax.sweep/1"
 SHAPE = {"n": 64, "m": 32, "s": 8, "signals": 500, "k": 10, "num_steps": 100}
@@ -227,7 +228,7 @@ def sweep(config: dict, out: str, *, chunk_trials: int | None = None, progress=T
         "points": points,
         "per_trial": {k: np.asarray(v).tolist() for k, v in raw["metrics"].items()},
     }
-    write_json_atomic(os.path.join(out, "sweep.json"), result)
+    store.write_json(os.path.join(out, "sweep.json"), result)
     return result
 
 

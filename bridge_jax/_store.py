@@ -1,0 +1,233 @@
+r"""Saving results: one atomic writer, one digest of (configuration, code), one resume rule.
+
+- **Writing.** Every file (results, chunks, checkpoints, reports, figures) is written to a
+  temporary file in the same folder, flushed, `fsync`-ed and renamed over the destination with
+  `os.replace`. A reader sees the old file or the new one, never half of one; an interrupted
+  write leaves no temporary file behind. Renaming replaces a symbolic link at the destination
+  by a regular file instead of writing through it, so a planted link cannot make a run
+  overwrite the file it points to.
+- **Identifying.** `digest(config, *extra)` hashes a canonical JSON of the configuration
+  together with `code_digest()`, a hash of every source file of the installed package: any
+  change to the library or the studies invalidates what was saved with the old code.
+- **Resuming.** `load_if_current(path, digest, fmt=...)` returns what was saved when the file
+  carries this format and digest, `None` when there is nothing to resume, and raises a
+  one-line `StoreError` when the file cannot be used; a file that is unreadable or written by
+  something else is never silently overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import hashlib
+import io
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+
+class StoreError(ValueError):
+    """A saved file that cannot be resumed from; the message names it and how to recover."""
+
+
+# ------------------------------------------------------------------------------------ writing
+
+
+@contextlib.contextmanager
+def _replacing(path: str | os.PathLike) -> Iterator[io.BufferedWriter]:
+    """A binary file that replaces `path` atomically when the block ends without an error."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    # O_EXCL with mode 0o666 (narrowed by the umask) gives the permissions of a plain `open`,
+    # unlike mkstemp's 0o600, and never follows a link planted at the temporary name.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.urandom(4).hex()}.tmp")
+        try:
+            fd = os.open(tmp, flags, 0o666)
+            break
+        except FileExistsError:
+            continue
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
+    """Replace `path` by `data` (a `str` is written as UTF-8) atomically; see the module doc."""
+    with _replacing(path) as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+
+
+def write_json(path: str | os.PathLike, obj) -> None:
+    """`obj` as JSON (indent 1, no NaN or infinity, trailing newline), written atomically."""
+    atomic_write(path, json.dumps(obj, indent=1, allow_nan=False) + "\n")
+
+
+def write_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray], *, header: dict) -> None:
+    """NumPy arrays plus a JSON `header` (stored as the array `__meta__`), written atomically."""
+    buf = io.BytesIO()
+    meta = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    np.savez(buf, __meta__=meta, **arrays)
+    atomic_write(path, buf.getvalue())
+
+
+def save_figure(fig, path: str | os.PathLike, **savefig_kwargs) -> None:
+    """`fig.savefig` into a temporary file, renamed over `path` (format from its suffix)."""
+    fmt = Path(path).suffix.lstrip(".") or None
+    with _replacing(path) as f:
+        fig.savefig(f, format=fmt, **savefig_kwargs)
+
+
+# -------------------------------------------------------------------------------- identifying
+
+
+def _plain(obj):
+    """Configuration objects as JSON types: dataclasses, `as_dict()` objects, NumPy values."""
+    if hasattr(obj, "as_dict"):
+        return obj.as_dict()
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    if isinstance(obj, np.ndarray | np.generic):
+        return obj.tolist()
+    # Anything else (a function, an object with an address in its repr) has no stable text.
+    raise TypeError(f"cannot digest a {type(obj).__name__}: use JSON types or a dataclass.")
+
+
+def canonical_json(config_like) -> str:
+    """One text per configuration: JSON with sorted keys and no spaces (see `_plain`)."""
+    return json.dumps(_plain_tree(config_like), sort_keys=True, separators=(",", ":"))
+
+
+def _plain_tree(obj):
+    if isinstance(obj, dict):
+        return {str(k): _plain_tree(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain_tree(v) for v in obj]
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    return _plain_tree(_plain(obj))
+
+
+def _sha16(*parts: str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        # Length-prefixed, so ("ab", "c") and ("a", "bc") differ.
+        data = part.encode()
+        h.update(len(data).to_bytes(8, "little") + data)
+    return h.hexdigest()[:16]
+
+
+def code_digest(root: str | os.PathLike | None = None) -> str:
+    """A hash of the package's source: every `*.py` and `*.json` under `root` (default: the
+    installed `bridge_jax`), relative path and bytes, in sorted order.
+
+    The installed package's digest is computed once per process.
+    """
+    if root is None:
+        return _installed_code_digest()
+    root = Path(root)
+    files = sorted(
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.suffix in (".py", ".json")
+        # Editors' lock and backup files (".#x.py", possibly dangling links) are not code.
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        and p.is_file()
+    )
+    h = hashlib.sha256()
+    for rel in files:
+        data = (root / rel).read_bytes()
+        h.update(f"{rel}\0{len(data)}\0".encode() + data)
+    return h.hexdigest()[:16]
+
+
+@functools.cache
+def _installed_code_digest() -> str:
+    return code_digest(Path(__file__).parent)
+
+
+def digest(config_like, *extra: str, code: bool = True) -> str:
+    r"""Identifies saved results: 16 hex digits of SHA-256 over `canonical_json(config_like)`,
+    `code_digest()` (unless `code=False`: the configuration alone) and the `extra` strings."""
+    return _sha16(canonical_json(config_like), *((code_digest(),) if code else ()), *extra)
+
+
+# --------------------------------------------------------------------------------- resuming
+
+
+def save_result(path: str | os.PathLike, payload, *, fmt: str, digest: str, **header) -> None:
+    """Save `payload` with the header that `load_if_current` checks.
+
+    A `.npz` path takes a dict of arrays (the header goes into `__meta__`); any other path is
+    JSON `{"format": fmt, "digest": digest, **header, "result": payload}`.
+    """
+    head = {"format": fmt, "digest": digest, **header}
+    if os.fspath(path).endswith(".npz"):
+        write_npz(path, payload, header=head)
+    else:
+        write_json(path, {**head, "result": payload})
+
+
+def _read(path: str) -> tuple[dict, object]:
+    if path.endswith(".npz"):
+        with np.load(path) as data:
+            head = json.loads(bytes(data["__meta__"]).decode())
+            return head, {k: data[k] for k in data.files if k != "__meta__"}
+    with open(path) as f:
+        saved = json.load(f)
+    if not isinstance(saved, dict):
+        return {}, None
+    return saved, saved.get("result")
+
+
+def load_if_current(
+    path: str | os.PathLike,
+    digest: str,
+    *,
+    fmt: str,
+    stale: Literal["raise", "recompute"] = "raise",
+    what: str = "saved result",
+    writer: str = "bridge_jax",
+    recover: str = "delete it",
+):
+    """The payload saved at `path` by `save_result` if its format and digest match.
+
+    **Returns** `None` if `path` does not exist, or if it holds another digest and
+    `stale="recompute"` (the caller computes again and overwrites it).
+
+    **Raises** `StoreError` (one line: the path, what is wrong, then `recover`) if the file is
+    unreadable, has another format, or holds another digest and `stale="raise"`.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        return None
+    try:
+        head, payload = _read(path)
+    except Exception as e:  # noqa: BLE001 - any failure to parse means the same thing here
+        raise StoreError(
+            f"{path} is not a readable {what} ({type(e).__name__}: {e}); {recover}."
+        ) from e
+    if head.get("format") != fmt:
+        raise StoreError(f"{path} was not written by {writer}; {recover}.")
+    if head.get("digest") != digest:
+        if stale == "recompute":
+            return None
+        raise StoreError(
+            f"{path} was computed with another configuration or another version of the code "
+            f"(digest {head.get('digest')}, this run {digest}); {recover}."
+        )
+    return payload
