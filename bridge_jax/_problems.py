@@ -29,7 +29,8 @@ import lineax as lx
 from jaxtyping import Array, Float, Inexact, PRNGKeyArray
 
 from . import _validate as check
-from ._operators import as_shape, check_input, check_operator
+from ._augmentations import add_noise
+from ._operators import check_input, check_operator
 from ._signals import AMPLITUDES, sparse_signal
 
 # --------------------------------------------------------------------------- signal sources
@@ -57,7 +58,7 @@ class SparseSource(AbstractSource):
     dtype: object = eqx.field(static=True)
 
     def __init__(self, shape, s: int, *, amplitude: str = "gaussian", dtype=None):
-        self.shape = as_shape("shape", shape)
+        self.shape = check.signal_shape("shape", shape)
         self.s = check.int_in_range("s", s, 0, math.prod(self.shape))
         self.amplitude = check.one_of("amplitude", amplitude, AMPLITUDES)
         self.dtype = jnp.dtype(jnp.result_type(float) if dtype is None else dtype)
@@ -123,7 +124,7 @@ class GaussianNoise(AbstractNoise):
             k1, k2 = jr.split(key)
             e = (jr.normal(k1, y.shape, real) + 1j * jr.normal(k2, y.shape, real)) / jnp.sqrt(2.0)
             return y + self.sigma.astype(real) * e.astype(y.dtype)
-        return y + self.sigma.astype(y.dtype) * jr.normal(key, y.shape, y.dtype)
+        return add_noise(key, y, self.sigma)
 
 
 class PoissonNoise(AbstractNoise):

@@ -54,9 +54,7 @@ def operator_spectrum(
     op = check_operator(op)
     if k is None:
         a = op.as_matrix()
-        return (
-            eigenspectrum(jnp.conj(a).T @ a).real if jnp.iscomplexobj(a) else eigenspectrum(a.T @ a)
-        )
+        return eigenspectrum(jnp.conj(a).T @ a)  # conj is the identity on a real matrix
     return leading_eigenpairs(gram(op), k, **eig_kwargs)[0]
 
 

@@ -107,11 +107,6 @@ def leading_subspace(
     symmetric operator (e.g. `gram(A)`, `augmentation_covariance_operator(views)`; matrix-free
     for large ones, see `leading_eigenpairs`), as the columns of an `(n, k)` basis of the
     flattened input space."""
-    if not isinstance(matrix, lx.AbstractLinearOperator):
-        matrix = check.shape("matrix", matrix, (None, None))
-        if matrix.shape[0] != matrix.shape[1]:
-            raise ValueError(f"matrix must be square, got shape {matrix.shape}.")
-        k = check.int_in_range("k", k, 1, matrix.shape[0])
     _, vecs = leading_eigenpairs(matrix, k, **eig_kwargs)
     return vecs.reshape(k, -1).T
 

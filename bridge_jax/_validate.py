@@ -31,6 +31,15 @@ def positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def signal_shape(name: str, shape: Any) -> tuple[int, ...]:
+    """A signal shape from an int `n` (a vector) or a non-empty tuple of positive ints."""
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
+        return (positive_int(name, int(shape)),)
+    if isinstance(shape, tuple | list) and shape:
+        return tuple(positive_int(f"{name}[{i}]", s) for i, s in enumerate(shape))
+    raise TypeError(f"{name} must be an int or a non-empty tuple of ints, got {shape!r}.")
+
+
 def int_in_range(name: str, value: Any, low: int, high: int) -> int:
     """`value` as a Python int with `low <= value <= high`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

@@ -15,5 +15,4 @@ from ._sensing import GaussianSensing as GaussianSensing
 from ._sensing import Mask as Mask
 from ._sensing import MatrixOperator as MatrixOperator
 from ._sensing import Subsample as Subsample
-from ._sensing import as_shape as as_shape
 from ._sensing import random_mask as random_mask

@@ -29,6 +29,8 @@ import jax.numpy as jnp
 import lineax as lx
 from jaxtyping import Array, Inexact
 
+from .._validate import signal_shape
+
 AbstractLinearOperator = lx.AbstractLinearOperator
 
 
@@ -201,8 +203,10 @@ class Reshaped(AbstractOperator):
     def __init__(self, operator, *, in_shape=None, out_shape=None):
         self.operator = check_operator(operator, "operator")
         in_struct, out_struct = operator.in_structure(), operator.out_structure()
-        self.in_shape = in_struct.shape if in_shape is None else tuple(int(s) for s in in_shape)
-        self.out_shape = out_struct.shape if out_shape is None else tuple(int(s) for s in out_shape)
+        self.in_shape = in_struct.shape if in_shape is None else signal_shape("in_shape", in_shape)
+        self.out_shape = (
+            out_struct.shape if out_shape is None else signal_shape("out_shape", out_shape)
+        )
         for name, new, old in (
             ("in", self.in_shape, in_struct),
             ("out", self.out_shape, out_struct),

@@ -20,15 +20,6 @@ from .. import _validate as check
 from ._base import AbstractOperator, Transpose, dense_matrix
 
 
-def as_shape(name: str, shape) -> tuple[int, ...]:
-    """A signal shape from an int `n` (a vector) or a tuple of positive ints."""
-    if isinstance(shape, int | np.integer) and not isinstance(shape, bool):
-        return (check.positive_int(name, int(shape)),)
-    if isinstance(shape, tuple | list) and shape:
-        return tuple(check.positive_int(f"{name}[{i}]", int(s)) for i, s in enumerate(shape))
-    raise TypeError(f"{name} must be an int or a non-empty tuple of ints, got {shape!r}.")
-
-
 class AbstractMatrixOperator(AbstractOperator):
     r"""A dense matrix $A$ ($m \times n$) acting on inputs of shape `in_shape` (flattened,
     row-major, $n$ entries) and returning outputs of shape `out_shape` ($m$ entries)."""
@@ -47,22 +38,18 @@ class AbstractMatrixOperator(AbstractOperator):
         return self.matrix
 
     def in_structure(self):
-        return _struct(self.in_shape, self.matrix.dtype)
+        return jax.ShapeDtypeStruct(self.in_shape, self.matrix.dtype)
 
     def out_structure(self):
-        return _struct(self.out_shape, self.matrix.dtype)
-
-
-def _struct(shape, dtype):
-    return jax.ShapeDtypeStruct(tuple(shape), dtype)
+        return jax.ShapeDtypeStruct(self.out_shape, self.matrix.dtype)
 
 
 def _matrix_shapes(matrix, in_shape, out_shape):
     if matrix.ndim != 2:
         raise ValueError(f"matrix must be 2-D (m, n), got shape {matrix.shape}.")
     m, n = matrix.shape
-    in_shape = (n,) if in_shape is None else as_shape("in_shape", in_shape)
-    out_shape = (m,) if out_shape is None else as_shape("out_shape", out_shape)
+    in_shape = (n,) if in_shape is None else check.signal_shape("in_shape", in_shape)
+    out_shape = (m,) if out_shape is None else check.signal_shape("out_shape", out_shape)
     if math.prod(in_shape) != n or math.prod(out_shape) != m:
         raise ValueError(
             f"a {m} x {n} matrix maps {n} entries to {m}: in_shape {in_shape} and out_shape "
@@ -103,7 +90,7 @@ class GaussianSensing(AbstractMatrixOperator):
     out_shape: tuple[int, ...] = eqx.field(static=True)
 
     def __init__(self, shape, m: int, *, key: PRNGKeyArray, dtype=None):
-        self.in_shape = as_shape("shape", shape)
+        self.in_shape = check.signal_shape("shape", shape)
         m = check.positive_int("m", m)
         self.out_shape = (m,)
         check.prng_key("key", key)
@@ -142,10 +129,10 @@ class Mask(AbstractOperator):
         return jnp.diag(self.mask.reshape(-1).astype(self.dtype))
 
     def in_structure(self):
-        return _struct(self.mask.shape, self.dtype)
+        return jax.ShapeDtypeStruct(self.mask.shape, self.dtype)
 
     def out_structure(self):
-        return _struct(self.mask.shape, self.dtype)
+        return jax.ShapeDtypeStruct(self.mask.shape, self.dtype)
 
 
 @lx.is_symmetric.register(Mask)
@@ -173,7 +160,7 @@ def random_mask(shape, ratio, *, key: PRNGKeyArray) -> Bool[Array, "..."]:
     be a traced array (e.g. `vmap`-ed over a sweep of ratios): the count is computed at run
     time, the shape stays fixed. `True` means *observed*.
     """
-    shape = as_shape("n", shape)
+    shape = check.signal_shape("n", shape)
     check.ratio("ratio", ratio)
     check.prng_key("key", key)
     size = math.prod(shape)
@@ -191,7 +178,7 @@ class Subsample(AbstractOperator):
     dtype: np.dtype = eqx.field(static=True)
 
     def __init__(self, indices, shape, *, dtype=None):
-        self.shape = as_shape("shape", shape)
+        self.shape = check.signal_shape("shape", shape)
         self.dtype = jnp.dtype(jnp.result_type(float) if dtype is None else dtype)
         size = math.prod(self.shape)
         indices = jnp.asarray(indices)
@@ -234,7 +221,7 @@ class Subsample(AbstractOperator):
         return dense_matrix(self)
 
     def in_structure(self):
-        return _struct(self.shape, self.dtype)
+        return jax.ShapeDtypeStruct(self.shape, self.dtype)
 
     def out_structure(self):
-        return _struct(self.indices.shape, self.dtype)
+        return jax.ShapeDtypeStruct(self.indices.shape, self.dtype)
