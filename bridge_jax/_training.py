@@ -60,12 +60,13 @@ def fit(
     r"""Minimise `loss_fn(model, key)` over the inexact-array leaves of `model` with optax.
 
     A fresh key, `jax.random.fold_in(key, step)`, is passed at every step (for random splits
-    or views). Each update is one `eqx.filter_jit`-compiled step, and nothing returns to the
-    host between steps: the step itself checks that the loss, the gradients and the new
-    parameters are finite and, from the first step where they are not, keeps the last finite
-    state. The host looks at the losses only every `log_every` steps (0: at checkpoints and
-    the end), where a non-finite step stops training with a `FloatingPointError` naming the
-    step and the parameters, with the last finite model in `error.model`.
+    or views). Each step runs two compiled programs, the update and a finiteness guard, and
+    nothing returns to the host between steps: the guard checks that the loss, the gradients
+    and the new parameters are finite and, from the first step where they are not, keeps the
+    last finite state. The host looks at the losses only every `log_every` steps (0: at
+    checkpoints and the end), where a non-finite step stops training with a
+    `FloatingPointError` naming the step and the parameters, with the last finite model in
+    `error.model`.
 
     `progress(name, step, num_steps, loss)`, if given, is called at those points (the library
     prints nothing itself). `update_fn(model, key) -> model`, if given, runs after each
@@ -146,7 +147,7 @@ def fit(
         pending = []
         bad = int(first_bad)
         if bad >= 0:
-            _raise_nonfinite(name, raw_step, model, opt_state, jr.fold_in(key, bad), bad)
+            _raise_nonfinite(name, compiled_step, model, opt_state, jr.fold_in(key, bad), bad)
         if save:
             _save_checkpoint(checkpoint, name, i + 1, model, opt_state, losses[: i + 1])
         if report and progress is not None:
@@ -154,9 +155,9 @@ def fit(
     return model, jnp.asarray(losses)
 
 
-def _raise_nonfinite(name, raw_step, model, opt_state, k, i):
-    """Redo step `i` from the last finite state, on the host, to name what went wrong."""
-    new_model, _, loss, grads = raw_step(model, opt_state, k)
+def _raise_nonfinite(name, step, model, opt_state, k, i):
+    """Redo step `i` from the last finite state to name, on the host, what went wrong."""
+    new_model, _, loss, grads = step(model, opt_state, k)
     loss = float(loss)
     if not np.isfinite(loss) or _nonfinite(grads):
         culprits = _nonfinite(grads) or _leaf_names(model)
