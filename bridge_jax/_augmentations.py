@@ -21,7 +21,7 @@ from . import _validate as check
 from ._operators import random_mask
 
 
-def random_skew(key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, "n n"]:
+def random_skew(n: int, *, key: PRNGKeyArray, dtype=None) -> Float[Array, "n n"]:
     r"""A random skew-symmetric generator $S$, scaled so its rotation angles have RMS 1.
 
     $S = (G - G^\top)$ with Gaussian $G$, rescaled to $\|S\|_F = \sqrt{n}$. Since
@@ -34,10 +34,10 @@ def random_skew(key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, "n n"]:
     return s * (jnp.sqrt(jnp.asarray(n, dtype)) / jnp.linalg.norm(s))
 
 
-def random_rotation(key: PRNGKeyArray, n: int, angle) -> Float[Array, "n n"]:
+def random_rotation(n: int, angle, *, key: PRNGKeyArray) -> Float[Array, "n n"]:
     r"""A random orthogonal matrix near the identity: $Q = \exp(\alpha S)$, $\det Q = 1$.
 
-    $S$ is `random_skew(key, n)`, so `angle` $\alpha$ is the root-mean-square rotation angle
+    $S$ is `random_skew(n, key=key)`, so `angle` $\alpha$ is the root-mean-square rotation angle
     (radians) over the invariant planes; $\|Q - I\|_F \approx \alpha \sqrt{n}$ for small
     $\alpha$. `angle` may be a traced array and is differentiable.
     """
@@ -48,10 +48,10 @@ def random_rotation(key: PRNGKeyArray, n: int, angle) -> Float[Array, "n n"]:
     if angle.ndim != 0:
         raise ValueError(f"angle must be a scalar, got shape {angle.shape}.")
     dtype = jnp.result_type(angle.dtype, float)
-    return expm(angle.astype(dtype) * random_skew(key, n, dtype))
+    return expm(angle.astype(dtype) * random_skew(n, key=key, dtype=dtype))
 
 
-def add_noise(key: PRNGKeyArray, x: Float[Array, " n"], sigma) -> Float[Array, " n"]:
+def add_noise(x: Float[Array, "..."], sigma, *, key: PRNGKeyArray) -> Float[Array, "..."]:
     r"""$x + \sigma \varepsilon$, $\varepsilon \sim \mathcal{N}(0, I)$."""
     check.prng_key("key", key)
     check.nonnegative("sigma", sigma)
@@ -59,16 +59,16 @@ def add_noise(key: PRNGKeyArray, x: Float[Array, " n"], sigma) -> Float[Array, "
     return x + jnp.asarray(sigma, x.dtype) * jr.normal(key, x.shape, x.dtype)
 
 
-def random_masking(key: PRNGKeyArray, x: Float[Array, " n"], ratio) -> Float[Array, " n"]:
+def random_masking(x: Float[Array, " n"], ratio, *, key: PRNGKeyArray) -> Float[Array, " n"]:
     r"""Zero a uniformly random subset of $\mathrm{round}(\rho n)$ entries of `x` (MAE-style)."""
     x = check.shape("x", x, (None,))
     return jnp.where(random_mask(x.shape[0], ratio, key=key), x, jnp.zeros((), x.dtype))
 
 
 def augment(
-    key: PRNGKeyArray,
     x: Float[Array, " n"],
     *,
+    key: PRNGKeyArray,
     angle=0.1,
     noise=0.1,
     mask_ratio=0.0,
@@ -88,21 +88,21 @@ def augment(
     check.prng_key("key", key)
     x = check.shape("x", x, (None,))
     k_rot, k_noise, k_mask = jr.split(key, 3)
-    view = random_rotation(k_rot, x.shape[0], angle) @ x
-    view = add_noise(k_noise, view, noise)
+    view = random_rotation(x.shape[0], angle, key=k_rot) @ x
+    view = add_noise(view, noise, key=k_noise)
     if check.is_concrete(mask_ratio) and float(np.max(np.asarray(mask_ratio))) == 0.0:
         return view
-    return random_masking(k_mask, view, mask_ratio)
+    return random_masking(view, mask_ratio, key=k_mask)
 
 
 def augmentations(
-    key: PRNGKeyArray, x: Float[Array, " n"], k: int, **augment_kwargs
+    x: Float[Array, " n"], k: int, *, key: PRNGKeyArray, **augment_kwargs
 ) -> Float[Array, "k n"]:
     """`k` independent views of one signal, shape `(k, n)`; keywords go to `augment`."""
     check.prng_key("key", key)
     k = check.positive_int("k", k)
     x = check.shape("x", x, (None,))
-    return jax.vmap(lambda kk: augment(kk, x, **augment_kwargs))(jr.split(key, k))
+    return jax.vmap(lambda kk: augment(x, key=kk, **augment_kwargs))(jr.split(key, k))
 
 
 def cyclic_shift(x: Float[Array, " n"], shift) -> Float[Array, " n"]:
@@ -117,7 +117,7 @@ def cyclic_shift(x: Float[Array, " n"], shift) -> Float[Array, " n"]:
     return x[idx]
 
 
-def random_shift(key: PRNGKeyArray, x: Float[Array, " n"]) -> Float[Array, " n"]:
+def random_shift(x: Float[Array, " n"], *, key: PRNGKeyArray) -> Float[Array, " n"]:
     """`cyclic_shift` by a uniformly random amount in {1, ..., n-1} (never the identity)."""
     check.prng_key("key", key)
     x = check.shape("x", x, (None,))
@@ -165,16 +165,16 @@ class ViewBank(eqx.Module):
         num_rotations = check.positive_int("num_rotations", num_rotations)
         check.prng_key("key", key)
         keys = jr.split(key, num_rotations)
-        self.rotations = jax.vmap(lambda k: random_rotation(k, n, angle))(keys)
+        self.rotations = jax.vmap(lambda k: random_rotation(n, angle, key=k))(keys)
 
     @classmethod
     def from_transforms(cls, transforms: Float[Array, "K n n"], *, noise=0.1) -> ViewBank:
         r"""A bank of the given $K$ matrices $T_k$ (views $T_k x + \sigma\varepsilon$)."""
         return cls(transforms=transforms, noise=noise)
 
-    def __call__(self, key: PRNGKeyArray, x: Float[Array, " n"]) -> Float[Array, " n"]:
+    def __call__(self, x: Float[Array, " n"], *, key: PRNGKeyArray) -> Float[Array, " n"]:
         """One view of one signal."""
         k_pick, k_noise = jr.split(key)
         rotations = jax.lax.stop_gradient(self.rotations)
         q = rotations[jr.randint(k_pick, (), 0, rotations.shape[0])]
-        return add_noise(k_noise, q @ x, self.noise)
+        return add_noise(q @ x, self.noise, key=k_noise)

@@ -107,9 +107,9 @@ def image_blur(x: Float[Array, " hw"], sigma, *, shape=(8, 8)) -> Float[Array, "
 
 
 def random_image_augmentation(
-    key: PRNGKeyArray,
     x: Float[Array, " hw"],
     *,
+    key: PRNGKeyArray,
     max_angle: float = 15.0,
     max_shift: float = 1.0,
     min_crop: float = 1.0,

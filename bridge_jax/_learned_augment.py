@@ -51,16 +51,16 @@ class LearnableAugmentation(eqx.Module):
     def noise(self):
         return jnp.exp(self.log_noise)
 
-    def rotation(self, key: PRNGKeyArray) -> Float[Array, "n n"]:
+    def rotation(self, *, key: PRNGKeyArray) -> Float[Array, "n n"]:
         """One random rotation $\\exp(\\alpha B G B^\\top)$."""
-        g = random_skew(key, self.basis.shape[1], self.basis.dtype)
+        g = random_skew(self.basis.shape[1], key=key, dtype=self.basis.dtype)
         return expm(self.angle * (self.basis @ g @ self.basis.T))
 
-    def views(self, key: PRNGKeyArray, signals: Float[Array, "N n"], k: int):
+    def views(self, signals: Float[Array, "N n"], k: int, *, key: PRNGKeyArray):
         """`k` views of every signal, shape (N, k, n): k rotations shared by all signals (the
         paper's $T_1..T_K$) and fresh noise for every view."""
         k = check.positive_int("k", k)
         k_rot, k_noise = jr.split(key)
-        rotations = jax.vmap(self.rotation)(jr.split(k_rot, k))
+        rotations = jax.vmap(lambda kk: self.rotation(key=kk))(jr.split(k_rot, k))
         noise = jr.normal(k_noise, (signals.shape[0], k, signals.shape[1]), signals.dtype)
         return jnp.einsum("kab,ib->ika", rotations, signals) + self.noise * noise

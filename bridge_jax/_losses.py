@@ -82,7 +82,7 @@ def ei_loss(
 ):
     r"""Equivariant Imaging (Chen, Tachella & Davies 2021; Tachella et al. 2022).
 
-    $x_1 = f(A, y)$, $x_2 = T_g x_1$ with a random group element (`transform(key, x)`, e.g.
+    $x_1 = f(A, y)$, $x_2 = T_g x_1$ with a random group element (`transform(x, *, key)`, e.g.
     `random_shift`), $x_3 = f(A, A x_2 + \sigma\varepsilon)$; the loss is
     $\frac1m\|A x_1 - y\|^2 + w \frac1n \|x_3 - x_2\|^2$. It is zero for a reconstructor
     that fits the measurements and commutes with the group ($f(A T x) = T f(A x)$); the second
@@ -92,14 +92,14 @@ def ei_loss(
     check.nonnegative("weight", weight)
     k_t, k_e = jr.split(key)
     x1 = model(op, y)
-    x2 = transform(k_t, x1)
+    x2 = transform(x1, key=k_t)
     y2 = op.mv(x2)
     y2 = y2 + jnp.asarray(sigma, y2.dtype) * jr.normal(k_e, y2.shape, y2.dtype)
     x3 = model(op, y2)
     return jnp.mean((op.mv(x1) - y) ** 2) + weight * jnp.mean((x3 - x2) ** 2)
 
 
-def noisier(key: PRNGKeyArray, y, *, sigma, alpha=1.0):
+def noisier(y, *, key: PRNGKeyArray, sigma, alpha=1.0):
     r"""$z = y + \alpha\sigma\varepsilon$: the doubly-noisy measurement of Noisier2Noise."""
     check.nonnegative("sigma", sigma)
     check.nonnegative("alpha", alpha, strict=True)
@@ -117,7 +117,7 @@ def noisier2noise_loss(
     $A f(A, z) = E[y \mid z]$, which `noisier2noise_estimate` turns into $E[Ax \mid z]$.
     Requires the noise level $\sigma$ of $y$ (Gaussian, i.i.d. across rows).
     """
-    z = noisier(key, y, sigma=sigma, alpha=alpha)
+    z = noisier(y, key=key, sigma=sigma, alpha=alpha)
     return jnp.mean((op.mv(model(op, z)) - y) ** 2)
 
 

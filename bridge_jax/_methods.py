@@ -109,14 +109,14 @@ class AbstractMethod(eqx.Module):
     domain: ClassVar[str]
 
     @abc.abstractmethod
-    def loss(self, batch: Batch, key: PRNGKeyArray) -> Float[Array, ""]: ...
+    def loss(self, batch: Batch, *, key: PRNGKeyArray) -> Float[Array, ""]: ...
 
-    def update(self, batch: Batch, key: PRNGKeyArray) -> AbstractMethod:
+    def update(self, batch: Batch, *, key: PRNGKeyArray) -> AbstractMethod:
         return self
 
     @abc.abstractmethod
     def output(
-        self, op: lx.AbstractLinearOperator, y, u, key: PRNGKeyArray
+        self, op: lx.AbstractLinearOperator, y, u, *, key: PRNGKeyArray
     ) -> Float[Array, " d"]: ...
 
 
@@ -125,7 +125,7 @@ class AbstractMethod(eqx.Module):
 
 def _two_views(batch: Batch, key, bank: ViewBank):
     k1, k2 = jr.split(key)
-    aug = jax.vmap(bank)
+    aug = jax.vmap(lambda k, u: bank(u, key=k))
     return aug(jr.split(k1, batch.size), batch.u), aug(jr.split(k2, batch.size), batch.u)
 
 
@@ -139,12 +139,12 @@ class SimCLR(AbstractMethod):
     views: ViewBank
     temperature: float = eqx.field(static=True, default=0.5)
 
-    def loss(self, batch, key):
+    def loss(self, batch, *, key):
         v1, v2 = _two_views(batch, key, self.views)
         proj = jax.vmap(lambda v: self.projector(self.encoder(v)))
         return nt_xent_loss(proj(v1), proj(v2), temperature=self.temperature)
 
-    def output(self, op, y, u, key):
+    def output(self, op, y, u, *, key):
         return self.encoder(u)
 
 
@@ -161,13 +161,13 @@ class BYOL(AbstractMethod):
     views: ViewBank
     decay: float = eqx.field(static=True, default=0.99)
 
-    def loss(self, batch, key):
+    def loss(self, batch, *, key):
         v1, v2 = _two_views(batch, key, self.views)
         online = jax.vmap(lambda v: self.predictor(self.projector(self.encoder(v))))
         target = jax.vmap(lambda v: self.target_projector(self.target_encoder(v)))
         return byol_loss(online(v1), target(v2)) + byol_loss(online(v2), target(v1))
 
-    def update(self, batch, key):
+    def update(self, batch, *, key):
         new_target = ema_update(
             (self.target_encoder, self.target_projector),
             (self.encoder, self.projector),
@@ -175,7 +175,7 @@ class BYOL(AbstractMethod):
         )
         return eqx.tree_at(lambda m: (m.target_encoder, m.target_projector), self, new_target)
 
-    def output(self, op, y, u, key):
+    def output(self, op, y, u, *, key):
         return self.encoder(u)
 
 
@@ -204,7 +204,7 @@ class DINO(AbstractMethod):
         teacher = jax.vmap(lambda v: self.teacher_head(self.teacher_encoder(v)))
         return student(v1), student(v2), teacher(v1), teacher(v2)
 
-    def loss(self, batch, key):
+    def loss(self, batch, *, key):
         s1, s2, t1, t2 = self._logits(*_two_views(batch, key, self.views))
         kw = dict(
             student_temperature=self.student_temperature,
@@ -212,7 +212,7 @@ class DINO(AbstractMethod):
         )
         return 0.5 * (dino_loss(s1, t2, self.center, **kw) + dino_loss(s2, t1, self.center, **kw))
 
-    def update(self, batch, key):
+    def update(self, batch, *, key):
         # The same views as the loss at this step (the training loop passes the same key).
         _, _, t1, t2 = self._logits(*_two_views(batch, key, self.views))
         batch_center = jnp.concatenate([t1, t2]).mean(0)
@@ -226,7 +226,7 @@ class DINO(AbstractMethod):
             (*teacher, jax.lax.stop_gradient(center)),
         )
 
-    def output(self, op, y, u, key):
+    def output(self, op, y, u, *, key):
         return self.encoder(u)
 
 
@@ -246,14 +246,14 @@ class MAE(AbstractMethod):
     def _encode(self, u, visible):
         return self.encoder(jnp.concatenate([jnp.where(visible, u, 0.0), visible.astype(u.dtype)]))
 
-    def loss(self, batch, key):
+    def loss(self, batch, *, key):
         n = batch.u.shape[1]
         keys = jr.split(key, batch.size)
         visible = jax.vmap(lambda k: random_mask(n, self.mask_ratio, key=k))(keys)
         pred = jax.vmap(lambda u, v: self.decoder(self._encode(u, v)))(batch.u, visible)
         return mae_loss(pred, batch.u, ~visible)
 
-    def output(self, op, y, u, key):
+    def output(self, op, y, u, *, key):
         return self._encode(u, jnp.ones(u.shape, bool))
 
 
@@ -263,7 +263,7 @@ class MAE(AbstractMethod):
 class _Reconstructor(AbstractMethod):
     model: UnrolledNet | UnrolledShrinkage
 
-    def output(self, op, y, u, key):
+    def output(self, op, y, u, *, key):
         return self.model(op, y)
 
     def _mean_loss(self, batch: Batch, key, loss):
@@ -278,7 +278,7 @@ class Noise2Self(_Reconstructor):
     domain: ClassVar[str] = "imaging"
     num_groups: int = eqx.field(static=True, default=4)
 
-    def loss(self, batch, key):
+    def loss(self, batch, *, key):
         def f(op, y, k):
             return noise2self_loss(self.model, op, y, key=k, num_groups=self.num_groups)
 
@@ -288,9 +288,9 @@ class Noise2Self(_Reconstructor):
 class EI(_Reconstructor):
     """Equivariant Imaging: consistency + equivariance to a transform group (`ei_loss`).
 
-    `transform(key, x)` draws one group element and applies it: cyclic shifts
+    `transform(x, *, key)` draws one group element and applies it: cyclic shifts
     (`random_shift`, the exact symmetry of i.i.d. sparse signals) by default; for images, e.g.
-    `lambda k, x: random_image_augmentation(k, x, min_crop=1.0)` (rotations and shifts).
+    `lambda x, *, key: random_image_augmentation(x, key=key, min_crop=1.0)` (rotations and shifts).
     """
 
     name: ClassVar[str] = "ei"
@@ -298,7 +298,7 @@ class EI(_Reconstructor):
     weight: float = eqx.field(static=True, default=1.0)
     transform: Callable = eqx.field(static=True, default=random_shift)
 
-    def loss(self, batch, key):
+    def loss(self, batch, *, key):
         def f(op, y, k):
             return ei_loss(
                 self.model, op, y, self.transform, key=k, sigma=batch.sigma, weight=self.weight
@@ -314,7 +314,7 @@ class SSDU(_Reconstructor):
     domain: ClassVar[str] = "imaging"
     holdout: float = eqx.field(static=True, default=0.4)
 
-    def loss(self, batch, key):
+    def loss(self, batch, *, key):
         def f(op, y, k):
             return measurement_split_loss(self.model, op, y, key=k, holdout=self.holdout)
 
@@ -337,7 +337,7 @@ class Noisier2Noise(_Reconstructor):
     alpha: float = eqx.field(static=True, default=1.0)
     draws: int = eqx.field(static=True, default=4)
 
-    def loss(self, batch, key):
+    def loss(self, batch, *, key):
         sigma = jax.lax.stop_gradient(self.sigma)  # known noise level, not a parameter
 
         def f(op, y, k):
@@ -345,9 +345,9 @@ class Noisier2Noise(_Reconstructor):
 
         return self._mean_loss(batch, key, f)
 
-    def output(self, op, y, u, key):
+    def output(self, op, y, u, *, key):
         def one(k):
-            z = noisier(k, y, sigma=self.sigma, alpha=self.alpha)
+            z = noisier(y, key=k, sigma=self.sigma, alpha=self.alpha)
             return noisier2noise_estimate(self.model, op, z, alpha=self.alpha)
 
         return jnp.mean(jax.vmap(one)(jr.split(key, self.draws)), axis=0)
@@ -359,7 +359,7 @@ class Supervised(_Reconstructor):
     name: ClassVar[str] = "supervised"
     domain: ClassVar[str] = "imaging"
 
-    def loss(self, batch, key):
+    def loss(self, batch, *, key):
         if batch.x is None:
             raise ValueError("Supervised needs the ground truth: build the Batch with x=...")
         return jnp.mean(batch.map(lambda op, y, x: supervised_loss(self.model, op, y, x), batch.x))
@@ -393,7 +393,7 @@ def make_method(
     `dim` (representation size of the SSRL encoders), `num_iters` (unrolled iterations), and
     the SSRL views: a `ViewBank` of `num_rotations` rotations of RMS angle `angle` plus noise
     `aug_noise`, or any `views` bank (e.g. `ViewBank.from_transforms` of image
-    augmentations); `ei_transform(key, x)`: EI's transform group (default: cyclic shifts).
+    augmentations); `ei_transform(x, *, key)`: EI's transform group (default: cyclic shifts).
     `reconstructor`: the imaging methods' network, `"shrinkage"`
     (`UnrolledShrinkage`, learned ISTA) or `"mlp"` (`UnrolledNet`, Landweber + MLP denoiser).
     Equal keys give equal encoders, so methods start from the same weights where they share them.

@@ -65,7 +65,7 @@ class SparseSource(AbstractSource):
 
     def __call__(self, *, key):
         n = math.prod(self.shape)
-        x = sparse_signal(key, n, self.s, amplitude=self.amplitude, dtype=self.dtype)
+        x = sparse_signal(n, self.s, key=key, amplitude=self.amplitude, dtype=self.dtype)
         return x.reshape(self.shape)
 
     def structure(self):
@@ -124,7 +124,7 @@ class GaussianNoise(AbstractNoise):
             k1, k2 = jr.split(key)
             e = (jr.normal(k1, y.shape, real) + 1j * jr.normal(k2, y.shape, real)) / jnp.sqrt(2.0)
             return y + self.sigma.astype(real) * e.astype(y.dtype)
-        return add_noise(key, y, self.sigma)
+        return add_noise(y, self.sigma, key=key)
 
 
 class PoissonNoise(AbstractNoise):

@@ -13,7 +13,7 @@ AMPLITUDES = ("gaussian", "rademacher", "uniform")
 
 
 def sparse_signal(
-    key: PRNGKeyArray, n: int, s: int, *, amplitude: str = "gaussian", dtype=None
+    n: int, s: int, *, key: PRNGKeyArray, amplitude: str = "gaussian", dtype=None
 ) -> Float[Array, " n"]:
     r"""One signal with exactly `s` non-zero entries at a uniformly random support.
 
@@ -38,7 +38,7 @@ def sparse_signal(
 
 
 def sparse_signals(
-    key: PRNGKeyArray, num: int, n: int, s: int, *, amplitude: str = "gaussian", dtype=None
+    num: int, n: int, s: int, *, key: PRNGKeyArray, amplitude: str = "gaussian", dtype=None
 ) -> Float[Array, "num n"]:
     """`num` independent `sparse_signal`s, shape `(num, n)` (a `vmap` over split keys)."""
     check.prng_key("key", key)
@@ -46,5 +46,5 @@ def sparse_signals(
     n = check.positive_int("n", n)
     s = check.int_in_range("s", s, 0, n)
     check.one_of("amplitude", amplitude, AMPLITUDES)
-    one = lambda k: sparse_signal(k, n, s, amplitude=amplitude, dtype=dtype)  # noqa: E731
+    one = lambda k: sparse_signal(n, s, key=k, amplitude=amplitude, dtype=dtype)  # noqa: E731
     return jax.vmap(one)(jr.split(key, num))

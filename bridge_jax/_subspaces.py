@@ -70,14 +70,14 @@ class SubspaceBaseline(NamedTuple):
     grassmann: Float[Array, " num"]
 
 
-def random_subspace(key: PRNGKeyArray, n: int, p: int) -> Float[Array, "n p"]:
+def random_subspace(n: int, p: int, *, key: PRNGKeyArray) -> Float[Array, "n p"]:
     """An orthonormal basis of a uniformly (Haar) random p-dimensional subspace of R^n."""
     q, r = jnp.linalg.qr(jr.normal(key, (n, p)))
     return q * jnp.sign(jnp.diagonal(r))
 
 
 def random_subspace_baseline(
-    key: PRNGKeyArray, n: int, p: int, q: int | None = None, *, num: int = 1000
+    n: int, p: int, q: int | None = None, *, key: PRNGKeyArray, num: int = 1000
 ) -> SubspaceBaseline:
     r"""`subspace_alignment` and `grassmann_distance` for `num` pairs of random subspaces.
 
@@ -92,7 +92,7 @@ def random_subspace_baseline(
 
     def one(k):
         ku, kv = jr.split(k)
-        u, v = random_subspace(ku, n, p), random_subspace(kv, n, q)
+        u, v = random_subspace(n, p, key=ku), random_subspace(n, q, key=kv)
         theta = principal_angles(u, v)
         return jnp.mean(jnp.cos(theta)), jnp.linalg.norm(theta)
 

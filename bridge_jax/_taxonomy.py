@@ -103,8 +103,8 @@ def measure_axes(
 ) -> dict[str, Array]:
     r"""Measure the four taxonomy axes of a TRAINED method on test signals (one trial).
 
-    `represent(op, y, key)` is what the method outputs (a representation or a reconstruction),
-    `reconstruct(op, y, key)` its estimate of $x$ (for SSRL methods, a readout). Measurements
+    `represent(op, y, *, key)` is what the method outputs (a representation or a reconstruction),
+    `reconstruct(op, y, *, key)` its estimate of $x$ (for SSRL methods, a readout). Measurements
     are $y = Ax + \sigma e$. Each axis is a score in $[0, 1]$ (clipped; `raw_<axis>` keeps
     the unclipped value). Distances are normalised by the same distance between unrelated
     test signals ($i$ against $i+1$), written $\delta(\cdot)$, so that representation and
@@ -123,8 +123,8 @@ def measure_axes(
     - physics: $1 - \|A\hat x - y\|^2 / \|A\hat x_{i+1} - y_i\|^2$ (measurement
       consistency, against the estimate of another signal).
 
-    `augment_fn(key, x)` replaces the default SSRL augmentation (e.g. image crops, rotations and
-    shifts plus noise); `transform(key, x)` replaces the cyclic shift $S$ (it must apply the
+    `augment_fn(x, *, key)` replaces the default SSRL augmentation (e.g. image crops, rotations and
+    shifts plus noise); `transform(x, *, key)` replaces the cyclic shift $S$ (it must apply the
     same group element to every input for the same key, as `random_shift` and
     `random_image_augmentation` do).
 
@@ -150,25 +150,32 @@ def measure_axes(
     ax = clean(x)
     noise = sigma * jr.normal(k[0], ax.shape, ax.dtype)  # one draw, shared by every variant
     y = ax + noise
-    phi = per_signal(represent, y, keys(k[1]))
-    x_hat = per_signal(reconstruct, y, keys(k[1]))
+
+    def rep(o, yi, kk):
+        return represent(o, yi, key=kk)
+
+    def rec(o, yi, kk):
+        return reconstruct(o, yi, key=kk)
+
+    phi = per_signal(rep, y, keys(k[1]))
+    x_hat = per_signal(rec, y, keys(k[1]))
     between = _sq(jnp.roll(phi, 1, axis=0), phi)
 
     if augment_fn is None:
 
-        def augment_fn(kk, xi):
-            return augment(kk, xi, angle=angle, noise=aug_noise)
+        def augment_fn(xi, *, key):
+            return augment(xi, key=key, angle=angle, noise=aug_noise)
 
-    x_aug = jax.vmap(augment_fn)(keys(k[2]), x)
+    x_aug = jax.vmap(lambda kk, xi: augment_fn(xi, key=kk))(keys(k[2]), x)
     ax_aug = clean(x_aug)
-    phi_aug = per_signal(represent, ax_aug + noise, keys(k[1]))
+    phi_aug = per_signal(rep, ax_aug + noise, keys(k[1]))
     moved = _ratio(_sq(ax_aug, ax), _sq(clean(jnp.roll(x, 1, axis=0)), ax))
     inv = _relative_score(_sq(phi_aug, phi), between, moved)
 
     m_out = y.shape[1]
     visible = jax.vmap(lambda kk: random_mask(m_out, mask_ratio, key=kk))(keys(k[4]))
     phi_mask = per_signal(
-        lambda o, yi, vi, kk: represent(Mask(vi) @ o, jnp.where(vi, yi, 0.0), kk),
+        lambda o, yi, vi, kk: represent(Mask(vi) @ o, jnp.where(vi, yi, 0.0), key=kk),
         y,
         visible,
         keys(k[1]),
@@ -182,9 +189,10 @@ def measure_axes(
         x_shift = jax.vmap(cyclic_shift)(x, shifts)
         shifted_hat = jax.vmap(cyclic_shift)(x_hat, shifts)
     else:
-        x_shift = jax.vmap(transform)(keys(k[5]), x)
-        shifted_hat = jax.vmap(transform)(keys(k[5]), x_hat)
-    xh_shift = per_signal(reconstruct, clean(x_shift) + noise, keys(k[1]))
+        group = jax.vmap(lambda kk, xi: transform(xi, key=kk))
+        x_shift = group(keys(k[5]), x)
+        shifted_hat = group(keys(k[5]), x_hat)
+    xh_shift = per_signal(rec, clean(x_shift) + noise, keys(k[1]))
     eqv = _relative_score(
         jnp.sum((xh_shift - shifted_hat) ** 2, axis=1),
         jnp.sum((shifted_hat - x_hat) ** 2, axis=1),

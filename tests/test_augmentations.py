@@ -10,15 +10,17 @@ import bridge_jax as bj
 
 @pytest.mark.parametrize("angle", [0.0, 0.05, 0.3, 1.5])
 def test_rotation_is_special_orthogonal(angle, key, x64):
-    q = np.asarray(bj.random_rotation(key, 9, angle))
+    q = np.asarray(bj.random_rotation(9, angle, key=key))
     np.testing.assert_allclose(q.T @ q, np.eye(9), atol=1e-12)
     np.testing.assert_allclose(np.linalg.det(q), 1.0, atol=1e-10)
 
 
 def test_rotation_matches_scipy_expm_and_rms_angle(key, x64):
-    s = np.asarray(bj.random_skew(key, 10))
+    s = np.asarray(bj.random_skew(10, key=key))
     np.testing.assert_allclose(s, -s.T)
-    np.testing.assert_allclose(bj.random_rotation(key, 10, 0.2), scipy_expm(0.2 * s), atol=1e-12)
+    np.testing.assert_allclose(
+        bj.random_rotation(10, 0.2, key=key), scipy_expm(0.2 * s), atol=1e-12
+    )
     # The eigenvalues of S are +-i theta_j; their RMS over the 5 planes is 1 by construction.
     theta = np.abs(np.linalg.eigvals(s).imag)
     np.testing.assert_allclose(np.sqrt(np.mean(theta**2)), 1.0, rtol=1e-10)
@@ -26,40 +28,40 @@ def test_rotation_matches_scipy_expm_and_rms_angle(key, x64):
 
 def test_add_noise_statistics(key):
     x = jnp.zeros(20000)
-    z = bj.add_noise(key, x, 0.3)
+    z = bj.add_noise(x, 0.3, key=key)
     assert abs(float(z.std()) - 0.3) < 5 * 0.3 / np.sqrt(2 * 20000)
 
 
 def test_random_masking_zeroes_round_ratio_n(key):
     x = jnp.arange(1.0, 41.0)
-    z = bj.random_masking(key, x, 0.25)
+    z = bj.random_masking(x, 0.25, key=key)
     assert int((z == 0).sum()) == 10
     np.testing.assert_array_equal(z[z != 0], x[z != 0])
 
 
 def test_augment_defaults_and_views(key):
-    x = bj.sparse_signal(key, 32, 4)
-    views = bj.augmentations(jr.fold_in(key, 1), x, 7, angle=0.1, noise=0.05)
+    x = bj.sparse_signal(32, 4, key=key)
+    views = bj.augmentations(x, 7, key=jr.fold_in(key, 1), angle=0.1, noise=0.05)
     assert views.shape == (7, 32)
     # distinct keys give distinct views; zero strengths give the signal back.
     assert not np.allclose(views[0], views[1])
-    same = bj.augmentations(key, x, 3, angle=0.0, noise=0.0)
+    same = bj.augmentations(x, 3, key=key, angle=0.0, noise=0.0)
     np.testing.assert_allclose(same, jnp.broadcast_to(x, (3, 32)), atol=1e-6)
 
 
 def test_augment_with_masking_hides_entries(key):
     x = jnp.ones(20)
-    v = bj.augment(key, x, angle=0.0, noise=0.0, mask_ratio=0.5)
+    v = bj.augment(x, key=key, angle=0.0, noise=0.0, mask_ratio=0.5)
     assert int((v == 0).sum()) == 10
 
 
 def test_view_perturbation_scales_with_angle(key):
     # ||Qx - x|| ~ angle * ||x|| for small angles (S has unit RMS angle): check the ratio.
-    x = bj.sparse_signal(key, 64, 8)
+    x = bj.sparse_signal(64, 8, key=key)
     keys = jr.split(jr.fold_in(key, 3), 200)
 
     def dist(a):
-        views = jax.vmap(lambda k: bj.augment(k, x, angle=a, noise=0.0))(keys)
+        views = jax.vmap(lambda k: bj.augment(x, key=k, angle=a, noise=0.0))(keys)
         return jnp.mean(jnp.linalg.norm(views - x, axis=1))
 
     r = float(dist(0.02) / dist(0.01))

@@ -35,12 +35,12 @@ def test_ratio_out_of_range(ratio, key):
     with pytest.raises(ValueError, match=r"ratio must be in \[0.0, 1.0\)"):
         bj.random_mask(10, ratio, key=key)
     with pytest.raises(ValueError, match="ratio must be in"):
-        bj.random_masking(key, jnp.ones(10), ratio)
+        bj.random_masking(jnp.ones(10), ratio, key=key)
 
 
 def test_sizes_out_of_range(key):
     with pytest.raises(ValueError, match=r"s must be in \[0, 8\], got 9"):
-        bj.sparse_signal(key, 8, 9)
+        bj.sparse_signal(8, 9, key=key)
     with pytest.raises(ValueError, match="m must be >= 1, got 0"):
         bj.GaussianSensing(8, 0, key=key)
     with pytest.raises(
@@ -65,7 +65,7 @@ def test_bad_step_size_values(op):
 
 
 def test_diverging_step_raises_or_returns_nonfinite(op, key):
-    y = op.mv(bj.sparse_signal(key, 16, 3))
+    y = op.mv(bj.sparse_signal(16, 3, key=key))
     with pytest.raises(Exception, match="Landweber diverged.*Lower step_size"):
         bj.landweber(op, y, step_size=10.0, num_steps=30).block_until_ready()
     _, losses = bj.landweber(op, y, step_size=10.0, num_steps=300, throw=False)
@@ -74,11 +74,11 @@ def test_diverging_step_raises_or_returns_nonfinite(op, key):
 
 def test_unknown_names_and_missing_key(key):
     with pytest.raises(ValueError, match="amplitude must be one of"):
-        bj.sparse_signal(key, 8, 2, amplitude="laplace")
+        bj.sparse_signal(8, 2, key=key, amplitude="laplace")
     with pytest.raises(ValueError, match="method must be one of"):
         bj.effective_rank(jnp.ones(3), method="nuclear")
     with pytest.raises(TypeError, match="key must be a jax.random key"):
-        bj.sparse_signal(42, 8, 2)
+        bj.sparse_signal(8, 2, key=42)
     with pytest.raises(TypeError, match="mask must be boolean"):
         bj.Mask(jnp.ones(4))
     with pytest.raises(ValueError, match="indices must be distinct"):

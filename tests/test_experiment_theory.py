@@ -32,7 +32,7 @@ def test_masking_mse_closed_forms(ratio, key):
     n, s, num = 16, 3, 20000
     h = round(ratio * n)
     v = n - h
-    xs = bj.sparse_signals(key, num, n, s)
+    xs = bj.sparse_signals(num, n, s, key=key)
     keys = jr.split(jr.fold_in(key, 1), num)
     gauss = bj.MatrixOperator(jr.normal(jr.fold_in(key, 2), (n, n)) / np.sqrt(n))
     out = jax.vmap(fig2_masking.masked_reconstructions, (0, 0, None, None, None))(
@@ -67,7 +67,7 @@ def test_exact_lmmse_matches_a_fit_on_many_pairs(key):
     n, m, s, sigma, num = 12, 6, 3, 0.3, 200_000
     op = bj.GaussianSensing(n, m, key=key)
     mean = jnp.linspace(-0.5, 0.5, n)
-    xs = bj.sparse_signals(jr.fold_in(key, 1), num, n, s) + mean
+    xs = bj.sparse_signals(num, n, s, key=jr.fold_in(key, 1)) + mean
     ys = xs @ op.matrix.T + sigma * jr.normal(jr.fold_in(key, 2), (num, m))
     fitted = bj.lmmse_fit(xs, ys, ridge=0.0)
     y_test = ys[:50]
@@ -78,6 +78,6 @@ def test_exact_lmmse_matches_a_fit_on_many_pairs(key):
 
 def test_random_subspace_null_is_what_the_paper_reports_scale():
     # Pairs of random 32-dim subspaces of R^64: the paper's 0.651 / 5.023 sit inside this null.
-    base = bj.random_subspace_baseline(jr.key(0), 64, 32, num=200)
+    base = bj.random_subspace_baseline(64, 32, key=jr.key(0), num=200)
     a, g = np.asarray(base.alignment), np.asarray(base.grassmann)
     assert abs(a.mean() - 0.651) < 3 * a.std() and abs(g.mean() - 5.023) < 3 * g.std()

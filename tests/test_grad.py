@@ -15,7 +15,7 @@ def _fd(f, x, h=1e-6):
 def test_grad_of_landweber_loss_wrt_step_size(key, x64):
     k_op, k_x = jr.split(key)
     op = bj.GaussianSensing(20, 10, key=k_op)
-    x_true = bj.sparse_signal(k_x, 20, 4)
+    x_true = bj.sparse_signal(20, 4, key=k_x)
     y = op.mv(x_true)
 
     def mse(tau):
@@ -28,7 +28,7 @@ def test_grad_of_landweber_loss_wrt_step_size(key, x64):
 
 def test_grad_wrt_per_iteration_steps(key, x64):
     op = bj.GaussianSensing(20, 10, key=key)
-    y = op.mv(bj.sparse_signal(jr.fold_in(key, 1), 20, 4))
+    y = op.mv(bj.sparse_signal(20, 4, key=jr.fold_in(key, 1)))
     steps = jnp.linspace(0.1, 0.4, 5)
     loss = lambda s: bj.landweber(op, y, step_size=s, num_steps=5)[1][-1]  # noqa: E731
     g = jax.grad(loss)(steps)
@@ -38,11 +38,13 @@ def test_grad_wrt_per_iteration_steps(key, x64):
 
 
 def test_grad_of_augmentation_statistic_wrt_angle(key, x64):
-    xs = bj.sparse_signals(key, 20, 10, 3)
+    xs = bj.sparse_signals(20, 10, 3, key=key)
     keys = jr.split(jr.fold_in(key, 1), 20)
 
     def spread(angle):
-        views = jax.vmap(lambda k, x: bj.augmentations(k, x, 4, angle=angle, noise=0.05))(keys, xs)
+        views = jax.vmap(lambda k, x: bj.augmentations(x, 4, key=k, angle=angle, noise=0.05))(
+            keys, xs
+        )
         return jnp.trace(bj.augmentation_covariance(views))
 
     a = jnp.asarray(0.2)

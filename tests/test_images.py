@@ -78,7 +78,7 @@ def test_random_augmentation_is_linear_and_its_matrix(image, x64):
     key = jr.key(3)
 
     def aug(v):
-        return bj.random_image_augmentation(key, v, min_crop=0.7, max_blur=1.0, flip=True)
+        return bj.random_image_augmentation(v, key=key, min_crop=0.7, max_blur=1.0, flip=True)
 
     t = bj.transform_matrix(aug, 64, dtype=jnp.float64)
     x = jnp.asarray(image.ravel())
@@ -86,12 +86,12 @@ def test_random_augmentation_is_linear_and_its_matrix(image, x64):
     x2 = jnp.asarray(np.random.default_rng(1).random(64))
     np.testing.assert_allclose(aug(2.0 * x - x2), 2.0 * aug(x) - aug(x2), atol=1e-12)
     # Different keys give different transforms; the identity settings give the identity.
-    other = bj.random_image_augmentation(jr.key(4), x, min_crop=0.7)
+    other = bj.random_image_augmentation(x, key=jr.key(4), min_crop=0.7)
     assert float(jnp.linalg.norm(other - aug(x))) > 1e-3
-    same = bj.random_image_augmentation(key, x, max_angle=0.0, max_shift=0.0)
+    same = bj.random_image_augmentation(x, key=key, max_angle=0.0, max_shift=0.0)
     np.testing.assert_allclose(same, x, atol=1e-12)
     # jit and vmap over keys (a batch of views of one image).
-    views = jax.jit(jax.vmap(lambda k: bj.random_image_augmentation(k, x)))(jr.split(key, 5))
+    views = jax.jit(jax.vmap(lambda k: bj.random_image_augmentation(x, key=k)))(jr.split(key, 5))
     assert views.shape == (5, 64) and bool(jnp.all(jnp.isfinite(views)))
 
 
@@ -106,7 +106,7 @@ def test_random_augmentation_is_linear_and_its_matrix(image, x64):
 )
 def test_random_augmentation_rejects_bad_parameters(image, kwargs, match):
     with pytest.raises(ValueError, match=match):
-        bj.random_image_augmentation(jr.key(0), jnp.asarray(image.ravel()), **kwargs)
+        bj.random_image_augmentation(jnp.asarray(image.ravel()), key=jr.key(0), **kwargs)
 
 
 def test_image_augmentation_as_ei_transform_group():
@@ -115,8 +115,8 @@ def test_image_augmentation_as_ei_transform_group():
     x = jnp.asarray(np.random.default_rng(2).random(64), jnp.float32)
     op = bj.MatrixOperator(jnp.eye(64))
 
-    def transform(k, v):
-        return bj.random_image_augmentation(k, v, max_angle=20.0, max_shift=1.0)
+    def transform(v, *, key):
+        return bj.random_image_augmentation(v, key=key, max_angle=20.0, max_shift=1.0)
 
     identity = lambda a, y: a.T.mv(y)  # noqa: E731
     loss = bj.ei_loss(identity, op, op.mv(x), transform, key=jr.key(0))

@@ -60,7 +60,7 @@ def test_ei_loss_is_zero_for_equivariant_consistent_reconstructor(key, x64):
     def model(o, y):
         return inverse @ y  # f(A T x) = T x: consistent and shift-equivariant
 
-    y = op.mv(bj.sparse_signal(k_x, 7, 3))
+    y = op.mv(bj.sparse_signal(7, 3, key=k_x))
     assert float(bj.ei_loss(model, op, y, bj.random_shift, key=k_l)) < 1e-20
 
     def shrink(o, y):
@@ -72,7 +72,7 @@ def test_ei_loss_is_zero_for_equivariant_consistent_reconstructor(key, x64):
 def test_ei_loss_penalises_a_non_equivariant_reconstructor(key):
     k_op, k_x, k_l = jr.split(key, 3)
     op = bj.Mask(jnp.arange(8) % 2 == 0)
-    y = op.mv(bj.sparse_signal(k_x, 8, 8))
+    y = op.mv(bj.sparse_signal(8, 8, key=k_x))
     # The zero-filled reconstruction fits y exactly but is not shift-equivariant.
     loss = bj.ei_loss(lambda o, yy: yy, op, y, bj.random_shift, key=k_l)
     assert float(loss) > 1e-3
@@ -86,7 +86,9 @@ def test_noisier2noise_correction_recovers_the_clean_posterior_mean(key, x64):
     kx, ky, kz, kt = jr.split(key, 4)
     x = jr.normal(kx, (num, n))
     y = x + sigma * jr.normal(ky, (num, n))
-    z = jax.vmap(lambda k, yy: bj.noisier(k, yy, sigma=sigma, alpha=alpha))(jr.split(kz, num), y)
+    z = jax.vmap(lambda k, yy: bj.noisier(yy, key=k, sigma=sigma, alpha=alpha))(
+        jr.split(kz, num), y
+    )
     g = jnp.linalg.lstsq(z, y)[0].T  # fitted by Noisier2Noise's loss, no clean data used
     op = bj.MatrixOperator(jnp.eye(n))
     z_test = jr.normal(kt, (n,))
@@ -104,7 +106,7 @@ def test_noisier2noise_loss_uses_only_measurements(key):
     loss = bj.noisier2noise_loss(lambda o, z: o.T.mv(z), op, y, key=key, sigma=0.1)
     assert np.isfinite(float(loss))
     with pytest.raises(ValueError, match="alpha"):
-        bj.noisier(key, y, sigma=0.1, alpha=0.0)
+        bj.noisier(y, key=key, sigma=0.1, alpha=0.0)
     with pytest.raises(ValueError, match="num_groups"):
         bj.noise2self_loss(lambda o, z: o.T.mv(z), op, y, key=key, num_groups=1)
 
@@ -113,5 +115,5 @@ def test_cyclic_shift_group(key):
     x = jnp.arange(6.0)
     np.testing.assert_array_equal(bj.cyclic_shift(x, 2), np.roll(np.arange(6.0), 2))
     np.testing.assert_array_equal(bj.cyclic_shift(bj.cyclic_shift(x, 2), 4), x)
-    shifted = bj.random_shift(key, x)
+    shifted = bj.random_shift(x, key=key)
     assert not np.array_equal(shifted, x) and sorted(np.asarray(shifted)) == list(range(6))

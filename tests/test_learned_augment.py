@@ -11,13 +11,15 @@ from bridge_jax.studies.learn_augment import null_energy
 
 def test_full_rank_augmentation_is_random_rotation(key):
     aug = bj.LearnableAugmentation(10, angle=0.2, noise=0.1)
-    np.testing.assert_allclose(aug.rotation(key), bj.random_rotation(key, 10, 0.2), atol=1e-6)
+    np.testing.assert_allclose(
+        aug.rotation(key=key), bj.random_rotation(10, 0.2, key=key), atol=1e-6
+    )
     np.testing.assert_allclose([aug.angle, aug.noise], [0.2, 0.1], rtol=1e-6)
 
 
 def test_low_rank_generator_moves_only_inside_its_span(key, x64):
     aug = bj.LearnableAugmentation(12, angle=0.5, noise=0.1, rank=4, key=key)
-    q = aug.rotation(jr.fold_in(key, 1))
+    q = aug.rotation(key=jr.fold_in(key, 1))
     np.testing.assert_allclose(q.T @ q, np.eye(12), atol=1e-10)
     outside = np.eye(12) - aug.basis @ aug.basis.T
     np.testing.assert_allclose(outside @ (q - np.eye(12)), 0, atol=1e-10)
@@ -26,7 +28,7 @@ def test_low_rank_generator_moves_only_inside_its_span(key, x64):
 def test_gradient_of_augmentation_statistic_wrt_parameters(key, x64):
     k1, k2, k3 = jr.split(key, 3)
     aug = bj.LearnableAugmentation(8, angle=0.3, noise=0.2, rank=4, key=k1)
-    x = bj.sparse_signals(k2, 30, 8, 3)
+    x = bj.sparse_signals(30, 8, 3, key=k2)
     null = bj.null_space(bj.GaussianSensing(8, 4, key=k3))
 
     def stat(a):
@@ -52,9 +54,9 @@ def test_augmentation_serialises_and_vmaps(key, tmp_path):
     like = bj.LearnableAugmentation(6, rank=3, key=jr.key(0))
     loaded = eqx.tree_deserialise_leaves(tmp_path / "aug.eqx", like)
     x = jnp.ones((5, 6))
-    np.testing.assert_array_equal(loaded.views(key, x, 3), aug.views(key, x, 3))
+    np.testing.assert_array_equal(loaded.views(x, 3, key=key), aug.views(x, 3, key=key))
     batch = jax.vmap(lambda k: bj.LearnableAugmentation(6, rank=3, key=k))(jr.split(key, 4))
-    views = jax.vmap(lambda a: a.views(key, x, 3))(batch)
+    views = jax.vmap(lambda a: a.views(x, 3, key=key))(batch)
     assert views.shape == (4, 5, 3, 6)
 
 

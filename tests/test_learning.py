@@ -14,7 +14,7 @@ import bridge_jax as bj
 def setting(key):
     k_op, k_x, k_e = jr.split(key, 3)
     op = bj.GaussianSensing(24, 12, key=k_op)
-    xs = bj.sparse_signals(k_x, 64, 24, 4)
+    xs = bj.sparse_signals(64, 24, 4, key=k_x)
     ys = jax.vmap(op.mv)(xs) + 0.05 * jr.normal(k_e, (64, 12))
     return op, xs, ys
 

@@ -14,7 +14,7 @@ import bridge_jax as bj
 def batch():
     k_op, k_x, k_e = jr.split(jr.key(7), 3)
     op = bj.GaussianSensing(8, 4, key=k_op)
-    x = bj.sparse_signals(k_x, 12, 8, 2)
+    x = bj.sparse_signals(12, 8, 2, key=k_x)
     y = jax.vmap(op.mv)(x) + 0.1 * jr.normal(k_e, (12, 4))
     return bj.Batch(op, y, sigma=0.1, x=x)
 
@@ -33,13 +33,13 @@ def test_batch_back_projection_and_per_signal_operators(batch, key):
 def test_every_method_has_the_interface(name, batch, key):
     method = bj.make_method(name, 8, key=key, step=0.2, sigma=0.1, width=8, dim=4, num_iters=2)
     assert method.domain in ("ssrl", "imaging") and method.name == name
-    loss = method.loss(batch, key)
+    loss = method.loss(batch, key=key)
     assert loss.shape == () and np.isfinite(float(loss))
-    updated = method.update(batch, key)
+    updated = method.update(batch, key=key)
     assert jax.tree_util.tree_structure(updated) == jax.tree_util.tree_structure(method)
-    out = method.output(batch.op, batch.y[0], batch.u[0], key)
+    out = method.output(batch.op, batch.y[0], batch.u[0], key=key)
     assert out.shape == ((8,) if method.domain == "imaging" else (4,))
-    grads = eqx.filter_grad(lambda m: m.loss(batch, key))(method)
+    grads = eqx.filter_grad(lambda m: m.loss(batch, key=key))(method)
     assert all(np.all(np.isfinite(g)) for g in jax.tree_util.tree_leaves(grads))
 
 
@@ -50,20 +50,20 @@ def test_ema_targets_follow_the_online_network(batch, key):
         byol,
         jax.tree_util.tree_map(lambda a: a + 1 if eqx.is_inexact_array(a) else a, byol.encoder),
     )
-    new = moved.update(batch, key)
+    new = moved.update(batch, key=key)
     w0 = byol.target_encoder.mlp.layers[0].weight
     np.testing.assert_allclose(
         new.target_encoder.mlp.layers[0].weight, w0 + (1 - byol.decay), rtol=1e-5
     )
     dino = bj.make_method("dino", 8, key=key, width=8, dim=4)
-    assert not np.allclose(dino.update(batch, key).center, dino.center)
+    assert not np.allclose(dino.update(batch, key=key).center, dino.center)
 
 
 def test_supervised_needs_ground_truth(batch, key):
     method = bj.make_method("supervised", 8, key=key, width=8)
     blind = bj.Batch(batch.op, batch.y, sigma=0.1)
     with pytest.raises(ValueError, match="ground truth"):
-        method.loss(blind, key)
+        method.loss(blind, key=key)
     with pytest.raises(ValueError, match=r"y must have shape \(\*, 4\)"):
         bj.Batch(batch.op, batch.y[:, :3], sigma=0.1)
     with pytest.raises(ValueError, match="sigma"):
@@ -74,13 +74,13 @@ def test_supervised_needs_ground_truth(batch, key):
 
 def test_measure_axes_on_exact_properties(key):
     n, num = 8, 40
-    x = bj.sparse_signals(key, num, n, 3)
+    x = bj.sparse_signals(num, n, 3, key=key)
     op = bj.MatrixOperator(jnp.eye(n))
 
-    def identity(o, y, k):
+    def identity(o, y, *, key):
         return o.T.mv(y)  # consistent and shift-equivariant (noise-free)
 
-    def constant(o, y, k):
+    def constant(o, y, *, key):
         return jnp.arange(n, dtype=jnp.float32)  # invariant to everything, not shift-invariant
 
     exact = bj.measure_axes(identity, identity, op, x, key=key, sigma=0.0)
@@ -152,14 +152,14 @@ def test_image_augmentations_as_ssrl_views_and_ei_group(key):
     op = bj.GaussianSensing(64, 32, key=key)
     y = jax.vmap(op.mv)(x) + 0.05 * jr.normal(jr.fold_in(key, 1), (96, 32))
     batch = bj.Batch(op, y, sigma=0.05)
-    t = jax.vmap(lambda k: bj.transform_matrix(lambda v: bj.random_image_augmentation(k, v), 64))(
-        jr.split(jr.fold_in(key, 2), 8)
-    )
+    t = jax.vmap(
+        lambda k: bj.transform_matrix(lambda v: bj.random_image_augmentation(v, key=k), 64)
+    )(jr.split(jr.fold_in(key, 2), 8))
     bank = bj.ViewBank.from_transforms(t, noise=0.05)
     np.testing.assert_allclose(bank.rotations, t)
 
-    def group(k, v):
-        return bj.random_image_augmentation(k, v, max_angle=10.0, max_shift=1.0)
+    def group(v, *, key):
+        return bj.random_image_augmentation(v, key=key, max_angle=10.0, max_shift=1.0)
 
     step = bj.default_step_size(op)
     methods = {
@@ -169,7 +169,7 @@ def test_image_augmentations_as_ssrl_views_and_ei_group(key):
     assert methods["ei"].transform is group
     for name, method in methods.items():
         _, curve = bj.fit(
-            lambda m, k: m.loss(batch, k),
+            lambda m, k: m.loss(batch, key=k),
             method,
             key=jr.key(3),
             num_steps=20,
@@ -191,13 +191,13 @@ def test_measure_axes_with_image_augmentation_and_group(key):
     x, _ = bj.load_digits()
     x, op = x[:20], bj.MatrixOperator(jnp.eye(64))
 
-    def group(k, v):
-        return bj.random_image_augmentation(k, v, max_angle=15.0, max_shift=1.0)
+    def group(v, *, key):
+        return bj.random_image_augmentation(v, key=key, max_angle=15.0, max_shift=1.0)
 
-    def view(k, v):
-        return bj.random_image_augmentation(k, v, min_crop=0.75)
+    def view(v, *, key):
+        return bj.random_image_augmentation(v, key=key, min_crop=0.75)
 
-    def identity(o, y, k):
+    def identity(o, y, *, key):
         return o.T.mv(y)
 
     exact = bj.measure_axes(
@@ -206,11 +206,11 @@ def test_measure_axes_with_image_augmentation_and_group(key):
     np.testing.assert_allclose(exact["equivariance"], 1.0, atol=1e-6)
     np.testing.assert_allclose(exact["raw_invariance"], 0.0, atol=1e-5)
 
-    def blur(o, y, k):
+    def blur(o, y, *, key):
         return bj.image_blur(o.T.mv(y), 1.5)
 
-    def zoom(k, v):
-        return bj.random_image_augmentation(k, v, max_angle=0.0, max_shift=0.0, min_crop=0.5)
+    def zoom(v, *, key):
+        return bj.random_image_augmentation(v, key=key, max_angle=0.0, max_shift=0.0, min_crop=0.5)
 
     bent = bj.measure_axes(blur, blur, op, x, key=key, sigma=0.0, transform=zoom)
     assert float(bent["raw_equivariance"]) < 0.99

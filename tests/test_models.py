@@ -13,7 +13,7 @@ import bridge_jax as bj
 def test_untrained_unrolled_net_is_landweber(key):
     k_op, k_x, k_m = jr.split(key, 3)
     op = bj.GaussianSensing(12, 6, key=k_op)
-    y = op.mv(bj.sparse_signal(k_x, 12, 3))
+    y = op.mv(bj.sparse_signal(12, 3, key=k_x))
     net = bj.UnrolledNet(12, num_iters=4, step=0.2, width=16, key=k_m)
     expected, _ = bj.landweber(op, y, step_size=0.2, num_steps=4)
     np.testing.assert_allclose(net(op, y), expected, rtol=1e-5, atol=1e-7)
@@ -58,7 +58,7 @@ def test_encoder_and_bad_sizes(key):
 def test_untrained_shrinkage_net_is_ista_and_steps_stay_convergent(key, x64):
     k_op, k_x = jr.split(key)
     op = bj.GaussianSensing(12, 6, key=k_op)
-    y = op.mv(bj.sparse_signal(k_x, 12, 2))
+    y = op.mv(bj.sparse_signal(12, 2, key=k_x))
     tau = float(bj.default_step_size(op))
     net = bj.UnrolledShrinkage(12, num_iters=7, step=tau, threshold=0.1)
     expected, _ = bj.ista(op, y, lam=0.1, step_size=tau, num_steps=7)

@@ -8,7 +8,7 @@ import bridge_jax as bj
 
 @pytest.mark.parametrize("amplitude", ["gaussian", "rademacher", "uniform"])
 def test_exactly_s_nonzeros(amplitude, key):
-    xs = bj.sparse_signals(key, 200, 64, 8, amplitude=amplitude)
+    xs = bj.sparse_signals(200, 64, 8, key=key, amplitude=amplitude)
     assert xs.shape == (200, 64)
     np.testing.assert_array_equal((xs != 0).sum(1), 8)
     if amplitude == "rademacher":
@@ -18,7 +18,7 @@ def test_exactly_s_nonzeros(amplitude, key):
 
 
 def test_support_is_uniform_and_energy_is_s(key):
-    xs = bj.sparse_signals(key, 5000, 16, 4)
+    xs = bj.sparse_signals(5000, 16, 4, key=key)
     freq = np.asarray((xs != 0).mean(0))
     sd = np.sqrt(0.25 * 0.75 / 5000)
     assert np.all(np.abs(freq - 0.25) < 5 * sd)
@@ -28,6 +28,6 @@ def test_support_is_uniform_and_energy_is_s(key):
 
 
 def test_same_key_same_signal_different_key_different(key):
-    a = bj.sparse_signal(key, 32, 5)
-    np.testing.assert_array_equal(a, bj.sparse_signal(key, 32, 5))
-    assert not np.array_equal(a, bj.sparse_signal(jr.fold_in(key, 1), 32, 5))
+    a = bj.sparse_signal(32, 5, key=key)
+    np.testing.assert_array_equal(a, bj.sparse_signal(32, 5, key=key))
+    assert not np.array_equal(a, bj.sparse_signal(32, 5, key=jr.fold_in(key, 1)))

@@ -10,7 +10,7 @@ import bridge_jax as bj
 def problem(key, x64):
     k_op, k_x = jr.split(key)
     op = bj.GaussianSensing(30, 10, key=k_op)
-    x = bj.sparse_signal(k_x, 30, 4)
+    x = bj.sparse_signal(30, 4, key=k_x)
     return op, x, op.mv(x)
 
 
@@ -87,7 +87,7 @@ def test_fista_is_faster_than_ista(problem, x64):
 def test_lmmse_is_the_least_squares_affine_fit(key, x64):
     k1, k2, k3 = jr.split(key, 3)
     op = bj.GaussianSensing(12, 6, key=k1)
-    xs = bj.sparse_signals(k2, 400, 12, 3)
+    xs = bj.sparse_signals(400, 12, 3, key=k2)
     ys = xs @ op.matrix.T + 0.1 * jr.normal(k3, (400, 6))
     est = bj.lmmse_fit(xs, ys, ridge=0.0)
     design = np.hstack([np.asarray(ys), np.ones((400, 1))])

@@ -41,14 +41,14 @@ def test_alignment_and_distance_definitions(key, x64):
 def test_random_baseline_matches_closed_form_for_lines(key, x64):
     # For two uniform random lines in R^n, E|cos theta| = Gamma(n/2) / (sqrt(pi) Gamma((n+1)/2)).
     n = 10
-    base = bj.random_subspace_baseline(key, n, 1, num=4000)
+    base = bj.random_subspace_baseline(n, 1, key=key, num=4000)
     expected = np.exp(gammaln(n / 2) - gammaln((n + 1) / 2)) / np.sqrt(np.pi)
     a = np.asarray(base.alignment)
     assert abs(a.mean() - expected) < 5 * a.std() / np.sqrt(a.size)
 
 
 def test_random_subspace_is_orthonormal(key, x64):
-    q = bj.random_subspace(key, 9, 4)
+    q = bj.random_subspace(9, 4, key=key)
     np.testing.assert_allclose(q.T @ q, np.eye(4), atol=1e-12)
 
 

@@ -12,7 +12,7 @@ import bridge_jax as bj
 def test_landweber_vmap_over_signals_and_operators_matches_loop(key):
     k_op, k_x = jr.split(key)
     ops = jax.vmap(lambda k: bj.GaussianSensing(16, 8, key=k))(jr.split(k_op, 3))
-    xs = bj.sparse_signals(k_x, 3, 16, 3)
+    xs = bj.sparse_signals(3, 16, 3, key=k_x)
     ys = jax.vmap(lambda op, x: op.mv(x))(ops, xs)
     run = lambda op, y: bj.landweber(op, y, step_size=0.2, num_steps=20)  # noqa: E731
     xb, lb = jax.vmap(run)(ops, ys)
@@ -25,18 +25,18 @@ def test_landweber_vmap_over_signals_and_operators_matches_loop(key):
 
 def test_landweber_jit_matches_eager(key):
     op = bj.GaussianSensing(16, 8, key=key)
-    y = op.mv(bj.sparse_signal(jr.fold_in(key, 1), 16, 3))
+    y = op.mv(bj.sparse_signal(16, 3, key=jr.fold_in(key, 1)))
     eager = bj.landweber(op, y, num_steps=15)
     jitted = eqx.filter_jit(lambda op, y: bj.landweber(op, y, num_steps=15))(op, y)
     np.testing.assert_allclose(eager[0], jitted[0], rtol=1e-5)
 
 
 def test_augmentations_vmap_matches_loop(key):
-    xs = bj.sparse_signals(key, 4, 12, 3)
+    xs = bj.sparse_signals(4, 12, 3, key=key)
     keys = jr.split(jr.fold_in(key, 1), 4)
-    batched = jax.vmap(lambda k, x: bj.augmentations(k, x, 3))(keys, xs)
+    batched = jax.vmap(lambda k, x: bj.augmentations(x, 3, key=k))(keys, xs)
     for i in range(4):
-        np.testing.assert_allclose(batched[i], bj.augmentations(keys[i], xs[i], 3), atol=1e-6)
+        np.testing.assert_allclose(batched[i], bj.augmentations(xs[i], 3, key=keys[i]), atol=1e-6)
 
 
 def test_spectral_tools_under_jit_and_vmap(key):

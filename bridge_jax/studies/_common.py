@@ -178,7 +178,7 @@ def digits_array() -> np.ndarray:
 
 
 def image_transform(config: Config, *, crop: bool = True):
-    """`(key, x) -> x`: the configured image augmentation without noise (crop of at least
+    """`(x, *, key) -> x`: the configured image augmentation without noise (crop of at least
     `image_crop` of each side, rotation, shift); `crop=False` keeps rotations and shifts only
     (the transform group used by EI and the equivariance measurement)."""
     return functools.partial(
@@ -216,8 +216,8 @@ class Setting:
         c = config
         self.op = make_operator(k_op, c)
         if c.data == "synthetic":
-            self.x = bj.sparse_signals(k_x, c.signals, c.n, c.s)
-            self.train = bj.sparse_signals(k_train, c.signals, c.n, c.s)
+            self.x = bj.sparse_signals(c.signals, c.n, c.s, key=k_x)
+            self.train = bj.sparse_signals(c.signals, c.n, c.s, key=k_train)
             self.prior_mean = jnp.zeros(c.n)
             self.prior_cov = (c.s / c.n) * jnp.eye(c.n)
         else:
@@ -230,12 +230,12 @@ class Setting:
         self.k_rot, self.k_view, self.k_noise, self.k_train = k_rot, k_view, k_noise, k_train
         self.config = c
 
-    def _transform(self, key, x):
+    def _transform(self, x, *, key):
         """One random augmentation (without noise) of one signal, for `key`."""
         c = self.config
         if c.data == "synthetic":
-            return bj.random_rotation(key, c.n, c.angle) @ x
-        return image_transform(c)(key, x)
+            return bj.random_rotation(c.n, c.angle, key=key) @ x
+        return image_transform(c)(x, key=key)
 
     def shared_transforms(self):
         """The paper's T_1..T_K as (K, n, n) matrices, drawn once per trial and applied to every
@@ -243,8 +243,10 @@ class Setting:
         c = self.config
         keys = jr.split(self.k_rot, c.k)
         if c.data == "synthetic":
-            return jax.vmap(lambda k: bj.random_rotation(k, c.n, c.angle))(keys)
-        return jax.vmap(lambda k: bj.transform_matrix(lambda v: self._transform(k, v), c.n))(keys)
+            return jax.vmap(lambda k: bj.random_rotation(c.n, c.angle, key=k))(keys)
+        return jax.vmap(lambda k: bj.transform_matrix(lambda v: self._transform(v, key=k), c.n))(
+            keys
+        )
 
     def views(self, signals, key=None):
         """Views T_k(x_i) = Q_k x_i + sigma_aug * eps_ik, shape (N, K, n) (shared Q_k)."""
@@ -258,12 +260,12 @@ class Setting:
         key = self.k_view if key is None else key
         c = self.config
         if c.data == "synthetic":
-            one = lambda kk, x: bj.augmentations(kk, x, c.k, angle=c.angle, noise=c.aug_noise)  # noqa: E731
+            one = lambda kk, x: bj.augmentations(x, c.k, key=kk, angle=c.angle, noise=c.aug_noise)  # noqa: E731
             return jax.vmap(one)(jr.split(key, signals.shape[0]), signals)
 
         def one_signal(kk, x):
             k_t, k_e = jr.split(kk)
-            views = jax.vmap(lambda k: self._transform(k, x))(jr.split(k_t, c.k))
+            views = jax.vmap(lambda k: self._transform(x, key=k))(jr.split(k_t, c.k))
             return views + c.aug_noise * jr.normal(k_e, views.shape)
 
         return jax.vmap(one_signal)(jr.split(key, signals.shape[0]), signals)

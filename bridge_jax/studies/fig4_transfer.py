@@ -109,10 +109,10 @@ def run(config: Config, progress=None) -> dict:
     keys = trial_keys(c, STREAM)
     r = map_trials(one_trial, keys)
     null_m = bj.random_subspace_baseline(
-        jr.fold_in(jr.key(c.seed), 400 + STREAM), c.n, c.m, c.m, num=c.null_samples
+        c.n, c.m, c.m, key=jr.fold_in(jr.key(c.seed), 400 + STREAM), num=c.null_samples
     )
     null_nm = bj.random_subspace_baseline(
-        jr.fold_in(jr.key(c.seed), 401 + STREAM), c.n, c.m, c.n - c.m, num=c.null_samples
+        c.n, c.m, c.n - c.m, key=jr.fold_in(jr.key(c.seed), 401 + STREAM), num=c.null_samples
     )
     nulls = {"row_space": null_m, "null_space": null_nm, "reconstructions": null_m}
     descriptions = {

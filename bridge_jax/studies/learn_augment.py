@@ -43,26 +43,26 @@ def make_data(key, c: LearnConfig):
     op = bj.GaussianSensing(c.n, c.m, key=k[0])
     out = {"a": op.matrix, "null": bj.null_space(op)}
     for i, name in enumerate(("train", "test")):
-        x = bj.sparse_signals(k[1 + i], c.signals, c.n, c.s)
+        x = bj.sparse_signals(c.signals, c.n, c.s, key=k[1 + i])
         out[f"x_{name}"] = x
         out[f"y_{name}"] = x @ op.matrix.T + c.learn_sigma * jr.normal(k[3 + i], (c.signals, c.m))
     return out
 
 
 def null_energy(aug, key, x, null, k):
-    cov = bj.augmentation_covariance(aug.views(key, x, k))
+    cov = bj.augmentation_covariance(aug.views(x, k, key=key))
     return jnp.trace(null.T @ cov @ null) / jnp.trace(cov)
 
 
 def subspace_stats(aug, key, x, null, k, m):
-    lead = bj.leading_subspace(bj.augmentation_covariance(aug.views(key, x, k)), m)
+    lead = bj.leading_subspace(bj.augmentation_covariance(aug.views(x, k, key=key)), m)
     return bj.subspace_alignment(lead, null), bj.grassmann_distance(lead, null)
 
 
 def ssrl_init_mse(aug, key, a, x, y, k):
     op = bj.MatrixOperator(a)
     pinv = y @ jnp.linalg.pinv(a).T
-    x0 = aug.views(key, pinv, k).mean(axis=1)
+    x0 = aug.views(pinv, k, key=key).mean(axis=1)
     tau = 1.0 / jnp.linalg.norm(a, 2) ** 2
     xs = jax.vmap(
         lambda yi, x0i: bj.landweber(
@@ -122,7 +122,7 @@ def run(config: LearnConfig, progress=None) -> dict:
     start_stats = [np.asarray(v) for v in stats(start, eval_keys, data["x_test"], data["null"])]
     after = [np.asarray(v) for v in stats(aligned, eval_keys, data["x_test"], data["null"])]
     null = bj.random_subspace_baseline(
-        jr.fold_in(jr.key(c.seed), 412), c.n, c.m, c.n - c.m, num=c.null_samples
+        c.n, c.m, c.n - c.m, key=jr.fold_in(jr.key(c.seed), 412), num=c.null_samples
     )
     test = (data["a"], data["x_test"], data["y_test"])
     mse_before = np.asarray(mse_fn(paper_aug, eval_keys, *test))

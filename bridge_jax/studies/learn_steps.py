@@ -41,7 +41,7 @@ def make_data(key, c: LearnConfig):
     fresh = bj.GaussianSensing(c.n, c.m, key=k[1]).matrix
     out = {"a": a, "a_fresh": fresh}
     for i, name in enumerate(("train", "test", "fresh")):
-        x = bj.sparse_signals(k[2 + i], c.signals, c.n, c.s)
+        x = bj.sparse_signals(c.signals, c.n, c.s, key=k[2 + i])
         mat = fresh if name == "fresh" else a
         out[f"x_{name}"] = x
         out[f"y_{name}"] = x @ mat.T + c.learn_sigma * jr.normal(k[5 + i], (c.signals, c.m))

@@ -113,7 +113,7 @@ def make_trial(key, kind: str, value: float, c: MethodsConfig) -> dict:
         order = jr.permutation(k[2], pool.shape[0])
         signals = (pool[order[: c.signals]], pool[order[c.signals : 2 * c.signals]])
     else:
-        signals = tuple(bj.sparse_signals(k[2 + i], c.signals, c.n, c.s) for i in range(2))
+        signals = tuple(bj.sparse_signals(c.signals, c.n, c.s, key=k[2 + i]) for i in range(2))
     for i, split in enumerate(("train", "test")):
         x = signals[i]
         op_axis = None if kind == "cs" else 0
@@ -134,9 +134,9 @@ def image_group(c: MethodsConfig):
 def image_views(c: MethodsConfig):
     """Digits: one SSRL view, the image augmentation plus N(0, aug_noise^2) noise."""
 
-    def view(key, x):
+    def view(x, *, key):
         k_t, k_e = jr.split(key)
-        t = image_transform(c)(k_t, x)
+        t = image_transform(c)(x, key=k_t)
         return t + c.aug_noise * jr.normal(k_e, t.shape, t.dtype)
 
     return view
@@ -147,7 +147,7 @@ def _init(name: str, c: MethodsConfig, keys, steps, sigmas):
         extra = {}
         if c.data == "digits":
             t = jax.vmap(
-                lambda kk: bj.transform_matrix(functools.partial(image_transform(c), kk), c.n)
+                lambda kk: bj.transform_matrix(functools.partial(image_transform(c), key=kk), c.n)
             )(jr.split(jr.fold_in(k, 7), 16))
             extra = dict(
                 views=bj.ViewBank.from_transforms(t, noise=c.aug_noise),
@@ -196,10 +196,10 @@ def train(name: str, data: dict, c: MethodsConfig, key, checkpoint: str | None):
         return eqx.filter_vmap(one)(ms, batches, jr.split(k_method, c.trials))
 
     def loss(ms, k):
-        return jnp.sum(per_trial(lambda m, b, kk: m.loss(b, kk), ms, k))
+        return jnp.sum(per_trial(lambda m, b, kk: m.loss(b, key=kk), ms, k))
 
     def update(ms, k):
-        return per_trial(lambda m, b, kk: m.update(b, kk), ms, k)
+        return per_trial(lambda m, b, kk: m.update(b, key=kk), ms, k)
 
     return bj.fit(
         loss,
@@ -230,23 +230,25 @@ def evaluate(method, train_b: bj.Batch, test_b: bj.Batch, key, c: MethodsConfig)
     out = {}
     if method.domain == "imaging":
 
-        def represent(o, y, kk):
-            return method.output(o, y, None, kk)
+        def represent(o, y, *, key):
+            return method.output(o, y, None, key=key)
 
         reconstruct = represent
-        x_hat = test_b.map(represent, keys)
+        x_hat = test_b.map(lambda o, y, kk: represent(o, y, key=kk), keys)
     else:
-        feats = train_b.map(lambda o, y, u: method.output(o, y, u, k[1]), train_b.u)
+        feats = train_b.map(lambda o, y, u: method.output(o, y, u, key=k[1]), train_b.u)
         probe = bj.lmmse_fit(train_b.x, feats)  # the linear-evaluation protocol: uses labels
 
-        def represent(o, y, kk):
-            return method.output(o, y, bj.pinv_solve(o, y), kk)
+        def represent(o, y, *, key):
+            return method.output(o, y, bj.pinv_solve(o, y), key=key)
 
-        def reconstruct(o, y, kk):
-            return bj.lmmse_apply(probe, represent(o, y, kk))
+        def reconstruct(o, y, *, key):
+            return bj.lmmse_apply(probe, represent(o, y, key=key))
 
         x_probe = test_b.map(
-            lambda o, y, u, kk: bj.lmmse_apply(probe, method.output(o, y, u, kk)), test_b.u, keys
+            lambda o, y, u, kk: bj.lmmse_apply(probe, method.output(o, y, u, key=kk)),
+            test_b.u,
+            keys,
         )
         out["probe_mse"] = jnp.mean((x_probe - test_b.x) ** 2)
         x_hat = _landweber_from(test_b, x_probe, c.probe_steps)

@@ -150,10 +150,10 @@ def _transforms(key, c: PhaseConfig, data: str):
     """K augmentation matrices (K, n, n), drawn once from `key`."""
     keys = jr.split(key, c.k)
     if data == "sparse":
-        return jax.vmap(lambda k: bj.random_rotation(k, c.n, c.angle))(keys)
+        return jax.vmap(lambda k: bj.random_rotation(c.n, c.angle, key=k))(keys)
     return jax.vmap(
         lambda k: bj.transform_matrix(
-            lambda v: bj.random_image_augmentation(k, v, min_crop=0.75), c.n
+            lambda v: bj.random_image_augmentation(v, key=k, min_crop=0.75), c.n
         )
     )(keys)
 
@@ -226,8 +226,8 @@ def signals(c: PhaseConfig, data: str):
     key = jr.fold_in(jr.key(c.seed), DATA.index(data))
     k_test, k_train = jr.split(key)
     if data == "sparse":
-        test = jax.vmap(lambda k: bj.sparse_signal(k, c.n, c.s))(jr.split(k_test, c.trials))
-        train = bj.sparse_signals(k_train, c.train_signals, c.n, c.s)
+        test = jax.vmap(lambda k: bj.sparse_signal(c.n, c.s, key=k))(jr.split(k_test, c.trials))
+        train = bj.sparse_signals(c.train_signals, c.n, c.s, key=k_train)
         return test, train
     pool = jnp.asarray(digits_array())
     order = jr.permutation(k_test, pool.shape[0])

@@ -60,7 +60,7 @@ def paper_trial(key, v, *, n, m, s, signals, k, num_steps):
     """One trial of the paper's pipeline at one grid point (see the module docstring)."""
     k_op, k_x, k_e, k_rot, k_view, k_mask = jr.split(key, 6)
     op = bj.GaussianSensing(n, m, key=k_op)
-    x = bj.sparse_signals(k_x, signals, n, s)
+    x = bj.sparse_signals(signals, n, s, key=k_x)
     y = x @ op.matrix.T + v["sigma"] * jr.normal(k_e, (signals, m))
     svd = bj.operator_svd(op)
     tau = v["step_scale"] / svd.s[0] ** 2
@@ -74,7 +74,7 @@ def paper_trial(key, v, *, n, m, s, signals, k, num_steps):
 
         return jax.vmap(one)(y, x0)
 
-    rotations = jax.vmap(lambda kk: bj.random_rotation(kk, n, v["angle"]))(jr.split(k_rot, k))
+    rotations = jax.vmap(lambda kk: bj.random_rotation(n, v["angle"], key=kk))(jr.split(k_rot, k))
     views = jnp.einsum("kab,ib->ika", rotations, u)
     views = views + v["aug_noise"] * jr.normal(k_view, views.shape)
     visible = jax.vmap(lambda kk: bj.random_mask(n, v["mask_ratio"], key=kk))(
