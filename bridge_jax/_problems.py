@@ -235,3 +235,20 @@ class Problem(eqx.Module):
         x = self.source(key=k_x)
         op = self.operator if self.draw_operator is None else self.draw_operator(k_op)
         return x, op, measure(op, x, self.noise, key=k_noise)
+
+
+def gaussian_noise(y: Inexact[Array, "..."], sigma, *, key: PRNGKeyArray) -> Inexact[Array, "..."]:
+    r"""$y + \sigma\varepsilon$: `GaussianNoise(sigma)(y, key=key)`."""
+    return GaussianNoise(sigma)(y, key=key)
+
+
+def poisson_noise(y: Float[Array, "..."], gain, *, key: PRNGKeyArray) -> Float[Array, "..."]:
+    r"""$g\,\mathrm{Poisson}(y/g)$: `PoissonNoise(gain)(y, key=key)`."""
+    return PoissonNoise(gain)(y, key=key)
+
+
+def poisson_gaussian_noise(
+    y: Float[Array, "..."], gain, sigma, *, key: PRNGKeyArray
+) -> Float[Array, "..."]:
+    r"""$g\,\mathrm{Poisson}(y/g) + \sigma\varepsilon$: `PoissonGaussianNoise(gain, sigma)`."""
+    return PoissonGaussianNoise(gain, sigma)(y, key=key)

@@ -87,6 +87,28 @@ def operators():
             jnp.ones(12, bool)
         )
 
+    # Imaging physics (issue 13), at miniature sizes; random parameters drawn from the key.
+    def mri(k):
+        return bj.MRI(bj.cartesian_mask((8, 8), 2, center_fraction=0.25, key=k))
+
+    def radon(k):
+        return bj.Radon(IMAGE, 180 * jr.uniform(k, (4,)))
+
+    def downsample(k):
+        return bj.Downsample((6, 4), 2)
+
+    def blur_zero(k):
+        return bj.Blur(bj.random_kernel(3, key=k), shape=IMAGE, boundary="zero")
+
+    def blur_reflect(k):
+        return bj.Blur(bj.motion_kernel(3, key=k), shape=IMAGE, boundary="reflect")
+
+    def blur_valid(k):
+        return bj.Blur(jax.nn.softmax(jr.normal(k, (3, 2))), shape=IMAGE, boundary="valid")
+
+    def structured(k):
+        return bj.StructuredSensing(IMAGE, 11, key=k)
+
     return {
         "gaussian": gaussian,
         "gaussian_image": gaussian_image,
@@ -101,6 +123,13 @@ def operators():
         "user_function": user_function,
         "masked_fourier": _masked_fourier,
         "scaled_sum": scaled_sum,
+        "mri": mri,
+        "radon": radon,
+        "downsample": downsample,
+        "blur_zero": blur_zero,
+        "blur_reflect": blur_reflect,
+        "blur_valid": blur_valid,
+        "structured": structured,
     }
 
 

@@ -1,0 +1,131 @@
+r"""Single-coil Cartesian MRI: an orthonormal 2-D Fourier transform and a k-space mask.
+
+$A x = M \odot F x$ for a real image $x$ of shape $(H, W)$, with $F$ the orthonormal 2-D DFT
+(`jnp.fft.fft2(x, norm="ortho")`) and $M$ a boolean k-space mask in the DFT's own order (zero
+frequency at index `[0, 0]`; `jnp.fft.fftshift(mask)` shows it centred). The measurement has
+the image's shape, complex, with zeros off the mask (the zero-filled k-space, as deepinv lays
+it out).
+
+The unknowns are real and the data complex, so the adjoint is over the real input space:
+$A^* y = \mathrm{Re}(F^* (M \odot y))$, the zero-filled reconstruction; `adjoint(op)` returns
+it. $A^* A = F^* \tfrac12 (M + M^\flat) F$ on real images, with $M^\flat$ the mask at the
+negated frequencies: its eigenvalues are 0, 1/2 and 1, so `pinv_solve` (CG on the normal
+equations) converges in two or three iterations.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jaxtyping import Array, Bool, PRNGKeyArray
+
+from .. import _validate as check
+from ._base import AbstractOperator, Transpose, dense_matrix
+
+
+class MRI(AbstractOperator):
+    r"""Single-coil Cartesian MRI $A x = M \odot F x$ on real `(H, W)` images (see the module
+    docstring): `mask` a boolean `(H, W)` k-space mask in `jnp.fft.fft2` order (e.g.
+    `cartesian_mask`), `dtype` the image's real dtype (default: JAX's default float). The
+    measurement is complex, of shape `(H, W)`, zero off the mask. The mask is a leaf: draw one
+    per image under `vmap`.
+    """
+
+    mask: Bool[Array, "H W"]
+    dtype: np.dtype = eqx.field(static=True)
+
+    def __init__(self, mask, *, dtype=None):
+        mask = jnp.asarray(mask)
+        if mask.ndim != 2:
+            raise ValueError(f"mask must be a 2-D (H, W) k-space mask, got shape {mask.shape}.")
+        if mask.dtype != jnp.bool_:
+            raise TypeError(f"mask must be boolean, got dtype {mask.dtype}.")
+        dtype = jnp.dtype(jnp.result_type(float) if dtype is None else dtype)
+        if not jnp.issubdtype(dtype, jnp.floating):
+            raise TypeError(
+                f"dtype is the image's real dtype (the k-space is complex), got {dtype}."
+            )
+        self.mask = mask
+        self.dtype = dtype
+
+    @property
+    def complex_dtype(self):
+        return jnp.result_type(self.dtype, jnp.complex64)
+
+    def _apply(self, x):
+        k = jnp.fft.fft2(x.astype(self.complex_dtype), norm="ortho")
+        return jnp.where(self.mask, k, jnp.zeros((), k.dtype))
+
+    def transpose(self):
+        return Transpose(self)
+
+    def as_matrix(self):
+        return dense_matrix(self)
+
+    def in_structure(self):
+        return jax.ShapeDtypeStruct(self.mask.shape, self.dtype)
+
+    def out_structure(self):
+        return jax.ShapeDtypeStruct(self.mask.shape, self.complex_dtype)
+
+
+def _line_counts(width: int, acceleration, center_fraction) -> tuple[int, int]:
+    if isinstance(acceleration, bool) or not isinstance(acceleration, numbers.Real):
+        raise TypeError(f"acceleration must be a Python number >= 1, got {acceleration!r}.")
+    if not (math.isfinite(acceleration) and acceleration >= 1):
+        raise ValueError(f"acceleration must be finite and >= 1, got {acceleration!r}.")
+    if isinstance(center_fraction, bool) or not isinstance(center_fraction, numbers.Real):
+        raise TypeError(
+            f"center_fraction must be a Python number in [0, 1], got {center_fraction!r}."
+        )
+    if not 0 <= center_fraction <= 1:
+        raise ValueError(f"center_fraction must be in [0, 1], got {center_fraction!r}.")
+    num_lines = max(1, round(width / acceleration))
+    num_center = round(width * center_fraction)
+    if num_center > num_lines:
+        raise ValueError(
+            f"center_fraction {center_fraction} asks for {num_center} central lines but "
+            f"acceleration {acceleration} keeps only {num_lines} of {width}: lower "
+            f"center_fraction to at most 1/acceleration."
+        )
+    return num_lines, num_center
+
+
+def cartesian_mask(
+    shape, acceleration, *, center_fraction=0.08, key: PRNGKeyArray
+) -> Bool[Array, "H W"]:
+    r"""A random Cartesian k-space mask of full lines (columns) with a fully sampled centre.
+
+    Of the $W$ columns (phase-encode lines) it keeps exactly $L = \mathrm{round}(W / R)$
+    ($R$ = `acceleration` $\geq 1$; at least one): the $C = \mathrm{round}(W c)$ lowest
+    frequencies ($c$ = `center_fraction`; in centred order the block starting at
+    $\lfloor W/2 \rfloor - \lfloor C/2 \rfloor$) and $L - C$ further columns drawn uniformly
+    without replacement from the others. Every row of a kept column is sampled, so the
+    sampled fraction is exactly $L / W$ ($1/R$ up to rounding). $C > L$ is an error.
+
+    **Arguments:** `shape` `(H, W)`, `acceleration` $R$ and `center_fraction` $c$ (Python
+    numbers: they fix the number of lines), `key` a PRNG key (traced under `vmap`: one mask per
+    key). **Returns** a boolean `(H, W)` mask in `jnp.fft.fft2` order (zero frequency at
+    `[0, 0]`), `True` where sampled.
+    """
+    shape = check.signal_shape("shape", shape)
+    if len(shape) != 2:
+        raise ValueError(f"shape must be (H, W), got {shape}.")
+    check.prng_key("key", key)
+    h, w = shape
+    num_lines, num_center = _line_counts(w, acceleration, center_fraction)
+    start = w // 2 - num_center // 2
+    center = np.zeros(w, bool)
+    center[start : start + num_center] = True
+    center = np.fft.ifftshift(center)  # centred order -> the DFT's order
+    # The C central columns first, then the others in a uniformly random order.
+    score = jnp.where(jnp.asarray(center), -1.0, jr.uniform(key, (w,)))
+    rank = jnp.argsort(jnp.argsort(score))
+    columns = rank < num_lines
+    return jnp.broadcast_to(columns[None, :], (h, w))
