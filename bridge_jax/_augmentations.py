@@ -128,19 +128,31 @@ def random_shift(x: Float[Array, " n"], *, key: PRNGKeyArray) -> Float[Array, " 
 
 
 class ViewBank(eqx.Module):
-    r"""The paper's augmentation set $\{T_k\}_{k=1}^K$: $K$ rotations drawn once, fresh noise.
+    r"""The paper's augmentation set $\{T_k\}_{k=1}^K$: $K$ transforms drawn once, fresh noise.
 
-    A view of $x$ is $Q_k x + \sigma\varepsilon$ with $k$ uniform in $1..K$. Drawing the $K$
-    rotations once (instead of one matrix exponential per view) makes views cheap enough for
-    training loops over thousands of signals. The rotations are constants, not parameters:
-    no gradient flows into them (see `LearnableAugmentation` for learnable ones).
+    The one views mechanism of bridge_jax: $C_{\mathrm{SSRL}}$, the SSRL methods, the learnable
+    augmentation and the SSRL-informed initialisations all draw their views here.
 
-    `ViewBank.from_transforms` builds a bank from any $K$ linear augmentations, e.g. image
-    crops, rotations and shifts (`random_image_augmentation` through `transform_matrix`).
+    - `bank(x, key=key)`: ONE view $T_k x + \sigma\varepsilon$ of one signal, $k$ uniform in
+      $1..K$ (what an SSRL method trains on);
+    - `bank.views(x, key=key)`: all $K$ views of `x`, shape `(..., K, n)`, with fresh noise for
+      every view. `x` is one signal `(n,)` or a stack `(..., n)`; the noise of the whole
+      output is drawn from `key` in one call (the paper's studies rely on this stream).
+
+    Drawing the $K$ transforms once (instead of one matrix exponential per view) makes views
+    cheap enough for training loops over thousands of signals. `ViewBank(n, key=...)` draws $K$
+    rotations of RMS angle `angle`; `ViewBank.from_transforms` takes any $K$ linear
+    augmentations, e.g. image crops, rotations and shifts (`random_image_augmentation`
+    through `transform_matrix`). The alternative reading, a fresh random transform for every
+    view, is `augmentations`.
+
+    `views` is differentiable in the transforms and the noise level (`LearnableAugmentation`
+    builds its views here); `bank(x, key=key)` treats them as constants (`stop_gradient`), so
+    a method that holds a bank never trains it.
     """
 
     rotations: Float[Array, "K n n"]
-    noise: float = eqx.field(static=True)
+    noise: float | Float[Array, ""]
 
     def __init__(
         self,
@@ -153,8 +165,11 @@ class ViewBank(eqx.Module):
         transforms: Float[Array, "K n n"] | None = None,
     ):
         """`K = num_rotations` rotations of R^n of RMS angle `angle`, drawn from `key`; or,
-        with `transforms`, the given (K, n, n) matrices (see `from_transforms`)."""
-        self.noise = float(check.nonnegative("noise", noise))
+        with `transforms`, the given (K, n, n) matrices (see `from_transforms`). `noise` is
+        the standard deviation of the views' Gaussian noise (a float, or an array, e.g. a
+        learnable one)."""
+        check.nonnegative("noise", noise)
+        self.noise = float(noise) if isinstance(noise, (int, float)) else noise
         if transforms is not None:
             transforms = jnp.asarray(transforms)
             if transforms.ndim != 3 or transforms.shape[1] != transforms.shape[2]:
@@ -173,8 +188,22 @@ class ViewBank(eqx.Module):
         return cls(transforms=transforms, noise=noise)
 
     def __call__(self, x: Float[Array, " n"], *, key: PRNGKeyArray) -> Float[Array, " n"]:
-        """One view of one signal."""
+        """One view of one signal (transforms and noise level held constant)."""
         k_pick, k_noise = jr.split(key)
         rotations = jax.lax.stop_gradient(self.rotations)
         q = rotations[jr.randint(k_pick, (), 0, rotations.shape[0])]
-        return add_noise(q @ x, self.noise, key=k_noise)
+        noise = self.noise if isinstance(self.noise, float) else jax.lax.stop_gradient(self.noise)
+        return add_noise(q @ x, noise, key=k_noise)
+
+    def views(self, x: Float[Array, "... n"], *, key: PRNGKeyArray) -> Float[Array, "... K n"]:
+        r"""All $K$ views $T_k x + \sigma\varepsilon_k$ of `x` (one signal or a stack)."""
+        check.prng_key("key", key)
+        x = jnp.asarray(x)
+        n = self.rotations.shape[-1]
+        if x.ndim == 0 or x.shape[-1] != n:
+            raise ValueError(
+                f"x must be a signal of length {n} (or a stack of them, shape (..., {n})), "
+                f"got shape {x.shape}."
+            )
+        views = jnp.einsum("kab,...b->...ka", self.rotations.astype(x.dtype), x)
+        return views + self.noise * jr.normal(key, views.shape, views.dtype)

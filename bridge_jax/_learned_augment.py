@@ -18,7 +18,7 @@ from jax.scipy.linalg import expm
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from . import _validate as check
-from ._augmentations import random_skew
+from ._augmentations import ViewBank, random_skew
 
 
 class LearnableAugmentation(eqx.Module):
@@ -56,11 +56,15 @@ class LearnableAugmentation(eqx.Module):
         g = random_skew(self.basis.shape[1], key=key, dtype=self.basis.dtype)
         return expm(self.angle * (self.basis @ g @ self.basis.T))
 
+    def bank(self, k: int, *, key: PRNGKeyArray) -> ViewBank:
+        """A `ViewBank` of `k` rotations drawn from `key` and this augmentation's noise level
+        (differentiable in the angle, the noise and the basis through `ViewBank.views`)."""
+        k = check.positive_int("k", k)
+        rotations = jax.vmap(lambda kk: self.rotation(key=kk))(jr.split(key, k))
+        return ViewBank(transforms=rotations, noise=self.noise)
+
     def views(self, signals: Float[Array, "N n"], k: int, *, key: PRNGKeyArray):
         """`k` views of every signal, shape (N, k, n): k rotations shared by all signals (the
         paper's $T_1..T_K$) and fresh noise for every view."""
-        k = check.positive_int("k", k)
         k_rot, k_noise = jr.split(key)
-        rotations = jax.vmap(lambda kk: self.rotation(key=kk))(jr.split(k_rot, k))
-        noise = jr.normal(k_noise, (signals.shape[0], k, signals.shape[1]), signals.dtype)
-        return jnp.einsum("kab,ib->ika", rotations, signals) + self.noise * noise
+        return self.bank(k, key=k_rot).views(signals, key=k_noise)

@@ -248,12 +248,13 @@ class Setting:
             keys
         )
 
+    def bank(self) -> bj.ViewBank:
+        """The trial's `ViewBank`: the shared T_1..T_K and the views' noise level."""
+        return bj.ViewBank.from_transforms(self.shared_transforms(), noise=self.config.aug_noise)
+
     def views(self, signals, key=None):
         """Views T_k(x_i) = Q_k x_i + sigma_aug * eps_ik, shape (N, K, n) (shared Q_k)."""
-        key = self.k_view if key is None else key
-        q = self.shared_transforms()
-        noise = jr.normal(key, (signals.shape[0], self.config.k, self.config.n))
-        return jnp.einsum("kab,ib->ika", q, signals) + self.config.aug_noise * noise
+        return self.bank().views(signals, key=self.k_view if key is None else key)
 
     def per_view_views(self, signals, key=None):
         """Alternative reading: an independent random transform for every (signal, view)."""
@@ -282,8 +283,7 @@ class Setting:
         """y_i = A x_i + sigma * e_i for each signal, shape (N, m)."""
         signals = self.x if signals is None else signals
         key = self.k_noise if key is None else key
-        clean = jax.vmap(self.op.mv)(signals)
-        return clean + sigma * jr.normal(key, clean.shape)
+        return bj.GaussianNoise(sigma)(jax.vmap(self.op.mv)(signals), key=key)
 
 
 def metric(samples, *, paper, definition: str, null=None, **extra) -> dict[str, Any]:

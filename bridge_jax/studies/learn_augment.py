@@ -45,7 +45,7 @@ def make_data(key, c: LearnConfig):
     for i, name in enumerate(("train", "test")):
         x = bj.sparse_signals(c.signals, c.n, c.s, key=k[1 + i])
         out[f"x_{name}"] = x
-        out[f"y_{name}"] = x @ op.matrix.T + c.learn_sigma * jr.normal(k[3 + i], (c.signals, c.m))
+        out[f"y_{name}"] = bj.GaussianNoise(c.learn_sigma)(x @ op.matrix.T, key=k[3 + i])
     return out
 
 

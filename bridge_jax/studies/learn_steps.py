@@ -44,7 +44,7 @@ def make_data(key, c: LearnConfig):
         x = bj.sparse_signals(c.signals, c.n, c.s, key=k[2 + i])
         mat = fresh if name == "fresh" else a
         out[f"x_{name}"] = x
-        out[f"y_{name}"] = x @ mat.T + c.learn_sigma * jr.normal(k[5 + i], (c.signals, c.m))
+        out[f"y_{name}"] = bj.GaussianNoise(c.learn_sigma)(x @ mat.T, key=k[5 + i])
     return out
 
 

@@ -118,7 +118,7 @@ def make_trial(key, kind: str, value: float, c: MethodsConfig) -> dict:
         x = signals[i]
         op_axis = None if kind == "cs" else 0
         clean = jax.vmap(lambda o, xi: o.mv(xi), in_axes=(op_axis, 0))(ops[i], x)
-        y = clean + sigma * jr.normal(k[4 + i], clean.shape)
+        y = bj.GaussianNoise(sigma)(clean, key=k[4 + i])
         out[split] = bj.Batch(ops[i], y, sigma=sigma, x=x, shared_op=kind == "cs")
     return out
 

@@ -161,16 +161,15 @@ def _transforms(key, c: PhaseConfig, data: str):
 def _view_mean(key, x, c: PhaseConfig, data: str):
     """(1/K) sum_k (T_k x + noise_k), the SSRL augmentation mean of one signal."""
     k_t, k_e = jr.split(key)
-    views = jnp.einsum("kab,b->ka", _transforms(k_t, c, data).astype(x.dtype), x)
-    return (views + c.aug_noise * jr.normal(k_e, views.shape)).mean(0)
+    bank = bj.ViewBank.from_transforms(_transforms(k_t, c, data), noise=c.aug_noise)
+    return bank.views(x, key=k_e).mean(0)
 
 
 def training_subspace(c: PhaseConfig, data: str, train, key):
     """Leading n/4-dim eigenspace of the second moment of K views of the training signals."""
     k_t, k_e = jr.split(key)
-    t = _transforms(k_t, c, data)
-    views = jnp.einsum("kab,ib->ika", t, train)
-    views = (views + c.aug_noise * jr.normal(k_e, views.shape)).reshape(-1, c.n)
+    bank = bj.ViewBank.from_transforms(_transforms(k_t, c, data), noise=c.aug_noise)
+    views = bank.views(train, key=k_e).reshape(-1, c.n)
     return bj.leading_subspace(views.T @ views / views.shape[0], max(c.n // 4, 1))
 
 

@@ -61,7 +61,7 @@ def paper_trial(key, v, *, n, m, s, signals, k, num_steps):
     k_op, k_x, k_e, k_rot, k_view, k_mask = jr.split(key, 6)
     op = bj.GaussianSensing(n, m, key=k_op)
     x = bj.sparse_signals(signals, n, s, key=k_x)
-    y = x @ op.matrix.T + v["sigma"] * jr.normal(k_e, (signals, m))
+    y = bj.GaussianNoise(v["sigma"])(x @ op.matrix.T, key=k_e)
     svd = bj.operator_svd(op)
     tau = v["step_scale"] / svd.s[0] ** 2
     u = y @ jnp.linalg.pinv(op.matrix).T
@@ -75,8 +75,7 @@ def paper_trial(key, v, *, n, m, s, signals, k, num_steps):
         return jax.vmap(one)(y, x0)
 
     rotations = jax.vmap(lambda kk: bj.random_rotation(n, v["angle"], key=kk))(jr.split(k_rot, k))
-    views = jnp.einsum("kab,ib->ika", rotations, u)
-    views = views + v["aug_noise"] * jr.normal(k_view, views.shape)
+    views = bj.ViewBank.from_transforms(rotations, noise=v["aug_noise"]).views(u, key=k_view)
     visible = jax.vmap(lambda kk: bj.random_mask(n, v["mask_ratio"], key=kk))(
         jr.split(k_mask, signals)
     )
