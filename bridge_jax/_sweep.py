@@ -18,7 +18,7 @@ results do not depend on the chunk size or the number of devices.
 With `out`, each finished chunk is written atomically to `out/chunks/`; a sweep started again
 with the same arguments loads what was finished and computes only the rest. A file there that
 is unreadable or belongs to another sweep (another grid, seed, `trial_fn` or version of
-bridge_jax) is an error, never silently overwritten; see `bridge_jax._store`.
+bridge_jax) is an error, never silently overwritten; see `bridge_jax.store`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import jax.random as jr
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from . import _store as store
+from . import store
 from . import _validate as check
 
 _FORMAT = "bridge_jax.sweep-chunk/1"
@@ -134,7 +134,7 @@ def run_sweep(
     - `trials`, `seed`: trial `t` uses `jax.random.fold_in(jax.random.key(seed), t)`.
     - `out`: folder for resumable chunk files (None: keep nothing). A chunk saved there is
       reused only by a sweep with the same grid, shape parameters, seed and code: the code is
-      all of `bridge_jax` (`bridge_jax._store.code_digest`) plus `trial_fn`'s qualified name
+      all of `bridge_jax` (`bridge_jax.store.code_digest`) plus `trial_fn`'s qualified name
       and, when Python can find it (`inspect.getsource`), its own source (not that of the
       functions it calls outside bridge_jax). A `trial_fn` whose source cannot be found (typed
       at a prompt, built at run time) is identified by its name only: after changing it, or

@@ -14,7 +14,7 @@ import jax.random as jr
 import numpy as np
 import optax
 
-from . import _store as store
+from . import store
 from . import _validate as check
 
 

@@ -53,3 +53,28 @@ def test_experiment_script_runs_as_a_file(tmp_path):
         )
         assert proc.returncode == 0, proc.stderr
         assert f"python experiments/{name}.py" in proc.stdout
+
+
+def test_studies_use_only_the_public_api():
+    """The studies sit on top: they import `bridge_jax`'s public names (and each other), never
+    a private module of the library (`bridge_jax._x`) or a private name (`bj._x`)."""
+    import ast
+
+    bad = []
+    for path in sorted((ROOT / "bridge_jax" / "studies").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.module.startswith("bridge_jax._"):
+                    bad.append(f"{path.name}: from {node.module}")
+                if node.module == "bridge_jax":
+                    bad += [f"{path.name}: {a.name}" for a in node.names if a.name.startswith("_")]
+            if isinstance(node, ast.Import):
+                bad += [f"{path.name}: {a.name}" for a in node.names if "._" in a.name]
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "bj"
+                and node.attr.startswith("_")
+            ):
+                bad.append(f"{path.name}: bj.{node.attr}")
+    assert not bad, bad

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from bridge_jax import _store as store  # noqa: E402
+from bridge_jax import store  # noqa: E402
 
 
 def _leftovers(folder) -> list[str]:
@@ -103,8 +103,8 @@ def test_digest_is_canonical_and_stable_across_processes():
     with pytest.raises(TypeError, match="cannot digest"):
         store.digest({"fn": print})
     code = (
-        "from bridge_jax import _store; "
-        "print(_store.digest({'a': {'x': None, 'y': 1}, 'b': [1, 2.5]}, 'extra'))"
+        "from bridge_jax import store; "
+        "print(store.digest({'a': {'x': None, 'y': 1}, 'b': [1, 2.5]}, 'extra'))"
     )
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert other.stdout.strip() == d, other.stderr
@@ -129,6 +129,17 @@ def test_resume_rule(tmp_path, suffix):
             store.load_if_current(path, "d1", fmt="f/1", stale=stale, what="unit")
         assert "\n" not in str(info.value)
     assert issubclass(store.StoreError, ValueError)
+
+
+def test_a_result_behind_a_symlink_is_refused(tmp_path):
+    """A valid result planted outside the folder and linked in is not resumed from."""
+    outside = tmp_path / "outside.json"
+    store.save_result(outside, {"x": 1}, fmt="f/1", digest="d1")
+    link = tmp_path / "out" / "unit.json"
+    link.parent.mkdir()
+    os.symlink(outside, link)
+    with pytest.raises(store.StoreError, match="symbolic link"):
+        store.load_if_current(link, "d1", fmt="f/1", stale="recompute")
 
 
 def test_study_report_and_figures_replace_symlinks(tmp_path):

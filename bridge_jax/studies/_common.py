@@ -14,8 +14,7 @@ import lineax as lx
 import numpy as np
 
 import bridge_jax as bj
-from bridge_jax import _store as store
-from bridge_jax._stats import summarize
+from bridge_jax import store, summarize
 
 # The quick setting shared by every study (each adds its own in QUICK_EXTRA).
 _QUICK = dict(

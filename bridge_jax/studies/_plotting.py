@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bridge_jax import _store as store  # noqa: E402
+from bridge_jax import store  # noqa: E402
 
 
 def band(ax, x, stats, label, color, linestyle="-", marker=None):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from bridge_jax import _store as store
+from bridge_jax import store
 
 HEADLINE = (
     "spectral_correlation",

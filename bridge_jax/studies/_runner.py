@@ -1,7 +1,7 @@
 """Run the five experiments, save each result as it finishes, write results.json and figures.
 
 Each finished experiment is written atomically to DIR/experiments/NAME.json together with a
-digest of the configuration and of all of bridge_jax's code (`bridge_jax._store`); a rerun with
+digest of the configuration and of all of bridge_jax's code (`bridge_jax.store`); a rerun with
 the same digest loads it instead of recomputing, so an interrupted run loses at most the
 experiment in progress, and a rerun after any change to the code computes everything again.
 """
@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-from bridge_jax import _store as store
+from bridge_jax import store
 from bridge_jax.studies._common import Config, LearnConfig
 
 EXPERIMENTS = (
@@ -35,7 +35,7 @@ class UserError(Exception):
 
 def result_digest(config: Config, module) -> str:
     """Identifies a saved result: the configuration, the experiment and all of the package's
-    code (`bridge_jax._store.digest`)."""
+    code (`bridge_jax.store.digest`)."""
     return store.digest(config, module.__name__)
 
 

@@ -11,7 +11,7 @@ import os
 import sys
 import time
 
-from bridge_jax import _store as store
+from bridge_jax import store
 from bridge_jax.studies._common import LearnConfig
 from bridge_jax.studies._report import fmt, write_section
 from bridge_jax.studies._runner import (

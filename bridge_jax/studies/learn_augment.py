@@ -30,7 +30,7 @@ import jax.random as jr
 import numpy as np
 
 import bridge_jax as bj
-from bridge_jax._learned_augment import LearnableAugmentation
+from bridge_jax import LearnableAugmentation
 from bridge_jax.studies._common import LearnConfig, metric, trial_keys
 
 NAME = "learn_augment"

@@ -52,8 +52,7 @@ import jax.random as jr
 import numpy as np
 
 import bridge_jax as bj
-from bridge_jax import _store as store
-from bridge_jax._stats import summarize
+from bridge_jax import store, summarize
 from bridge_jax.studies._common import (
     MethodsConfig,
     digits_array,

@@ -49,8 +49,7 @@ import jax.random as jr
 import numpy as np
 
 import bridge_jax as bj
-from bridge_jax import _store as store
-from bridge_jax._stats import summarize_success
+from bridge_jax import store, summarize_success
 from bridge_jax.studies._common import Recorded, digits_array
 from bridge_jax.studies._report import fmt, write_section
 from bridge_jax.studies._runner import (

@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from bridge_jax import _store as store
+from bridge_jax import store
 from bridge_jax.studies._common import output_folder
 from bridge_jax.studies._report import write_report, write_variants_section
 from bridge_jax.studies._runner import (

@@ -46,9 +46,7 @@ import jax.random as jr
 import numpy as np
 
 import bridge_jax as bj
-from bridge_jax import _store as store
-from bridge_jax._stats import summarize
-from bridge_jax._sweep import SweepError, run_sweep
+from bridge_jax import SweepError, run_sweep, store, summarize
 from bridge_jax.studies._runner import OneLineParser, UserError, check_writable
 
 FORMAT = "bridge_jax.sweep/1"

@@ -2,17 +2,18 @@ r"""Saving results: one atomic writer, one digest of (configuration, code), one 
 
 - **Writing.** Every file (results, chunks, checkpoints, reports, figures) is written to a
   temporary file in the same folder, flushed, `fsync`-ed and renamed over the destination with
-  `os.replace`. A reader sees the old file or the new one, never half of one; an interrupted
-  write leaves no temporary file behind. Renaming replaces a symbolic link at the destination
-  by a regular file instead of writing through it, so a planted link cannot make a run
-  overwrite the file it points to.
+  `os.replace`, and the folder is `fsync`-ed after the rename. A reader sees the old file or
+  the new one, never half of one; an interrupted write leaves no temporary file behind.
+  Renaming replaces a symbolic link at the destination by a regular file instead of writing
+  through it, so a planted link cannot make a run overwrite the file it points to.
 - **Identifying.** `digest(config, *extra)` hashes a canonical JSON of the configuration
   together with `code_digest()`, a hash of every source file of the installed package: any
   change to the library or the studies invalidates what was saved with the old code.
 - **Resuming.** `load_if_current(path, digest, fmt=...)` returns what was saved when the file
   carries this format and digest, `None` when there is nothing to resume, and raises a
   one-line `StoreError` when the file cannot be used; a file that is unreadable or written by
-  something else is never silently overwritten.
+  something else is never silently overwritten. A symbolic link at a result's path is refused
+  on reading too (a planted link cannot make a run resume from a file outside its folder).
 """
 
 from __future__ import annotations
@@ -60,10 +61,25 @@ def _replacing(path: str | os.PathLike) -> Iterator[io.BufferedWriter]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        _sync_directory(directory)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _sync_directory(directory: str) -> None:
+    """`fsync` the folder, so that the rename itself survives a crash (POSIX only)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:  # e.g. Windows, where a folder cannot be opened
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems refuse fsync on a folder
+        pass
+    finally:
+        os.close(fd)
 
 
 def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
@@ -213,6 +229,10 @@ def load_if_current(
     unreadable, has another format, or holds another digest and `stale="raise"`.
     """
     path = os.fspath(path)
+    if os.path.islink(path):
+        raise StoreError(
+            f"{path} is a symbolic link, not a {what} (results are regular files); {recover}."
+        )
     if not os.path.exists(path):
         return None
     try:
