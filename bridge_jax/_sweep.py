@@ -27,7 +27,6 @@ import inspect
 import itertools
 import math
 import os
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 
@@ -37,8 +36,8 @@ import jax.random as jr
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from . import store
 from . import _validate as check
+from . import store
 
 _FORMAT = "bridge_jax.sweep-chunk/1"
 
@@ -122,7 +121,7 @@ def run_sweep(
     chunk_trials: int | None = None,
     bytes_per_trial: Callable[[dict], float] | None = None,
     devices=None,
-    progress: bool = True,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> dict:
     r"""Run `trial_fn` over every grid point and trial; return per-point, per-trial metrics.
 
@@ -142,6 +141,8 @@ def run_sweep(
     - `chunk_trials`: trials per chunk (rounded up to a multiple of the device count); by
       default from `bytes_per_trial(shape)` and the device memory (see `auto_chunk`).
     - `devices`: the devices to shard trials over (default: all).
+    - `progress(done, total, message)`: called after every chunk (computed or loaded) with
+      the chunks done so far, their total and a one-line status; the library prints nothing.
 
     **Returns:** `{"points": [...], "metrics": {name: array (points, trials)}, "groups": n}`.
     """
@@ -223,13 +224,13 @@ def run_sweep(
             for k, v in arrays.items():
                 results.setdefault(k, np.full((len(points), trials), np.nan))[idx, start:stop] = v
             done += 1
-            if progress:
+            if progress is not None:
                 elapsed = time.perf_counter() - t0
                 eta = elapsed / computed * (total - done) if computed else 0.0
-                print(
-                    f"  sweep: chunk {done}/{total} ({status}; group {g_index + 1}/{len(plan)}, "
+                progress(
+                    done,
+                    total,
+                    f"chunk {done}/{total} ({status}; group {g_index + 1}/{len(plan)}, "
                     f"trials {start}-{stop - 1}) {elapsed:6.1f}s elapsed, ~{eta:5.0f}s left",
-                    file=sys.stderr,
-                    flush=True,
                 )
     return {"points": points, "metrics": results, "groups": len(plan), "digest": digest}

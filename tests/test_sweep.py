@@ -22,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _run(**kwargs):
-    kwargs.setdefault("progress", False)
+    kwargs.setdefault("progress", None)
     return bj.run_sweep(toy_trial, GRID, shape_params=("n",), trials=5, seed=3, **kwargs)
 
 
@@ -41,7 +41,7 @@ def test_chunked_equals_unchunked_and_points_batch():
 
 def test_shape_parameters_compile_per_group():
     out = bj.run_sweep(
-        toy_trial, {**GRID, "n": [4, 8]}, shape_params=("n",), trials=2, progress=False
+        toy_trial, {**GRID, "n": [4, 8]}, shape_params=("n",), trials=2, progress=None
     )
     assert out["groups"] == 2 and len(out["points"]) == 8
     with pytest.raises(bj.SweepError, match="must be numbers"):
@@ -60,9 +60,12 @@ def test_resume_after_interruption_equals_uninterrupted(tmp_path, capsys):
     os.remove(os.path.join(out, "chunks", chunks[-1]))
     with open(os.path.join(out, "chunks", chunks[-1] + ".tmp"), "wb") as f:
         f.write(b"\x00partial")
-    resumed = _run(out=out, chunk_trials=2, progress=True)
-    err = capsys.readouterr().err
-    assert err.count("(loaded;") == 2 and err.count("(computed;") == 1
+    seen = []
+    resumed = _run(out=out, chunk_trials=2, progress=lambda *a: seen.append(a))
+    assert [(done, total) for done, total, _ in seen] == [(1, 3), (2, 3), (3, 3)]
+    messages = " ".join(m for _, _, m in seen)
+    assert messages.count("(loaded;") == 2 and messages.count("(computed;") == 1
+    assert capsys.readouterr().err == ""  # the library prints nothing
     for name, values in reference["metrics"].items():
         np.testing.assert_array_equal(resumed["metrics"][name], values)
 
@@ -80,7 +83,7 @@ def test_corrupted_or_foreign_chunk_is_a_clear_error(tmp_path):
             seed=4,
             out=out,
             chunk_trials=5,
-            progress=False,
+            progress=None,
         )
     with open(path, "wb") as f:
         f.write(b"garbage")
@@ -98,7 +101,7 @@ def test_sharded_over_four_devices_equals_one_device():
         from sweep_toy import toy_trial
         assert len(jax.devices()) == 4, jax.devices()
         out = bj.run_sweep(toy_trial, {GRID!r}, shape_params=("n",), trials=5, seed=3,
-                           chunk_trials=3, progress=False)
+                           chunk_trials=3)
         print(json.dumps({{k: np.asarray(v).tolist() for k, v in out["metrics"].items()}}))
         """
     )

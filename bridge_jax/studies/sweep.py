@@ -193,6 +193,10 @@ def enable_compilation_cache(path: str | None) -> str | None:
     return path
 
 
+def _print_chunk(done: int, total: int, message: str) -> None:
+    print(f"  sweep: {message}", file=sys.stderr, flush=True)
+
+
 def sweep(config: dict, out: str, *, chunk_trials: int | None = None, progress=True) -> dict:
     """Run the sweep and write DIR/sweep.json (per-point summaries over trials)."""
     check_writable(out)
@@ -208,7 +212,7 @@ def sweep(config: dict, out: str, *, chunk_trials: int | None = None, progress=T
             out=out,
             chunk_trials=chunk,
             bytes_per_trial=bytes_per_trial,
-            progress=progress,
+            progress=_print_chunk if progress else None,
         )
     except SweepError as e:
         raise UserError(str(e)) from e
