@@ -137,7 +137,8 @@ class ViewBank(eqx.Module):
       $1..K$ (what an SSRL method trains on);
     - `bank.views(x, key=key)`: all $K$ views of `x`, shape `(..., K, n)`, with fresh noise for
       every view. `x` is one signal `(n,)` or a stack `(..., n)`; the noise of the whole
-      output is drawn from `key` in one call (the paper's studies rely on this stream).
+      output is drawn from `key` in one call (the paper's studies rely on this stream). The
+      noise is real, also for a complex `x`.
 
     Drawing the $K$ transforms once (instead of one matrix exponential per view) makes views
     cheap enough for training loops over thousands of signals. `ViewBank(n, key=...)` draws $K$
@@ -206,4 +207,6 @@ class ViewBank(eqx.Module):
                 f"got shape {x.shape}."
             )
         views = jnp.einsum("kab,...b->...ka", self.rotations.astype(x.dtype), x)
-        return views + self.noise * jr.normal(key, views.shape, views.dtype)
+        # Real noise, also for complex signals (as the phase-retrieval study has always drawn).
+        real = jnp.finfo(views.dtype).dtype
+        return views + self.noise * jr.normal(key, views.shape, real)
