@@ -5,7 +5,7 @@ Noise2Self, EI, SSDU, Noisier2Noise (imaging) and a supervised reference reconst
 does each trained model actually sit on the paper's four axes (invariance, masking,
 equivariance, physics), measured on the model rather than scored by hand?
 
-Runs `bridge_jax/studies/methods.py` (its docstring states every definition), the same code as
+Runs `bridge_jax/studies/methods/` (its docstring states every definition), the same code as
 `bridge-jax methods`; writes DIR/methods.json, DIR/figures/methods_*.png and a section of
 DIR/report.md.
 """

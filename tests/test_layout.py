@@ -61,7 +61,7 @@ def test_studies_use_only_the_public_api():
     import ast
 
     bad = []
-    for path in sorted((ROOT / "bridge_jax" / "studies").glob("*.py")):
+    for path in sorted((ROOT / "bridge_jax" / "studies").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module:
                 if node.module.startswith("bridge_jax._"):

@@ -220,7 +220,7 @@ def test_methods_digits_trial_and_methods(key):
     """`methods --data digits`: disjoint digit train/test sets, an image ViewBank for the SSRL
     methods and the image group for EI."""
     from bridge_jax.studies._common import MethodsConfig
-    from bridge_jax.studies.methods import _init, image_group, make_trial
+    from bridge_jax.studies.methods import image_group, init_methods, make_trial
 
     c = MethodsConfig.quick(data="digits", n=64, m=16).validate()
     data = make_trial(key, "cs", 0.1, c)
@@ -229,11 +229,11 @@ def test_methods_digits_trial_and_methods(key):
     assert not {tuple(r) for r in train} & {tuple(r) for r in test}
     keys = jr.split(key, 2)
     steps, sigmas = jnp.ones(2), jnp.full(2, 0.1)
-    simclr = _init("simclr", c, keys, steps, sigmas)
+    simclr = init_methods("simclr", c, keys, steps, sigmas)
     assert simclr.views.rotations.shape == (2, 16, 64, 64)
     # The bank holds image transforms: entries are non-negative interpolation weights.
     assert float(simclr.views.rotations.min()) >= -1e-6
-    ei = _init("ei", c, keys, steps, sigmas)
+    ei = init_methods("ei", c, keys, steps, sigmas)
     assert ei.transform.func is bj.random_image_augmentation
     assert ei.transform.keywords == image_group(c).keywords
     with pytest.raises(ValueError, match="operator must stay 'gaussian'"):

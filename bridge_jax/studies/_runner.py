@@ -70,6 +70,8 @@ def check_writable(out: str) -> None:
 
 
 def progress_printer(total: int):
+    """The studies' one progress line: `say(i, name, status)` prints `[i/total] name status
+    elapsed` on stderr (the library itself never prints)."""
     start = time.perf_counter()
 
     def say(i: int, name: str, status: str):
@@ -81,6 +83,11 @@ def progress_printer(total: int):
         )
 
     return say
+
+
+def training_printer(name: str, step: int, num_steps: int, loss: float) -> None:
+    """`fit`'s progress callback for the studies: one line per report on stderr."""
+    print(f"  {name}: step {step}/{num_steps} loss {loss:.4g}", file=sys.stderr, flush=True)
 
 
 def run_experiments(config: Config, out: str, *, names=EXPERIMENTS, fresh=False) -> dict:

@@ -1,0 +1,161 @@
+"""Running the study: every (setting, method) unit saved as it finishes and resumed, the
+summary, figures and report, and the command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import time
+
+import equinox as eqx
+import jax
+import jax.random as jr
+import numpy as np
+
+import bridge_jax as bj
+from bridge_jax import store
+from bridge_jax.studies._common import (
+    MethodsConfig,
+    output_folder,
+    to_numpy,
+)
+from bridge_jax.studies._report import fmt, write_section
+from bridge_jax.studies._runner import (
+    OneLineParser,
+    UserError,
+    add_config_arguments,
+    check_writable,
+    config_from_args,
+    load_cached,
+    progress_printer,
+)
+from bridge_jax.studies.methods.config import BEGIN, END, FORMAT, STREAM, UNIT_FORMAT, settings
+from bridge_jax.studies.methods.plot import plot, section
+from bridge_jax.studies.methods.summary import summarise
+from bridge_jax.studies.methods.trial import baselines, evaluate, make_trial, train
+
+
+def unit_digest(config: MethodsConfig) -> str:
+    """Identifies saved units: the configuration and all of the package's code (the library
+    and the studies: any change to them computes the units again)."""
+    return store.digest(config, "methods")
+
+
+def _curve(losses, trials: int, points: int = 100) -> list[float]:
+    per_trial = np.asarray(losses) / trials
+    idx = np.unique(np.linspace(0, len(per_trial) - 1, min(points, len(per_trial))).astype(int))
+    return [[int(i), float(per_trial[i])] for i in idx]
+
+
+def run_units(c: MethodsConfig, out: str, *, fresh: bool = False) -> dict:
+    """Train and evaluate every (setting, method); each is saved as it finishes."""
+    digest = unit_digest(c)
+    unit_dir = os.path.join(out, "methods")
+    grid = settings(c)
+    total = len(grid) * (len(c.methods) + 1)
+    done = 0
+    units: dict[str, dict] = {}
+    printer = progress_printer(total)
+
+    def say(label, what, status):
+        printer(done, f"{label} {what}", status)
+
+    for s_index, (label, kind, value) in enumerate(grid):
+        key = jr.fold_in(jr.fold_in(jr.key(c.seed), STREAM), s_index)
+        trial_keys = jr.split(jr.fold_in(key, 0), c.trials)
+        data = None
+        for name in ("baselines",) + tuple(c.methods):
+            path = os.path.join(unit_dir, f"{label}__{name}.json")
+            cached = (
+                None
+                if fresh
+                else load_cached(path, digest, fmt=UNIT_FORMAT, writer="bridge-jax methods")
+            )
+            if cached is not None:
+                units[f"{label}/{name}"] = cached
+                done += 1
+                say(label, name, "loaded from an earlier run")
+                continue
+            if data is None:
+                data = jax.jit(jax.vmap(lambda k, kind=kind, v=value: make_trial(k, kind, v, c)))(
+                    trial_keys
+                )
+            say(label, name, "running")
+            t0 = time.perf_counter()
+            if name == "baselines":
+                result = to_numpy(
+                    jax.jit(jax.vmap(lambda a, b: baselines(a, b, c)))(data["train"], data["test"])
+                )
+                result = {k: v.tolist() for k, v in result.items()}
+            else:
+                ckpt = os.path.join(unit_dir, "checkpoints", f"{label}__{name}__{digest}.eqx")
+                mkey = jr.fold_in(key, 1 + bj.METHODS.index(name))
+                trained, losses = train(name, data, c, mkey, None if fresh else ckpt)
+                scores = eqx.filter_jit(
+                    eqx.filter_vmap(lambda m, a, b, kk: evaluate(m, a, b, kk, c))
+                )(trained, data["train"], data["test"], jr.split(jr.fold_in(mkey, 9), c.trials))
+                result = {k: np.asarray(v).tolist() for k, v in scores.items()}
+                result["learning_curve"] = _curve(losses, c.trials)
+                if os.path.exists(ckpt):
+                    os.remove(ckpt)
+            result["seconds"] = time.perf_counter() - t0
+            store.save_result(path, result, fmt=UNIT_FORMAT, digest=digest)
+            units[f"{label}/{name}"] = json.loads(json.dumps(result))
+            done += 1
+            say(label, name, f"done in {result['seconds']:.1f}s")
+    return units
+
+
+def methods(config: MethodsConfig, out: str, *, fresh: bool = False) -> dict:
+    """Run the study and write DIR/methods.json, DIR/figures/methods_*.png and the report
+    (DIR/digits/... for `--data digits`)."""
+    t0 = time.perf_counter()
+    config.validate()
+    out = output_folder(config, out)
+    check_writable(out)
+    units = run_units(config, out, fresh=fresh)
+    result = {"format": FORMAT, "config": config.as_dict(), **summarise(units, config)}
+    store.write_json(os.path.join(out, "methods.json"), result)
+    figures = plot(result, os.path.join(out, "figures"))
+    write_section(out, section(result, figures, out, time.perf_counter() - t0), BEGIN, END)
+    return result
+
+
+def add_arguments(parser) -> None:
+    add_config_arguments(parser, data_options=True)
+    parser.add_argument(
+        "--methods",
+        help=f"comma-separated subset of {','.join(bj.METHODS)} (default: all)",
+    )
+    parser.add_argument("--steps", type=int, help="Adam steps per method (default 300)")
+
+
+def run_from_args(args) -> int:
+    try:
+        config = config_from_args(args, MethodsConfig)
+        overrides = {}
+        if args.methods is not None:
+            overrides["methods"] = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+        if args.steps is not None:
+            overrides["train_steps"] = args.steps
+        if overrides:
+            config = dataclasses.replace(config, **overrides).validate()
+        result = methods(config, args.out, fresh=args.fresh)
+    except (ValueError, UserError) as e:
+        print(f"bridge-jax: error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {os.path.join(output_folder(config, args.out), 'methods.json')}", file=sys.stderr)
+    for name, entry in result["methods"].items():
+        cells = "  ".join(f"{fmt(entry['mse'][lab]['mean'], 3)}" for lab in result["settings"])
+        print(f"  {name:<14} {cells}")
+    return 0
+
+
+def main(argv=None, prog="python -m bridge_jax.studies.methods") -> int:
+    from bridge_jax.studies import methods as study  # the package docstring: the definitions
+
+    parser = OneLineParser(prog=prog, description=study.__doc__)
+    add_arguments(parser)
+    return run_from_args(parser.parse_args(argv))
