@@ -31,9 +31,112 @@ _QUICK = dict(
 )
 
 
+# --------------------------------------------------------------------------- validation
+# One validation path for every study configuration: each field has a rule (a function
+# value -> problem or None) in the class's RULES, checks that relate fields are yielded by
+# `relations()`, and `Recorded.validate()` runs both, before anything is traced. A rule's
+# problem reads after the field's name: "trials must be a positive integer, got 0."
+
+
+def positive_int(value) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return f"must be a positive integer, got {value!r}"
+    return None
+
+
+def seed_value(value) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        return f"must be an integer in [0, 2^63), got {value!r}"
+    return None
+
+
+def number(low=None, high=None, *, low_open=False, high_open=False):
+    """A finite real number in the interval (`None`: unbounded on that side)."""
+    left, right = "(" if low_open else "[", ")" if high_open else "]"
+    interval = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+
+    def rule(value) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"must be a number, got {value!r}"
+        if not math.isfinite(value):
+            return f"must be finite, got {value!r}"
+        below = low is not None and (value <= low if low_open else value < low)
+        above = high is not None and (value >= high if high_open else value > high)
+        if below or above:
+            if high is None and low == 0:
+                return f"must be {'> 0' if low_open else '>= 0'}, got {value!r}"
+            return f"must be in {interval}, got {value!r}"
+        return None
+
+    return rule
+
+
+def known_methods(value) -> str | None:
+    if not isinstance(value, tuple):
+        return f"must be a tuple of method names, got {value!r}"
+    unknown = [name for name in value if name not in bj.METHODS]
+    if unknown:
+        return f"has unknown methods {unknown}; allowed: {', '.join(bj.METHODS)}"
+    return None
+
+
+def one_of(allowed):
+    def rule(value) -> str | None:
+        if value not in allowed:
+            return f"must be one of {', '.join(allowed)}, got {value!r}"
+        return None
+
+    return rule
+
+
+def tuple_of(each, *, nonempty: bool = False, allowed=None):
+    """A tuple whose entries pass `each` (or, with `allowed`, a subset of `allowed`)."""
+
+    def rule(value) -> str | None:
+        if not isinstance(value, tuple):
+            return f"must be a tuple, got {value!r}"
+        if nonempty and not value:
+            return "must not be empty"
+        if allowed is not None:
+            if not value or any(v not in allowed for v in value):
+                return f"must be a non-empty subset of {allowed}, got {value}"
+            return None
+        for v in value:
+            problem = each(v)
+            if problem:
+                return f"entries {problem}"
+        return None
+
+    return rule
+
+
+DATA = ("synthetic", "digits")
+OPERATORS = ("gaussian", "inpainting", "blur")
+
+
 class Recorded:
-    """A frozen dataclass configuration that is saved with its results: `as_dict` (JSON-ready)
-    and `digest` (a short hash identifying it, for resuming saved results)."""
+    """A frozen dataclass configuration that is saved with its results: `as_dict` (JSON-ready),
+    `digest` (a short hash identifying it, for resuming saved results) and `validate` (every
+    field's rule in `RULES`, then `relations()`; raises `ValueError` naming the field)."""
+
+    RULES: ClassVar[dict] = {}
+
+    def relations(self):
+        """Problems among several fields, as messages (none by default)."""
+        return iter(())
+
+    def validate(self):
+        for field in dataclasses.fields(self):
+            rule = self.RULES.get(field.name)
+            if rule is None:
+                raise TypeError(f"{type(self).__name__}.{field.name} has no validation rule.")
+            value = getattr(self, field.name)
+            problem = rule(value)
+            if problem:
+                raise ValueError(f"{field.name} {problem}.")
+        for problem in self.relations():
+            raise ValueError(problem)
+        return self
 
     def as_dict(self) -> dict:
         return {
@@ -86,58 +189,50 @@ class Config(Recorded):
     image_crop: float = 0.75
     blur_sigma: float = 1.0
     QUICK_EXTRA: ClassVar[dict] = {}
-    DATA: ClassVar[tuple[str, ...]] = ("synthetic", "digits")
-    OPERATORS: ClassVar[tuple[str, ...]] = ("gaussian", "inpainting", "blur")
+    DATA: ClassVar[tuple[str, ...]] = DATA
+    OPERATORS: ClassVar[tuple[str, ...]] = OPERATORS
 
     @classmethod
     def quick(cls, **overrides) -> Config:
         """A tiny setting that runs the whole pipeline in seconds (for tests and smoke runs)."""
         return cls(**{**_QUICK, **cls.QUICK_EXTRA, **overrides})
 
-    def validate(self) -> Config:
-        for name in ("signals", "n", "m", "s", "k", "trials", "num_steps", "null_samples"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    RULES: ClassVar[dict] = {
+        **dict.fromkeys(
+            ("signals", "n", "m", "s", "k", "trials", "num_steps", "null_samples"), positive_int
+        ),
+        "seed": seed_value,
+        **dict.fromkeys(("angle", "aug_noise", "convergence_sigma"), number(0)),
+        "noise_levels": tuple_of(number(0)),
+        "mask_ratios": tuple_of(number(0, 1, high_open=True)),
+        "data": one_of(DATA),
+        "operator": one_of(OPERATORS),
+        **dict.fromkeys(("image_angle", "image_shift"), number(0)),
+        "image_crop": number(0, 1, low_open=True),
+        "blur_sigma": number(0, low_open=True),
+    }
+
+    def relations(self):
         if self.m > self.n:
-            raise ValueError(
-                f"m must be <= n (an underdetermined problem), got m={self.m}, n={self.n}."
-            )
+            yield f"m must be <= n (an underdetermined problem), got m={self.m}, n={self.n}."
         if self.s > self.n:
-            raise ValueError(f"s must be <= n, got s={self.s}, n={self.n}.")
+            yield f"s must be <= n, got s={self.s}, n={self.n}."
         if self.m < 2:
-            raise ValueError(f"m must be >= 2 (spectral correlation over the top m), got {self.m}.")
+            yield f"m must be >= 2 (spectral correlation over the top m), got {self.m}."
         if self.k < 2:
-            raise ValueError(f"k must be >= 2 (a covariance of views needs two), got {self.k}.")
-        if self.angle < 0 or self.aug_noise < 0 or self.convergence_sigma < 0:
-            raise ValueError("angle, aug_noise and convergence_sigma must be >= 0.")
-        if any(not 0 <= r < 1 for r in self.mask_ratios):
-            raise ValueError(f"mask_ratios must lie in [0, 1), got {self.mask_ratios}.")
-        if any(sig < 0 for sig in self.noise_levels):
-            raise ValueError(f"noise_levels must be >= 0, got {self.noise_levels}.")
-        if self.data not in self.DATA:
-            raise ValueError(f"data must be one of {', '.join(self.DATA)}, got {self.data!r}.")
-        if self.operator not in self.OPERATORS:
-            raise ValueError(
-                f"operator must be one of {', '.join(self.OPERATORS)}, got {self.operator!r}."
-            )
+            yield f"k must be >= 2 (a covariance of views needs two), got {self.k}."
         if self.data == "digits":
             if self.n != 64:
-                raise ValueError(f"data='digits' has n = 64 (8x8 images), got n={self.n}.")
+                yield f"data='digits' has n = 64 (8x8 images), got n={self.n}."
             if 2 * self.signals > DIGITS:
-                raise ValueError(
+                yield (
                     f"data='digits' draws N test and N training images from {DIGITS}: signals "
                     f"must be <= {DIGITS // 2}, got {self.signals}."
                 )
         if (self.data == "digits" or self.operator != "gaussian") and math.isqrt(
             self.n
         ) ** 2 != self.n:
-            raise ValueError(f"image data and operators need n = side^2, got n={self.n}.")
-        if not (self.image_angle >= 0 and self.image_shift >= 0 and self.blur_sigma > 0):
-            raise ValueError("image_angle and image_shift must be >= 0 and blur_sigma > 0.")
-        if not 0 < self.image_crop <= 1:
-            raise ValueError(f"image_crop must lie in (0, 1], got {self.image_crop}.")
-        return self
+            yield f"image data and operators need n = side^2, got n={self.n}."
 
     @property
     def variant(self) -> str:
@@ -358,22 +453,20 @@ class LearnConfig(Config):
         unroll=(2, 10), learn_iters=15, plain_max=200, aug_rank=8, aug_steps=10
     )
 
-    def validate(self) -> LearnConfig:
-        super().validate()
+    RULES: ClassVar[dict] = {
+        **Config.RULES,
+        "learn_sigma": number(0),
+        "unroll": tuple_of(positive_int, nonempty=True),
+        **dict.fromkeys(("learn_iters", "plain_max", "aug_steps", "aug_rank"), positive_int),
+        "learn_lr": number(0, low_open=True),
+    }
+
+    def relations(self):
+        yield from super().relations()
         if 10 not in self.unroll:
-            raise ValueError(
-                f"unroll must include T = 10 (the reported setting), got {self.unroll}."
-            )
-        if any(not isinstance(t, int) or t < 1 for t in self.unroll):
-            raise ValueError(f"unroll values must be integers >= 1, got {self.unroll}.")
-        for name in ("learn_iters", "plain_max", "aug_steps"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
-        if not self.learn_lr > 0:
-            raise ValueError(f"learn_lr must be > 0, got {self.learn_lr}.")
+            yield f"unroll must include T = 10 (the reported setting), got {self.unroll}."
         if not 2 <= self.aug_rank <= self.n:
-            raise ValueError(f"aug_rank must be in [2, n={self.n}], got {self.aug_rank}.")
-        return self
+            yield f"aug_rank must be in [2, n={self.n}], got {self.aug_rank}."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -422,38 +515,37 @@ class MethodsConfig(Config):
         fista_steps=10,
     )
 
-    def validate(self) -> MethodsConfig:
-        super().validate()
+    RULES: ClassVar[dict] = {
+        **Config.RULES,
+        "cs_noise": tuple_of(number(0, low_open=True)),
+        "inpaint_ratios": tuple_of(number(0, 1, low_open=True, high_open=True)),
+        "inpaint_sigma": number(0, low_open=True),
+        **dict.fromkeys(
+            (
+                "train_steps",
+                "batch_size",
+                "width",
+                "dim",
+                "unroll",
+                "probe_steps",
+                "baseline_steps",
+                "fista_steps",
+            ),
+            positive_int,
+        ),
+        **dict.fromkeys(("train_lr", "recon_lr"), number(0, low_open=True)),
+        "reconstructor": one_of(("shrinkage", "mlp")),
+        "methods": known_methods,
+    }
+
+    def relations(self):
+        yield from super().relations()
         if self.signals < 2:
-            raise ValueError(f"signals must be >= 2 (contrastive losses), got {self.signals}.")
-        names = ("train_steps", "batch_size", "width", "dim", "unroll", "probe_steps")
-        for name in names + ("baseline_steps", "fista_steps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        if not (self.train_lr > 0 and self.recon_lr > 0):
-            raise ValueError(
-                f"train_lr and recon_lr must be > 0, got {self.train_lr}, {self.recon_lr}."
-            )
-        if self.reconstructor not in ("shrinkage", "mlp"):
-            raise ValueError(
-                f"reconstructor must be 'shrinkage' or 'mlp', got {self.reconstructor!r}."
-            )
-        if any(sig <= 0 for sig in self.cs_noise) or not self.inpaint_sigma > 0:
-            raise ValueError(
-                f"cs_noise and inpaint_sigma must be > 0 (Noisier2Noise needs noise), got "
-                f"{self.cs_noise} and {self.inpaint_sigma}."
-            )
+            yield f"signals must be >= 2 (contrastive losses), got {self.signals}."
         if self.operator != "gaussian":
-            raise ValueError(
+            yield (
                 "the methods study defines its own problems (Gaussian CS and inpainting); "
                 f"operator must stay 'gaussian', got {self.operator!r}."
             )
         if not self.cs_noise and not self.inpaint_ratios:
-            raise ValueError("cs_noise and inpaint_ratios are both empty: no problem to train on.")
-        if any(not 0 < r < 1 for r in self.inpaint_ratios):
-            raise ValueError(f"inpaint_ratios must lie in (0, 1), got {self.inpaint_ratios}.")
-        unknown = [name for name in self.methods if name not in bj.METHODS]
-        if unknown:
-            raise ValueError(f"unknown methods {unknown}; allowed: {', '.join(bj.METHODS)}.")
-        return self
+            yield "cs_noise and inpaint_ratios are both empty: no problem to train on."

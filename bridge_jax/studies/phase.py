@@ -50,7 +50,14 @@ import numpy as np
 
 import bridge_jax as bj
 from bridge_jax import store, summarize_success
-from bridge_jax.studies._common import Recorded, digits_array
+from bridge_jax.studies._common import (
+    Recorded,
+    digits_array,
+    number,
+    positive_int,
+    seed_value,
+    tuple_of,
+)
 from bridge_jax.studies._report import fmt, write_section
 from bridge_jax.studies._runner import (
     OneLineParser,
@@ -108,37 +115,33 @@ class PhaseConfig(Recorded):
     def quick(cls, **overrides) -> PhaseConfig:
         return cls(**{**cls.QUICK, **overrides})
 
-    def validate(self) -> PhaseConfig:
-        for name in ("n", "s", "trials", "num_steps", "power_iters", "k", "train_signals"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    RULES: ClassVar[dict] = {
+        **dict.fromkeys(
+            ("n", "s", "trials", "num_steps", "power_iters", "k", "train_signals"), positive_int
+        ),
+        "seed": seed_value,
+        "ratios": tuple_of(number(0, low_open=True), nonempty=True),
+        "noise_levels": tuple_of(number(0), nonempty=True),
+        "data": tuple_of(None, allowed=DATA),
+        "fields": tuple_of(None, allowed=FIELDS),
+        **dict.fromkeys(("step_size", "threshold"), number(0, low_open=True)),
+        **dict.fromkeys(("angle", "aug_noise"), number(0)),
+    }
+
+    def relations(self):
         if math.isqrt(self.n) ** 2 != self.n:
-            raise ValueError(f"n must be a square (signals on a side x side grid), got {self.n}.")
+            yield f"n must be a square (signals on a side x side grid), got {self.n}."
         if "digits" in self.data and self.n != 64:
-            raise ValueError(f"digits are 8x8 images: n must be 64, got {self.n}.")
+            yield f"digits are 8x8 images: n must be 64, got {self.n}."
         if self.s > self.n:
-            raise ValueError(f"s must be <= n, got s={self.s}, n={self.n}.")
-        if not self.ratios or any(not r > 0 for r in self.ratios):
-            raise ValueError(f"ratios (m/n) must be > 0, got {self.ratios}.")
+            yield f"s must be <= n, got s={self.s}, n={self.n}."
         if any(round(r * self.n) < 1 for r in self.ratios):
-            raise ValueError(f"every ratio must give m = round(ratio n) >= 1, got {self.ratios}.")
-        if not self.noise_levels or any(not sig >= 0 for sig in self.noise_levels):
-            raise ValueError(f"noise_levels must be >= 0, got {self.noise_levels}.")
-        for name, allowed in (("data", DATA), ("fields", FIELDS)):
-            value = getattr(self, name)
-            if not value or any(v not in allowed for v in value):
-                raise ValueError(f"{name} must be a non-empty subset of {allowed}, got {value}.")
-        if not (self.step_size > 0 and self.threshold > 0):
-            raise ValueError("step_size and threshold must be > 0.")
-        if self.angle < 0 or self.aug_noise < 0:
-            raise ValueError("angle and aug_noise must be >= 0.")
+            yield f"every ratio must give m = round(ratio n) >= 1, got {self.ratios}."
         if "digits" in self.data and self.train_signals > 1797 - self.trials:
-            raise ValueError(
+            yield (
                 f"digits: train_signals + trials must be <= 1797, got {self.train_signals} + "
                 f"{self.trials}."
             )
-        return self
 
 
 # ----------------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ import numpy as np
 
 import bridge_jax as bj
 from bridge_jax import SweepError, run_sweep, store, summarize
+from bridge_jax.studies._common import number, positive_int, seed_value
 from bridge_jax.studies._runner import OneLineParser, UserError, check_writable
 
 FORMAT = "bridge_jax.sweep/1"
@@ -101,34 +102,24 @@ def bytes_per_trial(shape: dict) -> float:
     return 4.0 * (N * n * (K + 12) + K * n * n * 8 + m * n * 4 + n * n * 4)
 
 
-def _number(name, value, *, integer=False):
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise UserError(f"{name} must be a number, got {value!r}.")
-    if integer and not isinstance(value, int):
-        raise UserError(f"{name} must be an integer, got {value!r}.")
-    return value
+# The rules of the study configurations (one validation path), per grid parameter.
+RULES = {
+    **dict.fromkeys(SHAPE, positive_int),
+    **dict.fromkeys(("sigma", "angle", "aug_noise"), number(0)),
+    "mask_ratio": number(0, 1, high_open=True),
+    "step_scale": number(0, 2, low_open=True, high_open=True),
+}
 
 
 def _check_point(p: dict) -> None:
-    for name in SHAPE:
-        if _number(name, p[name], integer=True) < 1:
-            raise UserError(f"{name} must be >= 1, got {p[name]}.")
+    for name, rule in RULES.items():
+        problem = rule(p[name])
+        if problem:
+            if name == "step_scale":
+                problem += " (Landweber converges for tau < 2/||A||^2)"
+            raise UserError(f"{name} {problem}.")
     if p["m"] > p["n"] or p["s"] > p["n"]:
         raise UserError(f"need m <= n and s <= n, got m={p['m']}, s={p['s']}, n={p['n']}.")
-    if p["k"] < 1 or p["signals"] < 1:
-        raise UserError("k and signals must be >= 1.")
-    for name in VALUE:
-        _number(name, p[name])
-    if not 0 <= p["mask_ratio"] < 1:
-        raise UserError(f"mask_ratio must be in [0, 1), got {p['mask_ratio']}.")
-    if not 0 < p["step_scale"] < 2:
-        raise UserError(
-            f"step_scale must be in (0, 2) (Landweber converges for tau < 2/||A||^2), "
-            f"got {p['step_scale']}."
-        )
-    for name in ("sigma", "angle", "aug_noise"):
-        if p[name] < 0:
-            raise UserError(f"{name} must be >= 0, got {p[name]}.")
 
 
 def load_config(path: str | None, sets: list[str]) -> dict:
@@ -172,10 +163,14 @@ def load_config(path: str | None, sets: list[str]) -> dict:
     trials = raw.get("trials", 20)
     seed = raw.get("seed", 42)
     chunk = raw.get("chunk_trials", 0)
-    for name, value in (("trials", trials), ("seed", seed), ("chunk_trials", chunk)):
-        _number(name, value, integer=True)
-    if trials < 1 or chunk < 0:
-        raise UserError(f"trials must be >= 1 and chunk_trials >= 0, got {trials}, {chunk}.")
+    for name, value, rule in (
+        ("trials", trials, positive_int),
+        ("seed", seed, seed_value),
+        ("chunk_trials", chunk, lambda v: positive_int(v) if v != 0 else None),
+    ):
+        problem = rule(value)
+        if problem:
+            raise UserError(f"{name} {problem}.")
     return {"trials": trials, "seed": seed, "chunk_trials": chunk, "grid": full_grid}
 
 
