@@ -29,7 +29,7 @@ def test_every_field_has_a_rule_and_the_defaults_pass(cls):
         (Config, dict(mask_ratios=(0.5, 1.0)), r"mask_ratios entries must be in \[0, 1\)"),
         (Config, dict(noise_levels=(float("nan"),)), "noise_levels entries must be finite"),
         (Config, dict(image_crop=0.0), r"image_crop must be in \(0, 1\]"),
-        (Config, dict(data="mnist"), "data must be one of synthetic, digits"),
+        (Config, dict(data="mnist"), "data must be one of sparse, digits"),
         (Config, dict(m=80), "m must be <= n"),
         (LearnConfig, dict(learn_lr=0.0), "learn_lr must be > 0"),
         (LearnConfig, dict(unroll=(5,)), "unroll must include T = 10"),

@@ -110,7 +110,7 @@ def tuple_of(each, *, nonempty: bool = False, allowed=None):
     return rule
 
 
-DATA = ("synthetic", "digits")
+DATA = ("sparse", "digits")
 OPERATORS = ("gaussian", "inpainting", "blur")
 
 
@@ -182,7 +182,7 @@ class Config(Recorded):
     noise_levels: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
     mask_ratios: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
     null_samples: int = 200
-    data: str = "synthetic"
+    data: str = "sparse"
     operator: str = "gaussian"
     image_angle: float = 15.0
     image_shift: float = 1.0
@@ -237,7 +237,7 @@ class Config(Recorded):
     @property
     def variant(self) -> str:
         """Where the results go inside --out: "" for the paper's setting, else e.g. "digits"."""
-        if self.data == "synthetic" and self.operator == "gaussian":
+        if self.data == "sparse" and self.operator == "gaussian":
             return ""
         return self.data if self.operator == "gaussian" else f"{self.data}-{self.operator}"
 
@@ -309,7 +309,7 @@ class Setting:
         k_op, k_x, k_rot, k_view, k_noise, k_train = jr.split(key, 6)
         c = config
         self.op = make_operator(k_op, c)
-        if c.data == "synthetic":
+        if c.data == "sparse":
             self.x = bj.sparse_signals(c.signals, c.n, c.s, key=k_x)
             self.train = bj.sparse_signals(c.signals, c.n, c.s, key=k_train)
             self.prior_mean = jnp.zeros(c.n)
@@ -327,16 +327,16 @@ class Setting:
     def _transform(self, x, *, key):
         """One random augmentation (without noise) of one signal, for `key`."""
         c = self.config
-        if c.data == "synthetic":
+        if c.data == "sparse":
             return bj.random_rotation(c.n, c.angle, key=key) @ x
         return image_transform(c)(x, key=key)
 
     def shared_transforms(self):
         """The paper's T_1..T_K as (K, n, n) matrices, drawn once per trial and applied to every
-        signal: rotations (synthetic) or image augmentations (digits)."""
+        signal: rotations (sparse signals) or image augmentations (digits)."""
         c = self.config
         keys = jr.split(self.k_rot, c.k)
-        if c.data == "synthetic":
+        if c.data == "sparse":
             return jax.vmap(lambda k: bj.random_rotation(c.n, c.angle, key=k))(keys)
         return jax.vmap(lambda k: bj.transform_matrix(lambda v: self._transform(v, key=k), c.n))(
             keys
@@ -354,7 +354,7 @@ class Setting:
         """Alternative reading: an independent random transform for every (signal, view)."""
         key = self.k_view if key is None else key
         c = self.config
-        if c.data == "synthetic":
+        if c.data == "sparse":
             one = lambda kk, x: bj.augmentations(x, c.k, key=kk, angle=c.angle, noise=c.aug_noise)  # noqa: E731
             return jax.vmap(one)(jr.split(key, signals.shape[0]), signals)
 

@@ -148,8 +148,8 @@ def write_report(results: dict, figures: list[str], out: str, *, timings: dict, 
 
 def describe_setting(cfg: dict) -> str:
     """One phrase for the signals, augmentations and operator of a results.json config."""
-    data = cfg.get("data", "synthetic")
-    if data == "synthetic":
+    data = cfg.get("data", "sparse")
+    if data in ("sparse", "synthetic"):  # "synthetic": the name before the two were one
         signals = (
             f"N = {cfg['signals']} {cfg['s']}-sparse signals in R^{cfg['n']}, rotations of RMS "
             f"angle {cfg['angle']} rad"

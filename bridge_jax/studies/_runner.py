@@ -130,10 +130,11 @@ def add_config_arguments(parser: argparse.ArgumentParser, *, data_options: bool 
     if data_options:
         parser.add_argument(
             "--data",
-            default="synthetic",
-            choices=Config.DATA,
-            help="signals: the paper's sparse ones (default) or the 8x8 digits of scikit-learn "
-            "with real image augmentations (needs pip install 'bridge_jax[data]')",
+            default="sparse",
+            choices=(*Config.DATA, "synthetic"),
+            help="signals: the paper's sparse ones (default; 'synthetic', their old name, still "
+            "works) or the 8x8 digits of scikit-learn with real image augmentations (needs pip "
+            "install 'bridge_jax[data]')",
         )
         parser.add_argument(
             "--operator",
@@ -174,6 +175,8 @@ def config_from_args(args, cls=Config) -> Config:
     for k in ("data", "operator"):
         if getattr(args, k, None) is not None:
             overrides[k] = getattr(args, k)
+    if overrides.get("data") == "synthetic":  # the old name of the sparse signals
+        overrides["data"] = "sparse"
     if overrides.get("data") == "digits":
         require_scikit_learn()
         overrides["n"] = 64  # 8x8 images (also in the --quick setting)
