@@ -6,7 +6,7 @@ Question: the paper's linear analysis says an SSRL-informed start helps Landwebe
 descent finds x at all. Does an SSRL-informed start change the success rate, and does it
 need the ground truth to do so?
 
-Runs `bridge_jax/studies/phase.py` (its docstring states every definition), the same code as
+Runs `bridge_jax/studies/phase/` (its docstring states every definition), the same code as
 `bridge-jax phase`; writes DIR/phase.json, DIR/figures/phase_*.png and a section of
 DIR/report.md.
 """

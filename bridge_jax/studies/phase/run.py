@@ -1,0 +1,179 @@
+"""Units (one (data, field, m/n) with all trials, noise levels and inits in one compiled
+program), saved as they finish and resumed; the command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+
+import bridge_jax as bj
+from bridge_jax import store, summarize_success
+from bridge_jax.studies._common import (
+    digits_array,
+)
+from bridge_jax.studies._report import write_section
+from bridge_jax.studies._runner import (
+    OneLineParser,
+    UserError,
+    check_writable,
+    load_cached,
+    progress_printer,
+    require_scikit_learn,
+)
+from bridge_jax.studies.phase.config import (
+    BEGIN,
+    DATA,
+    END,
+    FIELDS,
+    FORMAT,
+    INITS,
+    UNIT_FORMAT,
+    PhaseConfig,
+)
+from bridge_jax.studies.phase.plot import plot, section
+from bridge_jax.studies.phase.trial import one_trial, training_subspace
+
+
+def signals(c: PhaseConfig, data: str):
+    """(trials test signals, train_signals training signals) for `data`, fixed by the seed."""
+    key = jr.fold_in(jr.key(c.seed), DATA.index(data))
+    k_test, k_train = jr.split(key)
+    if data == "sparse":
+        test = jax.vmap(lambda k: bj.sparse_signal(c.n, c.s, key=k))(jr.split(k_test, c.trials))
+        train = bj.sparse_signals(c.train_signals, c.n, c.s, key=k_train)
+        return test, train
+    pool = jnp.asarray(digits_array())
+    order = jr.permutation(k_test, pool.shape[0])
+    train = pool[order[: c.train_signals]]
+    return pool[order[c.train_signals : c.train_signals + c.trials]], train
+
+
+def run_unit(c: PhaseConfig, data: str, field: str, ratio: float) -> dict:
+    m = int(round(ratio * c.n))
+    test, train = signals(c, data)
+    base = jr.fold_in(jr.key(c.seed), 1000 + DATA.index(data))
+    subspace = training_subspace(c, data, train, jr.fold_in(base, 1))
+    unit_key = jr.fold_in(jr.fold_in(base, 2 + FIELDS.index(field)), m)
+    keys = jax.vmap(lambda t: jr.fold_in(unit_key, t))(jnp.arange(c.trials))
+    fn = jax.jit(jax.vmap(lambda x, k: one_trial(c, data, field, m, x, subspace, k)))
+    errors = np.asarray(fn(test, keys), dtype=np.float64)  # (trials, noise, inits)
+    return {"m": m, "errors": errors.tolist()}
+
+
+def unit_digest(c: PhaseConfig) -> str:
+    """Identifies saved units: the configuration and all of the package's code."""
+    return store.digest(c, "phase")
+
+
+def phase(config: PhaseConfig, out: str, *, fresh: bool = False) -> dict:
+    """Run (or resume) every unit; write DIR/phase.json, DIR/figures/phase_*.png and a section
+    of DIR/report.md."""
+    c = config.validate()
+    check_writable(out)
+    t0 = time.perf_counter()
+    digest = unit_digest(c)
+    units = [(d, f, r) for d in c.data for f in c.fields for r in c.ratios]
+    say = progress_printer(len(units))
+    records = []
+    for i, (data, field, ratio) in enumerate(units, 1):
+        label = f"{data}_{field}_{ratio:g}"
+        path = os.path.join(out, "phase", f"{label}.json")
+        unit = (
+            None if fresh else load_cached(path, digest, fmt=UNIT_FORMAT, writer="bridge-jax phase")
+        )
+        if unit is None:
+            say(i, label, "running")
+            t_unit = time.perf_counter()
+            unit = run_unit(c, data, field, ratio)
+            store.save_result(path, unit, fmt=UNIT_FORMAT, digest=digest)
+            say(i, label, f"done in {time.perf_counter() - t_unit:.1f}s")
+        else:
+            say(i, label, "loaded from an earlier run")
+        errors = np.asarray(unit["errors"])
+        for j, sigma in enumerate(c.noise_levels):
+            for q, init in enumerate(INITS):
+                err = errors[:, j, q]
+                records.append(
+                    {
+                        "data": data,
+                        "field": field,
+                        "m_over_n": ratio,
+                        "m": unit["m"],
+                        "noise": sigma,
+                        "init": init,
+                        **summarize_success(err < c.threshold),
+                        "median_error": float(np.median(err)),
+                    }
+                )
+    result = {
+        "format": FORMAT,
+        "config": c.as_dict(),
+        "definitions": {
+            "success": f"relative error up to global sign/phase < {c.threshold:g} after "
+            f"{c.num_steps} amplitude-flow steps; mean = success rate over trials, ci95 = "
+            "95% Wilson score interval",
+            "noise": "y = |Ax|^2 + noise * ||x||^2 * e, e ~ N(0, I)",
+            "inits": INITS,
+        },
+        "success": records,
+        "elapsed_s": time.perf_counter() - t0,
+    }
+    store.write_json(os.path.join(out, "phase.json"), result)
+    figures = plot(result, os.path.join(out, "figures"))
+    write_section(out, section(result, figures, out), BEGIN, END)
+    return result
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--out", default="results", help="output folder (default: results)")
+    parser.add_argument("--trials", type=int, help="trials per cell (default 100)")
+    parser.add_argument("--seed", type=int, help="random seed (default 42)")
+    parser.add_argument("--steps", type=int, help="amplitude-flow steps (default 1000)")
+    parser.add_argument(
+        "--data",
+        help=f"comma-separated subset of {','.join(DATA)} (default: both; digits need "
+        "pip install 'bridge_jax[data]')",
+    )
+    parser.add_argument("--quick", action="store_true", help="a tiny setting (smoke test)")
+    parser.add_argument("--fresh", action="store_true", help="recompute saved units")
+
+
+def run_from_args(args) -> int:
+    try:
+        overrides = {}
+        for name, field in (("trials", "trials"), ("seed", "seed"), ("steps", "num_steps")):
+            if getattr(args, name) is not None:
+                overrides[field] = getattr(args, name)
+        if args.data is not None:
+            overrides["data"] = tuple(d.strip() for d in args.data.split(",") if d.strip())
+        config = (PhaseConfig.quick if args.quick else PhaseConfig)(**overrides)
+        config.validate()
+        if "digits" in config.data:
+            require_scikit_learn(", or pass --data sparse")
+        phase(config, args.out, fresh=args.fresh)
+    except (ValueError, UserError) as e:
+        print(f"bridge-jax: error: {e}", file=sys.stderr)
+        return 2
+    print(
+        f"wrote {os.path.join(args.out, 'phase.json')} and a section of "
+        f"{os.path.join(args.out, 'report.md')}",
+        file=sys.stderr,
+    )
+    with open(os.path.join(args.out, "report.md")) as f:
+        text = f.read()
+    print(text.split(BEGIN, 1)[1].split("Success rate", 1)[0].strip())
+    return 0
+
+
+def main(argv=None, prog="python -m bridge_jax.studies.phase") -> int:
+    from bridge_jax.studies import phase as study  # the package docstring: the definitions
+
+    parser = OneLineParser(prog=prog, description=study.__doc__)
+    add_arguments(parser)
+    return run_from_args(parser.parse_args(argv))
