@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import bridge_jax as bj
-from bridge_jax.studies._common import Config, Setting, digits_array, make_operator
+from bridge_jax.studies._common import Setting, digits_array, make_operator
+from bridge_jax.studies._config import Config
 
 
 @pytest.mark.parametrize(

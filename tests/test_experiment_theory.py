@@ -8,7 +8,7 @@ import pytest
 
 import bridge_jax as bj
 from bridge_jax.studies import fig1_spectrum, fig2_masking, fig4_transfer
-from bridge_jax.studies._common import Config
+from bridge_jax.studies._config import Config
 
 
 def _within(stat, expected, k=4.0):

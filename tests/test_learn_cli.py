@@ -5,7 +5,7 @@ import json
 import pytest
 
 from bridge_jax._cli import main as cli_main
-from bridge_jax.studies._common import LearnConfig
+from bridge_jax.studies._config import LearnConfig
 
 KEYS = (
     "steps.default_mse",

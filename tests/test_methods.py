@@ -219,7 +219,7 @@ def test_measure_axes_with_image_augmentation_and_group(key):
 def test_methods_digits_trial_and_methods(key):
     """`methods --data digits`: disjoint digit train/test sets, an image ViewBank for the SSRL
     methods and the image group for EI."""
-    from bridge_jax.studies._common import MethodsConfig
+    from bridge_jax.studies._config import MethodsConfig
     from bridge_jax.studies.methods import image_group, init_methods, make_trial
 
     c = MethodsConfig.quick(data="digits", n=64, m=16).validate()

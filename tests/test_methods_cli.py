@@ -8,7 +8,7 @@ import pytest
 import bridge_jax as bj
 from bridge_jax._cli import main as cli_main
 from bridge_jax.studies import methods as study
-from bridge_jax.studies._common import MethodsConfig
+from bridge_jax.studies._config import MethodsConfig
 
 SUMMARY = {"mean", "std", "ci95", "n_trials"}
 

@@ -77,7 +77,7 @@ def test_same_seed_same_results(quick_run, tmp_path):
 
 
 def test_different_seed_changes_results(quick_run, tmp_path):
-    from bridge_jax.studies._common import Config
+    from bridge_jax.studies._config import Config
     from bridge_jax.studies._runner import run_experiments
 
     run = run_experiments(Config.quick(seed=7), str(tmp_path), names=("fig1_spectrum",))

@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from bridge_jax.studies._common import Config, LearnConfig, MethodsConfig
+from bridge_jax.studies._config import Config, LearnConfig, MethodsConfig
 from bridge_jax.studies.phase import PhaseConfig
 
 CONFIGS = (Config, LearnConfig, MethodsConfig, PhaseConfig)

@@ -17,7 +17,7 @@ import tempfile
 import time
 
 from bridge_jax import store
-from bridge_jax.studies._common import Config, LearnConfig
+from bridge_jax.studies._config import Config, LearnConfig
 
 EXPERIMENTS = (
     "fig1_spectrum",

@@ -27,7 +27,8 @@ import jax.numpy as jnp
 import jax.random as jr
 
 import bridge_jax as bj
-from bridge_jax.studies._common import Config, Setting, curve, map_trials, metric, trial_keys
+from bridge_jax.studies._common import Setting, curve, map_trials, metric, trial_keys
+from bridge_jax.studies._config import Config
 
 NAME = "fig1_spectrum"
 STREAM = 1

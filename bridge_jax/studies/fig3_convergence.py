@@ -19,7 +19,8 @@ import jax
 import jax.numpy as jnp
 
 import bridge_jax as bj
-from bridge_jax.studies._common import Config, Setting, curve, map_trials, metric, trial_keys
+from bridge_jax.studies._common import Setting, curve, map_trials, metric, trial_keys
+from bridge_jax.studies._config import Config
 
 NAME = "fig3_convergence"
 STREAM = 3

@@ -32,7 +32,8 @@ import jax.random as jr
 import numpy as np
 
 import bridge_jax as bj
-from bridge_jax.studies._common import Config, Setting, curve, map_trials, metric, trial_keys
+from bridge_jax.studies._common import Setting, curve, map_trials, metric, trial_keys
+from bridge_jax.studies._config import Config
 
 NAME = "fig4_transfer"
 STREAM = 4

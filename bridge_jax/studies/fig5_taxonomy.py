@@ -20,7 +20,8 @@ import jax.random as jr
 import numpy as np
 
 import bridge_jax as bj
-from bridge_jax.studies._common import Config, metric
+from bridge_jax.studies._common import metric
+from bridge_jax.studies._config import Config
 
 NAME = "fig5_taxonomy"
 STREAM = 5

@@ -12,7 +12,7 @@ import sys
 import time
 
 from bridge_jax import store
-from bridge_jax.studies._common import LearnConfig
+from bridge_jax.studies._config import LearnConfig
 from bridge_jax.studies._report import fmt, write_section
 from bridge_jax.studies._runner import (
     OneLineParser,

@@ -31,7 +31,8 @@ import numpy as np
 
 import bridge_jax as bj
 from bridge_jax import LearnableAugmentation
-from bridge_jax.studies._common import LearnConfig, metric, trial_keys
+from bridge_jax.studies._common import metric, trial_keys
+from bridge_jax.studies._config import LearnConfig
 
 NAME = "learn_augment"
 STREAM = 12

@@ -28,7 +28,8 @@ import jax.random as jr
 import numpy as np
 
 import bridge_jax as bj
-from bridge_jax.studies._common import LearnConfig, curve, metric, trial_keys
+from bridge_jax.studies._common import curve, metric, trial_keys
+from bridge_jax.studies._config import LearnConfig
 
 NAME = "learn_steps"
 STREAM = 11

@@ -47,7 +47,7 @@ import numpy as np
 
 import bridge_jax as bj
 from bridge_jax import SweepError, run_sweep, store, summarize
-from bridge_jax.studies._common import number, positive_int, seed_value
+from bridge_jax.studies._config import number, positive_int, seed_value
 from bridge_jax.studies._runner import OneLineParser, UserError, check_writable
 
 FORMAT = "bridge_jax.sweep/1"

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import bridge_jax as bj
-from bridge_jax.studies._common import (
-    MethodsConfig,
-)
+from bridge_jax.studies._config import MethodsConfig
 
 NAME = "methods"
 STREAM = 21

@@ -16,11 +16,8 @@ import numpy as np
 
 import bridge_jax as bj
 from bridge_jax import store
-from bridge_jax.studies._common import (
-    MethodsConfig,
-    output_folder,
-    to_numpy,
-)
+from bridge_jax.studies._common import output_folder, to_numpy
+from bridge_jax.studies._config import MethodsConfig
 from bridge_jax.studies._report import fmt, write_section
 from bridge_jax.studies._runner import (
     OneLineParser,

@@ -7,9 +7,7 @@ import numpy as np
 
 import bridge_jax as bj
 from bridge_jax import summarize
-from bridge_jax.studies._common import (
-    MethodsConfig,
-)
+from bridge_jax.studies._config import MethodsConfig
 from bridge_jax.studies.methods.config import AXES, BASELINES, EIGHT, PAIR, settings
 
 

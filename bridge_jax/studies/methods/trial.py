@@ -11,11 +11,8 @@ import jax.numpy as jnp
 import jax.random as jr
 
 import bridge_jax as bj
-from bridge_jax.studies._common import (
-    MethodsConfig,
-    digits_array,
-    image_transform,
-)
+from bridge_jax.studies._common import digits_array, image_transform
+from bridge_jax.studies._config import MethodsConfig
 from bridge_jax.studies._runner import training_printer
 
 

@@ -6,13 +6,7 @@ import dataclasses
 import math
 from typing import ClassVar
 
-from bridge_jax.studies._common import (
-    Recorded,
-    number,
-    positive_int,
-    seed_value,
-    tuple_of,
-)
+from bridge_jax.studies._config import Recorded, number, positive_int, seed_value, tuple_of
 
 FORMAT = "bridge_jax.phase/1"
 UNIT_FORMAT = "bridge_jax.phase-unit/1"

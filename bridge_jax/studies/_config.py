@@ -1,0 +1,363 @@
+"""The studies' configurations: one frozen dataclass per study, a rule per field, one
+`validate` (see `Recorded`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import ClassVar
+
+import bridge_jax as bj
+from bridge_jax import store
+
+DIGITS = 1797  # images in scikit-learn's digits data set
+
+
+# The quick setting shared by every study (each adds its own in QUICK_EXTRA).
+_QUICK = dict(
+    signals=40,
+    n=16,
+    m=8,
+    s=3,
+    k=4,
+    trials=3,
+    num_steps=20,
+    null_samples=20,
+    noise_levels=(0.01, 0.1, 1.0),
+    mask_ratios=(0.1, 0.5, 0.9),
+)
+
+
+# --------------------------------------------------------------------------- validation
+# One validation path for every study configuration: each field has a rule (a function
+# value -> problem or None) in the class's RULES, checks that relate fields are yielded by
+# `relations()`, and `Recorded.validate()` runs both, before anything is traced. A rule's
+# problem reads after the field's name: "trials must be a positive integer, got 0."
+
+
+def positive_int(value) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return f"must be a positive integer, got {value!r}"
+    return None
+
+
+def seed_value(value) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        return f"must be an integer in [0, 2^63), got {value!r}"
+    return None
+
+
+def number(low=None, high=None, *, low_open=False, high_open=False):
+    """A finite real number in the interval (`None`: unbounded on that side)."""
+    left, right = "(" if low_open else "[", ")" if high_open else "]"
+    interval = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+
+    def rule(value) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"must be a number, got {value!r}"
+        if not math.isfinite(value):
+            return f"must be finite, got {value!r}"
+        below = low is not None and (value <= low if low_open else value < low)
+        above = high is not None and (value >= high if high_open else value > high)
+        if below or above:
+            if high is None and low == 0:
+                return f"must be {'> 0' if low_open else '>= 0'}, got {value!r}"
+            return f"must be in {interval}, got {value!r}"
+        return None
+
+    return rule
+
+
+def known_methods(value) -> str | None:
+    if not isinstance(value, tuple):
+        return f"must be a tuple of method names, got {value!r}"
+    unknown = [name for name in value if name not in bj.METHODS]
+    if unknown:
+        return f"has unknown methods {unknown}; allowed: {', '.join(bj.METHODS)}"
+    return None
+
+
+def one_of(allowed):
+    def rule(value) -> str | None:
+        if value not in allowed:
+            return f"must be one of {', '.join(allowed)}, got {value!r}"
+        return None
+
+    return rule
+
+
+def tuple_of(each, *, nonempty: bool = False, allowed=None):
+    """A tuple whose entries pass `each` (or, with `allowed`, a subset of `allowed`)."""
+
+    def rule(value) -> str | None:
+        if not isinstance(value, tuple):
+            return f"must be a tuple, got {value!r}"
+        if nonempty and not value:
+            return "must not be empty"
+        if allowed is not None:
+            if not value or any(v not in allowed for v in value):
+                return f"must be a non-empty subset of {allowed}, got {value}"
+            return None
+        for v in value:
+            problem = each(v)
+            if problem:
+                return f"entries {problem}"
+        return None
+
+    return rule
+
+
+DATA = ("sparse", "digits")
+OPERATORS = ("gaussian", "inpainting", "blur")
+
+
+class Recorded:
+    """A frozen dataclass configuration that is saved with its results: `as_dict` (JSON-ready),
+    `digest` (a short hash identifying it, for resuming saved results) and `validate` (every
+    field's rule in `RULES`, then `relations()`; raises `ValueError` naming the field)."""
+
+    RULES: ClassVar[dict] = {}
+
+    def relations(self):
+        """Problems among several fields, as messages (none by default)."""
+        return iter(())
+
+    def validate(self):
+        for field in dataclasses.fields(self):
+            rule = self.RULES.get(field.name)
+            if rule is None:
+                raise TypeError(f"{type(self).__name__}.{field.name} has no validation rule.")
+            value = getattr(self, field.name)
+            problem = rule(value)
+            if problem:
+                raise ValueError(f"{field.name} {problem}.")
+        for problem in self.relations():
+            raise ValueError(problem)
+        return self
+
+    def as_dict(self) -> dict:
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+        }
+
+    def digest(self) -> str:
+        # The configuration part of `store.digest` (the same canonical JSON), without the code.
+        return store.digest(self, code=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(Recorded):
+    """The paper's setting (section 3.1) plus the choices the paper leaves open.
+
+    Paper: N = 500 sparse signals in R^64 with s = 8, A in R^{32x64} Gaussian with 1/sqrt(m)
+    scaling, K = 10 augmentations per signal, seed 42, 20 trials. Our choices: N(0,1)
+    amplitudes; augmentations are rotations with RMS angle 0.1 rad plus N(0, 0.1^2) noise;
+    Landweber runs 100 steps of 1/||A||^2; the transfer study uses 7 noise levels from 0.01 to 1
+    and the convergence study sigma = 0.1.
+
+    Beyond the paper (issue 7): `data="digits"` replaces the sparse signals by the 8x8 digits
+    of scikit-learn (per trial a random N of them as test signals, N others as the training
+    set) and the rotations by real image augmentations T_k (resized crop of at least
+    `image_crop` of each side, rotation by U(-image_angle, image_angle) degrees, shift by
+    U(-image_shift, image_shift) pixels; plus the same noise). `operator` picks A:
+    "gaussian" (the paper's), "inpainting" (observe m random pixels) or "blur" (Gaussian blur
+    of width `blur_sigma` pixels, then observe m random pixels); the image operators need a
+    square image, n = side^2.
+    """
+
+    signals: int = 500
+    n: int = 64
+    m: int = 32
+    s: int = 8
+    k: int = 10
+    trials: int = 20
+    seed: int = 42
+    angle: float = 0.1
+    aug_noise: float = 0.1
+    num_steps: int = 100
+    convergence_sigma: float = 0.1
+    noise_levels: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+    mask_ratios: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+    null_samples: int = 200
+    data: str = "sparse"
+    operator: str = "gaussian"
+    image_angle: float = 15.0
+    image_shift: float = 1.0
+    image_crop: float = 0.75
+    blur_sigma: float = 1.0
+    QUICK_EXTRA: ClassVar[dict] = {}
+    DATA: ClassVar[tuple[str, ...]] = DATA
+    OPERATORS: ClassVar[tuple[str, ...]] = OPERATORS
+
+    @classmethod
+    def quick(cls, **overrides) -> Config:
+        """A tiny setting that runs the whole pipeline in seconds (for tests and smoke runs)."""
+        return cls(**{**_QUICK, **cls.QUICK_EXTRA, **overrides})
+
+    RULES: ClassVar[dict] = {
+        **dict.fromkeys(
+            ("signals", "n", "m", "s", "k", "trials", "num_steps", "null_samples"), positive_int
+        ),
+        "seed": seed_value,
+        **dict.fromkeys(("angle", "aug_noise", "convergence_sigma"), number(0)),
+        "noise_levels": tuple_of(number(0)),
+        "mask_ratios": tuple_of(number(0, 1, high_open=True)),
+        "data": one_of(DATA),
+        "operator": one_of(OPERATORS),
+        **dict.fromkeys(("image_angle", "image_shift"), number(0)),
+        "image_crop": number(0, 1, low_open=True),
+        "blur_sigma": number(0, low_open=True),
+    }
+
+    def relations(self):
+        if self.m > self.n:
+            yield f"m must be <= n (an underdetermined problem), got m={self.m}, n={self.n}."
+        if self.s > self.n:
+            yield f"s must be <= n, got s={self.s}, n={self.n}."
+        if self.m < 2:
+            yield f"m must be >= 2 (spectral correlation over the top m), got {self.m}."
+        if self.k < 2:
+            yield f"k must be >= 2 (a covariance of views needs two), got {self.k}."
+        if self.data == "digits":
+            if self.n != 64:
+                yield f"data='digits' has n = 64 (8x8 images), got n={self.n}."
+            if 2 * self.signals > DIGITS:
+                yield (
+                    f"data='digits' draws N test and N training images from {DIGITS}: signals "
+                    f"must be <= {DIGITS // 2}, got {self.signals}."
+                )
+        if (self.data == "digits" or self.operator != "gaussian") and math.isqrt(
+            self.n
+        ) ** 2 != self.n:
+            yield f"image data and operators need n = side^2, got n={self.n}."
+
+    @property
+    def variant(self) -> str:
+        """Where the results go inside --out: "" for the paper's setting, else e.g. "digits"."""
+        if self.data == "sparse" and self.operator == "gaussian":
+            return ""
+        return self.data if self.operator == "gaussian" else f"{self.data}-{self.operator}"
+
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        side = math.isqrt(self.n)
+        return (side, side)
+
+
+@dataclasses.dataclass(frozen=True)
+class LearnConfig(Config):
+    """The paper's setting plus the learning studies' choices (issue 4).
+
+    `learn_sigma`: measurement noise; `unroll`: the T values; `learn_iters`/`learn_lr`: Adam
+    iterations and learning rate; `plain_max`: how far plain Landweber is run to find the
+    equivalent number of iterations; `aug_rank`: rank of the learnable rotation generator.
+    """
+
+    learn_sigma: float = 0.05
+    unroll: tuple[int, ...] = (5, 10, 20)
+    learn_iters: int = 300
+    learn_lr: float = 0.02
+    plain_max: int = 3000
+    aug_rank: int = 32
+    aug_steps: int = 100
+
+    QUICK_EXTRA: ClassVar[dict] = dict(
+        unroll=(2, 10), learn_iters=15, plain_max=200, aug_rank=8, aug_steps=10
+    )
+
+    RULES: ClassVar[dict] = {
+        **Config.RULES,
+        "learn_sigma": number(0),
+        "unroll": tuple_of(positive_int, nonempty=True),
+        **dict.fromkeys(("learn_iters", "plain_max", "aug_steps", "aug_rank"), positive_int),
+        "learn_lr": number(0, low_open=True),
+    }
+
+    def relations(self):
+        yield from super().relations()
+        if 10 not in self.unroll:
+            yield f"unroll must include T = 10 (the reported setting), got {self.unroll}."
+        if not 2 <= self.aug_rank <= self.n:
+            yield f"aug_rank must be in [2, n={self.n}], got {self.aug_rank}."
+
+
+@dataclasses.dataclass(frozen=True)
+class MethodsConfig(Config):
+    """The paper's setting plus the choices of the eight-methods study (issue 5).
+
+    Problems: Gaussian CS (one A per trial, m x n) at each of `cs_noise`, and inpainting (a
+    random mask per signal hiding `inpaint_ratios` of the entries) at noise `inpaint_sigma`.
+    Training: `train_steps` Adam steps on minibatches of `batch_size` of the N training
+    signals of each trial, learning rate `train_lr` for the SSRL encoders and the MLP
+    reconstructor, `recon_lr` for the learned-ISTA one. Networks: hidden width `width`,
+    representations of size `dim`, imaging reconstructors `reconstructor` ("shrinkage":
+    learned ISTA, or "mlp": Landweber + MLP denoiser) with `unroll` iterations. SSRL readout:
+    a linear probe, then `probe_steps` Landweber steps. Baselines: `baseline_steps` Landweber
+    steps; FISTA for `fista_steps`.
+    """
+
+    cs_noise: tuple[float, ...] = (0.01, 0.1, 0.5, 1.0)
+    inpaint_ratios: tuple[float, ...] = (0.3, 0.5, 0.7)
+    inpaint_sigma: float = 0.1
+    train_steps: int = 300
+    train_lr: float = 1e-3
+    recon_lr: float = 1e-2
+    batch_size: int = 128
+    width: int = 128
+    dim: int = 64
+    unroll: int = 10
+    reconstructor: str = "shrinkage"
+    probe_steps: int = 20
+    baseline_steps: int = 100
+    fista_steps: int = 300
+    methods: tuple[str, ...] = bj.METHODS
+
+    QUICK_EXTRA: ClassVar[dict] = dict(
+        signals=32,
+        trials=2,
+        cs_noise=(0.1,),
+        inpaint_ratios=(),
+        train_steps=4,
+        batch_size=16,
+        width=16,
+        dim=8,
+        unroll=2,
+        probe_steps=3,
+        baseline_steps=10,
+        fista_steps=10,
+    )
+
+    RULES: ClassVar[dict] = {
+        **Config.RULES,
+        "cs_noise": tuple_of(number(0, low_open=True)),
+        "inpaint_ratios": tuple_of(number(0, 1, low_open=True, high_open=True)),
+        "inpaint_sigma": number(0, low_open=True),
+        **dict.fromkeys(
+            (
+                "train_steps",
+                "batch_size",
+                "width",
+                "dim",
+                "unroll",
+                "probe_steps",
+                "baseline_steps",
+                "fista_steps",
+            ),
+            positive_int,
+        ),
+        **dict.fromkeys(("train_lr", "recon_lr"), number(0, low_open=True)),
+        "reconstructor": one_of(("shrinkage", "mlp")),
+        "methods": known_methods,
+    }
+
+    def relations(self):
+        yield from super().relations()
+        if self.signals < 2:
+            yield f"signals must be >= 2 (contrastive losses), got {self.signals}."
+        if self.operator != "gaussian":
+            yield (
+                "the methods study defines its own problems (Gaussian CS and inpainting); "
+                f"operator must stay 'gaussian', got {self.operator!r}."
+            )
+        if not self.cs_noise and not self.inpaint_ratios:
+            yield "cs_noise and inpaint_ratios are both empty: no problem to train on."
