@@ -124,8 +124,25 @@ def fit(
 
     losses = np.empty(num_steps)
     first = 0
+    run_digest = None
+    if checkpoint is not None:
+        # What the run is: the starting model and optimiser state, the key, the names of the
+        # loss and update functions, the learning rate and the code (a custom `optimizer` is
+        # known only through its initial state). A checkpoint of another run is never resumed.
+        run_digest = store.digest(
+            {
+                "name": name,
+                "loss_fn": getattr(loss_fn, "__qualname__", repr(loss_fn)),
+                "update_fn": getattr(update_fn, "__qualname__", repr(update_fn)),
+                "learning_rate": None if learning_rate is None else float(learning_rate),
+                "key": np.asarray(jr.key_data(key)).tolist(),
+            },
+            store.tree_digest((model, opt_state)),
+        )
     if checkpoint is not None and os.path.exists(checkpoint):
-        first, model, opt_state, done = _load_checkpoint(checkpoint, name, model, opt_state)
+        first, model, opt_state, done = _load_checkpoint(
+            checkpoint, name, run_digest, model, opt_state
+        )
         if first > num_steps:
             raise ValueError(
                 f"{name}: checkpoint {checkpoint} has {first} steps, more than num_steps="
@@ -149,7 +166,7 @@ def fit(
         if bad >= 0:
             _raise_nonfinite(name, compiled_step, model, opt_state, jr.fold_in(key, bad), bad)
         if save:
-            _save_checkpoint(checkpoint, name, i + 1, model, opt_state, losses[: i + 1])
+            _save_checkpoint(checkpoint, name, run_digest, i + 1, model, opt_state, losses[: i + 1])
         if report and progress is not None:
             progress(name, i + 1, num_steps, float(losses[i]))
     return model, jnp.asarray(losses)
@@ -175,19 +192,25 @@ def _raise_nonfinite(name, step, model, opt_state, k, i):
     raise err
 
 
-_CKPT_FORMAT = "bridge_jax.checkpoint/1"
+_CKPT_FORMAT = "bridge_jax.checkpoint/2"
 
 
-def _save_checkpoint(path, name, done, model, opt_state, losses):
+def _save_checkpoint(path, name, digest, done, model, opt_state, losses):
     """One file: a JSON header line, then the leaves; replaced atomically by the store."""
-    meta = {"format": _CKPT_FORMAT, "name": name, "steps": done, "losses": losses.tolist()}
+    meta = {
+        "format": _CKPT_FORMAT,
+        "name": name,
+        "digest": digest,
+        "steps": done,
+        "losses": losses.tolist(),
+    }
     buf = io.BytesIO()
     buf.write(json.dumps(meta).encode() + b"\n")
     eqx.tree_serialise_leaves(buf, (model, opt_state))
     store.atomic_write(path, buf.getvalue())
 
 
-def _load_checkpoint(path, name, model, opt_state):
+def _load_checkpoint(path, name, digest, model, opt_state):
     try:
         with open(path, "rb") as f:
             meta = json.loads(f.readline())
@@ -195,6 +218,11 @@ def _load_checkpoint(path, name, model, opt_state):
                 raise ValueError("not a bridge_jax checkpoint")
             if meta.get("name") != name:
                 raise ValueError(f"written for {meta.get('name')!r}, not {name!r}")
+            if meta.get("digest") != digest:
+                raise ValueError(
+                    "written by another run (another starting model, key, loss, optimiser "
+                    "setting or version of the code)"
+                )
             model, opt_state = eqx.tree_deserialise_leaves(f, (model, opt_state))
     except (OSError, ValueError, UnicodeDecodeError, RuntimeError, TypeError) as e:
         raise ValueError(

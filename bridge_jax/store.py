@@ -182,6 +182,22 @@ def digest(config_like, *extra: str, code: bool = True) -> str:
     return _sha16(canonical_json(config_like), *((code_digest(),) if code else ()), *extra)
 
 
+def tree_digest(tree) -> str:
+    """16 hex digits of SHA-256 over a pytree's structure and, for every array leaf, its shape,
+    dtype and bytes (other leaves by `repr`): identifies a model or a state exactly."""
+    import jax  # the store itself needs no JAX; only this function looks into pytrees
+
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    h = hashlib.sha256(str(treedef).encode())
+    for leaf in leaves:
+        if hasattr(leaf, "shape") and hasattr(leaf, "dtype"):
+            arr = np.asarray(leaf)
+            h.update(f"{arr.shape}{arr.dtype}".encode() + np.ascontiguousarray(arr).tobytes())
+        else:
+            h.update(repr(leaf).encode())
+    return h.hexdigest()[:16]
+
+
 # --------------------------------------------------------------------------------- resuming
 
 

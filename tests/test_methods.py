@@ -103,7 +103,7 @@ def test_measure_axes_on_exact_properties(key):
         bj.measure_axes(identity, identity, op, x[:1], key=key, sigma=0.0)
 
 
-def _quadratic_fit(tmp_path, num_steps, checkpoint=None, every=2):
+def _quadratic_fit(tmp_path, num_steps, checkpoint=None, every=2, start=0.0, lr=0.1):
     target = jnp.arange(3.0)
 
     def loss(model, k):
@@ -111,10 +111,10 @@ def _quadratic_fit(tmp_path, num_steps, checkpoint=None, every=2):
 
     return bj.fit(
         loss,
-        jnp.zeros(3),
+        jnp.full(3, start),
         key=jr.key(3),
         num_steps=num_steps,
-        learning_rate=0.1,
+        learning_rate=lr,
         checkpoint=checkpoint,
         checkpoint_every=every,
     )
@@ -134,6 +134,16 @@ def test_corrupted_checkpoint_is_a_clear_error(tmp_path):
     ckpt.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="not a usable checkpoint"):
         _quadratic_fit(tmp_path, 4, str(ckpt))
+
+
+def test_checkpoint_of_another_run_is_never_resumed(tmp_path):
+    """Another starting model or learning rate with the same file: a clear error, not a run
+    that silently continues someone else's training."""
+    ckpt = str(tmp_path / "run.eqx")
+    _quadratic_fit(tmp_path, 4, ckpt)
+    for change in (dict(start=1.0), dict(lr=0.2)):
+        with pytest.raises(ValueError, match="written by another run"):
+            _quadratic_fit(tmp_path, 8, ckpt, **change)
 
 
 def test_checkpoint_longer_than_the_run_is_a_clear_error(tmp_path):
