@@ -150,6 +150,7 @@ from ._subspaces import subspace_alignment as subspace_alignment
 from ._sweep import SweepError as SweepError
 from ._sweep import auto_chunk as auto_chunk
 from ._sweep import grid_points as grid_points
+from ._sweep import map_trials as map_trials
 from ._sweep import run_sweep as run_sweep
 from ._taxonomy import Taxonomy as Taxonomy
 from ._taxonomy import cosine_similarity_matrix as cosine_similarity_matrix

@@ -234,3 +234,19 @@ def run_sweep(
                     f"trials {start}-{stop - 1}) {elapsed:6.1f}s elapsed, ~{eta:5.0f}s left",
                 )
     return {"points": points, "metrics": results, "groups": len(plan), "digest": digest}
+
+
+def map_trials(fn: Callable, keys, *, batch_size: int | None = None) -> dict:
+    """`fn(key)` (ONE trial, unbatched) over all trial keys in ONE compiled program; the
+    outputs (any pytree of arrays, e.g. spectra and curves) come back as NumPy arrays with a
+    leading trial axis.
+
+    Trials are batched with `vmap`; `batch_size` (default: all trials) bounds memory by
+    running `lax.map` over chunks of that many `vmap`-ed trials. The in-memory counterpart of
+    `run_sweep` (which adds a grid, chunk files, resuming and devices, for scalar metrics).
+    """
+    batch_size = (
+        int(keys.shape[0]) if batch_size is None else check.positive_int("batch_size", batch_size)
+    )
+    run = jax.jit(lambda k: jax.lax.map(fn, k, batch_size=batch_size))
+    return jax.tree_util.tree_map(np.asarray, run(keys))

@@ -1,5 +1,6 @@
 """What every study shares: trial keys, the per-trial `Setting` of the paper, image transforms,
-metric records and `map_trials` (the configurations are in `_config`)."""
+and metric records (the configurations are in `_config`; trials are batched by
+`bridge_jax.map_trials`)."""
 
 from __future__ import annotations
 
@@ -186,14 +187,3 @@ def curve(values) -> dict[str, list]:
 
 def to_numpy(tree):
     return jax.tree_util.tree_map(np.asarray, tree)
-
-
-def map_trials(fn, keys, batch_size: int | None = None):
-    """`fn` (one trial, unbatched) over all trial keys in ONE compiled program, as NumPy.
-
-    Trials are batched with `vmap`; `batch_size` (default: all trials) bounds memory by
-    running `lax.map` over chunks of that many `vmap`-ed trials.
-    """
-    batch_size = int(keys.shape[0]) if batch_size is None else batch_size
-    run = jax.jit(lambda k: jax.lax.map(fn, k, batch_size=batch_size))
-    return to_numpy(run(keys))

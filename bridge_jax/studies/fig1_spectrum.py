@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import jax.random as jr
 
 import bridge_jax as bj
-from bridge_jax.studies._common import Setting, curve, map_trials, metric, trial_keys
+from bridge_jax.studies._common import Setting, curve, metric, trial_keys
 from bridge_jax.studies._config import Config
 
 NAME = "fig1_spectrum"
@@ -88,11 +88,11 @@ def run(config: Config, progress=None) -> dict:
         }
 
     keys = trial_keys(c, STREAM)
-    r = map_trials(one_trial, keys)
+    r = bj.map_trials(one_trial, keys)
     if progress:
         progress("per-view rotations (alternative reading)")
     # One expm per view: at most a few trials at a time, to bound memory.
-    r.update(map_trials(per_view_trial, keys, batch_size=4))
+    r.update(bj.map_trials(per_view_trial, keys, batch_size=4))
 
     norm = lambda s: s / s[:, :1]  # noqa: E731 - normalise each trial's spectrum to max 1
     metrics = {

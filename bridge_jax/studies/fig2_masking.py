@@ -27,7 +27,7 @@ import jax.random as jr
 import numpy as np
 
 import bridge_jax as bj
-from bridge_jax.studies._common import Setting, curve, map_trials, metric, trial_keys
+from bridge_jax.studies._common import Setting, curve, metric, trial_keys
 from bridge_jax.studies._config import Config
 
 NAME = "fig2_masking"
@@ -77,7 +77,7 @@ def run(config: Config, progress=None) -> dict:
 
         return jax.vmap(at_ratio)(ratios)  # each leaf: (num_ratios,)
 
-    r = map_trials(one_trial, trial_keys(c, STREAM))
+    r = bj.map_trials(one_trial, trial_keys(c, STREAM))
     ratios_np = np.asarray(c.mask_ratios)
     i5 = int(np.argmin(np.abs(ratios_np - 0.5)))
     at = lambda key: r[key][:, i5]  # noqa: E731

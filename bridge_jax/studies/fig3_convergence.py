@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 
 import bridge_jax as bj
-from bridge_jax.studies._common import Setting, curve, map_trials, metric, trial_keys
+from bridge_jax.studies._common import Setting, curve, metric, trial_keys
 from bridge_jax.studies._config import Config
 
 NAME = "fig3_convergence"
@@ -60,7 +60,7 @@ def run(config: Config, progress=None) -> dict:
             out[f"mse_{name}"] = jnp.mean((xs - st.x) ** 2)
         return out
 
-    r = map_trials(one_trial, trial_keys(c, STREAM))
+    r = bj.map_trials(one_trial, trial_keys(c, STREAM))
     early = min(10, c.num_steps)
     metrics = {}
     for name, desc in INITS.items():

@@ -32,7 +32,7 @@ import jax.random as jr
 import numpy as np
 
 import bridge_jax as bj
-from bridge_jax.studies._common import Setting, curve, map_trials, metric, trial_keys
+from bridge_jax.studies._common import Setting, curve, metric, trial_keys
 from bridge_jax.studies._config import Config
 
 NAME = "fig4_transfer"
@@ -108,7 +108,7 @@ def run(config: Config, progress=None) -> dict:
         return {"mse": mse, **sub}
 
     keys = trial_keys(c, STREAM)
-    r = map_trials(one_trial, keys)
+    r = bj.map_trials(one_trial, keys)
     null_m = bj.random_subspace_baseline(
         c.n, c.m, c.m, key=jr.fold_in(jr.key(c.seed), 400 + STREAM), num=c.null_samples
     )
