@@ -51,6 +51,7 @@ from ._methods import METHODS as METHODS
 from ._methods import SSDU as SSDU
 from ._methods import SSRL_METHODS as SSRL_METHODS
 from ._methods import AbstractMethod as AbstractMethod
+from ._methods import AbstractStatelessMethod as AbstractStatelessMethod
 from ._methods import Batch as Batch
 from ._methods import Noise2Self as Noise2Self
 from ._methods import Noisier2Noise as Noisier2Noise

@@ -3,10 +3,10 @@ r"""Eight self-supervised methods (and a supervised reference) behind one interf
 A method is an `eqx.Module` holding its networks (and, for BYOL and DINO, its EMA target and
 centre). It answers three questions about ONE trial's data, a `Batch`:
 
-- `loss(batch, key)`: the training objective on the batch (a scalar);
-- `update(batch, key)`: the non-gradient state update after each optimiser step (EMA targets,
-  DINO's centre); the identity for the others;
-- `output(op, y, u, key)`: what the trained method produces for one measurement: a
+- `loss(batch, *, key)`: the training objective on the batch (a scalar);
+- `update(batch, *, key)`: the non-gradient state update after each optimiser step (EMA
+  targets, DINO's centre); the identity for the others (`AbstractStatelessMethod`);
+- `output(op, y, u, *, key)`: what the trained method produces for one measurement: a
   representation for the SSRL methods (`domain == "ssrl"`), a reconstruction of $x$ for the
   imaging methods and the supervised reference (`domain == "imaging"`).
 
@@ -111,13 +111,20 @@ class AbstractMethod(eqx.Module):
     @abc.abstractmethod
     def loss(self, batch: Batch, *, key: PRNGKeyArray) -> Float[Array, ""]: ...
 
-    def update(self, batch: Batch, *, key: PRNGKeyArray) -> AbstractMethod:
-        return self
+    @abc.abstractmethod
+    def update(self, batch: Batch, *, key: PRNGKeyArray) -> AbstractMethod: ...
 
     @abc.abstractmethod
     def output(
         self, op: lx.AbstractLinearOperator, y, u, *, key: PRNGKeyArray
     ) -> Float[Array, " d"]: ...
+
+
+class AbstractStatelessMethod(AbstractMethod):
+    """A method without non-gradient state: `update` is the identity."""
+
+    def update(self, batch, *, key):
+        return self
 
 
 # --------------------------------------------------------------------------- SSRL methods
@@ -129,7 +136,7 @@ def _two_views(batch: Batch, key, bank: ViewBank):
     return aug(jr.split(k1, batch.size), batch.u), aug(jr.split(k2, batch.size), batch.u)
 
 
-class SimCLR(AbstractMethod):
+class SimCLR(AbstractStatelessMethod):
     """SimCLR: NT-Xent between projections of two augmented views (Chen et al. 2020)."""
 
     name: ClassVar[str] = "simclr"
@@ -230,7 +237,7 @@ class DINO(AbstractMethod):
         return self.encoder(u)
 
 
-class MAE(AbstractMethod):
+class MAE(AbstractStatelessMethod):
     """MAE: hide a fraction of the entries of $u$, reconstruct them (He et al. 2022).
 
     The encoder sees $[m \\odot u, m]$ (values and the visibility mask, as a dense MLP has no
@@ -260,18 +267,21 @@ class MAE(AbstractMethod):
 # --------------------------------------------------------------------------- imaging methods
 
 
-class _Reconstructor(AbstractMethod):
+def _mean_loss(batch: Batch, key, loss):
+    """Mean over the batch of `loss(op_i, y_i, key_i)`, one key per signal."""
+    return jnp.mean(batch.map(loss, jr.split(key, batch.size)))
+
+
+class _AbstractReconstructorMethod(AbstractStatelessMethod):
+    """An imaging method whose output is its network's reconstruction `model(op, y)`."""
+
     model: UnrolledNet | UnrolledShrinkage
 
     def output(self, op, y, u, *, key):
         return self.model(op, y)
 
-    def _mean_loss(self, batch: Batch, key, loss):
-        """Mean over the batch of `loss(op_i, y_i, key_i)`, one key per signal."""
-        return jnp.mean(batch.map(loss, jr.split(key, batch.size)))
 
-
-class Noise2Self(_Reconstructor):
+class Noise2Self(_AbstractReconstructorMethod):
     """Noise2Self: J-invariant prediction of held-out measurement rows (`noise2self_loss`)."""
 
     name: ClassVar[str] = "noise2self"
@@ -282,10 +292,10 @@ class Noise2Self(_Reconstructor):
         def f(op, y, k):
             return noise2self_loss(self.model, op, y, key=k, num_groups=self.num_groups)
 
-        return self._mean_loss(batch, key, f)
+        return _mean_loss(batch, key, f)
 
 
-class EI(_Reconstructor):
+class EI(_AbstractReconstructorMethod):
     """Equivariant Imaging: consistency + equivariance to a transform group (`ei_loss`).
 
     `transform(x, *, key)` draws one group element and applies it: cyclic shifts
@@ -304,10 +314,10 @@ class EI(_Reconstructor):
                 self.model, op, y, self.transform, key=k, sigma=batch.sigma, weight=self.weight
             )
 
-        return self._mean_loss(batch, key, f)
+        return _mean_loss(batch, key, f)
 
 
-class SSDU(_Reconstructor):
+class SSDU(_AbstractReconstructorMethod):
     """SSDU: reconstruct from 60% of the rows, score the other 40% (Yaman et al. 2020)."""
 
     name: ClassVar[str] = "ssdu"
@@ -318,10 +328,10 @@ class SSDU(_Reconstructor):
         def f(op, y, k):
             return measurement_split_loss(self.model, op, y, key=k, holdout=self.holdout)
 
-        return self._mean_loss(batch, key, f)
+        return _mean_loss(batch, key, f)
 
 
-class Noisier2Noise(_Reconstructor):
+class Noisier2Noise(AbstractStatelessMethod):
     r"""Noisier2Noise: map $z = y + \alpha\sigma\varepsilon$ to $y$, correct at test time.
 
     `sigma` is the (known) noise level of the measurements, a field because both training and
@@ -333,6 +343,7 @@ class Noisier2Noise(_Reconstructor):
 
     name: ClassVar[str] = "noisier2noise"
     domain: ClassVar[str] = "imaging"
+    model: UnrolledNet | UnrolledShrinkage
     sigma: Float[Array, ""]
     alpha: float = eqx.field(static=True, default=1.0)
     draws: int = eqx.field(static=True, default=4)
@@ -343,7 +354,7 @@ class Noisier2Noise(_Reconstructor):
         def f(op, y, k):
             return noisier2noise_loss(self.model, op, y, key=k, sigma=sigma, alpha=self.alpha)
 
-        return self._mean_loss(batch, key, f)
+        return _mean_loss(batch, key, f)
 
     def output(self, op, y, u, *, key):
         def one(k):
@@ -353,7 +364,7 @@ class Noisier2Noise(_Reconstructor):
         return jnp.mean(jax.vmap(one)(jr.split(key, self.draws)), axis=0)
 
 
-class Supervised(_Reconstructor):
+class Supervised(_AbstractReconstructorMethod):
     """The supervised reference: MSE against the ground truth (needs `batch.x`)."""
 
     name: ClassVar[str] = "supervised"

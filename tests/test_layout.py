@@ -78,3 +78,35 @@ def test_studies_use_only_the_public_api():
             ):
                 bad.append(f"{path.name}: bj.{node.attr}")
     assert not bad, bad
+
+
+def test_modules_are_abstract_or_final():
+    """equinox's pattern: no concrete method of a bridge_jax module is overridden by a subclass
+    (a method is abstract, or final where it is defined)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import equinox as eqx
+
+    import bridge_jax
+
+    overridden = []
+    for info in pkgutil.walk_packages(bridge_jax.__path__, "bridge_jax."):
+        if ".studies" in info.name:
+            continue
+        for cls in vars(importlib.import_module(info.name)).values():
+            if not (inspect.isclass(cls) and issubclass(cls, eqx.Module)):
+                continue
+            for base in cls.__mro__[1:]:
+                if not base.__module__.startswith("bridge_jax"):
+                    continue
+                for attr, value in vars(base).items():
+                    concrete = callable(value) and not getattr(value, "__isabstractmethod__", False)
+                    if (
+                        concrete
+                        and not attr.startswith("__")
+                        and vars(cls).get(attr, value) is not value
+                    ):
+                        overridden.append(f"{cls.__name__}.{attr} overrides {base.__name__}.{attr}")
+    assert not overridden, sorted(set(overridden))
