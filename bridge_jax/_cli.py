@@ -1,4 +1,6 @@
-"""The `bridge-jax` command line. User mistakes get one line on stderr and exit code 2."""
+"""The `bridge-jax` command line. User mistakes get one line on stderr and exit code 2.
+
+Each command is a study registered in `bridge_jax.studies.COMMANDS`."""
 
 from __future__ import annotations
 
@@ -7,54 +9,26 @@ import sys
 
 
 def main(argv=None) -> int:
-    from bridge_jax.studies import learn, methods, phase, reproduce, sweep
+    from bridge_jax.studies import COMMANDS, study
     from bridge_jax.studies._runner import OneLineParser
 
     parser = OneLineParser(prog="bridge-jax", description="bridge_jax experiments.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    rep = sub.add_parser(
-        "reproduce", help="reproduce the paper's five experiments", description=reproduce.__doc__
-    )
-    reproduce.add_arguments(rep)
-    lrn = sub.add_parser(
-        "learn",
-        help="learned step sizes and augmentations (beyond the paper)",
-        description=learn.__doc__,
-    )
-    learn.add_arguments(lrn)
-    mth = sub.add_parser(
-        "methods",
-        help="train the eight methods and measure the taxonomy (beyond the paper)",
-        description=methods.__doc__,
-    )
-    methods.add_arguments(mth)
-    phs = sub.add_parser(
-        "phase",
-        help="phase retrieval: success rate vs m/n, noise and initialisation (beyond the paper)",
-        description=phase.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    phase.add_arguments(phs)
-    swp = sub.add_parser(
-        "sweep",
-        help="sweep the paper's pipeline over a grid (TOML or --set)",
-        description=sweep.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    sweep.add_arguments(swp)
+    for name, (help_line, raw) in COMMANDS.items():
+        module = study(name)
+        command = sub.add_parser(
+            name,
+            help=help_line,
+            description=module.__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter if raw else argparse.HelpFormatter,
+        )
+        module.add_arguments(command)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
     try:
-        commands = {
-            "reproduce": reproduce,
-            "learn": learn,
-            "methods": methods,
-            "phase": phase,
-            "sweep": sweep,
-        }
-        return commands[args.command].run_from_args(args)
+        return study(args.command).run_from_args(args)
     except KeyboardInterrupt:
         print(
             "bridge-jax: interrupted; finished experiments are saved and a rerun resumes.",

@@ -5,6 +5,48 @@ One module per figure or study (`fig1_spectrum` ... `fig5_taxonomy`, `reproduce`
 it uses. Each runs from the `bridge-jax` command line (`bridge-jax reproduce`, `bridge-jax learn`,
 ...) and from the scripts in the repository's `experiments/` folder.
 
-Nothing is imported here, so that `bridge-jax --help` stays fast: import the study you need,
-e.g. `from bridge_jax.studies import fig2_masking`.
+A study with a command has `add_arguments(parser)` and `run_from_args(args) -> exit code`, and
+one line in `COMMANDS` below registers it with `bridge-jax`; `main(name, argv, prog)` runs one
+as a program of its own (`python -m bridge_jax.studies.phase`, `experiments/phase.py`).
+
+Nothing else is imported here, so that `bridge-jax --help` stays fast: import the study you
+need, e.g. `from bridge_jax.studies import fig2_masking`.
 """
+
+from __future__ import annotations
+
+import importlib
+
+# command -> (help line, whether its description keeps its own line breaks)
+COMMANDS = {
+    "reproduce": ("reproduce the paper's five experiments", False),
+    "learn": ("learned step sizes and augmentations (beyond the paper)", False),
+    "methods": ("train the eight methods and measure the taxonomy (beyond the paper)", False),
+    "phase": (
+        "phase retrieval: success rate vs m/n, noise and initialisation (beyond the paper)",
+        True,
+    ),
+    "sweep": ("sweep the paper's pipeline over a grid (TOML or --set)", True),
+}
+
+
+def study(name: str):
+    """The module (or package) of the study behind command `name`."""
+    return importlib.import_module(f"bridge_jax.studies.{name}")
+
+
+def main(name: str, argv=None, prog: str | None = None) -> int:
+    """Run study `name` as a program of its own: parse `argv`, run, return the exit code."""
+    import argparse
+
+    from bridge_jax.studies._runner import OneLineParser
+
+    module = study(name)
+    raw = COMMANDS[name][1]
+    parser = OneLineParser(
+        prog=prog or f"python -m bridge_jax.studies.{name}",
+        description=module.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter if raw else argparse.HelpFormatter,
+    )
+    module.add_arguments(parser)
+    return module.run_from_args(parser.parse_args(argv))

@@ -15,7 +15,6 @@ from bridge_jax import store
 from bridge_jax.studies._config import LearnConfig
 from bridge_jax.studies._report import fmt, write_section
 from bridge_jax.studies._runner import (
-    OneLineParser,
     UserError,
     add_config_arguments,
     config_from_args,
@@ -94,9 +93,9 @@ def run_from_args(args) -> int:
 
 
 def main(argv=None, prog="python -m bridge_jax.studies.learn") -> int:
-    parser = OneLineParser(prog=prog, description=__doc__)
-    add_arguments(parser)
-    return run_from_args(parser.parse_args(argv))
+    from bridge_jax.studies import main as run_study
+
+    return run_study("learn", argv, prog)
 
 
 if __name__ == "__main__":

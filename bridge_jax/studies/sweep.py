@@ -48,7 +48,7 @@ import numpy as np
 import bridge_jax as bj
 from bridge_jax import SweepError, run_sweep, store, summarize
 from bridge_jax.studies._config import number, positive_int, seed_value
-from bridge_jax.studies._runner import OneLineParser, UserError, check_writable
+from bridge_jax.studies._runner import UserError, check_writable
 
 FORMAT = "bridge_jax.sweep/1"
 SHAPE = {"n": 64, "m": 32, "s": 8, "signals": 500, "k": 10, "num_steps": 100}
@@ -269,9 +269,9 @@ def run_from_args(args) -> int:
 
 
 def main(argv=None, prog="python -m bridge_jax.studies.sweep") -> int:
-    parser = OneLineParser(prog=prog, description=__doc__)
-    add_arguments(parser)
-    return run_from_args(parser.parse_args(argv))
+    from bridge_jax.studies import main as run_study
+
+    return run_study("sweep", argv, prog)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from bridge_jax.studies._common import output_folder, to_numpy
 from bridge_jax.studies._config import MethodsConfig
 from bridge_jax.studies._report import fmt, write_section
 from bridge_jax.studies._runner import (
-    OneLineParser,
     UserError,
     add_config_arguments,
     check_writable,
@@ -151,8 +150,6 @@ def run_from_args(args) -> int:
 
 
 def main(argv=None, prog="python -m bridge_jax.studies.methods") -> int:
-    from bridge_jax.studies import methods as study  # the package docstring: the definitions
+    from bridge_jax.studies import main as run_study
 
-    parser = OneLineParser(prog=prog, description=study.__doc__)
-    add_arguments(parser)
-    return run_from_args(parser.parse_args(argv))
+    return run_study("methods", argv, prog)

@@ -19,7 +19,6 @@ from bridge_jax.studies._common import (
 )
 from bridge_jax.studies._report import write_section
 from bridge_jax.studies._runner import (
-    OneLineParser,
     UserError,
     check_writable,
     load_cached,
@@ -172,8 +171,6 @@ def run_from_args(args) -> int:
 
 
 def main(argv=None, prog="python -m bridge_jax.studies.phase") -> int:
-    from bridge_jax.studies import phase as study  # the package docstring: the definitions
+    from bridge_jax.studies import main as run_study
 
-    parser = OneLineParser(prog=prog, description=study.__doc__)
-    add_arguments(parser)
-    return run_from_args(parser.parse_args(argv))
+    return run_study("phase", argv, prog)
