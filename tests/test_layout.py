@@ -16,6 +16,7 @@ SCRIPTS = (
     "methods",
     "phase",
     "sweep",
+    "physics",
 )
 
 

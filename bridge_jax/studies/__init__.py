@@ -27,6 +27,7 @@ COMMANDS = {
         True,
     ),
     "sweep": ("sweep the paper's pipeline over a grid (TOML or --set)", True),
+    "physics": ("imaging operators on a real image: measurement and pseudoinverse", True),
 }
 
 

@@ -10,15 +10,15 @@ k-space, on a log scale); $\\hat x = A^+ y$: for MRI in closed form (`MRI.pseudo
 otherwise `bridge_jax.pinv_solve(A, y)` matrix-free, i.e. LSMR from zero stopped after at
 most `--iters` iterations (the minimum-norm solution, truncated for the ill-conditioned blurs
 and CT); PSNR and SSIM with `data_range=1`, of the reconstruction clipped to [0, 1].
-Writes DIR/imaging_<operator>.png and DIR/imaging_physics.json.
+Writes DIR/figures/imaging_<operator>.png and DIR/imaging_physics.json.
 
-    python experiments/imaging_physics.py --out DIR [--image camera] [--size 128]
+    bridge-jax physics --out DIR [--image camera] [--size 128]
 """
 
 from __future__ import annotations
 
-import argparse
 import os
+import sys
 
 import jax.numpy as jnp
 import jax.random as jr
@@ -48,7 +48,9 @@ def operators(size: int, key):
     keys = jr.split(key, 8)
     return {
         "inpainting_pixels": bj.Inpainting(bj.random_mask(shape, 0.5, key=keys[0])),
-        "inpainting_boxes": bj.Inpainting(bj.box_mask(shape, (24, 24), key=keys[1], num_boxes=4)),
+        "inpainting_boxes": bj.Inpainting(
+            bj.box_mask(shape, (3 * size // 16,) * 2, key=keys[1], num_boxes=4)
+        ),
         "cs_structured": bj.StructuredSensing(shape, n // 4, key=keys[2]),
         "blur_gaussian_circular": bj.Blur(bj.gaussian_kernel(2.0), shape=shape),
         "blur_motion_reflect": bj.Blur(
@@ -77,16 +79,22 @@ def shown(y, size):
     return y
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python experiments/imaging_physics.py", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("--out", required=True, help="folder for the figures and the JSON")
+def add_arguments(parser) -> None:
+    parser.add_argument("--out", default="results", help="output folder (default: results)")
     parser.add_argument("--image", default="camera", choices=bj.IMAGE_NAMES)
-    parser.add_argument("--size", type=int, default=128)
-    parser.add_argument("--iters", type=int, default=300)
+    parser.add_argument("--size", type=int, default=128, help="image side (default 128)")
+    parser.add_argument("--iters", type=int, default=300, help="LSMR iterations at most")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+
+
+def run_from_args(args) -> int:
+    if args.size < 16 or args.iters < 1:
+        print(
+            f"bridge-jax: error: --size must be >= 16 and --iters >= 1, got {args.size}, "
+            f"{args.iters}.",
+            file=sys.stderr,
+        )
+        return 2
     x = test_image(args.image, args.size)
     os.makedirs(args.out, exist_ok=True)
     results = {}
@@ -112,13 +120,19 @@ def main(argv=None) -> int:
             ax.axis("off")
         fig.suptitle(f"{name}: {type(op).__name__}", fontsize=10)
         fig.tight_layout()
-        store.save_figure(fig, os.path.join(args.out, f"imaging_{name}.png"), dpi=110)
+        store.save_figure(fig, os.path.join(args.out, "figures", f"imaging_{name}.png"), dpi=110)
         plt.close(fig)
-        print(f"{name:24s} PSNR {psnr:6.2f} dB  SSIM {ssim:.3f}")
+        print(f"{name:24s} PSNR {psnr:6.2f} dB  SSIM {ssim:.3f}", flush=True)
     store.write_json(
         os.path.join(args.out, "imaging_physics.json"), {"image": args.image, **results}
     )
     return 0
+
+
+def main(argv=None, prog="python -m bridge_jax.studies.physics") -> int:
+    from bridge_jax.studies import main as run_study
+
+    return run_study("physics", argv, prog)
 
 
 if __name__ == "__main__":
