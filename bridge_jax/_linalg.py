@@ -80,7 +80,7 @@ def pinv_solve(
       image to k-space) the least squares is over real $x$ (real and imaginary parts stacked).
     - Otherwise: `lineax.linear_solve(op, y, solver)` with `solver` default `lineax.LSMR`
       (matrix-free, from zero, so the minimum-norm solution; tolerance `rtol`, default 1e-6);
-      for real unknowns and complex data, CG on the real normal equations $A^*A x = A^*y$.
+      for real unknowns and complex data, over the stacked real and imaginary parts of $Ax$.
       `throw` as in lineax: raise at run time if the solver did not converge.
 
     Returns an array of the operator's input shape.
@@ -103,13 +103,18 @@ def pinv_solve(
         raise TypeError(f"solver must be a lineax.AbstractLinearSolver, got {solver!r}.")
     tol = 1e-6 if rtol is None else float(check.nonnegative("rtol", rtol))
     y = y.astype(jnp.result_type(y.dtype, op.out_structure().dtype))
+    solver = lx.LSMR(rtol=tol, atol=tol) if solver is None else solver
     if is_complex(op) and not jnp.issubdtype(in_struct.dtype, jnp.complexfloating):
         # Real unknowns, complex data: lineax's solvers would treat the operator as complex-
-        # linear, so solve the real normal equations A^* A x = A^* y (CG from zero: the
-        # minimum-norm solution).
-        solver = lx.CG(rtol=tol, atol=tol) if solver is None else solver
-        return lx.linear_solve(gram(op), adjoint(op).mv(y), solver, throw=throw).value
-    solver = lx.LSMR(rtol=tol, atol=tol) if solver is None else solver
+        # linear, so solve over the stacked real and imaginary parts of A x (a real-linear
+        # operator), as the dense path does. (CG on A^* A x = A^* y broke down: for an MRI
+        # operator A^* A is a projection, CG converges in one step and then divides 0 by 0.)
+        def stacked(x):
+            ax = op.mv(x)
+            return jnp.stack([ax.real, ax.imag])
+
+        real_op = lx.FunctionLinearOperator(stacked, in_struct)
+        return lx.linear_solve(real_op, jnp.stack([y.real, y.imag]), solver, throw=throw).value
     return lx.linear_solve(op, y, solver, throw=throw).value
 
 

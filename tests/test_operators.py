@@ -105,7 +105,8 @@ def test_lineax_linear_solve(name, key, x64):
     real_in = not jnp.issubdtype(op.in_structure().dtype, jnp.complexfloating)
     if bj.is_complex(op) and real_in:
         # Real unknowns, complex data: lineax's solvers treat the operator as complex-linear,
-        # so solve the real normal equations A^* A x = A^* y (what bj.pinv_solve does).
+        # so solve the real normal equations A^* A x = A^* y (in float64, where CG on them is
+        # safe; bj.pinv_solve solves over the stacked real and imaginary parts instead).
         rhs = bj.adjoint(op).mv(y)
         sol = lx.linear_solve(bj.gram(op), rhs, lx.CG(rtol=1e-12, atol=1e-12)).value
     else:
