@@ -17,6 +17,7 @@ SCRIPTS = (
     "phase",
     "sweep",
     "physics",
+    "spectra",
 )
 
 

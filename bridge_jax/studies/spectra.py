@@ -1,0 +1,532 @@
+"""The paper's spectral and subspace analyses (Figures 1 and 4) at image scale (issue 13).
+
+Question: on real images (MNIST 28 x 28, 64 x 64 patches of scikit-image's pictures) with
+image augmentations, do the paper's statistics relating C_SSRL to A^T A carry information,
+i.e. differ from their nulls, for the imaging operators (MRI, CT, super-resolution, blur,
+inpainting, compressed sensing), and is it the operators whose structure resembles the
+augmentations' for which they do?
+
+Definitions (those of `fig1_spectrum` and `fig4_transfer`, computed matrix-free):
+- Signals: per trial N random images of the data set, in [0, 1], flattened (n = H W).
+- Views: K image augmentations T_k drawn once per trial and shared by all signals (the paper's
+  reading): a resized crop of at least `min_crop` of each side, a rotation by U(-a, a) degrees,
+  a shift by U(-s, s) pixels (s = `max_shift` times the side), a left-right flip with
+  probability 1/2; plus fresh N(0, `aug_noise`^2) noise per view.
+- C_SSRL: the covariance of each signal's views around their mean (1/(NK) normalisation), as a
+  matrix-free operator; its k leading eigenpairs by LOBPCG. A^T A: `gram(A)`, k leading
+  eigenpairs by LOBPCG. One operator per trial, the same for all signals: `mri` (Cartesian,
+  acceleration 4, 8% centre), `ct` (parallel-beam Radon, `ct_angles` angles at 64 x 64, in
+  proportion to the side at other sizes), `sr` (2 x 2 average pooling), `blur` (Gaussian of
+  width `blur_sigma`, circular), `inpainting` (half of the pixels), `cs` (`StructuredSensing`,
+  m = n/4). No n x n matrix is formed.
+- spectral_correlation: Pearson r of the top k eigenvalues of C_SSRL and of A^T A. Null: the
+  same with C_SSRL replaced by the sample covariance of NK isotropic Gaussian vectors.
+  Undefined when A^T A is flat over its top k (a projection: MRI, SR, inpainting, CS).
+- subspace_alignment, grassmann_distance: mean cosine and 2-norm of the principal angles
+  between the leading k-dim eigenspaces of C_SSRL and of A^T A. Null: the same between random
+  k-dim subspaces (`random_subspace_baseline`). Undefined when A^T A is flat over its top k (its
+  leading k-dim eigenspace is then an arbitrary part of a larger eigenspace).
+- measured_energy: tr(U^T A^T A U) / (k ||A||^2) for U the leading k-dim eigenspace of C_SSRL:
+  how much of the augmentations' main directions the measurements see (for a projection A^T A,
+  the mean squared cosine of the principal angles to the row space). Defined for every
+  operator. Null: the same for a random k-dim subspace U.
+- effective_rank: exp of the entropy of the whole spectrum of C_SSRL (from the NK x NK Gram of
+  the centred views, which has the same non-zero eigenvalues). Null: the same for the isotropic
+  Gaussian sample covariance.
+- Summary: mean and 95% t-interval over the T trials where the statistic is defined
+  (`summarize`; `n_trials` counts them); the null's mean and interval over the same kind of
+  trials; "differs" when the statistic's interval excludes the null's mean.
+
+Why a command of its own and not `bridge-jax reproduce --data mnist --operator ...`: reproduce's
+setting is built on dense n x n matrices at n = 64 (exact eigendecompositions, dense views);
+here n = 4096 and everything is matrix-free, so the pipeline differs.
+
+    bridge-jax spectra --out DIR [--quick] [--data mnist,patches] [--operators mri,ct,...]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import sys
+import time
+from typing import ClassVar
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+
+import bridge_jax as bj
+from bridge_jax import store
+from bridge_jax.studies._config import (
+    Recorded,
+    number,
+    positive_int,
+    seed_value,
+    tuple_of,
+)
+from bridge_jax.studies._report import write_section
+from bridge_jax.studies._runner import UserError, check_writable, load_cached, progress_printer
+
+NAME = "spectra"
+FORMAT = "bridge_jax.spectra/1"
+UNIT_FORMAT = "bridge_jax.spectra_unit/1"
+BEGIN = "<!-- bridge-jax spectra: begin -->"
+END = "<!-- bridge-jax spectra: end -->"
+DATA = ("mnist", "patches")
+OPERATORS = ("mri", "ct", "sr", "blur", "inpainting", "cs")
+DETERMINISTIC = ("ct", "sr", "blur")  # the same operator in every trial
+STATISTICS = {
+    "spectral_correlation": "Pearson r, top-k eigenvalues of C_SSRL vs A^T A",
+    "subspace_alignment": "mean cos of principal angles, leading k-dim eigenspaces",
+    "grassmann_distance": "2-norm of the same principal angles",
+    "measured_energy": "tr(U^T A^T A U) / (k ||A||^2), U leading k-dim eigenspace of C_SSRL",
+    "effective_rank": "exp entropy of the whole spectrum of C_SSRL",
+}
+NULLS = {
+    "spectral_correlation": "isotropic Gaussian sample covariance in place of C_SSRL",
+    "subspace_alignment": "random k-dim subspaces",
+    "grassmann_distance": "random k-dim subspaces",
+    "measured_energy": "random k-dim subspace U",
+    "effective_rank": "isotropic Gaussian sample covariance",
+}
+FLAT_RTOL = 1e-3  # A^T A "flat" / degenerate when eigenvalues differ by less than this
+
+
+def _flag(value) -> str | None:
+    return None if isinstance(value, bool) else f"must be true or false, got {value!r}"
+
+
+@dataclasses.dataclass(frozen=True)
+class SpectraConfig(Recorded):
+    """The image-scale spectra study's settings (see the module docstring)."""
+
+    data: tuple[str, ...] = DATA
+    operators: tuple[str, ...] = OPERATORS
+    signals: int = 64
+    views: int = 10
+    k: int = 32
+    trials: int = 5
+    seed: int = 0
+    patch_size: int = 64
+    max_angle: float = 10.0
+    max_shift: float = 0.05
+    min_crop: float = 0.8
+    flip: bool = True
+    aug_noise: float = 0.05
+    ct_angles: int = 45
+    blur_sigma: float = 1.5
+    null_samples: int = 8
+    eig_iters: int = 200
+
+    RULES: ClassVar[dict] = {
+        "data": tuple_of(None, allowed=DATA),
+        "operators": tuple_of(None, allowed=OPERATORS),
+        **dict.fromkeys(
+            ("signals", "views", "k", "trials", "patch_size", "ct_angles", "null_samples"),
+            positive_int,
+        ),
+        "eig_iters": positive_int,
+        "seed": seed_value,
+        "max_angle": number(0, 90),
+        "max_shift": number(0, 0.5),
+        "min_crop": number(0, 1, low_open=True),
+        "flip": _flag,
+        "aug_noise": number(0),
+        "blur_sigma": number(0, low_open=True),
+    }
+
+    @classmethod
+    def quick(cls, **overrides) -> SpectraConfig:
+        """A tiny setting (16 x 16 patches, few signals and trials): seconds, for smoke tests."""
+        small = dict(signals=12, views=4, k=4, trials=3, patch_size=16, null_samples=2)
+        return cls(**{**small, "eig_iters": 60, **overrides})
+
+    def relations(self):
+        if self.k < 2:
+            yield f"k must be >= 2 (a correlation over the top k), got {self.k}."
+        if self.views < 2:
+            yield f"views must be >= 2 (a covariance of views needs two), got {self.views}."
+        if self.patch_size < 8 or self.patch_size % 2:
+            yield f"patch_size must be even and >= 8, got {self.patch_size}."
+        n = min(self.sides().values())
+        if 5 * self.k >= n * n:
+            yield f"k must be < n/5 = {n * n / 5:g} (LOBPCG), got {self.k}."
+        if self.k >= self.signals * (self.views - 1):
+            yield (
+                f"k must be < N(K-1) = {self.signals * (self.views - 1)} (the rank of C_SSRL "
+                f"without noise), got {self.k}."
+            )
+
+    def sides(self) -> dict[str, int]:
+        return {"mnist": 28, "patches": self.patch_size}
+
+
+# --------------------------------------------------------------------------- one trial
+
+
+def pool(config: SpectraConfig, data: str):
+    """All images of data set `data`, shape (num, H, W), in [0, 1]."""
+    if data == "mnist":
+        return bj.load_mnist()[0]
+    patches = bj.load_image_patches(config.patch_size)
+    return jnp.concatenate([patches.train, patches.test])
+
+
+def operator(config: SpectraConfig, name: str, side: int, *, key):
+    """The operator `name` on (side, side) images; random ones drawn from `key`."""
+    shape, n = (side, side), side * side
+    if name == "mri":
+        return bj.MRI(bj.cartesian_mask(shape, 4, center_fraction=0.08, key=key))
+    if name == "ct":
+        return bj.Radon(shape, max(4, round(config.ct_angles * side / 64)))
+    if name == "sr":
+        return bj.Downsample(shape, 2)
+    if name == "blur":
+        return bj.Blur(bj.gaussian_kernel(config.blur_sigma), shape=shape)
+    if name == "inpainting":
+        return bj.Inpainting(bj.random_mask(shape, 0.5, key=key))
+    return bj.StructuredSensing(shape, n // 4, key=key)
+
+
+def make_views(x, *, key, config: SpectraConfig, shape):
+    """Views (N, K, n) of flat images x (N, n): K augmentations drawn once from `key` and
+    applied to every image, plus fresh Gaussian noise per view."""
+    k_t, k_noise = jr.split(key)
+
+    def augment(k, xi):
+        return bj.random_image_augmentation(
+            xi,
+            key=k,
+            max_angle=config.max_angle,
+            max_shift=config.max_shift * shape[0],
+            min_crop=config.min_crop,
+            flip=config.flip,
+            shape=shape,
+        )
+
+    transforms = jr.split(k_t, config.views)
+    views = jax.vmap(lambda xi: jax.vmap(lambda k: augment(k, xi))(transforms))(x)
+    return views + config.aug_noise * jr.normal(k_noise, views.shape, views.dtype)
+
+
+def _entropy_rank(gram_matrix):
+    return bj.effective_rank(jnp.maximum(jnp.linalg.eigvalsh(gram_matrix), 0.0), "entropy")
+
+
+def statistics(views, op, k: int, *, key, method="lobpcg", num_iters=200, op_eig=None, null=8):
+    """One trial's statistics and their nulls (the module docstring's definitions).
+
+    `views` (N, K, n) flat views; `op` an operator on `shape` images (its `in_structure`);
+    `op_eig` the `(values, vectors)` of `leading_eigenpairs(gram(op), k)` when already known.
+    Returns {name: value} and {"null_" + name: value} (NaN: undefined), and the two spectra.
+    """
+    shape = op.in_structure().shape
+    num, kv, n = views.shape
+    k_c, k_null, k_a, k_sub, k_u = jr.split(key, 5)
+    eig = dict(method=method, num_iters=num_iters)
+    c_op = bj.augmentation_covariance_operator(views.reshape(num, kv, *shape))
+    lam_c, vec_c = bj.leading_eigenpairs(c_op, k, key=k_c, **eig)
+    u_c = vec_c.reshape(k, n).T
+    noise = jr.normal(k_null, (num * kv, *shape), views.dtype)
+    iso = bj.augmentation_covariance_operator(noise[:, None], center=jnp.zeros_like(noise))
+    lam_null, _ = bj.leading_eigenpairs(iso, k, key=k_c, **eig)
+    if op_eig is None:
+        op_eig = bj.leading_eigenpairs(bj.gram(op), k, key=k_a, **eig)
+    lam_a, vec_a = op_eig
+    u_a = vec_a.reshape(k, n).T
+    flat = float(lam_a[0] - lam_a[-1]) <= FLAT_RTOL * float(lam_a[0])
+    out = {}
+    nan = float("nan")
+    out["spectral_correlation"] = nan if flat else float(bj.spectral_correlation(lam_c, lam_a))
+    out["null_spectral_correlation"] = (
+        nan if flat else float(bj.spectral_correlation(lam_null, lam_a))
+    )
+    # A flat top k: the leading k-dim eigenspace of A^T A is an arbitrary k-dim part of a
+    # larger eigenspace. (A tie only at lambda_k = lambda_{k+1}, as the symmetric pairs of a
+    # circular blur give, leaves a few of the k directions arbitrary: accepted.)
+    degenerate = flat
+    base = bj.random_subspace_baseline(n, k, key=k_sub, num=null)
+    out["subspace_alignment"] = nan if degenerate else float(bj.subspace_alignment(u_c, u_a))
+    out["grassmann_distance"] = nan if degenerate else float(bj.grassmann_distance(u_c, u_a))
+    out["null_subspace_alignment"] = float(jnp.mean(base.alignment))
+    out["null_grassmann_distance"] = float(jnp.mean(base.grassmann))
+    gram_op = bj.gram(op)
+
+    def energy(u):
+        cols = u.T.reshape(k, *shape)
+        g = jax.vmap(gram_op.mv)(cols).reshape(k, n)
+        return float(jnp.sum(g * u.T) / (k * lam_a[0]))
+
+    out["measured_energy"] = energy(u_c)
+    out["null_measured_energy"] = energy(bj.random_subspace(n, k, key=k_u))
+    d = (views - views.mean(axis=1, keepdims=True)).reshape(num * kv, n)
+    out["effective_rank"] = float(_entropy_rank(d @ d.T / (num * kv)))
+    flat_noise = noise.reshape(num * kv, n)
+    out["null_effective_rank"] = float(_entropy_rank(flat_noise @ flat_noise.T / (num * kv)))
+    out["spectrum_c"] = np.asarray(lam_c).tolist()
+    out["spectrum_a"] = np.asarray(lam_a).tolist()
+    return out
+
+
+# --------------------------------------------------------------------------- units
+
+
+def run_unit(config: SpectraConfig, data: str, name: str, images) -> dict:
+    """All trials of one (data, operator): per-trial statistics, nulls and spectra."""
+    c = config
+    side = images.shape[-1]
+    shape = (side, side)
+    flat = images.reshape(images.shape[0], -1)
+    base = jr.fold_in(jr.fold_in(jr.key(c.seed), DATA.index(data)), OPERATORS.index(name))
+    views_fn = jax.jit(lambda x, key: make_views(x, key=key, config=c, shape=shape))
+    trials, op_eig = [], None
+    for t in range(c.trials):
+        k_x, k_v, k_op, k_s = jr.split(jr.fold_in(base, t), 4)
+        x = flat[jr.choice(k_x, flat.shape[0], (c.signals,), replace=False)]
+        op = operator(c, name, side, key=k_op)
+        if op_eig is None or name not in DETERMINISTIC:
+            op_eig = bj.leading_eigenpairs(
+                bj.gram(op), c.k, method="lobpcg", num_iters=c.eig_iters, key=k_op
+            )
+        trials.append(
+            statistics(
+                views_fn(x, k_v),
+                op,
+                c.k,
+                key=k_s,
+                num_iters=c.eig_iters,
+                op_eig=op_eig,
+                null=c.null_samples,
+            )
+        )
+    # NaN (undefined) is saved as null: JSON has no NaN.
+    plain = lambda v: None if isinstance(v, float) and math.isnan(v) else v  # noqa: E731
+    return {key: [plain(tr[key]) for tr in trials] for key in trials[0]}
+
+
+def unit_digest(c: SpectraConfig) -> str:
+    """Identifies saved units: the configuration and all of the package's code."""
+    return store.digest(c, NAME)
+
+
+def _summary(values) -> dict:
+    """{mean, ci95, n_trials} over the trials where the statistic is defined (a random MRI
+    mask can leave A^T A flat over its top k in some trials and not in others)."""
+    v = np.asarray(values, dtype=np.float64)
+    defined = v[~np.isnan(v)]
+    if defined.size == 0:
+        return {"mean": None, "ci95": [None, None], "n_trials": 0}
+    out = bj.summarize(defined)
+    out.pop("std")
+    return out
+
+
+def summarize_unit(unit: dict) -> dict:
+    """Each statistic's {mean, ci95, n_trials}, its null's, and whether they differ."""
+    out = {}
+    for stat in STATISTICS:
+        entry, null = _summary(unit[stat]), _summary(unit[f"null_{stat}"])
+        if entry["mean"] is None:
+            entry["undefined"] = (
+                "A^T A is flat over its top k (a projection)"
+                if stat == "spectral_correlation"
+                else "A^T A is flat over its top k: its leading k-dim eigenspace is not unique"
+            )
+            entry["differs"] = None
+        else:
+            lo, hi = entry["ci95"]
+            entry["differs"] = bool(not lo <= null["mean"] <= hi)
+        entry["null"] = null
+        out[stat] = entry
+    return out
+
+
+def spectra(config: SpectraConfig, out: str, *, fresh: bool = False) -> dict:
+    """Run (or resume) every (data, operator) unit; write DIR/spectra.json,
+    DIR/figures/spectra.png and a section of DIR/report.md."""
+    c = config.validate()
+    check_writable(out)
+    t0 = time.perf_counter()
+    digest = unit_digest(c)
+    units = [(d, o) for d in c.data for o in c.operators]
+    say = progress_printer(len(units))
+    pools, results = {}, {}
+    for i, (data, name) in enumerate(units, 1):
+        label = f"{data}_{name}"
+        path = os.path.join(out, "spectra", f"{label}.json")
+        unit = None if fresh else load_cached(path, digest, fmt=UNIT_FORMAT, writer="spectra")
+        if unit is None:
+            say(i, label, "running")
+            t_unit = time.perf_counter()
+            if data not in pools:
+                pools[data] = pool(c, data)
+            unit = run_unit(c, data, name, pools[data])
+            unit["elapsed_s"] = time.perf_counter() - t_unit
+            store.save_result(path, unit, fmt=UNIT_FORMAT, digest=digest)
+            say(i, label, f"done in {unit['elapsed_s']:.1f}s")
+        else:
+            say(i, label, "loaded from an earlier run")
+        results.setdefault(data, {})[name] = {
+            **summarize_unit(unit),
+            "spectrum_c": np.mean(unit["spectrum_c"], axis=0).tolist(),
+            "spectrum_a": np.mean(unit["spectrum_a"], axis=0).tolist(),
+        }
+    result = {
+        "format": FORMAT,
+        "config": c.as_dict(),
+        "definitions": {
+            **STATISTICS,
+            "nulls": NULLS,
+            "differs": "95% interval excludes the null's mean",
+        },
+        "results": results,
+        "elapsed_s": time.perf_counter() - t0,
+    }
+    store.write_json(os.path.join(out, "spectra.json"), result)
+    figure = plot(result, os.path.join(out, "figures"))
+    write_section(out, section(result, figure, out), BEGIN, END)
+    return result
+
+
+# --------------------------------------------------------------------------- figure, report
+
+
+def plot(result: dict, fig_dir) -> str:
+    import matplotlib.pyplot as plt
+
+    from bridge_jax.studies._plotting import save
+
+    res = result["results"]
+    data = list(res)
+    ops = list(next(iter(res.values())))
+    stats = list(STATISTICS)
+    fig, axes = plt.subplots(1, len(stats), figsize=(3.3 * len(stats), 3.6))
+    width = 0.8 / len(data)
+    for ax, stat in zip(axes, stats, strict=True):
+        for j, d in enumerate(data):
+            xs = np.arange(len(ops)) + (j - (len(data) - 1) / 2) * width
+            for x, o in zip(xs, ops, strict=True):
+                e = res[d][o][stat]
+                if e["mean"] is not None:
+                    err = [[e["mean"] - e["ci95"][0]], [e["ci95"][1] - e["mean"]]]
+                    ax.bar(
+                        x,
+                        e["mean"],
+                        width,
+                        color=f"C{j}",
+                        yerr=err,
+                        capsize=2,
+                        label=d if x == xs[0] else None,
+                    )
+                else:
+                    ax.text(x, 0, "n/a", ha="center", va="bottom", fontsize=6, rotation=90)
+                ax.hlines(
+                    e["null"]["mean"],
+                    x - width / 2,
+                    x + width / 2,
+                    colors="k",
+                    linestyles="--",
+                    lw=1.2,
+                )
+        ax.set_xticks(np.arange(len(ops)), ops, rotation=45, fontsize=8)
+        ax.set_title(stat.replace("_", " "), fontsize=9)
+    axes[0].legend(fontsize=7, title="bars: data (95% CI); dashes: null", title_fontsize=7)
+    fig.suptitle("C_SSRL vs A^T A at image scale (matrix-free)", fontsize=10)
+    return save(fig, fig_dir, "spectra.png")
+
+
+def _cell(e: dict) -> str:
+    if e["mean"] is None:
+        return "n/a"
+    mark = "**" if e["differs"] else ""
+    return (
+        f"{mark}{e['mean']:.3g}{mark} [{e['ci95'][0]:.3g}, {e['ci95'][1]:.3g}] "
+        f"(null {e['null']['mean']:.3g})"
+    )
+
+
+def table(result: dict) -> str:
+    """The markdown table: operator x data, each statistic with its interval and null."""
+    head = "| data | operator | " + " | ".join(STATISTICS) + " |"
+    lines = [head, "|" + " --- |" * (len(STATISTICS) + 2)]
+    for d, per_op in result["results"].items():
+        for o, entry in per_op.items():
+            cells = " | ".join(_cell(entry[s]) for s in STATISTICS)
+            lines.append(f"| {d} | {o} | {cells} |")
+    return "\n".join(lines)
+
+
+def section(result: dict, figure: str, out: str) -> str:
+    c = result["config"]
+    differ = [
+        f"{d}/{o}: {', '.join(s for s in STATISTICS if e[s]['differs'])}"
+        for d, per_op in result["results"].items()
+        for o, e in per_op.items()
+    ]
+    return "\n".join(
+        [
+            BEGIN,
+            "## The paper's statistics at image scale (bridge-jax spectra)",
+            "",
+            f"N = {c['signals']} images, K = {c['views']} views, top k = {c['k']}, "
+            f"{c['trials']} trials; mean [95% interval] (null mean); **bold**: the interval "
+            "excludes the null; n/a: undefined (A^T A flat or degenerate over its top k). "
+            f"Wall time {result['elapsed_s']:.0f} s.",
+            "",
+            table(result),
+            "",
+            "Statistics that differ from their null: " + "; ".join(differ) + ".",
+            "",
+            f"![spectra]({os.path.relpath(figure, out)})",
+            END,
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--out", default="results", help="output folder (default: results)")
+    parser.add_argument("--quick", action="store_true", help="a tiny setting (smoke test)")
+    parser.add_argument("--data", help=f"comma-separated subset of {','.join(DATA)}")
+    parser.add_argument("--operators", help=f"comma-separated subset of {','.join(OPERATORS)}")
+    parser.add_argument("--trials", type=int, help="trials per (data, operator) (default 5)")
+    parser.add_argument("--seed", type=int, help="random seed (default 0)")
+    parser.add_argument("--fresh", action="store_true", help="recompute saved units")
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
+def run_from_args(args) -> int:
+    try:
+        overrides = {
+            k: getattr(args, k) for k in ("trials", "seed") if getattr(args, k) is not None
+        }
+        for k in ("data", "operators"):
+            if getattr(args, k) is not None:
+                overrides[k] = _names(getattr(args, k))
+        config = (SpectraConfig.quick if args.quick else SpectraConfig)(**overrides)
+        config.validate()
+        result = spectra(config, args.out, fresh=args.fresh)
+    except (ValueError, UserError, ModuleNotFoundError) as e:
+        print(f"bridge-jax: error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {os.path.join(args.out, 'spectra.json')}", file=sys.stderr)
+    print(table(result))
+    return 0
+
+
+def main(argv=None, prog="python -m bridge_jax.studies.spectra") -> int:
+    from bridge_jax.studies import main as run_study
+
+    return run_study("spectra", argv, prog)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
