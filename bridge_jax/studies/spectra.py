@@ -12,9 +12,11 @@ Definitions (those of `fig1_spectrum` and `fig4_transfer`, computed matrix-free)
   reading): a resized crop of at least `min_crop` of each side, a rotation by U(-a, a) degrees,
   a shift by U(-s, s) pixels (s = `max_shift` times the side), a left-right flip with
   probability 1/2; plus fresh N(0, `aug_noise`^2) noise per view.
-- C_SSRL: the covariance of each signal's views around their mean (1/(NK) normalisation), as a
-  matrix-free operator; its k leading eigenpairs by LOBPCG. A^T A: `gram(A)`, k leading
-  eigenpairs by LOBPCG. One operator per trial, the same for all signals: `mri` (Cartesian,
+- C_SSRL = D^T D / (NK), D the NK x n centred views (each signal's views around their mean):
+  its eigenpairs exactly from the NK x NK Gram D D^T / (NK) (NK = 640 < n; no n x n matrix;
+  exact, and ~30x faster than LOBPCG on the operator). A^T A: `gram(A)`, its k leading
+  eigenpairs by LOBPCG (`leading_eigenpairs(..., method="lobpcg")`), matrix-free.
+- Operators: one per trial, the same for all signals: `mri` (Cartesian,
   acceleration 4, 8% centre), `ct` (parallel-beam Radon, `ct_angles` angles at 64 x 64, in
   proportion to the side at other sizes), `sr` (2 x 2 average pooling), `blur` (Gaussian of
   width `blur_sigma`, circular), `inpainting` (half of the pixels), `cs` (`StructuredSensing`,
@@ -30,9 +32,8 @@ Definitions (those of `fig1_spectrum` and `fig4_transfer`, computed matrix-free)
   how much of the augmentations' main directions the measurements see (for a projection A^T A,
   the mean squared cosine of the principal angles to the row space). Defined for every
   operator. Null: the same for a random k-dim subspace U.
-- effective_rank: exp of the entropy of the whole spectrum of C_SSRL (from the NK x NK Gram of
-  the centred views, which has the same non-zero eigenvalues). Null: the same for the isotropic
-  Gaussian sample covariance.
+- effective_rank: exp of the entropy of the whole spectrum of C_SSRL. Null: the same for the
+  isotropic Gaussian sample covariance.
 - Summary: mean and 95% t-interval over the T trials where the statistic is defined
   (`summarize`; `n_trials` counts them); the null's mean and interval over the same kind of
   trials; "differs" when the statistic's interval excludes the null's mean.
@@ -47,12 +48,14 @@ here n = 4096 and everything is matrix-free, so the pipeline differs.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import sys
 import time
 from typing import ClassVar
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -212,60 +215,72 @@ def make_views(x, *, key, config: SpectraConfig, shape):
     return views + config.aug_noise * jr.normal(k_noise, views.shape, views.dtype)
 
 
-def _entropy_rank(gram_matrix):
-    return bj.effective_rank(jnp.maximum(jnp.linalg.eigvalsh(gram_matrix), 0.0), "entropy")
+@functools.partial(jax.jit, static_argnums=1)
+def covariance_eigenpairs(d, k: int):
+    r"""All eigenvalues (decreasing) of $C = D^\top D / r$ for $D$ the $r \times n$ rows `d`,
+    and its `k` leading eigenvectors as an `(n, k)` basis, from the $r \times r$ Gram
+    $D D^\top / r$ (the same non-zero eigenvalues; $u = D^\top w / \sqrt{\lambda r}$): exact,
+    and no $n \times n$ matrix."""
+    r = d.shape[0]
+    lam, w = jnp.linalg.eigh(d @ d.T / r)
+    lam, w = jnp.maximum(lam[::-1], 0.0), w[:, ::-1]
+    tiny = jnp.finfo(d.dtype).tiny
+    return lam, d.T @ w[:, :k] / jnp.sqrt(jnp.maximum(lam[:k], tiny) * r)
 
 
-def statistics(views, op, k: int, *, key, method="lobpcg", num_iters=200, op_eig=None, null=8):
+_baseline = jax.jit(bj.random_subspace_baseline, static_argnums=(0, 1), static_argnames="num")
+
+
+@eqx.filter_jit
+def _energy(op, u, top):
+    """tr(U^T A^T A U) / (k top) for an (n, k) basis U."""
+    shape, k = op.in_structure().shape, u.shape[1]
+    gram_op = bj.gram(op)
+    g = jax.vmap(gram_op.mv)(u.T.reshape(k, *shape)).reshape(k, -1)
+    return jnp.sum(g * u.T) / (k * top)
+
+
+def statistics(views, op, k: int, *, key, num_iters=200, op_eig=None, baseline=None, null=8):
     """One trial's statistics and their nulls (the module docstring's definitions).
 
     `views` (N, K, n) flat views; `op` an operator on `shape` images (its `in_structure`);
-    `op_eig` the `(values, vectors)` of `leading_eigenpairs(gram(op), k)` when already known.
-    Returns {name: value} and {"null_" + name: value} (NaN: undefined), and the two spectra.
+    `op_eig` the `(values, vectors)` of `leading_eigenpairs(gram(op), k)` when already known
+    (otherwise computed here by LOBPCG with `num_iters` iterations at most); `baseline` a
+    `random_subspace_baseline(n, k)` sample for the subspace nulls (otherwise `null` pairs
+    drawn here: it depends only on n and k, so a caller with many trials draws it once). Returns
+    {name: value} and {"null_" + name: value} (NaN: undefined), and the two top-k spectra.
     """
-    shape = op.in_structure().shape
     num, kv, n = views.shape
-    k_c, k_null, k_a, k_sub, k_u = jr.split(key, 5)
-    eig = dict(method=method, num_iters=num_iters)
-    c_op = bj.augmentation_covariance_operator(views.reshape(num, kv, *shape))
-    lam_c, vec_c = bj.leading_eigenpairs(c_op, k, key=k_c, **eig)
-    u_c = vec_c.reshape(k, n).T
-    noise = jr.normal(k_null, (num * kv, *shape), views.dtype)
-    iso = bj.augmentation_covariance_operator(noise[:, None], center=jnp.zeros_like(noise))
-    lam_null, _ = bj.leading_eigenpairs(iso, k, key=k_c, **eig)
+    k_null, k_a, k_sub, k_u = jr.split(key, 4)
+    d = (views - views.mean(axis=1, keepdims=True)).reshape(num * kv, n)
+    spec_c, u_c = covariance_eigenpairs(d, k)
+    spec_null, _ = covariance_eigenpairs(jr.normal(k_null, d.shape, d.dtype), k)
+    lam_c, lam_null = spec_c[:k], spec_null[:k]
     if op_eig is None:
-        op_eig = bj.leading_eigenpairs(bj.gram(op), k, key=k_a, **eig)
+        op_eig = bj.leading_eigenpairs(
+            bj.gram(op), k, method="lobpcg", num_iters=num_iters, key=k_a
+        )
     lam_a, vec_a = op_eig
     u_a = vec_a.reshape(k, n).T
+    # A flat top k: the leading k-dim eigenspace of A^T A is an arbitrary k-dim part of a
+    # larger eigenspace. (A tie only at lambda_k = lambda_{k+1}, as the symmetric pairs of a
+    # circular blur give, leaves a few of the k directions arbitrary: accepted.)
     flat = float(lam_a[0] - lam_a[-1]) <= FLAT_RTOL * float(lam_a[0])
-    out = {}
     nan = float("nan")
+    out = {}
     out["spectral_correlation"] = nan if flat else float(bj.spectral_correlation(lam_c, lam_a))
     out["null_spectral_correlation"] = (
         nan if flat else float(bj.spectral_correlation(lam_null, lam_a))
     )
-    # A flat top k: the leading k-dim eigenspace of A^T A is an arbitrary k-dim part of a
-    # larger eigenspace. (A tie only at lambda_k = lambda_{k+1}, as the symmetric pairs of a
-    # circular blur give, leaves a few of the k directions arbitrary: accepted.)
-    degenerate = flat
-    base = bj.random_subspace_baseline(n, k, key=k_sub, num=null)
-    out["subspace_alignment"] = nan if degenerate else float(bj.subspace_alignment(u_c, u_a))
-    out["grassmann_distance"] = nan if degenerate else float(bj.grassmann_distance(u_c, u_a))
+    base = _baseline(n, k, key=k_sub, num=null) if baseline is None else baseline
+    out["subspace_alignment"] = nan if flat else float(bj.subspace_alignment(u_c, u_a))
+    out["grassmann_distance"] = nan if flat else float(bj.grassmann_distance(u_c, u_a))
     out["null_subspace_alignment"] = float(jnp.mean(base.alignment))
     out["null_grassmann_distance"] = float(jnp.mean(base.grassmann))
-    gram_op = bj.gram(op)
-
-    def energy(u):
-        cols = u.T.reshape(k, *shape)
-        g = jax.vmap(gram_op.mv)(cols).reshape(k, n)
-        return float(jnp.sum(g * u.T) / (k * lam_a[0]))
-
-    out["measured_energy"] = energy(u_c)
-    out["null_measured_energy"] = energy(bj.random_subspace(n, k, key=k_u))
-    d = (views - views.mean(axis=1, keepdims=True)).reshape(num * kv, n)
-    out["effective_rank"] = float(_entropy_rank(d @ d.T / (num * kv)))
-    flat_noise = noise.reshape(num * kv, n)
-    out["null_effective_rank"] = float(_entropy_rank(flat_noise @ flat_noise.T / (num * kv)))
+    out["measured_energy"] = float(_energy(op, u_c, lam_a[0]))
+    out["null_measured_energy"] = float(_energy(op, bj.random_subspace(n, k, key=k_u), lam_a[0]))
+    out["effective_rank"] = float(bj.effective_rank(spec_c, "entropy"))
+    out["null_effective_rank"] = float(bj.effective_rank(spec_null, "entropy"))
     out["spectrum_c"] = np.asarray(lam_c).tolist()
     out["spectrum_a"] = np.asarray(lam_a).tolist()
     return out
@@ -280,11 +295,14 @@ def run_unit(config: SpectraConfig, data: str, name: str, images) -> dict:
     side = images.shape[-1]
     shape = (side, side)
     flat = images.reshape(images.shape[0], -1)
-    base = jr.fold_in(jr.fold_in(jr.key(c.seed), DATA.index(data)), OPERATORS.index(name))
+    root = jr.fold_in(jr.fold_in(jr.key(c.seed), DATA.index(data)), OPERATORS.index(name))
     views_fn = jax.jit(lambda x, key: make_views(x, key=key, config=c, shape=shape))
     trials, op_eig = [], None
+    n = side * side
+    subspaces = _baseline(n, c.k, key=jr.fold_in(root, 2**20), num=c.null_samples * c.trials)
     for t in range(c.trials):
-        k_x, k_v, k_op, k_s = jr.split(jr.fold_in(base, t), 4)
+        k_x, k_v, k_op, k_s = jr.split(jr.fold_in(root, t), 4)
+        null = slice(t * c.null_samples, (t + 1) * c.null_samples)
         x = flat[jr.choice(k_x, flat.shape[0], (c.signals,), replace=False)]
         op = operator(c, name, side, key=k_op)
         if op_eig is None or name not in DETERMINISTIC:
@@ -299,7 +317,7 @@ def run_unit(config: SpectraConfig, data: str, name: str, images) -> dict:
                 key=k_s,
                 num_iters=c.eig_iters,
                 op_eig=op_eig,
-                null=c.null_samples,
+                baseline=jax.tree.map(lambda v, null=null: v[null], subspaces),
             )
         )
     # NaN (undefined) is saved as null: JSON has no NaN.
