@@ -80,7 +80,8 @@ def pinv_solve(
       image to k-space) the least squares is over real $x$ (real and imaginary parts stacked).
     - Otherwise: `lineax.linear_solve(op, y, solver)` with `solver` default `lineax.LSMR`
       (matrix-free, from zero, so the minimum-norm solution; tolerance `rtol`, default 1e-6);
-      for real unknowns and complex data, over the stacked real and imaginary parts of $Ax$.
+      for real unknowns and complex data, over the stacked real and imaginary parts of $Ax$
+      (a `lineax.CG` solver is applied to their normal equations).
       `throw` as in lineax: raise at run time if the solver did not converge.
 
     Returns an array of the operator's input shape.
@@ -114,7 +115,11 @@ def pinv_solve(
             return jnp.stack([ax.real, ax.imag])
 
         real_op = lx.FunctionLinearOperator(stacked, in_struct)
-        return lx.linear_solve(real_op, jnp.stack([y.real, y.imag]), solver, throw=throw).value
+        y_real = jnp.stack([y.real, y.imag])
+        if isinstance(solver, lx.CG):  # a solver for square operators: the normal equations
+            rhs = real_op.transpose().mv(y_real)
+            return lx.linear_solve(gram(real_op), rhs, solver, throw=throw).value
+        return lx.linear_solve(real_op, y_real, solver, throw=throw).value
     return lx.linear_solve(op, y, solver, throw=throw).value
 
 
