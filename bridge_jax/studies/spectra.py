@@ -36,7 +36,8 @@ Definitions (those of `fig1_spectrum` and `fig4_transfer`, computed matrix-free)
   isotropic Gaussian sample covariance.
 - Summary: mean and 95% t-interval over the T trials where the statistic is defined
   (`summarize`; `n_trials` counts them); the null's mean and interval over the same kind of
-  trials; "differs" when the statistic's interval excludes the null's mean.
+  trials; "differs" when the statistic's interval (over at least 2 trials) excludes the null's
+  mean, "direction" above or below it.
 
 Why a command of its own and not `bridge-jax reproduce --data mnist --operator ...`: reproduce's
 setting is built on dense n x n matrices at n = 64 (exact eigendecompositions, dense views);
@@ -353,10 +354,15 @@ def summarize_unit(unit: dict) -> dict:
                 if stat == "spectral_correlation"
                 else "A^T A is flat over its top k: its leading k-dim eigenspace is not unique"
             )
-            entry["differs"] = None
+            entry["differs"], entry["direction"] = None, None
+        elif entry["n_trials"] < 2:
+            entry["differs"], entry["direction"] = None, None
+            entry["undefined"] = "defined in fewer than 2 trials: no interval"
         else:
             lo, hi = entry["ci95"]
             entry["differs"] = bool(not lo <= null["mean"] <= hi)
+            above = entry["mean"] > null["mean"]
+            entry["direction"] = ("above" if above else "below") if entry["differs"] else None
         entry["null"] = null
         out[stat] = entry
     return out
@@ -398,7 +404,8 @@ def spectra(config: SpectraConfig, out: str, *, fresh: bool = False) -> dict:
         "definitions": {
             **STATISTICS,
             "nulls": NULLS,
-            "differs": "95% interval excludes the null's mean",
+            "differs": "95% interval (>= 2 trials) excludes the null's mean",
+            "direction": "above or below the null's mean, when it differs",
         },
         "results": results,
         "elapsed_s": time.perf_counter() - t0,
@@ -428,41 +435,40 @@ def plot(result: dict, fig_dir) -> str:
             xs = np.arange(len(ops)) + (j - (len(data) - 1) / 2) * width
             for x, o in zip(xs, ops, strict=True):
                 e = res[d][o][stat]
-                if e["mean"] is not None:
-                    err = [[e["mean"] - e["ci95"][0]], [e["ci95"][1] - e["mean"]]]
-                    ax.bar(
-                        x,
-                        e["mean"],
-                        width,
-                        color=f"C{j}",
-                        yerr=err,
-                        capsize=2,
-                        label=d if x == xs[0] else None,
-                    )
-                else:
+                if e["mean"] is None:
                     ax.text(x, 0, "n/a", ha="center", va="bottom", fontsize=6, rotation=90)
+                    continue
+                lo, hi = e["ci95"]
+                err = [[e["mean"] - lo], [hi - e["mean"]]] if e["differs"] is not None else None
+                ax.bar(x, e["mean"], width, color=f"C{j}", yerr=err, capsize=2)
                 ax.hlines(
                     e["null"]["mean"],
                     x - width / 2,
                     x + width / 2,
                     colors="k",
-                    linestyles="--",
                     lw=1.2,
+                    linestyles="--",
                 )
         ax.set_xticks(np.arange(len(ops)), ops, rotation=45, fontsize=8)
         ax.set_title(stat.replace("_", " "), fontsize=9)
-    axes[0].legend(fontsize=7, title="bars: data (95% CI); dashes: null", title_fontsize=7)
-    fig.suptitle("C_SSRL vs A^T A at image scale (matrix-free)", fontsize=10)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=f"C{j}") for j in range(len(data))]
+    handles.append(plt.Line2D([], [], color="k", linestyle="--"))
+    labels = [f"{d} (mean, 95% interval)" for d in data] + ["null (mean)"]
+    fig.legend(handles, labels, loc="upper right", fontsize=8, ncol=len(labels))
+    fig.suptitle("C_SSRL vs A^T A at image scale (matrix-free)", fontsize=10, x=0.2)
     return save(fig, fig_dir, "spectra.png")
 
 
 def _cell(e: dict) -> str:
     if e["mean"] is None:
         return "n/a"
+    if e["differs"] is None:
+        return f"({e['mean']:.3g}, {e['n_trials']} trial)"
     mark = "**" if e["differs"] else ""
+    arrow = {"above": " >", "below": " <"}.get(e["direction"], "")
     return (
-        f"{mark}{e['mean']:.3g}{mark} [{e['ci95'][0]:.3g}, {e['ci95'][1]:.3g}] "
-        f"(null {e['null']['mean']:.3g})"
+        f"{mark}{e['mean']:.3g}{mark} [{e['ci95'][0]:.3g}, {e['ci95'][1]:.3g}]{arrow} "
+        f"null {e['null']['mean']:.3g}"
     )
 
 
@@ -480,7 +486,8 @@ def table(result: dict) -> str:
 def section(result: dict, figure: str, out: str) -> str:
     c = result["config"]
     differ = [
-        f"{d}/{o}: {', '.join(s for s in STATISTICS if e[s]['differs'])}"
+        f"{d}/{o}: "
+        + (", ".join(f"{s} ({e[s]['direction']})" for s in STATISTICS if e[s]["differs"]) or "-")
         for d, per_op in result["results"].items()
         for o, e in per_op.items()
     ]
@@ -490,13 +497,16 @@ def section(result: dict, figure: str, out: str) -> str:
             "## The paper's statistics at image scale (bridge-jax spectra)",
             "",
             f"N = {c['signals']} images, K = {c['views']} views, top k = {c['k']}, "
-            f"{c['trials']} trials; mean [95% interval] (null mean); **bold**: the interval "
-            "excludes the null; n/a: undefined (A^T A flat or degenerate over its top k). "
+            f"{c['trials']} trials; mean [95% interval] and null mean; **bold**: the interval "
+            "excludes the null (> above it, < below it); n/a: undefined (A^T A flat over its "
+            "top k); (value, 1 trial): defined in one trial only. "
             f"Wall time {result['elapsed_s']:.0f} s.",
             "",
             table(result),
             "",
-            "Statistics that differ from their null: " + "; ".join(differ) + ".",
+            "Statistics that differ from their null: " + "; ".join(differ) + ". C_SSRL, and so "
+            "its effective rank, does not depend on the operator: that row differs from the "
+            "isotropic null because image views are low-dimensional, not because of A.",
             "",
             f"![spectra]({os.path.relpath(figure, out)})",
             END,

@@ -34,6 +34,8 @@ def test_quick_run_writes_the_contract_and_resumes(tmp_path, capsys):
                 assert e["null"]["mean"] is not None
                 lo, hi = e["ci95"]
                 assert lo <= e["mean"] <= hi and isinstance(e["differs"], bool)
+                assert e["differs"] == (not lo <= e["null"]["mean"] <= hi)
+                assert (e["direction"] is not None) == e["differs"]
         # A^T A of a pixel mask is a projection: spectral correlation undefined; CT's is not.
         assert per_op["inpainting"]["spectral_correlation"]["mean"] is None
         assert per_op["ct"]["spectral_correlation"]["mean"] is not None
