@@ -4,30 +4,51 @@ The operator loses the global sign (real $A$) or phase (complex $A$) of $x$, so 
 measured up to it (`relative_error`). Reconstruction minimises the amplitude loss
 $f(x) = \frac{1}{2m}\sum_i (|a_i^* x| - \sqrt{y_i})^2$ by gradient descent (amplitude flow,
 Wang, Giannakis & Eldar 2018) from a spectral, zero/random or any given initialisation. All
-functions act on ONE signal; `vmap` them over signals and trials.
+functions act on ONE signal (a vector, or an image for an operator on images, e.g.
+`PhaseRetrieval.coded_diffraction`); `vmap` them over signals and trials.
 """
 
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import jax.random as jr
+import lineax as lx
 from jax import lax
-from jaxtyping import Array, Inexact, PRNGKeyArray
+from jaxtyping import PRNGKeyArray
 
 from . import _validate as check
+from ._operators import MatrixOperator, adjoint, check_operator, is_complex
+
+
+def _dtype(op) -> jnp.dtype:
+    """The iterates' dtype: complex for a complex matrix model, else the input's."""
+    if isinstance(op.operator, MatrixOperator):
+        return op.operator.matrix.dtype
+    return op.operator.in_structure().dtype
 
 
 class PhaseRetrieval(eqx.Module):
-    r"""$x \mapsto |Ax|^2$ (elementwise), $A$ real or complex, $m \times n$."""
+    r"""$x \mapsto |Ax|^2$ (elementwise) for a linear operator $A$ on signals of any shape.
 
-    matrix: Inexact[Array, "m n"]
+    `PhaseRetrieval(a)` takes an $m \times n$ matrix (real or complex; signals are vectors) or
+    any lineax operator, e.g. on `(H, W)` images (`coded_diffraction`). `gaussian(n, m)` draws
+    the Gaussian model of the phase study.
+    """
 
-    def __init__(self, matrix):
-        matrix = jnp.asarray(matrix)
-        if matrix.ndim != 2:
-            raise ValueError(f"matrix must be 2-D (m, n), got shape {matrix.shape}.")
-        self.matrix = matrix
+    operator: lx.AbstractLinearOperator
+
+    def __init__(self, operator):
+        if not isinstance(operator, lx.AbstractLinearOperator):
+            matrix = jnp.asarray(operator)
+            if matrix.ndim != 2:
+                raise ValueError(
+                    f"PhaseRetrieval takes a 2-D (m, n) matrix or a lineax operator, got an "
+                    f"array of shape {matrix.shape}."
+                )
+            operator = MatrixOperator(matrix)
+        self.operator = check_operator(operator)
 
     @classmethod
     def gaussian(cls, n: int, m: int, *, key: PRNGKeyArray, complex: bool = False):
@@ -40,25 +61,59 @@ class PhaseRetrieval(eqx.Module):
         kr, ki = jr.split(key)
         return cls((jr.normal(kr, (m, n)) + 1j * jr.normal(ki, (m, n))) / jnp.sqrt(2.0))
 
+    @classmethod
+    def coded_diffraction(cls, shape, num_patterns: int, *, key: PRNGKeyArray, dtype=None):
+        r"""Coded diffraction patterns on real images (Candes, Li & Soltanolkotabi 2015):
+        $y_l = |F(d_l \odot x)|^2$, $l = 1..L$, with $F$ the orthonormal 2-D DFT and $d_l$
+        random phase masks $e^{i\theta}$, $\theta \sim U[0, 2\pi)$. $m = L H W$ measurements
+        of `shape = (H, W)` images; output shape `(L, H, W)`. Here $A^*A = L I$, so
+        $\frac1m A^*A = I / (HW)$: run `amplitude_flow` with `step_size` about `0.6 * H * W`
+        (the default 0.6 suits the Gaussian model, whose $\frac1m A^*A \approx I$)."""
+        if (
+            not isinstance(shape, tuple)
+            or len(shape) != 2
+            or not all(isinstance(s, int) and s >= 1 for s in shape)
+        ):
+            raise ValueError(f"shape must be (H, W) with H, W >= 1, got {shape!r}.")
+        num_patterns = check.positive_int("num_patterns", num_patterns)
+        check.prng_key("key", key)
+        real = jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
+        theta = jr.uniform(key, (num_patterns, *shape), real, 0.0, 2 * jnp.pi)
+        masks = jnp.exp(1j * theta.astype(jnp.result_type(real, jnp.complex64)))
+
+        def forward(x):
+            return jnp.fft.fft2(masks * x, norm="ortho")
+
+        return cls(lx.FunctionLinearOperator(forward, jax.ShapeDtypeStruct(shape, real)))
+
+    @property
+    def matrix(self):
+        """The operator as a matrix (the stored one for a matrix model)."""
+        return self.operator.as_matrix()
+
     @property
     def in_size(self) -> int:
-        return self.matrix.shape[1]
+        return self.operator.in_size()
 
     @property
     def out_size(self) -> int:
-        return self.matrix.shape[0]
+        return self.operator.out_size()
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        return self.operator.in_structure().shape
 
     @property
     def is_complex(self) -> bool:
-        return jnp.iscomplexobj(self.matrix)
+        return is_complex(self.operator)
 
     def __call__(self, x):
-        return jnp.abs(self.matrix @ x) ** 2
+        return jnp.abs(self.operator.mv(x)) ** 2
 
 
 def amplitude_loss(op: PhaseRetrieval, x, y):
     r"""$\frac{1}{2m}\sum_i (|a_i^* x| - \sqrt{y_i})^2$ (negative $y_i$ from noise count as 0)."""
-    return 0.5 * jnp.mean((jnp.abs(op.matrix @ x) - jnp.sqrt(jnp.maximum(y, 0.0))) ** 2)
+    return 0.5 * jnp.mean((jnp.abs(op.operator.mv(x)) - jnp.sqrt(jnp.maximum(y, 0.0))) ** 2)
 
 
 def amplitude_gradient(op: PhaseRetrieval, x, y):
@@ -67,11 +122,11 @@ def amplitude_gradient(op: PhaseRetrieval, x, y):
     For complex $A$ this is the Wirtinger gradient $\partial f / \partial \bar x$ times 2:
     $df = \mathrm{Re}\langle \nabla f, dx\rangle$, and descent along $-\nabla f$ decreases $f$.
     """
-    z = op.matrix @ x
+    z = op.operator.mv(x)
     mag = jnp.abs(z)
     phase = jnp.where(mag > 0, z / jnp.where(mag > 0, mag, 1.0), 0.0)
     r = z - jnp.sqrt(jnp.maximum(y, 0.0)) * phase
-    return jnp.conj(op.matrix).T @ r / op.out_size
+    return adjoint(op.operator).mv(r) / op.out_size
 
 
 def spectral_init(op: PhaseRetrieval, y, *, num_iters: int = 100, key: PRNGKeyArray | None = None):
@@ -79,11 +134,11 @@ def spectral_init(op: PhaseRetrieval, y, *, num_iters: int = 100, key: PRNGKeyAr
     $\sqrt{\mathrm{mean}(y)}$, the norm of $x$ for Gaussian $A$ (Candes et al. 2015)."""
     num_iters = check.positive_int("num_iters", num_iters)
     key = jr.key(0) if key is None else check.prng_key("key", key)
-    a = op.matrix
-    v = jr.normal(key, (op.in_size,)).astype(a.dtype)
+    a, a_adj = op.operator, adjoint(op.operator)
+    v = jr.normal(key, op.in_shape).astype(_dtype(op))
 
     def body(v, _):
-        w = jnp.conj(a).T @ (y * (a @ v)) / op.out_size
+        w = a_adj.mv(y * a.mv(v)) / op.out_size
         return w / jnp.linalg.norm(w), None
 
     v, _ = lax.scan(body, v / jnp.linalg.norm(v), None, length=num_iters)
@@ -98,8 +153,8 @@ def amplitude_flow(op: PhaseRetrieval, y, *, x0, step_size=0.6, num_steps: int =
     """
     num_steps = check.positive_int("num_steps", num_steps)
     check.nonnegative("step_size", step_size, strict=True)
-    x0 = check.shape("x0", x0, (op.in_size,)).astype(
-        jnp.result_type(op.matrix.dtype, jnp.asarray(x0).dtype)
+    x0 = check.shape("x0", x0, op.in_shape).astype(
+        jnp.result_type(_dtype(op), jnp.asarray(x0).dtype)
     )
 
     def step(x, _):
