@@ -22,6 +22,20 @@ from . import _validate as check
 from ._operators import MatrixOperator, adjoint, check_operator, is_complex
 
 
+def _forward(op, x):
+    """$Ax$. A matrix model keeps the plain products (the phase study's published arithmetic)."""
+    if isinstance(op.operator, MatrixOperator):
+        return op.operator.matrix @ x
+    return op.operator.mv(x)
+
+
+def _backward(op, r):
+    """$A^* r$ (the conjugate transpose); plain products for a matrix model, as `_forward`."""
+    if isinstance(op.operator, MatrixOperator):
+        return jnp.conj(op.operator.matrix).T @ r
+    return adjoint(op.operator).mv(r)
+
+
 def _dtype(op) -> jnp.dtype:
     """The iterates' dtype: complex for a complex matrix model, else the input's."""
     if isinstance(op.operator, MatrixOperator):
@@ -108,12 +122,12 @@ class PhaseRetrieval(eqx.Module):
         return is_complex(self.operator)
 
     def __call__(self, x):
-        return jnp.abs(self.operator.mv(x)) ** 2
+        return jnp.abs(_forward(self, x)) ** 2
 
 
 def amplitude_loss(op: PhaseRetrieval, x, y):
     r"""$\frac{1}{2m}\sum_i (|a_i^* x| - \sqrt{y_i})^2$ (negative $y_i$ from noise count as 0)."""
-    return 0.5 * jnp.mean((jnp.abs(op.operator.mv(x)) - jnp.sqrt(jnp.maximum(y, 0.0))) ** 2)
+    return 0.5 * jnp.mean((jnp.abs(_forward(op, x)) - jnp.sqrt(jnp.maximum(y, 0.0))) ** 2)
 
 
 def amplitude_gradient(op: PhaseRetrieval, x, y):
@@ -122,11 +136,11 @@ def amplitude_gradient(op: PhaseRetrieval, x, y):
     For complex $A$ this is the Wirtinger gradient $\partial f / \partial \bar x$ times 2:
     $df = \mathrm{Re}\langle \nabla f, dx\rangle$, and descent along $-\nabla f$ decreases $f$.
     """
-    z = op.operator.mv(x)
+    z = _forward(op, x)
     mag = jnp.abs(z)
     phase = jnp.where(mag > 0, z / jnp.where(mag > 0, mag, 1.0), 0.0)
     r = z - jnp.sqrt(jnp.maximum(y, 0.0)) * phase
-    return adjoint(op.operator).mv(r) / op.out_size
+    return _backward(op, r) / op.out_size
 
 
 def spectral_init(op: PhaseRetrieval, y, *, num_iters: int = 100, key: PRNGKeyArray | None = None):
@@ -134,11 +148,10 @@ def spectral_init(op: PhaseRetrieval, y, *, num_iters: int = 100, key: PRNGKeyAr
     $\sqrt{\mathrm{mean}(y)}$, the norm of $x$ for Gaussian $A$ (Candes et al. 2015)."""
     num_iters = check.positive_int("num_iters", num_iters)
     key = jr.key(0) if key is None else check.prng_key("key", key)
-    a, a_adj = op.operator, adjoint(op.operator)
     v = jr.normal(key, op.in_shape).astype(_dtype(op))
 
     def body(v, _):
-        w = a_adj.mv(y * a.mv(v)) / op.out_size
+        w = _backward(op, y * _forward(op, v)) / op.out_size
         return w / jnp.linalg.norm(w), None
 
     v, _ = lax.scan(body, v / jnp.linalg.norm(v), None, length=num_iters)
