@@ -109,6 +109,9 @@ def operators():
     def structured(k):
         return bj.StructuredSensing(IMAGE, 11, key=k)
 
+    def denoising(k):  # lineax's identity on (H, W) images: the denoising problem
+        return lx.IdentityLinearOperator(jax.ShapeDtypeStruct(IMAGE, jnp.result_type(float)))
+
     return {
         "gaussian": gaussian,
         "gaussian_image": gaussian_image,
@@ -130,6 +133,7 @@ def operators():
         "blur_reflect": blur_reflect,
         "blur_valid": blur_valid,
         "structured": structured,
+        "denoising": denoising,
     }
 
 
