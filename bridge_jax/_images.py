@@ -91,6 +91,7 @@ def image_blur(x: Float[Array, " hw"], sigma, *, shape=(8, 8)) -> Float[Array, "
     kernel spans the whole image and is normalised over it). Equals
     `scipy.ndimage.gaussian_filter(img, sigma, mode="constant", truncate=(max(h, w) - 1) /
     sigma)` for a square image. Differentiable in `sigma`; `Blur` is the circular operator."""
+    check.nonnegative("sigma", sigma, strict=True)  # 0 would divide by zero (all NaN)
     img = _grid(x, shape)
     h, w = shape
     r = max(h, w) - 1

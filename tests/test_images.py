@@ -123,3 +123,10 @@ def test_image_augmentation_as_ei_transform_group():
     assert float(loss) < 1e-10
     blur = lambda a, y: bj.image_blur(a.T.mv(y), 1.0) + 0.5  # noqa: E731 - not equivariant
     assert float(bj.ei_loss(blur, op, op.mv(x), transform, key=jr.key(0))) > 1e-3
+
+
+def test_image_blur_refuses_a_zero_or_negative_width():
+    x = jnp.ones(64)
+    for sigma in (0.0, -1.0):
+        with pytest.raises(ValueError, match="sigma must be finite and > 0"):
+            bj.image_blur(x, sigma)

@@ -139,6 +139,8 @@ def test_config_errors_are_clear(tmp_path):
         ("trials = 0\n", "trials must be a positive integer"),
         ("[grid]\nsigma = 0.1\n", "non-empty list"),
         ("bogus = 1\n", "unknown keys"),
+        ("fixed = 3\n", "fixed must be a table"),
+        ("grid = [1, 2]\n", "grid must be a table"),
         ("[grid\n", "not valid TOML"),
     ]
     for text, message in cases:

@@ -71,6 +71,8 @@ def number(low=None, high=None, *, low_open=False, high_open=False):
 def known_methods(value) -> str | None:
     if not isinstance(value, tuple):
         return f"must be a tuple of method names, got {value!r}"
+    if not value:
+        return f"must name at least one method of {', '.join(bj.METHODS)}"
     unknown = [name for name in value if name not in bj.METHODS]
     if unknown:
         return f"has unknown methods {unknown}; allowed: {', '.join(bj.METHODS)}"

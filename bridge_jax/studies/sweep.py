@@ -137,6 +137,12 @@ def load_config(path: str | None, sets: list[str]) -> dict:
     extra = set(raw) - allowed
     if extra:
         raise UserError(f"unknown keys {sorted(extra)} in the config; allowed: {sorted(allowed)}.")
+    for table in ("fixed", "grid"):
+        if not isinstance(raw.get(table, {}), dict):
+            raise UserError(
+                f"{table} must be a table ([{table}] with one name = value per line), got "
+                f"{raw[table]!r}."
+            )
     fixed, grid = dict(raw.get("fixed", {})), dict(raw.get("grid", {}))
     for item in sets:
         if "=" not in item:

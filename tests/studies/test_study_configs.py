@@ -34,6 +34,7 @@ def test_every_field_has_a_rule_and_the_defaults_pass(cls):
         (LearnConfig, dict(learn_lr=0.0), "learn_lr must be > 0"),
         (LearnConfig, dict(unroll=(5,)), "unroll must include T = 10"),
         (MethodsConfig, dict(methods=("simsiam",)), "unknown methods"),
+        (MethodsConfig, dict(methods=()), "methods must name at least one method"),
         (MethodsConfig, dict(cs_noise=(0.0,)), "cs_noise entries must be > 0"),
         (PhaseConfig, dict(data=("sparse", "cifar")), "data must be a non-empty subset"),
         (PhaseConfig, dict(n=10), "n must be a square"),
