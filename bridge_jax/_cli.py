@@ -4,25 +4,18 @@ Each command is a study registered in `bridge_jax.studies.COMMANDS`."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 
 def main(argv=None) -> int:
-    from bridge_jax.studies import COMMANDS, study
+    from bridge_jax.studies import COMMANDS, parser_options, study
     from bridge_jax.studies._runner import OneLineParser
 
     parser = OneLineParser(prog="bridge-jax", description="bridge_jax experiments.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    for name, (help_line, raw) in COMMANDS.items():
-        module = study(name)
-        command = sub.add_parser(
-            name,
-            help=help_line,
-            description=module.__doc__,
-            formatter_class=argparse.RawDescriptionHelpFormatter if raw else argparse.HelpFormatter,
-        )
-        module.add_arguments(command)
+    for name, (help_line, _) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_line, **parser_options(name))
+        study(name).add_arguments(command)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)

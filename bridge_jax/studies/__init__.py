@@ -37,18 +37,23 @@ def study(name: str):
     return importlib.import_module(f"bridge_jax.studies.{name}")
 
 
-def main(name: str, argv=None, prog: str | None = None) -> int:
-    """Run study `name` as a program of its own: parse `argv`, run, return the exit code."""
+def parser_options(name: str) -> dict:
+    """The description and help formatter of command `name`'s parser (its module docstring)."""
     import argparse
 
+    raw = COMMANDS[name][1]
+    return {
+        "description": study(name).__doc__,
+        "formatter_class": argparse.RawDescriptionHelpFormatter if raw else argparse.HelpFormatter,
+    }
+
+
+def main(name: str, argv=None, prog: str | None = None) -> int:
+    """Run study `name` as a program of its own: parse `argv`, run, return the exit code."""
     from bridge_jax.studies._runner import OneLineParser
 
-    module = study(name)
-    raw = COMMANDS[name][1]
     parser = OneLineParser(
-        prog=prog or f"python -m bridge_jax.studies.{name}",
-        description=module.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter if raw else argparse.HelpFormatter,
+        prog=prog or f"python -m bridge_jax.studies.{name}", **parser_options(name)
     )
-    module.add_arguments(parser)
-    return module.run_from_args(parser.parse_args(argv))
+    study(name).add_arguments(parser)
+    return study(name).run_from_args(parser.parse_args(argv))
