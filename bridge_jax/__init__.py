@@ -37,6 +37,7 @@ from ._linalg import pinv_solve as pinv_solve
 from ._losses import ei_loss as ei_loss
 from ._losses import measurement_consistency_loss as measurement_consistency_loss
 from ._losses import measurement_split_loss as measurement_split_loss
+from ._losses import moi_loss as moi_loss
 from ._losses import noise2self_loss as noise2self_loss
 from ._losses import noisier as noisier
 from ._losses import noisier2noise_estimate as noisier2noise_estimate
@@ -48,6 +49,7 @@ from ._methods import EI as EI
 from ._methods import IMAGING_METHODS as IMAGING_METHODS
 from ._methods import MAE as MAE
 from ._methods import METHODS as METHODS
+from ._methods import MOI as MOI
 from ._methods import SSDU as SSDU
 from ._methods import SSRL_METHODS as SSRL_METHODS
 from ._methods import AbstractMethod as AbstractMethod

@@ -6,7 +6,8 @@ minimised by anything that fits $y$, noise included, and cannot see the null spa
 measurement splitting (SSDU, Yaman et al. 2020) and Noise2Self score the prediction of
 measurements that the model did not see; Equivariant Imaging adds invariance of the signal set
 to a transform group, the one route to the null space of a single fixed $A$ (Tachella et al.
-2022); Noisier2Noise adds noise and undoes its effect in closed form.
+2022); multi-operator imaging (MOI) takes the other route, several operators whose null spaces
+differ; Noisier2Noise adds noise and undoes its effect in closed form.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from . import _validate as check
 from ._linalg import pinv_solve
-from ._operators import Mask, random_mask
+from ._operators import Mask, check_operator, random_mask
 
 
 def supervised_loss(model, op: lx.AbstractLinearOperator, y, x) -> Float[Array, ""]:
@@ -97,6 +98,30 @@ def ei_loss(
     y2 = y2 + jnp.asarray(sigma, y2.dtype) * jr.normal(k_e, y2.shape, y2.dtype)
     x3 = model(op, y2)
     return jnp.mean((op.mv(x1) - y) ** 2) + weight * jnp.mean((x3 - x2) ** 2)
+
+
+def moi_loss(
+    model, op: lx.AbstractLinearOperator, y, other_op: lx.AbstractLinearOperator, *, weight=1.0
+) -> Float[Array, ""]:
+    r"""Multi-operator imaging (Tachella, Chen & Davies, NeurIPS 2022, eq. 4).
+
+    $x_1 = f(A, y)$, $x_2 = f(A', A' x_1)$ with another operator $A'$ of the family (drawn by
+    the caller, e.g. the operator of another training signal); the loss is
+    $\frac1m\|A x_1 - y\|^2 + w \frac1n\|x_2 - x_1\|^2$. The second term asks the
+    reconstruction to be a fixed point when measured again through $A'$, which sees part of
+    $\ker A$: with operators whose stacked rows have rank $n$ it determines the signal model,
+    which consistency with one fixed $A$ cannot.
+    """
+    check.nonnegative("weight", weight)
+    check_operator(other_op, "other_op")
+    if other_op.in_structure().shape != op.in_structure().shape:
+        raise ValueError(
+            f"other_op must act on signals of op's shape {op.in_structure().shape}, got "
+            f"{other_op.in_structure().shape}."
+        )
+    x1 = model(op, y)
+    x2 = model(other_op, other_op.mv(x1))
+    return jnp.mean((op.mv(x1) - y) ** 2) + weight * jnp.mean((x2 - x1) ** 2)
 
 
 def noisier(y, *, key: PRNGKeyArray, sigma, alpha=1.0):

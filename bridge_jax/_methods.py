@@ -36,6 +36,7 @@ from ._linalg import pinv_solve
 from ._losses import (
     ei_loss,
     measurement_split_loss,
+    moi_loss,
     noise2self_loss,
     noisier,
     noisier2noise_estimate,
@@ -48,7 +49,9 @@ from ._ssrl_losses import byol_loss, dino_loss, ema_update, mae_loss, nt_xent_lo
 
 SSRL_METHODS = ("simclr", "byol", "dino", "mae")
 IMAGING_METHODS = ("noise2self", "ei", "ssdu", "noisier2noise")
-METHODS = SSRL_METHODS + IMAGING_METHODS + ("supervised",)
+# The paper's eight, the supervised reference, then the methods added since (new names go at
+# the end: studies derive per-method keys from the position in METHODS).
+METHODS = SSRL_METHODS + IMAGING_METHODS + ("supervised", "moi")
 
 
 class Batch(eqx.Module):
@@ -331,6 +334,31 @@ class SSDU(_AbstractReconstructorMethod):
         return _mean_loss(batch, key, f)
 
 
+class MOI(_AbstractReconstructorMethod):
+    """Multi-operator imaging: consistency + being a fixed point through another signal's operator.
+
+    Needs a `Batch` with one operator per signal (`shared_op=False`, e.g. a random mask per
+    image): for signal $i$ the other operator is that of signal $j \ne i$, drawn uniformly
+    (`moi_loss`). With one shared operator the loss would be measurement consistency alone.
+    """
+
+    name: ClassVar[str] = "moi"
+    domain: ClassVar[str] = "imaging"
+    weight: float = eqx.field(static=True, default=1.0)
+
+    def loss(self, batch, *, key):
+        if batch.shared_op or batch.size < 2:
+            raise ValueError(
+                "MOI needs a Batch of at least 2 signals with one operator each "
+                f"(shared_op=False), got shared_op={batch.shared_op} and {batch.size} signals."
+            )
+        n = batch.size
+        other = (jnp.arange(n) + jr.randint(key, (n,), 1, n)) % n
+        other_ops = jax.tree_util.tree_map(lambda a: a[other], batch.op)
+        loss = lambda op, y, op2: moi_loss(self.model, op, y, op2, weight=self.weight)  # noqa: E731
+        return jnp.mean(batch.map(loss, other_ops))
+
+
 class Noisier2Noise(AbstractStatelessMethod):
     r"""Noisier2Noise: map $z = y + \alpha\sigma\varepsilon$ to $y$, correct at test time.
 
@@ -412,7 +440,7 @@ def make_method(
     check.one_of("name", name, METHODS)
     n = check.positive_int("n", n)
     k = jr.split(check.prng_key("key", key), 4)
-    if name in IMAGING_METHODS + ("supervised",):
+    if name not in SSRL_METHODS:
         check.one_of("reconstructor", reconstructor, ("shrinkage", "mlp"))
         if reconstructor == "shrinkage":
             model = UnrolledShrinkage(n, num_iters=num_iters, step=step)
@@ -423,6 +451,7 @@ def make_method(
             "ei": EI,
             "ssdu": SSDU,
             "supervised": Supervised,
+            "moi": MOI,
         }
         if name == "noisier2noise":
             return Noisier2Noise(model=model, sigma=jnp.asarray(check.nonnegative("sigma", sigma)))

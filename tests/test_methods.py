@@ -29,18 +29,65 @@ def test_batch_back_projection_and_per_signal_operators(batch, key):
     np.testing.assert_allclose(per.u, expected, atol=1e-6)
 
 
+@pytest.fixture(scope="module")
+def per_signal_batch():
+    """One Gaussian operator per signal (a leading axis on the operator's arrays)."""
+    k_op, k_x, k_e = jr.split(jr.key(8), 3)
+    ops = eqx.filter_vmap(lambda k: bj.GaussianSensing(8, 4, key=k))(jr.split(k_op, 12))
+    x = bj.sparse_signals(12, 8, 2, key=k_x)
+    y = jax.vmap(lambda o, xi: o.mv(xi))(ops, x) + 0.1 * jr.normal(k_e, (12, 4))
+    return bj.Batch(ops, y, sigma=0.1, x=x, shared_op=False)
+
+
 @pytest.mark.parametrize("name", bj.METHODS)
-def test_every_method_has_the_interface(name, batch, key):
+def test_every_method_has_the_interface(name, batch, per_signal_batch, key):
+    if name == "moi":  # learns from several operators: needs one per signal
+        batch = per_signal_batch
     method = bj.make_method(name, 8, key=key, step=0.2, sigma=0.1, width=8, dim=4, num_iters=2)
     assert method.domain in ("ssrl", "imaging") and method.name == name
     loss = method.loss(batch, key=key)
     assert loss.shape == () and np.isfinite(float(loss))
     updated = method.update(batch, key=key)
     assert jax.tree_util.tree_structure(updated) == jax.tree_util.tree_structure(method)
-    out = method.output(batch.op, batch.y[0], batch.u[0], key=key)
+    op0 = batch.op if batch.shared_op else jax.tree_util.tree_map(lambda a: a[0], batch.op)
+    out = method.output(op0, batch.y[0], batch.u[0], key=key)
     assert out.shape == ((8,) if method.domain == "imaging" else (4,))
     grads = eqx.filter_grad(lambda m: m.loss(batch, key=key))(method)
     assert all(np.all(np.isfinite(g)) for g in jax.tree_util.tree_leaves(grads))
+
+
+def test_moi_needs_an_operator_per_signal(batch, per_signal_batch, key):
+    method = bj.make_method("moi", 8, key=key, step=0.2, num_iters=2)
+    with pytest.raises(ValueError, match="one operator each"):
+        method.loss(batch, key=key)
+    assert np.isfinite(float(method.loss(per_signal_batch, key=key)))
+
+
+def test_moi_loss_sees_what_consistency_cannot(key):
+    """A reconstructor that knows the signal model (a subspace U: x = U (A U)^+ y) fits the
+    measurements and is a fixed point through any other operator: MOI loss 0. The minimum-norm
+    pseudoinverse fits the measurements as well (consistency 0) but is not: MOI loss > 0."""
+    n, k, m = 8, 2, 4
+    k_u, k_c, k_a, k_b = jr.split(key, 4)
+    basis = jnp.linalg.qr(jr.normal(k_u, (n, k)))[0]
+    x = basis @ jr.normal(k_c, (k,))
+    op, other = bj.GaussianSensing(n, m, key=k_a), bj.GaussianSensing(n, m, key=k_b)
+    y = op.mv(x)
+
+    def model_aware(o, yy):
+        return basis @ jnp.linalg.lstsq(o.as_matrix() @ basis, yy)[0]
+
+    def pinv(o, yy):
+        return bj.pinv_solve(o, yy)
+
+    assert float(bj.moi_loss(model_aware, op, y, other)) < 1e-8
+    assert float(bj.measurement_consistency_loss(pinv, op, y)) < 1e-8
+    x_pinv = pinv(op, y)
+    expected = float(jnp.mean((pinv(other, other.mv(x_pinv)) - x_pinv) ** 2))
+    assert expected > 1e-3
+    np.testing.assert_allclose(float(bj.moi_loss(pinv, op, y, other)), expected, rtol=1e-4)
+    with pytest.raises(ValueError, match="other_op must act on signals"):
+        bj.moi_loss(pinv, op, y, bj.GaussianSensing(9, m, key=k_b))
 
 
 def test_ema_targets_follow_the_online_network(batch, key):

@@ -312,7 +312,7 @@ class MethodsConfig(Config):
     probe_steps: int = 20
     baseline_steps: int = 100
     fista_steps: int = 300
-    methods: tuple[str, ...] = bj.METHODS
+    methods: tuple[str, ...] = bj.SSRL_METHODS + bj.IMAGING_METHODS + ("supervised",)
 
     QUICK_EXTRA: ClassVar[dict] = dict(
         signals=32,

@@ -23,7 +23,7 @@ def methods_run(tmp_path_factory):
 def test_methods_json_contract(methods_run):
     result = json.loads((methods_run / "methods.json").read_text())
     trials = result["config"]["trials"]
-    assert set(result["methods"]) == set(bj.METHODS)
+    assert set(result["methods"]) == set(MethodsConfig().methods)
     for name, entry in result["methods"].items():
         for label in result["settings"]:
             assert SUMMARY <= set(entry["mse"][label]), (name, label)
@@ -56,7 +56,7 @@ def test_rerun_loads_every_unit_and_gives_the_same_json(methods_run, capsys):
     before = (methods_run / "methods.json").read_text()
     assert cli_main(["methods", "--quick", "--out", str(methods_run)]) == 0
     err = capsys.readouterr().err
-    assert err.count("loaded from an earlier run") == len(bj.METHODS) + 1
+    assert err.count("loaded from an earlier run") == len(MethodsConfig().methods) + 1
     assert "running" not in err
     after = json.loads((methods_run / "methods.json").read_text())
     assert after["methods"] == json.loads(before)["methods"]
