@@ -190,6 +190,8 @@ class ViewBank(eqx.Module):
 
     def __call__(self, x: Float[Array, " n"], *, key: PRNGKeyArray) -> Float[Array, " n"]:
         """One view of one signal (transforms and noise level held constant)."""
+        n = self.rotations.shape[-1]
+        x = check.shape("x", x, (n,))
         k_pick, k_noise = jr.split(key)
         rotations = jax.lax.stop_gradient(self.rotations)
         q = rotations[jr.randint(k_pick, (), 0, rotations.shape[0])]

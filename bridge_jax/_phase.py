@@ -122,7 +122,11 @@ class PhaseRetrieval(eqx.Module):
         return is_complex(self.operator)
 
     def __call__(self, x):
-        return jnp.abs(_forward(self, x)) ** 2
+        return jnp.abs(_forward(self, check.shape("x", x, self.in_shape))) ** 2
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        return self.operator.out_structure().shape
 
 
 def amplitude_loss(op: PhaseRetrieval, x, y):
@@ -147,6 +151,7 @@ def spectral_init(op: PhaseRetrieval, y, *, num_iters: int = 100, key: PRNGKeyAr
     r"""Leading eigenvector of $\frac1m\sum_i y_i a_i a_i^*$ (power iteration), scaled to
     $\sqrt{\mathrm{mean}(y)}$, the norm of $x$ for Gaussian $A$ (Candes et al. 2015)."""
     num_iters = check.positive_int("num_iters", num_iters)
+    y = check.shape("y", y, op.out_shape)
     key = jr.key(0) if key is None else check.prng_key("key", key)
     v = jr.normal(key, op.in_shape).astype(_dtype(op))
 
@@ -158,7 +163,6 @@ def spectral_init(op: PhaseRetrieval, y, *, num_iters: int = 100, key: PRNGKeyAr
     return v * jnp.sqrt(jnp.maximum(jnp.mean(y), 0.0))
 
 
-@eqx.filter_jit
 def amplitude_flow(op: PhaseRetrieval, y, *, x0, step_size=0.6, num_steps: int = 500):
     r"""Gradient descent on `amplitude_loss` from `x0`: $x_{k+1} = x_k - \mu \nabla f(x_k)$.
 
@@ -166,13 +170,20 @@ def amplitude_flow(op: PhaseRetrieval, y, *, x0, step_size=0.6, num_steps: int =
     """
     num_steps = check.positive_int("num_steps", num_steps)
     check.nonnegative("step_size", step_size, strict=True)
+    y = check.shape("y", y, op.out_shape)
     x0 = check.shape("x0", x0, op.in_shape).astype(
         jnp.result_type(_dtype(op), jnp.asarray(x0).dtype)
     )
+    return _amplitude_flow(op, y, x0, step_size, num_steps)
 
+
+@eqx.filter_jit
+def _amplitude_flow(op, y, x0, step_size, num_steps):
     def step(x, _):
         return x - step_size * amplitude_gradient(op, x, y), amplitude_loss(op, x, y)
 
+    # A step size traced by a caller's jit was not checked above.
+    x0 = eqx.error_if(x0, jnp.asarray(step_size) <= 0, "step_size must be > 0.")
     x, losses = lax.scan(step, x0, None, length=num_steps)
     return x, jnp.concatenate([losses, amplitude_loss(op, x, y)[None]])
 
@@ -180,6 +191,8 @@ def amplitude_flow(op: PhaseRetrieval, y, *, x0, step_size=0.6, num_steps: int =
 def relative_error(x_hat, x):
     r"""$\min_\phi \|\hat x - e^{i\phi} x\| / \|x\|$: the error up to the global sign or phase."""
     x_hat, x = jnp.asarray(x_hat), jnp.asarray(x)
+    if x_hat.shape != x.shape:
+        raise ValueError(f"x_hat and x must have the same shape, got {x_hat.shape} and {x.shape}.")
     inner = jnp.vdot(x, x_hat)  # x^* x_hat
     phase = jnp.where(jnp.abs(inner) > 0, inner / jnp.abs(inner), 1.0)
     return jnp.linalg.norm(x_hat - phase * x) / jnp.linalg.norm(x)

@@ -45,12 +45,29 @@ def principal_angles(u: Float[Array, "n p"], v: Float[Array, "n q"]) -> Float[Ar
         )
     if u.shape[1] < v.shape[1]:
         u, v = v, u  # angles are symmetric; keep p >= q so the residual has q sines
-    qu, _ = jnp.linalg.qr(u)
-    qv, _ = jnp.linalg.qr(v)
+    qu, ru = jnp.linalg.qr(u)
+    qv, rv = jnp.linalg.qr(v)
+    # A column that depends on the others leaves a (near) zero on R's diagonal: its Q column is
+    # then arbitrary and so would be the angles. Refuse (or, traced, return NaN).
+    deficient = _rank_deficient(ru) | _rank_deficient(rv)
+    if check.is_concrete(deficient) and bool(deficient):
+        raise ValueError(
+            "u and v must have linearly independent columns (full column rank): a column "
+            "depends on the others, so the subspace has fewer dimensions than columns and the "
+            "angles are undefined. Drop the dependent columns (e.g. leading_subspace or an SVD "
+            "with a cut-off)."
+        )
     cross = qu.T @ qv
     cos = jnp.clip(jnp.linalg.svd(cross, compute_uv=False), -1.0, 1.0)  # decreasing
     sin = jnp.clip(jnp.linalg.svd(qv - qu @ cross, compute_uv=False), -1.0, 1.0)[::-1]
-    return jnp.where(cos**2 >= 0.5, jnp.arcsin(sin), jnp.arccos(cos))
+    angles = jnp.where(cos**2 >= 0.5, jnp.arcsin(sin), jnp.arccos(cos))
+    return jnp.where(deficient, jnp.nan, angles)
+
+
+def _rank_deficient(r) -> jax.Array:
+    d = jnp.abs(jnp.diagonal(r))
+    tol = max(r.shape) * jnp.finfo(r.dtype).eps * jnp.max(d)
+    return jnp.any(d <= tol)
 
 
 def subspace_alignment(u: Float[Array, "n p"], v: Float[Array, "n q"]) -> Float[Array, ""]:

@@ -161,6 +161,7 @@ def run_sweep(
                 )
     mesh = _mesh(devices)
     ndev = mesh.devices.size
+    seed = check.seed("seed", seed)
     digest = _digest(trial_fn, shape_params, points, seed)
     base = jr.key(seed)
 

@@ -31,6 +31,29 @@ def positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def seed(name: str, value: Any) -> int:
+    """`value` as a Python int seed for `jax.random.key`, in [0, 2**64)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be a Python int (a seed), got {value!r} ({type(value).__name__})."
+        )
+    if not 0 <= value < 2**64:
+        raise ValueError(f"{name} must be in [0, 2**64), got {value}.")
+    return int(value)
+
+
+def finite(name: str, value: Any):
+    """`value` as an array; a `ValueError` if its numbers are known now and any is NaN or inf."""
+    value = jnp.asarray(value)
+    if is_concrete(value) and jnp.issubdtype(value.dtype, jnp.inexact):
+        bad = int(np.size(value) - np.count_nonzero(np.isfinite(np.asarray(value))))
+        if bad:
+            raise ValueError(
+                f"{name} is not finite: {bad} of its {value.size} entries are NaN or inf."
+            )
+    return value
+
+
 def signal_shape(name: str, shape: Any) -> tuple[int, ...]:
     """A signal shape from an int `n` (a vector) or a non-empty tuple of positive ints."""
     if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):

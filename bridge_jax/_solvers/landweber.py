@@ -32,13 +32,16 @@ def prepare(op, y, x0, step_size, num_steps: int):
     """Validate Landweber-style arguments in Python and return them as arrays."""
     op = check_operator(op)
     num_steps = check.positive_int("num_steps", num_steps)
-    y = check_input(op, y, "y", output=True)
+    y = check.finite("y", check_input(op, y, "y", output=True))
     # Iterate in the common float type of the data and the operator (a float64 operator with
     # float32 data iterates in float64); the iterate is real when the operator's input is.
     y = y.astype(jnp.result_type(y, op.out_structure().dtype, float))
     in_struct = op.in_structure()
     x_dtype = jnp.result_type(in_struct.dtype, jnp.finfo(y.dtype).dtype)
-    x0 = jnp.zeros(in_struct.shape, x_dtype) if x0 is None else check_input(op, x0, "x0")
+    if x0 is None:
+        x0 = jnp.zeros(in_struct.shape, x_dtype)
+    else:
+        x0 = check.finite("x0", check_input(op, x0, "x0"))
     if step_size is None:
         step_size = default_step_size(op)
     else:
@@ -51,6 +54,8 @@ def prepare(op, y, x0, step_size, num_steps: int):
             f"step_size must be a scalar or have shape (num_steps,) = ({num_steps},), "
             f"got shape {steps.shape}."
         )
+    if not check.is_concrete(steps):  # a traced step size: its value is checked at run time
+        steps = eqx.error_if(steps, jnp.any(steps <= 0), "step_size must be > 0.")
     return y, x0.astype(x_dtype), steps
 
 
@@ -65,6 +70,12 @@ def _landweber(op, y, x0, steps, throw: bool):
     x, losses = lax.scan(step, x0, steps)
     losses = jnp.concatenate([losses, measurement_loss(op, x, y)[None]])
     if throw:
+        # Inputs traced by a caller's jit are checked here (concrete ones were, in `prepare`).
+        x = eqx.error_if(
+            x,
+            ~(jnp.all(jnp.isfinite(y)) & jnp.all(jnp.isfinite(x0))),
+            "Landweber's input is not finite: y or x0 contains NaN or inf.",
+        )
         # A convergent step never increases the residual; the slack absorbs rounding when
         # x0 already fits the data (losses[0] ~ 0).
         slack = 1e-3 * (losses[0] + 0.5 * sum_squares(y)) + jnp.finfo(y.dtype).tiny
