@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from bridge_jax import store
 
@@ -206,11 +207,26 @@ def write_variants_section(out: str) -> str | None:
         candidates[os.path.basename(os.path.dirname(path))] = path
     runs = {}
     for name, path in candidates.items():
-        if os.path.exists(path):
-            with open(path) as f:
+        if not os.path.exists(path):
+            continue
+        try:
+            with open(path, encoding="utf-8") as f:
                 res = json.load(f)
-            if res.get("format") == "bridge_jax.results/1":
-                runs[name] = res
+            if res.get("format") != "bridge_jax.results/1":
+                continue
+            if not (isinstance(res.get("metrics"), dict) and isinstance(res.get("config"), dict)):
+                raise ValueError("no metrics or config")
+            describe_setting(res["config"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+            # A damaged variant must not end a run that has saved everything else.
+            print(
+                f"bridge-jax: warning: left {path} out of the comparison in report.md: it is "
+                f"not a complete results file ({type(e).__name__}: {e}); rerun that variant "
+                "(same --out and options) to rebuild it.",
+                file=sys.stderr,
+            )
+            continue
+        runs[name] = res
     if not set(runs) - {"paper setting"}:
         return None
     begin, end = "<!-- variants:begin -->", "<!-- variants:end -->"
@@ -261,8 +277,21 @@ def _earlier_report(path: str) -> str | None:
     would copy what it points to into the report) and is replaced by the new report."""
     if os.path.islink(path) or not os.path.isfile(path):
         return None
-    with open(path) as f:
-        return f.read()
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except UnicodeDecodeError:
+        # Everything in a report is rebuilt from the saved results: keep the damaged file for
+        # the user to look at and start a new report (its other commands' sections come back
+        # when those commands are rerun, from their saved results).
+        aside = path + ".unreadable"
+        os.replace(path, aside)
+        print(
+            f"bridge-jax: warning: {path} was not UTF-8 text; moved it to {aside} and wrote a "
+            "new report (rerun the other commands to add their sections back).",
+            file=sys.stderr,
+        )
+        return None
 
 
 def write_section(out: str, section: str, begin: str, end: str) -> None:

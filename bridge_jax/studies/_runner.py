@@ -101,6 +101,15 @@ def run_experiments(config: Config, out: str, *, names=EXPERIMENTS, fresh=False)
         path = os.path.join(out, "experiments", f"{name}.json")
         digest = result_digest(config, module)
         cached = None if fresh else load_cached(path, digest)
+        if cached is not None and not (
+            isinstance(cached, dict)
+            and isinstance(cached.get("metrics"), dict)
+            and "curves" in cached
+        ):
+            raise UserError(
+                f"{path} holds an incomplete result (no metrics or curves); delete that file to "
+                "recompute this experiment (the others are kept)."
+            )
         if cached is not None:
             say(i, name, "loaded from an earlier run")
             results[name], timings[name] = cached, 0.0

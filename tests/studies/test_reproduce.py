@@ -107,6 +107,32 @@ def test_corrupted_or_foreign_result_is_a_clear_error(quick_run, tmp_path, capsy
     assert "not written by bridge-jax reproduce" in capsys.readouterr().err
 
 
+def test_damaged_result_folders_name_the_file(quick_run, tmp_path, capsys):
+    """Issue 12: an empty saved result, a truncated variant and a report that is not UTF-8."""
+    import shutil
+
+    shutil.copytree(quick_run, tmp_path, dirs_exist_ok=True)
+    path = tmp_path / "experiments" / "fig2_masking.json"
+    saved = json.loads(path.read_text())
+    path.write_text(json.dumps({**saved, "result": {}}))  # right format and digest, no result
+    assert cli_main(["reproduce", "--quick", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "fig2_masking.json holds an incomplete result" in err and "delete that file" in err
+    path.write_text(json.dumps(saved))
+
+    (tmp_path / "digits").mkdir()
+    (tmp_path / "digits" / "results.json").write_text('{"format": "bridge_jax.results/1", "me')
+    (tmp_path / "report.md").write_bytes(b"# report\n\xff\xfe not utf-8\n")
+    assert cli_main(["reproduce", "--quick", "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "left " + str(tmp_path / "digits" / "results.json") + " out of the comparison" in err
+    assert "was not UTF-8 text" in err
+    assert (tmp_path / "report.md.unreadable").read_bytes().startswith(b"# report")
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "<!-- variants:begin -->" not in report and "spectral_correlation" in report
+    assert (tmp_path / "results.json").read_bytes() == (quick_run / "results.json").read_bytes()
+
+
 def _cli(*args):
     return subprocess.run(
         [sys.executable, "-m", "bridge_jax._cli", *args],
