@@ -164,6 +164,11 @@ def test_cli_sweep_of_the_paper_pipeline(tmp_path, capsys):
     low, high = (p["metrics"]["landweber_mse"] for p in result["points"])
     assert {"mean", "std", "ci95", "n_trials"} <= set(low) and low["n_trials"] == 3
     assert high["mean"] > low["mean"]  # more noise, larger error, on the same trials
+    # Issue 12: a rerun (chunks loaded) writes the same bytes; the wall time is in timings.json.
+    first = (out / "sweep.json").read_bytes()
+    assert cli_main(["sweep", str(config), "--out", str(out), "--no-cache"]) == 0
+    assert (out / "sweep.json").read_bytes() == first
+    assert set(json.loads((out / "timings.json").read_text())) == {"sweep"}
     assert cli_main(["sweep", str(tmp_path / "missing.toml"), "--out", str(out)]) == 2
     assert "cannot read" in capsys.readouterr().err
     assert cli_main(["sweep", "--set", "sigma=-1", "--out", str(out), "--no-cache"]) == 2
@@ -186,3 +191,22 @@ def test_map_trials_batches_one_trial_function(key):
     np.testing.assert_allclose(whole["x"][4], jax.random.normal(keys[4], (3,)), rtol=1e-6)
     for name in whole:
         np.testing.assert_allclose(chunked[name], whole[name], rtol=1e-6)
+
+
+def test_cache_reload_prints_no_cpu_feature_errors(tmp_path):
+    """Issue 12: reruns from the compilation cache printed XLA's cpu_aot_loader 'SIGILL' lines."""
+    import subprocess
+    import sys
+
+    config = tmp_path / "tiny.toml"
+    config.write_text(
+        "trials = 1\n[fixed]\nn = 8\nm = 4\ns = 2\nsignals = 2\n[grid]\nsigma = [0.1]\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    cmd = [sys.executable, "-m", "bridge_jax", "sweep", str(config), "--cache", str(tmp_path / "c")]
+    for run in ("first", "second"):
+        out = tmp_path / run
+        proc = subprocess.run([*cmd, "--out", str(out)], capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert "cpu_aot_loader" not in proc.stderr and "SIGILL" not in proc.stderr, proc.stderr
+    assert any((tmp_path / "c").iterdir())  # the second run did load from the cache

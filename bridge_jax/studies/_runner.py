@@ -60,6 +60,20 @@ def load_cached(path: str, digest: str, *, fmt: str = FORMAT, writer="bridge-jax
         raise UserError(str(e)) from e
 
 
+def write_timing(out: str, name: str, seconds: float) -> None:
+    """Record a command's wall time in DIR/timings.json (`{name: seconds}`), apart from its
+    results, so that identical runs write byte-identical result files."""
+    path = os.path.join(out, "timings.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            timings = json.load(f)
+        timings = timings if isinstance(timings, dict) and not os.path.islink(path) else {}
+    except (OSError, ValueError):
+        timings = {}
+    timings[name] = round(float(seconds), 3)
+    store.write_json(path, timings)
+
+
 def check_writable(out: str) -> None:
     try:
         os.makedirs(out, exist_ok=True)

@@ -48,7 +48,7 @@ import numpy as np
 import bridge_jax as bj
 from bridge_jax import SweepError, run_sweep, store, summarize
 from bridge_jax.studies._config import number, positive_int, seed_value
-from bridge_jax.studies._runner import UserError, check_writable
+from bridge_jax.studies._runner import UserError, check_writable, write_timing
 
 FORMAT = "bridge_jax.sweep/1"
 SHAPE = {"n": 64, "m": 32, "s": 8, "signals": 500, "k": 10, "num_steps": 100}
@@ -186,12 +186,26 @@ def enable_compilation_cache(path: str | None) -> str | None:
         return None
     os.makedirs(path, exist_ok=True)
     # XLA:CPU logs an ERROR line per cached program about pseudo CPU features
-    # (+prefer-no-gather) when it loads them; the programs run correctly. Keep the output clean.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # (+prefer-no-gather) when it loads them; the programs run correctly. Keep the output clean
+    # unless the user chose a log level (`import jax` sets the variable to "1" when it is unset,
+    # so "1" counts as not chosen; TF_CPP_MIN_LOG_LEVEL=0 shows the lines). The variable is read
+    # when jaxlib loads, before this runs, so the level is set in the running library too.
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "1") == "1":
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        _quiet_xla_log()
     jax.config.update("jax_compilation_cache_dir", path)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return path
+
+
+def _quiet_xla_log() -> None:
+    try:
+        from jax._src.lib import utils as xla_utils  # no public switch for the C++ log level
+
+        xla_utils.absl_set_min_log_level(3)
+    except (ImportError, AttributeError):  # another jaxlib: the environment variable only
+        pass
 
 
 def _print_chunk(done: int, total: int, message: str) -> None:
@@ -226,12 +240,13 @@ def sweep(config: dict, out: str, *, chunk_trials: int | None = None, progress=T
         "config": config,
         "devices": [str(d) for d in jax.devices()],
         "compiled_groups": raw["groups"],
-        "seconds": time.perf_counter() - t0,
         "points": points,
         "per_trial": {k: np.asarray(v).tolist() for k, v in raw["metrics"].items()},
     }
     store.write_json(os.path.join(out, "sweep.json"), result)
-    return result
+    seconds = time.perf_counter() - t0
+    write_timing(out, "sweep", seconds)
+    return {**result, "seconds": seconds}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -72,6 +72,9 @@ def test_phase_resumes_from_saved_units(quick_phase, tmp_path, capsys):
     with open(tmp_path / "phase.json") as f:
         second = json.load(f)
     assert second["success"] == first["success"]
+    # Issue 12: identical runs write identical bytes (the wall time goes to timings.json).
+    assert (tmp_path / "phase.json").read_bytes() == (out / "phase.json").read_bytes()
+    assert set(json.loads((tmp_path / "timings.json").read_text())) == {"phase"}
 
 
 def test_unit_shapes_and_errors_are_relative():

@@ -65,7 +65,7 @@ def _transition(recs, level=0.9):
     return f"> {max(r['m_over_n'] for r in recs):g}"
 
 
-def section(result: dict, figures: list[str], out: str) -> str:
+def section(result: dict, figures: list[str], out: str, *, elapsed: float) -> str:
     c = result["config"]
     lines = [
         BEGIN,
@@ -110,5 +110,5 @@ def section(result: dict, figures: list[str], out: str) -> str:
     lines.append("")
     for path in figures:
         lines += [f"![{os.path.basename(path)}]({os.path.relpath(path, out)})", ""]
-    lines += [f"Run time: {result['elapsed_s']:.0f} s.", END]
+    lines += [f"Run time: {elapsed:.0f} s (this run; DIR/timings.json).", END]
     return "\n".join(lines)

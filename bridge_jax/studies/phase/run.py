@@ -24,6 +24,7 @@ from bridge_jax.studies._runner import (
     load_cached,
     progress_printer,
     require_scikit_learn,
+    write_timing,
 )
 from bridge_jax.studies.phase.config import (
     BEGIN,
@@ -121,11 +122,12 @@ def phase(config: PhaseConfig, out: str, *, fresh: bool = False) -> dict:
             "inits": INITS,
         },
         "success": records,
-        "elapsed_s": time.perf_counter() - t0,
     }
     store.write_json(os.path.join(out, "phase.json"), result)
     figures = plot(result, os.path.join(out, "figures"))
-    write_section(out, section(result, figures, out), BEGIN, END)
+    elapsed = time.perf_counter() - t0
+    write_timing(out, "phase", elapsed)
+    write_section(out, section(result, figures, out, elapsed=elapsed), BEGIN, END)
     return result
 
 
