@@ -151,9 +151,12 @@ from ._subspaces import random_subspace_baseline as random_subspace_baseline
 from ._subspaces import row_space as row_space
 from ._subspaces import subspace_alignment as subspace_alignment
 from ._sweep import SweepError as SweepError
+from ._sweep import TooLargeError as TooLargeError
 from ._sweep import auto_chunk as auto_chunk
+from ._sweep import device_memory as device_memory
 from ._sweep import grid_points as grid_points
 from ._sweep import map_trials as map_trials
+from ._sweep import memory_needed as memory_needed
 from ._sweep import run_sweep as run_sweep
 from ._taxonomy import Taxonomy as Taxonomy
 from ._taxonomy import cosine_similarity_matrix as cosine_similarity_matrix

@@ -20,8 +20,25 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    import jax
+
+    from bridge_jax import TooLargeError
+
     try:
         return study(args.command).run_from_args(args)
+    except TooLargeError as e:
+        print(f"bridge-jax: error: {e} Finished units are saved.", file=sys.stderr)
+        return 2
+    except jax.errors.JaxRuntimeError as e:
+        if "RESOURCE_EXHAUSTED" not in str(e):
+            raise
+        # What an estimate did not foresee: still one line, and nothing finished is lost.
+        print(
+            f"bridge-jax: error: out of memory ({str(e).splitlines()[0][:160]}); use smaller "
+            "sizes (--trials, --signals, n). Finished units are saved: a rerun resumes.",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print(
             "bridge-jax: interrupted; finished experiments are saved and a rerun resumes.",

@@ -70,6 +70,41 @@ def auto_chunk(bytes_per_trial: float, num_devices: int, budget_bytes: float | N
     return per_device * num_devices
 
 
+class TooLargeError(ValueError):
+    """A computation needs more memory than the device has (XLA's estimate, before running)."""
+
+
+def device_memory(device=None) -> int:
+    """Bytes that `device` (default: the first) can hold: the allocator's limit on a GPU or
+    TPU; on the CPU, the machine's physical memory."""
+    device = jax.devices()[0] if device is None else device
+    limit = (device.memory_stats() or {}).get("bytes_limit")
+    if limit:
+        return int(limit)
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def memory_needed(compiled) -> int:
+    """XLA's estimate of the bytes a compiled program holds at once (arguments, outputs and
+    temporaries, per device); 0 where the backend gives no estimate."""
+    stats = compiled.memory_analysis()
+    if stats is None:
+        return 0
+    return int(
+        stats.argument_size_in_bytes
+        + stats.output_size_in_bytes
+        + stats.temp_size_in_bytes
+        - stats.alias_size_in_bytes
+    )
+
+
+def _gib(num_bytes: float) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if num_bytes >= size:
+            return f"{num_bytes / size:.1f} {unit}"
+    return f"{int(num_bytes)} bytes"
+
+
 def _digest(trial_fn, shape_names, points, seed) -> str:
     """The grid, the seed, the package's code, and `trial_fn` by qualified name and, when
     Python can find it, its source."""
@@ -197,6 +232,7 @@ def run_sweep(
         over_points = jax.vmap(one_point, in_axes=(None, 0))
         over_trials = jax.jit(jax.vmap(over_points, in_axes=(0, None)))
         sharding = NamedSharding(mesh, PartitionSpec("trials"))
+        checked = False
         for start in starts:
             stop = min(start + chunk, trials)
             path = None
@@ -212,6 +248,28 @@ def run_sweep(
                 # Built from a callback so that, on several hosts, each process supplies only
                 # the trial indices of its own devices.
                 trial_ids = jax.make_array_from_callback(ids.shape, sharding, ids.__getitem__)
+                if not checked:  # compile first (a later call reuses it) and check the size
+                    if progress is not None:
+                        progress(
+                            done,
+                            total,
+                            f"group {g_index + 1}/{len(plan)} ({shape}): compiling and running "
+                            f"its first chunk of {len(ids)} trials",
+                        )
+                    need = memory_needed(over_trials.lower(trial_ids, values).compile())
+                    limit = device_memory(mesh.devices.flat[0])
+                    if need > limit:
+                        advice = (
+                            f"pass chunk_trials={ndev} (one trial per device)"
+                            if len(ids) > ndev
+                            else "use smaller shapes (n, m, signals, k)"
+                        )
+                        raise SweepError(
+                            f"the sweep's group {shape} needs about {_gib(need)} per device "
+                            f"for a chunk of {len(ids)} trials x {len(idx)} points (XLA's "
+                            f"estimate), more than the {_gib(limit)} of a device; {advice}."
+                        )
+                    checked = True
                 out_tree = over_trials(trial_ids, values)
                 arrays = {
                     k: _gather(v)[: stop - start].T for k, v in out_tree.items()
@@ -242,12 +300,27 @@ def map_trials(fn: Callable, keys, *, batch_size: int | None = None) -> dict:
     outputs (any pytree of arrays, e.g. spectra and curves) come back as NumPy arrays with a
     leading trial axis.
 
-    Trials are batched with `vmap`; `batch_size` (default: all trials) bounds memory by
-    running `lax.map` over chunks of that many `vmap`-ed trials. The in-memory counterpart of
-    `run_sweep` (which adds a grid, chunk files, resuming and devices, for scalar metrics).
+    Trials are batched with `vmap`; `batch_size` bounds memory by running `lax.map` over
+    chunks of that many `vmap`-ed trials. By default all trials run in one batch if XLA's
+    estimate of the program's memory fits the device (`device_memory`), else in smaller
+    batches; a `TooLargeError` (before anything runs) if even one trial at a time, or the
+    given `batch_size`, does not fit. The in-memory counterpart of `run_sweep` (which adds a
+    grid, chunk files, resuming and devices, for scalar metrics).
     """
-    batch_size = (
-        int(keys.shape[0]) if batch_size is None else check.positive_int("batch_size", batch_size)
-    )
-    run = jax.jit(lambda k: jax.lax.map(fn, k, batch_size=batch_size))
-    return jax.tree_util.tree_map(np.asarray, run(keys))
+    num = int(keys.shape[0])
+    auto = batch_size is None
+    batch_size = num if auto else check.positive_int("batch_size", batch_size)
+    limit = device_memory()
+    while True:
+        run = jax.jit(lambda k, size=batch_size: jax.lax.map(fn, k, batch_size=size))
+        compiled = run.lower(keys).compile()  # the call below reuses this compilation
+        need = memory_needed(compiled)
+        if need <= limit:
+            return jax.tree_util.tree_map(np.asarray, run(keys))
+        if not auto or batch_size == 1:
+            raise TooLargeError(
+                f"{num} trials in batches of {batch_size} need about {_gib(need)} at once "
+                f"(XLA's estimate), more than the {_gib(limit)} of {jax.devices()[0]}; use "
+                "fewer trials or smaller ones (fewer signals, smaller n)."
+            )
+        batch_size = max(1, batch_size // max(2, math.ceil(need / limit)))

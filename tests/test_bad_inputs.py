@@ -7,6 +7,7 @@ The CLI and damaged-folder cases live beside their studies (tests/studies/).
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 import pytest
 
 import bridge_jax as bj
@@ -140,3 +141,41 @@ def test_landweber_runs_complex_operators():
     x_hat, losses = bj.landweber(op, y, num_steps=50)
     assert x_hat.dtype == jnp.float32 and x_hat.shape == (8, 8)
     assert float(losses[-1]) < 1e-3 * float(losses[0])
+
+
+def _trial(key):
+    return {"x": jr.normal(key, (64,)), "s": jnp.sum(jr.normal(key, (32, 32)) ** 2)}
+
+
+def test_map_trials_fits_its_batches_to_the_memory(monkeypatch):
+    """XLA's estimate of the program decides the batch (before anything runs): too little
+    memory for all trials at once gives smaller batches and the same numbers; too little for
+    one trial (or for a batch the caller fixed) is a TooLargeError naming both sizes."""
+    from bridge_jax import _sweep
+
+    keys = jr.split(KEY, 16)
+    whole = bj.map_trials(_trial, keys)
+    one = _sweep.memory_needed(
+        jax.jit(lambda k: jax.lax.map(_trial, k, batch_size=1)).lower(keys).compile()
+    )
+    monkeypatch.setattr(_sweep, "device_memory", lambda device=None: one)
+    small = bj.map_trials(_trial, keys)
+    for name in whole:
+        np.testing.assert_allclose(small[name], whole[name], rtol=1e-5)
+    with pytest.raises(bj.TooLargeError, match=r"16 trials in batches of 16 need about"):
+        bj.map_trials(_trial, keys, batch_size=16)
+    monkeypatch.setattr(_sweep, "device_memory", lambda device=None: one // 4)
+    with pytest.raises(bj.TooLargeError, match=r"batches of 1 need about .* \(XLA's estimate\)"):
+        bj.map_trials(_trial, keys)
+
+
+def test_run_sweep_refuses_a_chunk_larger_than_the_device(monkeypatch):
+    from bridge_jax import _sweep
+
+    monkeypatch.setattr(_sweep, "device_memory", lambda device=None: 1024)
+
+    def trial(key, values, n):
+        return {"err": jnp.sum(jr.normal(key, (n, n))) * values["sigma"]}
+
+    with pytest.raises(bj.SweepError, match=r"needs about .* per device .* more than the 1.0 KiB"):
+        bj.run_sweep(trial, {"n": [64], "sigma": [0.1]}, shape_params=("n",), trials=4)

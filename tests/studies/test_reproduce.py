@@ -149,6 +149,7 @@ def _cli(*args):
         (("reproduce", "--trials", "-3"), "--trials must be a positive integer, got -3"),
         (("reproduce", "--trials", "many"), "invalid int value: 'many'"),
         (("frobnicate",), "invalid choice: 'frobnicate'"),
+        (("reproduce", "--quick", "--trials", "1000000000"), "trials need at least"),
     ],
 )
 def test_user_mistakes_get_one_line_and_exit_2(args, needle):
