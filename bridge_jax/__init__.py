@@ -27,7 +27,11 @@ from ._images import image_crop as image_crop
 from ._images import image_flip as image_flip
 from ._images import image_rotate as image_rotate
 from ._images import image_shift as image_shift
+from ._images import random_circular_shift as random_circular_shift
+from ._images import random_flip as random_flip
 from ._images import random_image_augmentation as random_image_augmentation
+from ._images import random_rot90 as random_rot90
+from ._images import random_small_rotation as random_small_rotation
 from ._images import transform_matrix as transform_matrix
 from ._learned_augment import LearnableAugmentation as LearnableAugmentation
 from ._linalg import gram as gram

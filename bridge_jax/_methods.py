@@ -305,8 +305,10 @@ class EI(_AbstractReconstructorMethod):
     """Equivariant Imaging: consistency + equivariance to a transform group (`ei_loss`).
 
     `transform(x, *, key)` draws one group element and applies it: cyclic shifts
-    (`random_shift`, the exact symmetry of i.i.d. sparse signals) by default; for images, e.g.
-    `lambda x, *, key: random_image_augmentation(x, key=key, min_crop=1.0)` (rotations and shifts).
+    (`random_shift`, the exact symmetry of i.i.d. sparse signals) by default; for images, the
+    groups `random_rot90`, `random_flip`, `random_circular_shift`, `random_small_rotation`,
+    or `lambda x, *, key: random_image_augmentation(x, key=key, min_crop=1.0)` (rotations and
+    shifts).
     """
 
     name: ClassVar[str] = "ei"
