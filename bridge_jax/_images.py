@@ -5,7 +5,8 @@ Every function takes an `(H, W)` image, or a flat row-major vector of length $h 
 so the functions compose with the rest of the library on either. Rotations, shifts and crops
 use bilinear interpolation with zeros outside the image (SciPy's `mode="grid-constant"`);
 they, and the blur, are differentiable in their parameters and return floating images (an
-integer image is first cast to JAX's default float). `vmap` them over images.
+integer image is first cast to JAX's default float); the pixel permutations (flips, 90-degree
+rotations, circular shifts) keep the dtype. `vmap` them over images.
 
 The samplers `random_rot90`, `random_flip`, `random_circular_shift` and
 `random_small_rotation` draw one element of a transform group from `key` and apply it:
