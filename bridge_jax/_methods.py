@@ -41,7 +41,10 @@ from ._losses import (
     noisier,
     noisier2noise_estimate,
     noisier2noise_loss,
+    r2r_loss,
+    recorrupt,
     supervised_loss,
+    sure_loss,
 )
 from ._models import Encoder, UnrolledNet, UnrolledShrinkage
 from ._operators import check_operator, random_mask
@@ -51,7 +54,7 @@ SSRL_METHODS = ("simclr", "byol", "dino", "mae")
 IMAGING_METHODS = ("noise2self", "ei", "ssdu", "noisier2noise")
 # The paper's eight, the supervised reference, then the methods added since (new names go at
 # the end: studies derive per-method keys from the position in METHODS).
-METHODS = SSRL_METHODS + IMAGING_METHODS + ("supervised", "moi")
+METHODS = SSRL_METHODS + IMAGING_METHODS + ("supervised", "moi", "sure", "r2r")
 
 
 class Batch(eqx.Module):
@@ -302,8 +305,10 @@ class EI(_AbstractReconstructorMethod):
     """Equivariant Imaging: consistency + equivariance to a transform group (`ei_loss`).
 
     `transform(x, *, key)` draws one group element and applies it: cyclic shifts
-    (`random_shift`, the exact symmetry of i.i.d. sparse signals) by default; for images, e.g.
-    `lambda x, *, key: random_image_augmentation(x, key=key, min_crop=1.0)` (rotations and shifts).
+    (`random_shift`, the exact symmetry of i.i.d. sparse signals) by default; for images, the
+    groups `random_rot90`, `random_flip`, `random_circular_shift`, `random_small_rotation`,
+    or `lambda x, *, key: random_image_augmentation(x, key=key, min_crop=1.0)` (rotations and
+    shifts).
     """
 
     name: ClassVar[str] = "ei"
@@ -392,6 +397,66 @@ class Noisier2Noise(AbstractStatelessMethod):
         return jnp.mean(jax.vmap(one)(jr.split(key, self.draws)), axis=0)
 
 
+class SURE(AbstractStatelessMethod):
+    r"""SURE: Stein's unbiased estimate of the measurement-domain error (`sure_loss`).
+
+    `sigma` is the (known) Gaussian noise level of the measurements, a field like
+    Noisier2Noise's; it receives no gradient. `eps` is the finite-difference step of the
+    Monte-Carlo divergence (`None`: $10^{-2}\sigma$). The network is trained on $y$ itself,
+    so `output` is `model(op, y)`.
+    """
+
+    name: ClassVar[str] = "sure"
+    domain: ClassVar[str] = "imaging"
+    model: UnrolledNet | UnrolledShrinkage
+    sigma: Float[Array, ""]
+    eps: float | None = eqx.field(static=True, default=None)
+
+    def loss(self, batch, *, key):
+        sigma = jax.lax.stop_gradient(self.sigma)  # known noise level, not a parameter
+
+        def f(op, y, k):
+            return sure_loss(self.model, op, y, key=k, sigma=sigma, eps=self.eps)
+
+        return _mean_loss(batch, key, f)
+
+    def output(self, op, y, u, *, key):
+        return self.model(op, y)
+
+
+class R2R(AbstractStatelessMethod):
+    r"""Recorrupted-to-Recorrupted: map $y + \alpha z$ to $y - z/\alpha$ (`r2r_loss`).
+
+    `sigma` is the (known) noise level of the measurements (no gradient). The network is
+    trained on inputs of noise $\sigma\sqrt{1 + \alpha^2}$, not on $y$, so `output` feeds
+    it `draws` recorrupted copies $y + \alpha z_k$ and averages the reconstructions (Pang et
+    al.'s test-time averaging; it estimates $E[f(A, y_1) \mid y]$, which equals $f(A, y)$ for a
+    linear $f$ and removes the extra noise's variance otherwise).
+    """
+
+    name: ClassVar[str] = "r2r"
+    domain: ClassVar[str] = "imaging"
+    model: UnrolledNet | UnrolledShrinkage
+    sigma: Float[Array, ""]
+    alpha: float = eqx.field(static=True, default=0.5)
+    draws: int = eqx.field(static=True, default=4)
+
+    def loss(self, batch, *, key):
+        sigma = jax.lax.stop_gradient(self.sigma)  # known noise level, not a parameter
+
+        def f(op, y, k):
+            return r2r_loss(self.model, op, y, key=k, sigma=sigma, alpha=self.alpha)
+
+        return _mean_loss(batch, key, f)
+
+    def output(self, op, y, u, *, key):
+        def one(k):
+            y1, _ = recorrupt(y, key=k, sigma=self.sigma, alpha=self.alpha)
+            return self.model(op, y1)
+
+        return jnp.mean(jax.vmap(one)(jr.split(key, self.draws)), axis=0)
+
+
 class Supervised(_AbstractReconstructorMethod):
     """The supervised reference: MSE against the ground truth (needs `batch.x`)."""
 
@@ -428,7 +493,7 @@ def make_method(
 
     **Arguments:** `name` (one of `METHODS`), `n` (signal length), `key`, `step` (initial
     Landweber step of the unrolled reconstructor, e.g. `1/||A||^2`), `sigma` (the known noise
-    level, used by Noisier2Noise), `width` (hidden width),
+    level, used by Noisier2Noise, SURE and R2R), `width` (hidden width),
     `dim` (representation size of the SSRL encoders), `num_iters` (unrolled iterations), and
     the SSRL views: a `ViewBank` of `num_rotations` rotations of RMS angle `angle` plus noise
     `aug_noise`, or any `views` bank (e.g. `ViewBank.from_transforms` of image
@@ -455,6 +520,9 @@ def make_method(
         }
         if name == "noisier2noise":
             return Noisier2Noise(model=model, sigma=jnp.asarray(check.nonnegative("sigma", sigma)))
+        if name in ("sure", "r2r"):
+            cls_sigma = SURE if name == "sure" else R2R
+            return cls_sigma(model=model, sigma=jnp.asarray(check.nonnegative("sigma", sigma)))
         if name == "ei" and ei_transform is not None:
             if not callable(ei_transform):
                 raise TypeError(

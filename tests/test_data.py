@@ -21,3 +21,17 @@ def test_missing_scikit_learn_gives_one_line_message(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
     with pytest.raises(ModuleNotFoundError, match=r"pip install 'bridge_jax\[data\]'"):
         bj.load_digits()
+
+
+def test_digits_refuse_an_integer_dtype():
+    """An integer dtype would truncate the pixels in [0, 1] to 0 or 1 (issue 12)."""
+    pytest.importorskip("sklearn")
+    import jax.numpy as jnp
+
+    x, labels = bj.load_digits()
+    assert x.dtype == jnp.float32 and jnp.issubdtype(labels.dtype, jnp.integer)
+    assert bool(((x > 0) & (x < 1)).any())  # fractional pixels
+    with pytest.raises(ValueError, match="dtype must be a floating dtype"):
+        bj.load_digits(dtype=jnp.int32)
+    with pytest.raises(ValueError, match="dtype must be a floating dtype"):
+        bj.load_image("camera", dtype=jnp.uint8)
