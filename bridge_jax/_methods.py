@@ -1,4 +1,5 @@
-r"""Eight self-supervised methods (and a supervised reference) behind one interface.
+r"""Self-supervised methods (the paper's eight, then MOI, SURE and R2R) and a supervised
+reference, behind one interface.
 
 A method is an `eqx.Module` holding its networks (and, for BYOL and DINO, its EMA target and
 centre). It answers three questions about ONE trial's data, a `Batch`:

@@ -145,6 +145,33 @@ def _mesh(devices) -> Mesh:
     return Mesh(np.asarray(devices), ("trials",))
 
 
+def _over_trials(over_points: Callable, mesh: Mesh) -> Callable:
+    """`over_points` for a chunk of trial ids sharded over the mesh: `vmap`-ed, except on
+    several CPU devices, where each device runs its trials one after another (`lax.map`).
+
+    XLA:CPU (jaxlib 0.9) deadlocks, all threads asleep, when emulated CPU devices run batched
+    LAPACK calls (two batched SVDs in one program suffice) at the same time: they block one
+    shared thread pool. Unbatched calls do not; the CPU devices share the cores anyway.
+    """
+    over_trials = jax.vmap(over_points, in_axes=(0, None))
+    if mesh.devices.size == 1 or mesh.devices.flat[0].platform != "cpu":
+        return jax.jit(over_trials)
+    spec = PartitionSpec("trials")
+
+    def per_device(ids, values):
+        return jax.lax.map(lambda t: over_points(t, values), ids)
+
+    return jax.jit(
+        jax.shard_map(
+            per_device,
+            mesh=mesh,
+            in_specs=(spec, PartitionSpec()),
+            out_specs=spec,
+            check_vma=False,  # the trial code has conds whose branches differ in this type
+        )
+    )
+
+
 def run_sweep(
     trial_fn: Callable,
     grid: Mapping[str, Sequence],
@@ -230,7 +257,7 @@ def run_sweep(
             return trial_fn(jr.fold_in(base, trial), vals, **shape)
 
         over_points = jax.vmap(one_point, in_axes=(None, 0))
-        over_trials = jax.jit(jax.vmap(over_points, in_axes=(0, None)))
+        over_trials = _over_trials(over_points, mesh)
         sharding = NamedSharding(mesh, PartitionSpec("trials"))
         checked = False
         for start in starts:
@@ -254,7 +281,7 @@ def run_sweep(
                             done,
                             total,
                             f"group {g_index + 1}/{len(plan)} ({shape}): compiling and running "
-                            f"its first chunk of {len(ids)} trials",
+                            f"its first chunk ({len(ids)} trial{'s' if len(ids) > 1 else ''})",
                         )
                     need = memory_needed(over_trials.lower(trial_ids, values).compile())
                     limit = device_memory(mesh.devices.flat[0])

@@ -95,7 +95,7 @@ def test_modules_are_abstract_or_final():
 
     overridden = []
     for info in pkgutil.walk_packages(bridge_jax.__path__, "bridge_jax."):
-        if ".studies" in info.name:
+        if ".studies" in info.name or info.name.endswith("__main__"):
             continue
         for cls in vars(importlib.import_module(info.name)).values():
             if not (inspect.isclass(cls) and issubclass(cls, eqx.Module)):

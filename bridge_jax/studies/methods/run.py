@@ -123,7 +123,8 @@ def add_arguments(parser) -> None:
     add_config_arguments(parser, data_options=True)
     parser.add_argument(
         "--methods",
-        help=f"comma-separated subset of {','.join(bj.METHODS)} (default: all)",
+        help=f"comma-separated subset of {','.join(bj.METHODS)} (default: the paper's eight "
+        "and supervised; moi needs one operator per signal: the inpainting settings)",
     )
     parser.add_argument("--steps", type=int, help="Adam steps per method (default 300)")
 
