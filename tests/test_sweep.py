@@ -229,3 +229,12 @@ def test_cache_reload_prints_no_cpu_feature_errors(tmp_path):
         assert proc.returncode == 0, proc.stderr
         assert "cpu_aot_loader" not in proc.stderr and "SIGILL" not in proc.stderr, proc.stderr
     assert any((tmp_path / "c").iterdir())  # the second run did load from the cache
+
+
+def test_cache_that_is_a_file_is_one_line(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    args = ["sweep", "--set", "n=8", "--set", "m=4", "--set", "s=2", "--out", str(tmp_path)]
+    assert cli_main([*args, "--cache", str(blocker)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot use" in err and "--no-cache" in err and len(err.strip().splitlines()) == 1

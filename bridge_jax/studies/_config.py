@@ -220,6 +220,11 @@ class Config(Recorded):
             yield f"m must be >= 2 (spectral correlation over the top m), got {self.m}."
         if self.k < 2:
             yield f"k must be >= 2 (a covariance of views needs two), got {self.k}."
+        if self.signals < 2:
+            yield (
+                f"signals must be >= 2 (the experiments estimate covariances and spreads over "
+                f"the signals), got {self.signals}."
+            )
         if self.data == "digits":
             if self.n != 64:
                 yield f"data='digits' has n = 64 (8x8 images), got n={self.n}."

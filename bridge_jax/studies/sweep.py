@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 
 try:
@@ -184,7 +185,15 @@ def enable_compilation_cache(path: str | None) -> str | None:
     """Use JAX's persistent compilation cache at `path` (None: leave it off)."""
     if path is None:
         return None
-    os.makedirs(path, exist_ok=True)
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
+            pass
+    except OSError as e:
+        raise UserError(
+            f"cannot use {path!r} as the compilation cache folder: {e.strerror or e}; pass "
+            "another --cache folder, or --no-cache."
+        ) from e
     # XLA:CPU logs an ERROR line per cached program about pseudo CPU features
     # (+prefer-no-gather) when it loads them; the programs run correctly. Keep the output clean
     # unless the user chose a log level (`import jax` sets the variable to "1" when it is unset,

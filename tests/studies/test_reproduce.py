@@ -150,6 +150,7 @@ def _cli(*args):
         (("reproduce", "--trials", "many"), "invalid int value: 'many'"),
         (("frobnicate",), "invalid choice: 'frobnicate'"),
         (("reproduce", "--quick", "--trials", "1000000000"), "trials need at least"),
+        (("reproduce", "--quick", "--signals", "1"), "signals must be >= 2"),
     ],
 )
 def test_user_mistakes_get_one_line_and_exit_2(args, needle):
