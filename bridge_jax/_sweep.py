@@ -145,6 +145,17 @@ def _mesh(devices) -> Mesh:
     return Mesh(np.asarray(devices), ("trials",))
 
 
+def _check_host_memory(metrics: int, points: int, trials: int, host: int) -> None:
+    """The per-trial results stay on the host: float64 per metric, point and trial."""
+    need = 8 * metrics * points * trials
+    if need > host / 2:
+        raise SweepError(
+            f"{trials} trials x {points} grid points x {metrics} metric(s) keep {_gib(need)} "
+            f"of results, more than half of this machine's {_gib(host)}; use fewer trials or "
+            "points."
+        )
+
+
 def _over_trials(over_points: Callable, mesh: Mesh) -> Callable:
     """`over_points` for a chunk of trial ids sharded over the mesh: `vmap`-ed, except on
     several CPU devices, where each device runs its trials one after another (`lax.map`).
@@ -221,6 +232,8 @@ def run_sweep(
                     f"{name} = {v!r}: value parameters must be numbers; list parameters that "
                     f"change shapes in shape_params."
                 )
+    host = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    _check_host_memory(1, len(points), trials, host)  # again with all metrics, once known
     mesh = _mesh(devices)
     ndev = mesh.devices.size
     seed = check.seed("seed", seed)
@@ -307,6 +320,8 @@ def run_sweep(
                     )
                 computed += 1
                 status = "computed"
+            if not results:
+                _check_host_memory(len(arrays), len(points), trials, host)
             for k, v in arrays.items():
                 results.setdefault(k, np.full((len(points), trials), np.nan))[idx, start:stop] = v
             done += 1

@@ -179,3 +179,26 @@ def test_run_sweep_refuses_a_chunk_larger_than_the_device(monkeypatch):
 
     with pytest.raises(bj.SweepError, match=r"needs about .* per device .* more than the 1.0 KiB"):
         bj.run_sweep(trial, {"n": [64], "sigma": [0.1]}, shape_params=("n",), trials=4)
+
+
+def test_run_sweep_refuses_results_larger_than_the_host():
+    with pytest.raises(
+        bj.SweepError, match=r"1000000000000 trials x 1 grid points x 1 metric\(s\) keep"
+    ):
+        bj.run_sweep(lambda k, v: {"a": jnp.zeros(())}, {"x": [1.0]}, trials=10**12)
+
+
+def test_run_sweep_checks_all_metrics_once_the_first_chunk_is_in(monkeypatch):
+    """One metric's results would fit, four do not: refused after the first chunk."""
+    from bridge_jax import _sweep
+
+    monkeypatch.setattr(_sweep, "device_memory", lambda device=None: 2**40)
+    monkeypatch.setattr(
+        _sweep.os, "sysconf", lambda name: 1024 if name == "SC_PAGE_SIZE" else 100
+    )  # a 100 KiB host: 2,000 trials keep 16 KB per metric
+
+    def trial(key, values):
+        return {name: jr.normal(key) * values["x"] for name in "abcd"}
+
+    with pytest.raises(bj.SweepError, match=r"2000 trials x 1 grid points x 4 metric\(s\)"):
+        bj.run_sweep(trial, {"x": [1.0]}, trials=2000)

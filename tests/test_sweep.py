@@ -238,3 +238,11 @@ def test_cache_that_is_a_file_is_one_line(tmp_path, capsys):
     assert cli_main([*args, "--cache", str(blocker)]) == 2
     err = capsys.readouterr().err
     assert "cannot use" in err and "--no-cache" in err and len(err.strip().splitlines()) == 1
+
+
+def test_binary_config_is_one_line(tmp_path, capsys):
+    config = tmp_path / "binary.toml"
+    config.write_bytes(b"\xff\xfe\x00\x01")
+    assert cli_main(["sweep", str(config), "--out", str(tmp_path / "o"), "--no-cache"]) == 2
+    err = capsys.readouterr().err
+    assert "is not a TOML file (not UTF-8 text" in err and len(err.strip().splitlines()) == 1

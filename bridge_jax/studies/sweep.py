@@ -134,6 +134,8 @@ def load_config(path: str | None, sets: list[str]) -> dict:
             raise UserError(f"cannot read {path}: {e.strerror or e}.") from e
         except tomllib.TOMLDecodeError as e:
             raise UserError(f"{path} is not valid TOML: {e}.") from e
+        except UnicodeDecodeError as e:
+            raise UserError(f"{path} is not a TOML file (not UTF-8 text: {e.reason}).") from e
     allowed = {"trials", "seed", "chunk_trials", "fixed", "grid"}
     extra = set(raw) - allowed
     if extra:
