@@ -75,9 +75,9 @@ class TooLargeError(ValueError):
 
 
 def device_memory(device=None) -> int:
-    """Bytes that `device` (default: the first) can hold: the allocator's limit on a GPU or
-    TPU; on the CPU, the machine's physical memory."""
-    device = jax.devices()[0] if device is None else device
+    """Bytes that `device` (default: this process's first) can hold: the allocator's limit on a
+    GPU or TPU; on the CPU, the machine's physical memory."""
+    device = jax.local_devices()[0] if device is None else device
     limit = (device.memory_stats() or {}).get("bytes_limit")
     if limit:
         return int(limit)
@@ -297,7 +297,7 @@ def run_sweep(
                             f"its first chunk ({len(ids)} trial{'s' if len(ids) > 1 else ''})",
                         )
                     need = memory_needed(over_trials.lower(trial_ids, values).compile())
-                    limit = device_memory(mesh.devices.flat[0])
+                    limit = device_memory()
                     if need > limit:
                         advice = (
                             f"pass chunk_trials={ndev} (one trial per device)"
