@@ -41,7 +41,6 @@ def test_grad_of_augmentation_statistic_wrt_angle(key, x64):
     xs = bj.sparse_signals(20, 10, 3, key=key)
     keys = jr.split(jr.fold_in(key, 1), 20)
 
-    @jax.jit  # one program for the gradient's and the differences' evaluations
     def spread(angle):
         views = jax.vmap(lambda k, x: bj.augmentations(x, 4, key=k, angle=angle, noise=0.05))(
             keys, xs
