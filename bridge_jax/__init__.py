@@ -36,6 +36,7 @@ from ._images import transform_matrix as transform_matrix
 from ._learned_augment import LearnableAugmentation as LearnableAugmentation
 from ._linalg import gram as gram
 from ._linalg import leading_eigenpairs as leading_eigenpairs
+from ._linalg import masked_pinv_solve as masked_pinv_solve
 from ._linalg import operator_norm as operator_norm
 from ._linalg import pinv_solve as pinv_solve
 from ._losses import ei_loss as ei_loss

@@ -48,7 +48,14 @@ def random_rotation(n: int, angle, *, key: PRNGKeyArray) -> Float[Array, "n n"]:
     if angle.ndim != 0:
         raise ValueError(f"angle must be a scalar, got shape {angle.shape}.")
     dtype = jnp.result_type(angle.dtype, float)
-    return expm(angle.astype(dtype) * random_skew(n, key=key, dtype=dtype))
+    return _rotation(n, angle.astype(dtype), key)
+
+
+@eqx.filter_jit
+def _rotation(n, angle, key):
+    # One compiled program: called eagerly (op by op), the matrix exponential alone compiled
+    # some forty small programs per shape. Inside a caller's jit this is inlined.
+    return expm(angle * random_skew(n, key=key, dtype=angle.dtype))
 
 
 def add_noise(x: Float[Array, "..."], sigma, *, key: PRNGKeyArray) -> Float[Array, "..."]:

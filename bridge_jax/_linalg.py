@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import jax.random as jr
 import lineax as lx
 from jax.experimental.sparse.linalg import lobpcg_standard
-from jaxtyping import Array, Float, Inexact, PRNGKeyArray
+from jaxtyping import Array, Bool, Float, Inexact, PRNGKeyArray
 
 from . import _validate as check
 from ._operators import adjoint, check_input, check_operator, is_complex
@@ -78,6 +78,9 @@ def pinv_solve(
       (default `max(m, n) * eps`, as `numpy.linalg.pinv`). Under `vmap` over `y` with a shared
       operator, the pseudoinverse is computed once. For real unknowns and complex data (an
       image to k-space) the least squares is over real $x$ (real and imaginary parts stacked).
+    - Real diagonal operators (`lineax.is_diagonal`: a `Mask`, the identity) with
+      `solver=None`: entry by entry, $x_i = y_i / d_i$ where $|d_i|$ is above the same cutoff,
+      else 0 (no matrix formed).
     - Otherwise: `lineax.linear_solve(op, y, solver)` with `solver` default `lineax.LSMR`
       (matrix-free, from zero, so the minimum-norm solution; tolerance `rtol`, default 1e-6);
       for real unknowns and complex data, over the stacked real and imaginary parts of $Ax$
@@ -90,6 +93,15 @@ def pinv_solve(
     y = check_input(op, y, "y", output=True)
     m, n = op.out_size(), op.in_size()
     in_struct = op.in_structure()
+    if solver is None and _is_real_diagonal(op):
+        # A diagonal $D$ (a mask, the identity): $D^+ y$ entry by entry, with the SVD path's
+        # cutoff on $|d_i|$ (its singular values), instead of an SVD of an n x n matrix.
+        d = lx.diagonal(op).astype(jnp.result_type(y.dtype, in_struct.dtype))
+        size = jnp.abs(d)
+        cutoff = (10 * n * jnp.finfo(d.dtype).eps if rtol is None else rtol) * jnp.max(size)
+        keep = size > cutoff
+        x = jnp.where(keep, y.reshape(-1).astype(d.dtype) / jnp.where(keep, d, 1), 0)
+        return x.reshape(in_struct.shape)
     if solver is None and m * n <= DENSE_LIMIT:
         a = op.as_matrix().astype(jnp.result_type(y.dtype, in_struct.dtype))
         y = y.reshape(-1).astype(a.dtype)
@@ -121,6 +133,62 @@ def pinv_solve(
             return lx.linear_solve(gram(real_op), rhs, solver, throw=throw).value
         return lx.linear_solve(real_op, y_real, solver, throw=throw).value
     return lx.linear_solve(op, y, solver, throw=throw).value
+
+
+def _is_real_diagonal(op) -> bool:
+    return (
+        lx.is_diagonal(op)
+        and op.in_structure().shape == op.out_structure().shape
+        and not is_complex(op)
+    )
+
+
+def masked_pinv_solve(
+    op: lx.AbstractLinearOperator, mask: Bool[Array, "..."], y: Float[Array, "..."]
+) -> Float[Array, "..."]:
+    r"""$x = (D A)^{+} y$ for $D = \mathrm{diag}(mask)$: the minimum-norm least-squares solution
+    from the rows of $A$ that `mask` keeps (the entries of `y` it hides are ignored).
+
+    The same numbers as `pinv_solve(Mask(mask) @ op, y)` up to rounding, from one QR
+    factorisation of $A^\top$ with the kept rows first instead of an SVD: for $K$ kept rows,
+    $A_K^\top = Q_K R_K$ and $A_K^{+} y_K = Q_K R_K^{-\top} y_K$. Applied to $y = A x$ it is the
+    orthogonal projection of $x$ onto the row space of $A_K$. Requires the kept rows to be
+    linearly independent (true with probability one for a Gaussian $A$ with at most $n$
+    rows); otherwise use `pinv_solve`, which thresholds small singular values. Real operators
+    with at most as many rows as columns (`op.out_size() <= op.in_size()`), dense: the matrix
+    is formed.
+
+    **Arguments:** `op` (a real lineax operator, $m \le n$); `mask`: booleans of the operator's
+    output shape, true where a row is kept; `y`: an array of the operator's output shape.
+
+    **Returns:** an array of the operator's input shape.
+    """
+    op = check_operator(op)
+    y = check_input(op, y, "y", output=True)
+    m, n = op.out_size(), op.in_size()
+    if is_complex(op):
+        raise ValueError("op must be real for masked_pinv_solve; use pinv_solve.")
+    if m > n:
+        raise ValueError(
+            f"op must have at most as many rows as columns for masked_pinv_solve (kept rows "
+            f"linearly independent), got {m} x {n}; use pinv_solve."
+        )
+    mask = jnp.asarray(mask)
+    if mask.dtype != jnp.bool_:
+        raise TypeError(f"mask must be boolean, got dtype {mask.dtype}.")
+    check.shape("mask", mask, tuple(op.out_structure().shape))
+    a = op.as_matrix()
+    rows = mask.reshape(-1)
+    order = jnp.argsort(~rows, stable=True)  # kept rows first, in their order
+    kept = jnp.arange(m) < jnp.sum(rows)
+    q, r = jnp.linalg.qr(a[order].T)  # (n, m), (m, m): A_K^T = Q[:, :K] R[:K, :K]
+    # R_K^{-T} y_K from the full triangular system: the hidden block replaced by the identity
+    # and their right-hand side by zero leaves the kept block's solution unchanged.
+    block = kept[:, None] & kept[None, :]
+    r = jnp.where(block, r, jnp.eye(m, dtype=r.dtype))
+    rhs = jnp.where(kept, y.reshape(-1).astype(r.dtype)[order], 0)
+    z = jax.scipy.linalg.solve_triangular(r, rhs, trans="T", lower=False)
+    return (q @ jnp.where(kept, z, 0)).reshape(op.in_structure().shape)
 
 
 def _sym_check(op, name):

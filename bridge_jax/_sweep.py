@@ -10,8 +10,11 @@ point and trial. Parameters are of two kinds:
 
 Trials are processed in chunks of `chunk_trials` (chosen from the problem size by default, so a
 sweep larger than device memory runs in pieces) and each chunk is sharded over all visible
-devices along the trial axis with `jax.sharding` (1 CPU, 1 GPU or 8 GPUs, same code; on several
-hosts, call `jax.distributed.initialize()` first). Trial `t` always uses the key
+devices along the trial axis with `jax.sharding` (1 CPU, 1 GPU or 8 GPUs, same code). On several
+hosts, call `jax.distributed.initialize()` first and run the same call in every process (one per
+host): the devices of all processes form one mesh, every process returns the whole result, and
+the processes agree on the chunk size and on which saved chunks to reuse (`out` must then be a
+folder all processes see; process 0 writes it). Trial `t` always uses the key
 `fold_in(key(seed), t)` and the same key at every grid point (common random numbers), so
 results do not depend on the chunk size or the number of devices.
 
@@ -63,7 +66,7 @@ def auto_chunk(bytes_per_trial: float, num_devices: int, budget_bytes: float | N
     The result is a multiple of the number of devices (at least one trial per device).
     """
     if budget_bytes is None:
-        stats = jax.devices()[0].memory_stats() or {}
+        stats = jax.local_devices()[0].memory_stats() or {}
         limit = stats.get("bytes_limit")
         budget_bytes = limit / 4 if limit else 2 * 2**30
     per_device = max(1, int(budget_bytes // max(bytes_per_trial, 1.0)))
@@ -138,6 +141,25 @@ def _gather(x) -> np.ndarray:
 
         return np.asarray(multihost_utils.process_allgather(x, tiled=True))
     return np.asarray(x)
+
+
+def _agree(value: int) -> int:
+    """Process 0's `value` on every process (one process: `value`), so that all processes
+    take the same branch around a collective computation."""
+    if jax.process_count() == 1:
+        return value
+    from jax.experimental import multihost_utils
+
+    return int(multihost_utils.broadcast_one_to_all(np.int32(value)))
+
+
+def _all(flag: bool) -> bool:
+    """Whether `flag` holds on every process."""
+    if jax.process_count() == 1:
+        return flag
+    from jax.experimental import multihost_utils
+
+    return bool(np.all(multihost_utils.process_allgather(np.int32(flag))))
 
 
 def _mesh(devices) -> Mesh:
@@ -249,7 +271,7 @@ def run_sweep(
         shape = dict(zip(shape_params, shape_values, strict=True))
         if chunk_trials is None:
             per_trial = len(idx) * (bytes_per_trial(shape) if bytes_per_trial else 1e6)
-            chunk = auto_chunk(per_trial, ndev)
+            chunk = _agree(auto_chunk(per_trial, ndev))  # device memory may differ by host
         else:
             chunk = check.positive_int("chunk_trials", chunk_trials)
         chunk = math.ceil(min(chunk, trials) / ndev) * ndev
@@ -261,10 +283,13 @@ def run_sweep(
     done, computed, t0 = 0, 0, time.perf_counter()
     if out is not None:
         os.makedirs(os.path.join(out, "chunks"), exist_ok=True)
+    replicated = NamedSharding(mesh, PartitionSpec())
     for g_index, shape, idx, chunk, starts in plan:
-        values = {
-            name: jnp.asarray([points[i][name] for i in idx], dtype=float) for name in value_names
-        }
+        values = {}
+        for name in value_names:
+            v = np.asarray([points[i][name] for i in idx], dtype=jnp.result_type(float))
+            # A global (replicated) array: on several hosts jit takes only global arrays.
+            values[name] = jax.make_array_from_callback(v.shape, replicated, v.__getitem__)
 
         def one_point(trial, vals, shape=shape):
             return trial_fn(jr.fold_in(base, trial), vals, **shape)
@@ -279,6 +304,8 @@ def run_sweep(
             if out is not None:
                 path = os.path.join(out, "chunks", f"g{g_index:03d}-t{start:07d}-{stop:07d}.npz")
             arrays = None if path is None else _load_chunk(path, digest)
+            if path is not None and not _all(arrays is not None):
+                arrays = None  # reuse a saved chunk only where every process can read it
             if arrays is not None:
                 status = "loaded"
             else:
@@ -298,7 +325,7 @@ def run_sweep(
                         )
                     need = memory_needed(over_trials.lower(trial_ids, values).compile())
                     limit = device_memory()
-                    if need > limit:
+                    if not _all(need <= limit):  # every process takes the same branch
                         advice = (
                             f"pass chunk_trials={ndev} (one trial per device)"
                             if len(ids) > ndev

@@ -75,6 +75,51 @@ def test_pinv_solve_of_a_projection_like_gram_does_not_break_down(key):
     np.testing.assert_allclose(x, op.pseudoinverse(y), atol=1e-5)
 
 
+def test_pinv_solve_of_a_diagonal_is_entrywise(key, x64):
+    """The diagonal path (no matrix formed) gives NumPy's pseudoinverse, cutoff included."""
+    mask = jr.bernoulli(key, 0.5, (4, 5))
+    y = jr.normal(jr.fold_in(key, 1), (4, 5))
+    np.testing.assert_array_equal(bj.pinv_solve(bj.Mask(mask), y), np.where(mask, y, 0.0))
+    d = jnp.asarray([2.0, -0.5, 0.0, 1e-20, 3.0])
+    ref = np.linalg.pinv(np.diag(np.asarray(d))) @ np.arange(1.0, 6.0)
+    op = lx.DiagonalLinearOperator(d)
+    np.testing.assert_allclose(bj.pinv_solve(op, jnp.arange(1.0, 6.0)), ref, rtol=1e-15)
+    # An explicit rtol cuts the same singular values as the dense path's.
+    dense = bj.pinv_solve(lx.MatrixLinearOperator(jnp.diag(d)), jnp.ones(5), rtol=0.2)
+    np.testing.assert_allclose(bj.pinv_solve(op, jnp.ones(5), rtol=0.2), dense, atol=1e-12)
+
+
+@pytest.mark.parametrize("m,n", [(9, 9), (6, 11)])
+def test_masked_pinv_solve_matches_numpy(m, n, key, x64):
+    """(D A)^+ y from one QR equals NumPy's pinv of the row-masked matrix, under vmap over
+    masks too; on y = A x it is the orthogonal projection onto the kept rows' span."""
+    a = jr.normal(key, (m, n)) / np.sqrt(m)
+    op = bj.MatrixOperator(a)
+    masks = jnp.stack(
+        [bj.random_mask(m, r, key=jr.fold_in(key, i)) for i, r in enumerate((0.0, 0.3, 0.6))]
+        + [jnp.zeros(m, bool)]
+    )
+    y = jr.normal(jr.fold_in(key, 9), (m,))
+    got = jax.vmap(bj.masked_pinv_solve, (None, 0, None))(op, masks, y)
+    for mask, x in zip(masks, got, strict=True):
+        d = np.diag(np.asarray(mask, float))
+        np.testing.assert_allclose(x, np.linalg.pinv(d @ a) @ (d @ y), rtol=1e-10, atol=1e-12)
+    x = jr.normal(jr.fold_in(key, 10), (n,))
+    p = bj.masked_pinv_solve(op, masks[1], a @ x)
+    np.testing.assert_allclose(bj.masked_pinv_solve(op, masks[1], a @ p), p, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(a)[np.asarray(masks[1])] @ (x - p), 0, atol=1e-12)
+
+
+def test_masked_pinv_solve_rejects_what_it_cannot_do(key):
+    with pytest.raises(ValueError, match="at most as many rows as columns"):
+        bj.masked_pinv_solve(bj.MatrixOperator(jnp.ones((4, 3))), jnp.ones(4, bool), jnp.ones(4))
+    op = bj.MatrixOperator(jnp.ones((3, 4)))
+    with pytest.raises(TypeError, match="mask must be boolean"):
+        bj.masked_pinv_solve(op, jnp.ones(3), jnp.ones(3))
+    with pytest.raises(ValueError, match="mask must have shape"):
+        bj.masked_pinv_solve(op, jnp.ones(4, bool), jnp.ones(3))
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_landweber_matches_numpy(name, key, x64):
     op = _op(name, key)

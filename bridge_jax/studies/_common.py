@@ -20,15 +20,6 @@ from bridge_jax.studies._config import Config
 
 def trial_keys(config: Config, stream: int):
     """One key per trial. `stream` separates experiments, so each draws its own randomness."""
-    # Every trial keeps a key and at least one length-n result: refuse before allocating
-    # what cannot fit (a billion trials would otherwise fill the memory for minutes).
-    need, limit = config.trials * (64 + 4 * config.n), bj.device_memory()
-    if need > limit:
-        raise bj.TooLargeError(
-            f"{config.trials} trials need at least {need / 2**30:.1f} GiB (a key and a "
-            f"length-{config.n} result each), more than the {limit / 2**30:.1f} GiB here; use "
-            "fewer trials."
-        )
     base = jr.fold_in(jr.key(config.seed), stream)
     return jax.vmap(lambda t: jr.fold_in(base, t))(jnp.arange(config.trials))
 

@@ -225,6 +225,15 @@ class Config(Recorded):
                 f"signals must be >= 2 (the experiments estimate covariances and spreads over "
                 f"the signals), got {self.signals}."
             )
+        # Every trial keeps a key and at least one length-n result: refuse before allocating
+        # what cannot fit (a billion trials filled the memory for minutes).
+        need, limit = self.trials * (64 + 4 * self.n), bj.device_memory()
+        if need > limit:
+            yield (
+                f"trials: {self.trials} trials need at least {need / 2**30:.1f} GiB (a key and "
+                f"a length-{self.n} result each), more than the {limit / 2**30:.1f} GiB here; "
+                "use fewer trials."
+            )
         if self.data == "digits":
             if self.n != 64:
                 yield f"data='digits' has n = 64 (8x8 images), got n={self.n}."

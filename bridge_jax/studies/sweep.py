@@ -254,10 +254,21 @@ def sweep(config: dict, out: str, *, chunk_trials: int | None = None, progress=T
         "points": points,
         "per_trial": {k: np.asarray(v).tolist() for k, v in raw["metrics"].items()},
     }
-    store.write_json(os.path.join(out, "sweep.json"), result)
     seconds = time.perf_counter() - t0
-    write_timing(out, "sweep", seconds)
+    if jax.process_index() == 0:  # every process has the whole result; one writes it
+        store.write_json(os.path.join(out, "sweep.json"), result)
+        write_timing(out, "sweep", seconds)
     return {**result, "seconds": seconds}
+
+
+def start_distributed(coordinator=None, num_processes=None, process_id=None) -> None:
+    """`jax.distributed.initialize` (None: from the cluster environment); its complaints about
+    missing settings become one-line errors."""
+    try:
+        jax.distributed.initialize(coordinator, num_processes, process_id)
+    except (ValueError, RuntimeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UserError(f"--distributed: {first}") from e
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -274,9 +285,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--distributed",
         action="store_true",
-        help="call jax.distributed.initialize() first (several hosts; settings from the "
-        "cluster environment, e.g. SLURM, or JAX_COORDINATOR_ADDRESS and friends)",
+        help="several hosts, one process each, all running the same command: call "
+        "jax.distributed.initialize() first (settings from the cluster environment, e.g. "
+        "SLURM or Open MPI, or from the three options below); --out must be a shared folder",
     )
+    parser.add_argument(
+        "--coordinator", metavar="HOST:PORT", help="with --distributed: process 0's address"
+    )
+    parser.add_argument("--num-processes", type=int, help="with --distributed: how many")
+    parser.add_argument("--process-id", type=int, help="with --distributed: this one's, from 0")
 
 
 def run_from_args(args) -> int:
@@ -285,12 +302,16 @@ def run_from_args(args) -> int:
             raise UserError(f"--chunk must be >= 1, got {args.chunk}.")
         config = load_config(args.config, args.set)
         if args.distributed:
-            jax.distributed.initialize()
+            start_distributed(args.coordinator, args.num_processes, args.process_id)
+        elif (args.coordinator, args.num_processes, args.process_id) != (None, None, None):
+            raise UserError("--coordinator, --num-processes and --process-id need --distributed.")
         enable_compilation_cache(None if args.no_cache else args.cache)
         result = sweep(config, args.out, chunk_trials=args.chunk)
     except UserError as e:
         print(f"bridge-jax: error: {e}", file=sys.stderr)
         return 2
+    if jax.process_index() != 0:
+        return 0
     print(
         f"wrote {os.path.join(args.out, 'sweep.json')}: {len(result['points'])} grid points x "
         f"{config['trials']} trials, {result['compiled_groups']} compiled shape groups, "

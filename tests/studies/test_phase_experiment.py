@@ -8,7 +8,7 @@ import scipy.stats
 
 from bridge_jax._cli import main as cli_main
 from bridge_jax._stats import proportion_interval, summarize_success
-from bridge_jax.studies.phase import INITS, PhaseConfig, run_unit
+from bridge_jax.studies.phase import INITS, PhaseConfig, unit_digest
 
 ARGS = ["phase", "--quick", "--data", "sparse"]
 
@@ -77,11 +77,15 @@ def test_phase_resumes_from_saved_units(quick_phase, tmp_path, capsys):
     assert set(json.loads((tmp_path / "timings.json").read_text())) == {"phase"}
 
 
-def test_unit_shapes_and_errors_are_relative():
-    c = PhaseConfig.quick(trials=2, num_steps=20, ratios=(3.0,), train_signals=20)
-    unit = run_unit(c, "sparse", "real", 3.0)
+def test_unit_shapes_and_errors_are_relative(quick_phase):
+    # A unit as run_unit returned it, saved by the quick run (m = 2n, real field).
+    out, _ = quick_phase
+    c = PhaseConfig.quick(data=("sparse",))
+    saved = json.loads((out / "phase" / "sparse_real_2.json").read_text())
+    assert saved["digest"] == unit_digest(c)
+    unit = saved["result"]
     a = np.asarray(unit["errors"])
-    assert unit["m"] == 3 * c.n and a.shape == (2, len(c.noise_levels), len(INITS))
+    assert unit["m"] == 2 * c.n and a.shape == (c.trials, len(c.noise_levels), len(INITS))
     np.testing.assert_allclose(a[:, :, list(INITS).index("zero")], 1.0, rtol=1e-6)
 
 

@@ -29,13 +29,6 @@ FIGURES = (
 )
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("quick")
-    assert cli_main(["reproduce", "--quick", "--out", str(out)]) == 0
-    return out
-
-
 def test_results_json_contract(quick_run):
     with open(quick_run / "results.json") as f:
         results = json.load(f)
@@ -142,6 +135,17 @@ def _cli(*args):
     )
 
 
+def _cli_in_process(capsys, *args):
+    """The CLI's exit code and stderr, in this process (an uncaught exception fails the test,
+    as a traceback would); `test_unwritable_output_folder` runs the real command."""
+    capsys.readouterr()
+    try:
+        code = cli_main(list(args))
+    except SystemExit as e:  # argparse's usage errors
+        code = e.code
+    return code, capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "args,needle",
     [
@@ -153,21 +157,24 @@ def _cli(*args):
         (("reproduce", "--quick", "--signals", "1"), "signals must be >= 2"),
     ],
 )
-def test_user_mistakes_get_one_line_and_exit_2(args, needle):
-    proc = _cli(*args)
-    assert proc.returncode == 2
-    assert needle in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1
-    assert "Traceback" not in proc.stderr
+def test_user_mistakes_get_one_line_and_exit_2(args, needle, capsys):
+    code, err = _cli_in_process(capsys, *args)
+    assert code == 2
+    assert needle in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
 
 
 def test_unwritable_output_folder(tmp_path):
+    """As a separate process: `python -m bridge_jax._cli` exits 2 with one line, no
+    traceback."""
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
     proc = _cli("reproduce", "--quick", "--out", str(blocker / "sub"))
     assert proc.returncode == 2
     assert "cannot write to output folder" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in proc.stderr
 
 
 def test_digits_run_has_the_same_layout_beside_the_synthetic_one(quick_run, tmp_path):
@@ -209,11 +216,11 @@ def test_digits_run_has_the_same_layout_beside_the_synthetic_one(quick_run, tmp_
         (("phase", "--trials", "0"), "trials must be a positive integer"),
     ],
 )
-def test_data_and_phase_mistakes_get_one_line_and_exit_2(args, needle):
-    proc = _cli(*args)
-    assert proc.returncode == 2, proc.stderr
-    assert needle in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1
+def test_data_and_phase_mistakes_get_one_line_and_exit_2(args, needle, capsys):
+    code, err = _cli_in_process(capsys, *args)
+    assert code == 2, err
+    assert needle in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_digits_without_scikit_learn_is_one_line(monkeypatch, tmp_path, capsys):

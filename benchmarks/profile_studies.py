@@ -1,0 +1,108 @@
+"""Where a study's time goes: compilation against running, experiment by experiment.
+
+    python -m benchmarks.profile_studies reproduce [--quick] [--only fig2_masking] [--out DIR]
+
+Runs each experiment of `bridge-jax reproduce` in this process (fresh, no saved results, no
+persistent compilation cache) and splits its wall time with JAX's own monitoring events:
+tracing (`jaxpr_trace_duration`), lowering to StableHLO (`jaxpr_to_mlir_module_duration`) and
+XLA compilation (`backend_compile_duration`); "run" is the rest (execution, transfers, Python).
+"CPU s" is the process's CPU time over the experiment (all threads), a figure that moves less
+than wall time on a shared machine.
+Prints a markdown table and writes it, with the raw numbers, to DIR/profile.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+
+import jax
+import jax.monitoring
+
+EVENTS = {
+    "/jax/core/compile/jaxpr_trace_duration": "trace_s",
+    "/jax/core/compile/jaxpr_to_mlir_module_duration": "lower_s",
+    "/jax/core/compile/backend_compile_duration": "compile_s",
+}
+_TOTALS = dict.fromkeys(EVENTS.values(), 0.0) | {"compilations": 0}
+
+
+def _cpu() -> float:
+    """This process's CPU seconds (user + system), all threads: less sensitive to a busy
+    machine than wall time."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _listen(name, seconds, **kwargs):
+    if name in EVENTS:
+        _TOTALS[EVENTS[name]] += seconds
+        _TOTALS["compilations"] += name.endswith("backend_compile_duration")
+
+
+def profile_reproduce(quick: bool, only=None, out=None, **overrides) -> list[dict]:
+    from bridge_jax.studies._config import Config
+    from bridge_jax.studies._runner import EXPERIMENTS, run_experiments
+
+    jax.monitoring.register_event_duration_secs_listener(_listen)
+    config = Config.quick(**overrides) if quick else Config(**overrides)
+    out = out or tempfile.mkdtemp(prefix="profile-")
+    rows = []
+    for name in only or EXPERIMENTS:
+        before = dict(_TOTALS)
+        t0, c0 = time.perf_counter(), _cpu()
+        run_experiments(config, out, names=(name,), fresh=True)
+        wall = time.perf_counter() - t0
+        row = {"experiment": name, "wall_s": wall, "cpu_s": _cpu() - c0}
+        row |= {k: _TOTALS[k] - before[k] for k in _TOTALS}
+        row["run_s"] = wall - row["trace_s"] - row["lower_s"] - row["compile_s"]
+        rows.append(row)
+        print(_line(row), file=sys.stderr, flush=True)
+    return rows
+
+
+def _line(r) -> str:
+    return (
+        f"| {r['experiment']} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['trace_s']:.2f} | "
+        f"{r['lower_s']:.2f} | {r['compile_s']:.2f} | {r['compilations']} | {r['run_s']:.2f} |"
+    )
+
+
+def markdown(rows) -> str:
+    head = (
+        "| experiment | wall s | CPU s | trace s | lower s | XLA compile s | compilations | "
+        "run s |\n|---|---|---|---|---|---|---|---|"
+    )
+    total = {"experiment": "**total**"} | {
+        k: sum(r[k] for r in rows)
+        for k in ("wall_s", "cpu_s", "trace_s", "lower_s", "compile_s", "compilations", "run_s")
+    }
+    return "\n".join([head, *map(_line, rows), _line(total)])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.profile_studies")
+    parser.add_argument("study", choices=("reproduce",))
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", help="comma-separated experiment names")
+    parser.add_argument("--out", help="folder for the experiments' results and profile.json")
+    parser.add_argument("--trials", type=int, help="fewer trials (trial t is the same trial)")
+    args = parser.parse_args(argv)
+    only = tuple(args.only.split(",")) if args.only else None
+    overrides = {} if args.trials is None else {"trials": args.trials}
+    rows = profile_reproduce(args.quick, only, args.out, **overrides)
+    table = markdown(rows)
+    print(table)
+    if args.out:
+        with open(os.path.join(args.out, "profile.json"), "w") as f:
+            json.dump({"quick": args.quick, "loadavg": os.getloadavg(), "rows": rows}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
