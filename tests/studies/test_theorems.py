@@ -47,6 +47,9 @@ def test_theorems_json_contract(quick):
         if r["kind"] == "blur":  # commutes with the group: never full rank below m = n
             assert r["rank_condition"] == 0.0
     assert {t["part"] for t in result["transitions"]} == {"moi", "ei"}
+    for t in result["transitions"]:
+        if t["part"] == "moi":  # m = 10 >= k + (n - k)/G = 7: identifiable in every trial
+            assert t["m_identifiable"] == 10 and t["m_oracle"] == 3
     assert set(result["rank_correlation"]) == {"moi", "ei"}
     for path in ("figures/theorems_moi.png", "figures/theorems_ei.png"):
         assert (out / path).stat().st_size > 1000
@@ -69,9 +72,15 @@ def test_rank_correlation_reads_a_monotone_statistic():
          "rank_condition": v}
         for s, v in [(0.0, 0.1), (0.2, 0.3), (0.9, 0.5), (1.0, 0.9)]
     ]  # fmt: skip
+    for i, r in enumerate(recs):
+        r["spectral_correlation_null"] = 0.5
+        r["m"] = i
     rc = rank_correlations(recs)
     assert rc["spectral_correlation"]["rho"] == pytest.approx(1.0)
+    assert rc["spectral_correlation_minus_null"]["rho"] == pytest.approx(1.0)
     assert rc["subspace_alignment"]["rho"] is None
+    assert rc["subspace_alignment_minus_null"]["rho"] is None
+    assert rc["m"]["rho"] == pytest.approx(1.0)
 
 
 def test_bad_settings_exit_2(tmp_path, capsys):

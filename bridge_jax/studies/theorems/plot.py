@@ -107,15 +107,19 @@ def section(result: dict, figures: list[str], out: str) -> str:
         "Where the empirical transition (smallest m with success rate >= 0.5) sits against each "
         "bound:",
         "",
-        "| curve | transition m | necessary | one subspace (exact) | sufficient |",
-        "|---|---|---|---|---|",
+        "| curve | transition m | oracle succeeds from | exactly identifiable from | necessary "
+        "| one subspace | sufficient |",
+        "|---|---|---|---|---|---|---|",
     ]
     for t in result["transitions"]:
         b = t["bounds"]
         one = f"{b['one_subspace']:.2f}" if "one_subspace" in b else "-"
-        m_t = "none" if t["m_transition"] is None else str(t["m_transition"])
+        m_t, m_o, m_i = (
+            "-" if t[key] is None else str(t[key])
+            for key in ("m_transition", "m_oracle", "m_identifiable")
+        )
         lines.append(
-            f"| {_curve_name(t)} | {m_t} | m >= {b['necessary']:.2f} | {one} | "
+            f"| {_curve_name(t)} | {m_t} | {m_o} | {m_i} | m >= {b['necessary']:.2f} | {one} | "
             f"m > {b['sufficient']:.2f}{' (operator commutes with the group)' if b.get('operator_equivariant') else ''} |"  # noqa: E501
         )
     lines += ["", "Success rate [95% interval] (MOI; rows m, columns G):", ""]
@@ -134,7 +138,8 @@ def section(result: dict, figures: list[str], out: str) -> str:
     lines += [
         "",
         "Do the paper's statistics predict success? Spearman's rho over the cells between each "
-        "statistic's cell mean and the success rate (the rank condition as a reference):",
+        "statistic's cell mean and the success rate; `_minus_null`: the statistic minus its "
+        "null (what C_SSRL adds beyond the operators); the rank condition and m as references:",
         "",
         "| part | statistic | rho | p | cells |",
         "|---|---|---|---|---|",

@@ -179,24 +179,37 @@ def _bounds(c: TheoremsConfig, part: str, spec: tuple, m: int) -> dict:
     return b
 
 
+def _spearman(records: list[dict], value) -> dict:
+    # Cells where the statistic is undefined (a flat spectrum) are left out.
+    used = [r for r in records if value(r) is not None]
+    v = np.asarray([value(r) for r in used], float)
+    succ = np.asarray([r["success"]["mean"] for r in used])
+    if len(used) < 3 or np.ptp(v) == 0 or np.ptp(succ) == 0:
+        return {"rho": None, "p": None, "cells": len(used), "note": "constant or < 3 cells"}
+    rho, p = scipy.stats.spearmanr(v, succ)
+    return {"rho": float(rho), "p": float(p), "cells": len(used)}
+
+
 def rank_correlations(records: list[dict]) -> dict:
-    """Spearman's rho between each statistic's cell mean and the success rate, over cells."""
-    out = {}
-    for name in (*STATISTICS, "rank_condition"):
-        # Cells where the statistic is undefined (a flat spectrum) are left out.
-        used = [r for r in records if r[name] is not None]
-        v = np.asarray([r[name] for r in used], float)
-        succ = np.asarray([r["success"]["mean"] for r in used])
-        if len(used) < 3 or np.ptp(v) == 0 or np.ptp(succ) == 0:
-            out[name] = {"rho": None, "p": None, "cells": len(used), "note": "constant or < 3"}
-            continue
-        rho, p = scipy.stats.spearmanr(v, succ)
-        out[name] = {"rho": float(rho), "p": float(p), "cells": len(used)}
+    """Spearman's rho between each statistic's cell mean and the success rate, over cells;
+    also of the statistic minus its null (what C_SSRL adds beyond the operators' shape)."""
+    out = {name: _spearman(records, lambda r, name=name: r[name]) for name in STATISTICS}
+    for name in STATISTICS:
+
+        def excess(r, name=name):
+            if r[name] is None or r.get(f"{name}_null") is None:
+                return None
+            return r[name] - r[f"{name}_null"]
+
+        out[f"{name}_minus_null"] = _spearman(records, excess)
+    out["rank_condition"] = _spearman(records, lambda r: r["rank_condition"])
+    out["m"] = _spearman(records, lambda r: r["m"])
     return out
 
 
 def transitions(c: TheoremsConfig, records: list[dict]) -> list[dict]:
-    """Per curve: the smallest m with success rate >= 0.5, beside each bound."""
+    """Per curve: the smallest m with success rate >= 0.5 (and where the oracle succeeds,
+    and where the model is exactly identifiable in half the trials), beside each bound."""
     rows = []
     keys = sorted(
         {(r["part"], r.get("G"), r.get("group"), r.get("kind")) for r in records}, key=str
@@ -211,6 +224,8 @@ def transitions(c: TheoremsConfig, records: list[dict]) -> list[dict]:
             key=lambda r: r["m"],
         )
         m_star = next((r["m"] for r in recs if r["success"]["mean"] >= 0.5), None)
+        m_oracle = next((r["m"] for r in recs if r["oracle_success"]["mean"] >= 0.5), None)
+        m_ident = next((r["m"] for r in recs if (r["identifiable"] or 0.0) >= 0.5), None)
         rows.append(
             {
                 "part": part,
@@ -218,6 +233,8 @@ def transitions(c: TheoremsConfig, records: list[dict]) -> list[dict]:
                 "group": group,
                 "kind": kind,
                 "m_transition": m_star,
+                "m_oracle": m_oracle,
+                "m_identifiable": m_ident if recs[0]["identifiable"] is not None else None,
                 "bounds": recs[0]["bounds"],
             }
         )
