@@ -50,6 +50,8 @@ def test_theorems_json_contract(quick):
     for t in result["transitions"]:
         if t["part"] == "moi":  # m = 10 >= k + (n - k)/G = 7: identifiable in every trial
             assert t["m_identifiable"] == 10 and t["m_oracle"] == 3
+        else:
+            assert t["m_identifiable"] is None
     assert set(result["rank_correlation"]) == {"moi", "ei"}
     for path in ("figures/theorems_moi.png", "figures/theorems_ei.png"):
         assert (out / path).stat().st_size > 1000

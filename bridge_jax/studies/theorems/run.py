@@ -234,7 +234,9 @@ def transitions(c: TheoremsConfig, records: list[dict]) -> list[dict]:
                 "kind": kind,
                 "m_transition": m_star,
                 "m_oracle": m_oracle,
-                "m_identifiable": m_ident if recs[0]["identifiable"] is not None else None,
+                "m_identifiable": m_ident
+                if any(r["identifiable"] is not None for r in recs)
+                else None,
                 "bounds": recs[0]["bounds"],
             }
         )
