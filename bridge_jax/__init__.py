@@ -22,6 +22,14 @@ from ._data import load_digits as load_digits
 from ._data import load_image as load_image
 from ._data import load_image_patches as load_image_patches
 from ._data import load_mnist as load_mnist
+from ._identifiability import SubspaceUnion as SubspaceUnion
+from ._identifiability import group_bounds as group_bounds
+from ._identifiability import group_multiplicities as group_multiplicities
+from ._identifiability import group_rank as group_rank
+from ._identifiability import identifiable_dimension as identifiable_dimension
+from ._identifiability import moi_bounds as moi_bounds
+from ._identifiability import rank_condition as rank_condition
+from ._identifiability import stacked_rank as stacked_rank
 from ._images import image_blur as image_blur
 from ._images import image_crop as image_crop
 from ._images import image_flip as image_flip
@@ -127,6 +135,14 @@ from ._reconstructors import num_parameters as num_parameters
 from ._schedules import chebyshev_steps as chebyshev_steps
 from ._schedules import constant_best_step as constant_best_step
 from ._schedules import spectrum_bounds as spectrum_bounds
+from ._signal_models import GROUPS as GROUPS
+from ._signal_models import fourier_basis as fourier_basis
+from ._signal_models import fourier_frequencies as fourier_frequencies
+from ._signal_models import group_action as group_action
+from ._signal_models import group_matrices as group_matrices
+from ._signal_models import invariant_subspace as invariant_subspace
+from ._signal_models import random_union as random_union
+from ._signal_models import subspace_signal as subspace_signal
 from ._signals import sparse_signal as sparse_signal
 from ._signals import sparse_signals as sparse_signals
 from ._solvers.ista import fista as fista
@@ -180,6 +196,7 @@ from ._taxonomy import cross_domain_pairs as cross_domain_pairs
 from ._taxonomy import load_taxonomy as load_taxonomy
 from ._taxonomy import measure_axes as measure_axes
 from ._training import fit as fit
+from ._training import fit_scan as fit_scan
 from ._unrolled import UnrolledLandweber as UnrolledLandweber
 
 _check_jaxlib()

@@ -230,3 +230,40 @@ def _load_checkpoint(path, name, digest, model, opt_state):
             "again."
         ) from e
     return int(meta["steps"]), model, opt_state, np.asarray(meta["losses"])
+
+
+def fit_scan(
+    loss_fn: Callable,
+    model,
+    *,
+    key,
+    num_steps: int,
+    learning_rate=1e-2,
+    final_fraction: float = 1e-2,
+):
+    r"""`fit`'s loop as one traceable program: Adam on the inexact-array leaves of `model`
+    for `num_steps` steps of `lax.scan`, the learning rate decaying from `learning_rate` to
+    `final_fraction` times it (cosine), step $i$ seeing the key `jax.random.fold_in(key, i)`.
+
+    No guard, no checkpoint, no progress: it can be `jit`-ed and `vmap`-ed over trials (one
+    compiled program trains them all), which `fit` cannot. `learning_rate` may be traced.
+    **Returns:** `(model, losses)`, `losses[i]` the loss before update `i`.
+    """
+    num_steps = check.positive_int("num_steps", num_steps)
+    check.prng_key("key", key)
+    schedule = optax.cosine_decay_schedule(1.0, num_steps, alpha=final_fraction)
+    optimizer = optax.chain(optax.scale_by_adam(), optax.scale_by_schedule(schedule))
+    params, static = eqx.partition(model, eqx.is_inexact_array)
+    state = optimizer.init(params)
+    lr = jnp.asarray(learning_rate)
+
+    def body(carry, i):
+        params, state = carry
+        k = jr.fold_in(key, i)
+        loss, grads = jax.value_and_grad(lambda p: loss_fn(eqx.combine(p, static), k))(params)
+        updates, state = optimizer.update(grads, state, params)
+        updates = jax.tree_util.tree_map(lambda u: -lr.astype(u.dtype) * u, updates)
+        return (optax.apply_updates(params, updates), state), loss
+
+    (params, _), losses = jax.lax.scan(body, (params, state), jnp.arange(num_steps))
+    return eqx.combine(params, static), losses

@@ -18,6 +18,7 @@ SCRIPTS = (
     "sweep",
     "physics",
     "spectra",
+    "theorems",
 )
 
 

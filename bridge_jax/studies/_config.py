@@ -377,3 +377,86 @@ class MethodsConfig(Config):
             )
         if not self.cs_noise and not self.inpaint_ratios:
             yield "cs_noise and inpaint_ratios are both empty: no problem to train on."
+
+
+EI_KINDS = ("gaussian", "mask", "blur")
+
+
+@dataclasses.dataclass(frozen=True)
+class TheoremsConfig(Recorded):
+    """`bridge-jax theorems`: learning a signal model from measurements alone, against the
+    sensing bounds (definitions in the docstring of bridge_jax/studies/theorems/)."""
+
+    n: int = 32
+    k: int = 4
+    num_subspaces: int = 1
+    moi_operators: tuple[int, ...] = (1, 2, 4, 8)
+    moi_m: tuple[int, ...] = (2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 24, 28, 32)
+    signals_per_operator: int = 32
+    ei_groups: tuple[str, ...] = ("identity", "shift", "reflection")
+    ei_kinds: tuple[str, ...] = EI_KINDS
+    ei_m: tuple[int, ...] = (1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 25, 29, 31)
+    ei_signals: int = 64
+    test_signals: int = 64
+    trials: int = 8
+    num_steps: int = 1500
+    learning_rate: float = 3e-2
+    threshold: float = 1e-2
+    views: int = 10
+    angle: float = 0.1
+    aug_noise: float = 0.1
+    seed: int = 42
+
+    QUICK: ClassVar[dict] = dict(
+        n=12,
+        k=2,
+        moi_operators=(2,),
+        moi_m=(3, 10),
+        signals_per_operator=8,
+        ei_groups=("shift",),
+        ei_kinds=("blur",),
+        ei_m=(3, 11),
+        ei_signals=16,
+        test_signals=8,
+        trials=2,
+        num_steps=100,
+        views=4,
+    )
+
+    @classmethod
+    def quick(cls, **overrides) -> TheoremsConfig:
+        return cls(**{**cls.QUICK, **overrides})
+
+    RULES: ClassVar[dict] = {
+        **dict.fromkeys(
+            (
+                "n",
+                "k",
+                "num_subspaces",
+                "signals_per_operator",
+                "ei_signals",
+                "test_signals",
+                "trials",
+                "num_steps",
+                "views",
+            ),
+            positive_int,
+        ),
+        "moi_operators": tuple_of(positive_int),
+        "moi_m": tuple_of(positive_int, nonempty=True),
+        "ei_groups": tuple_of(None, allowed=bj.GROUPS),
+        "ei_kinds": tuple_of(None, allowed=EI_KINDS),
+        "ei_m": tuple_of(positive_int, nonempty=True),
+        **dict.fromkeys(("learning_rate", "threshold"), number(0, low_open=True)),
+        **dict.fromkeys(("angle", "aug_noise"), number(0)),
+        "seed": seed_value,
+    }
+
+    def relations(self):
+        if self.n < 4:
+            yield f"n must be >= 4, got {self.n}."
+        if self.k >= self.n // 2:
+            yield f"k must be < n/2 (a sum of Fourier bands), got k={self.k}, n={self.n}."
+        for name in ("moi_m", "ei_m"):
+            if max(getattr(self, name)) > self.n:
+                yield f"{name} must be <= n={self.n}, got {getattr(self, name)}."

@@ -1,0 +1,74 @@
+"""Sensing theorems (issue 16): when can a signal model be learned from measurements alone?
+
+Question: Tachella, Chen & Davies state when unsupervised learning of a signal model from
+incomplete linear measurements is possible: with G operators of m rows, necessary m >= n/G
+(rank of the stacked operators = n), sufficient m > k + n/G for almost every set of operators
+(NeurIPS 2022); with one operator and a group, necessary m >= max_j c_j/s_j, sufficient
+m > 2k + max_j c_j + 1 (JMLR 2023; c_j, s_j: multiplicity and dimension of the j-th real
+irreducible representation). Our reading: not checked against the papers' text. Do learners
+trained from measurements alone succeed where the bounds say, and do the seed paper's
+statistics (spectral correlation, subspace alignment) predict where?
+
+Definitions (all in theorems.json too):
+- Signals: x = U c, c ~ N(0, I_k), U an orthonormal basis of a k-dimensional subspace of R^n
+  (MOI: Haar-random; `num_subspaces` > 1: a union, one subspace drawn per signal; EI: a
+  random subspace invariant to the group: a sum of Fourier bands for shift, even + odd
+  vectors for reflection, Haar-random for identity).
+- MOI: G Gaussian operators A_g (m x n, N(0, 1/m) entries), `signals_per_operator` training
+  signals through each; moi_loss with the other operator drawn per step. EI: one operator,
+  `ei_signals` training signals; ei_loss with a uniformly random group element; operator
+  kinds: gaussian (m x n), mask (m distinct pixels), blur (circular convolution with an ideal
+  low-pass kernel passing DC and the (m-1)//2 lowest frequency planes: rank m for odd m; it
+  commutes with the shifts and the reflection, so the group adds no rank).
+- Learner: `SubspaceUnion` (f(A, y) = U (AU)^+ y, the subspace with the smallest residual),
+  random initial bases, `num_steps` Adam steps (cosine decay from `learning_rate`) with
+  `fit_scan`, full batch. Oracle: the same with the true bases. Baseline: A^+ y.
+- Outcome per (part, m, G or group/kind): test relative MSE of `test_signals` fresh signals
+  measured through the training operators; success = relative MSE < `threshold`; success
+  rate with its 95% Wilson interval; the rank condition (exact, float32 tolerance) and, for
+  one subspace, exact identifiability dim cap_g (S + ker A_g) = k (`identifiable_dimension`,
+  threshold m >= k + (n-k)/G for generic operators).
+- Statistics per cell: C_SSRL from K = `views` rotations (RMS angle `angle`) + noise
+  `aug_noise` of the back-projections A^+ y; spectral correlation against the stacked Gram
+  (top r = stacked rank) with an isotropic-noise null; subspace alignment of the leading
+  r-dim eigenspaces with a random-subspace null; Spearman's rho of each against the success
+  rate over the cells.
+"""
+
+from bridge_jax.studies._config import EI_KINDS, TheoremsConfig
+from bridge_jax.studies.theorems.plot import BEGIN, END, plot, section
+from bridge_jax.studies.theorems.run import (
+    FORMAT,
+    UNIT_FORMAT,
+    add_arguments,
+    main,
+    rank_correlations,
+    run_from_args,
+    run_unit,
+    theorems,
+    transitions,
+    unit_digest,
+)
+from bridge_jax.studies.theorems.trial import ei_trial, moi_trial, operator_matrix
+
+__all__ = [
+    "BEGIN",
+    "EI_KINDS",
+    "END",
+    "FORMAT",
+    "UNIT_FORMAT",
+    "TheoremsConfig",
+    "add_arguments",
+    "ei_trial",
+    "main",
+    "moi_trial",
+    "operator_matrix",
+    "plot",
+    "rank_correlations",
+    "run_from_args",
+    "run_unit",
+    "section",
+    "theorems",
+    "transitions",
+    "unit_digest",
+]

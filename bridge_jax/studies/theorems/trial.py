@@ -1,0 +1,146 @@
+"""One trial (unbatched; vmapped over m and trials): draw a model and operators, measure,
+learn from the measurements alone, and score against the oracle and the pseudoinverse.
+
+Operators of m rows are padded with zero rows to `m_max` (what a zero row measures is
+nothing), so one compiled program serves every m of a unit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+
+import bridge_jax as bj
+from bridge_jax.studies._config import TheoremsConfig
+
+
+def _rows(m, m_max):
+    return (jnp.arange(m_max) < m)[:, None]
+
+
+def _gaussian(key, m, m_max, n):
+    return jnp.where(_rows(m, m_max), jr.normal(key, (m_max, n)) / jnp.sqrt(m), 0.0)
+
+
+def operator_matrix(kind: str, key, m, m_max: int, n: int):
+    """The (m_max, n) matrix of one operator of `kind` with m rows (or rank m)."""
+    if kind == "gaussian":
+        return _gaussian(key, m, m_max, n)
+    if kind == "mask":  # m distinct pixels
+        return jnp.where(_rows(m, m_max), jnp.eye(n)[jr.permutation(key, n)[:m_max]], 0.0)
+    # blur: circular convolution with the ideal low-pass kernel passing the DC and the
+    # (m - 1) // 2 lowest frequency planes (rank m for odd m, m - 1 for even m): the
+    # projection onto those Fourier bands, a circulant matrix (n x n, m_max = n).
+    basis = bj.fourier_basis(n)
+    keep = jnp.arange(n) < 2 * ((m - 1) // 2) + 1
+    return (basis * keep) @ basis.T
+
+
+def _rel(xhat, x):
+    return jnp.sum((xhat - x) ** 2) / jnp.sum(x**2)
+
+
+def _statistics(c: TheoremsConfig, u, gram, key):
+    """C_SSRL of K views of the back-projections u (N, n), and its isotropic null."""
+    k_bank, k_views, k_null = jr.split(key, 3)
+    bank = bj.ViewBank(c.n, key=k_bank, num_rotations=c.views, angle=c.angle, noise=c.aug_noise)
+    cov = bj.augmentation_covariance(bank.views(u, key=k_views))
+    noise = jr.normal(k_null, (u.shape[0] * c.views, c.n))
+    return {"c_ssrl": cov, "c_null": noise.T @ noise / noise.shape[0], "gram": gram}
+
+
+def _model_signals(bases, key, shape):
+    keys = jr.split(key, math.prod(shape))
+    return jax.vmap(lambda k: bj.subspace_signal(bases, key=k))(keys).reshape(*shape, -1)
+
+
+def moi_trial(c: TheoremsConfig, num_ops: int, m_max: int, key, m):
+    """G = `num_ops` Gaussian operators of m rows, `signals_per_operator` signals through each
+    (training) and `test_signals` fresh signals spread over them (test)."""
+    k_b, k_a, k_x, k_i, k_t, k_s, k_fit = jr.split(key, 7)
+    n, g = c.n, num_ops
+    bases = bj.random_union(n, c.k, c.num_subspaces, key=k_b)
+    a = jax.vmap(lambda k: _gaussian(k, m, m_max, n))(jr.split(k_a, g))
+    x = _model_signals(bases, k_x, (g, c.signals_per_operator))
+    y = jnp.einsum("gmn,gpn->gpm", a, x)
+    init = bj.SubspaceUnion(bj.random_union(n, c.k, c.num_subspaces, key=k_i))
+
+    def loss(model, k):
+        # Each operator's signals are also measured again through another operator.
+        other = (jnp.arange(g) + jr.randint(k, (g,), 1, max(g, 2))) % g
+
+        def one_op(ag, ah, yg):
+            op, oth = bj.MatrixOperator(ag), bj.MatrixOperator(ah)
+            return jnp.mean(jax.vmap(lambda yy: bj.moi_loss(model, op, yy, oth))(yg))
+
+        return jnp.mean(jax.vmap(one_op)(a, a[other], y))
+
+    model, losses = bj.fit_scan(
+        loss, init, key=k_fit, num_steps=c.num_steps, learning_rate=c.learning_rate
+    )
+    per = -(-c.test_signals // g)
+    xt = _model_signals(bases, k_t, (g, per))
+    yt = jnp.einsum("gmn,gpn->gpm", a, xt)
+
+    def rec(fn):
+        return jax.vmap(lambda ag, yg: jax.vmap(lambda yy: fn(ag, yy))(yg))(a, yt)
+
+    mat = bj.MatrixOperator
+    learned = rec(lambda ag, yy: model(mat(ag), yy))
+    oracle = rec(lambda ag, yy: bj.SubspaceUnion(bases)(mat(ag), yy))
+    pinv = rec(lambda ag, yy: jnp.linalg.pinv(ag) @ yy)
+    u = jnp.einsum("gnm,gpm->gpn", jax.vmap(jnp.linalg.pinv)(a), y).reshape(-1, n)
+    out = {
+        "learned": _rel(learned, xt),
+        "oracle": _rel(oracle, xt),
+        "pinv": _rel(pinv, xt),
+        "final_loss": losses[-1],
+        "a": a,
+        "bases": bases,
+    }
+    out.update(_statistics(c, u, jnp.einsum("gmi,gmj->ij", a, a), k_s))
+    return out
+
+
+def ei_trial(c: TheoremsConfig, group: str, kind: str, m_max: int, key, m):
+    """One operator of `kind`, a model invariant to `group` (one k-dimensional invariant
+    subspace), EI with that group's random elements."""
+    k_b, k_a, k_x, k_i, k_t, k_s, k_fit = jr.split(key, 7)
+    n = c.n
+    bases = bj.invariant_subspace(n, c.k, group, key=k_b)[None]
+    a = operator_matrix(kind, k_a, m, m_max, n)
+    op = bj.MatrixOperator(a)
+    x = _model_signals(bases, k_x, (c.ei_signals,))
+    y = x @ a.T
+    init = bj.SubspaceUnion(bj.random_union(n, c.k, 1, key=k_i))
+
+    def transform(v, *, key):
+        return bj.group_action(v, group, key=key)
+
+    def loss(model, k):
+        ks = jr.split(k, y.shape[0])
+        return jnp.mean(
+            jax.vmap(lambda yy, kk: bj.ei_loss(model, op, yy, transform, key=kk))(y, ks)
+        )
+
+    model, losses = bj.fit_scan(
+        loss, init, key=k_fit, num_steps=c.num_steps, learning_rate=c.learning_rate
+    )
+    xt = _model_signals(bases, k_t, (c.test_signals,))
+    yt = xt @ a.T
+    pinv_a = jnp.linalg.pinv(a)
+    mats = bj.group_matrices(group, n)
+    virtual = jnp.einsum("mn,gnj->gmj", a, mats)  # A T_g
+    out = {
+        "learned": _rel(jax.vmap(lambda yy: model(op, yy))(yt), xt),
+        "oracle": _rel(jax.vmap(lambda yy: bj.SubspaceUnion(bases)(op, yy))(yt), xt),
+        "pinv": _rel(yt @ pinv_a.T, xt),
+        "final_loss": losses[-1],
+        "a": a,
+    }
+    gram = jnp.einsum("gmi,gmj->ij", virtual, virtual) / mats.shape[0]
+    out.update(_statistics(c, y @ pinv_a.T, gram, k_s))
+    return out
