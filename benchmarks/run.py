@@ -558,6 +558,16 @@ def main(argv=None) -> int:
         spec = json.loads(args.entry)
         print(json.dumps(run_entry(spec["workload"], spec["size"], spec["params"], spec["repeat"])))
         return 0
+    try:
+        os.makedirs(args.out, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=args.out, prefix=".probe-"):
+            pass
+    except OSError as e:
+        print(
+            f"benchmarks: error: cannot write to --out {args.out!r}: {e.strerror or e}.",
+            file=sys.stderr,
+        )
+        return 2
     result = bench(args.out, args.quick)
     for e in result["entries"]:
         cells = [

@@ -64,3 +64,13 @@ def test_reconstructor_benchmark_networks_match_pytorch():
             assert entry["bridge_jax"]["median_s"] > 0 and entry["torch"]["median_s"] > 0
     finally:
         torch.set_num_threads(threads)
+
+
+def test_out_that_is_a_file_is_one_line(tmp_path, capsys):
+    from benchmarks.run import main
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    assert main(["--quick", "--out", str(blocker)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write to --out" in err and len(err.strip().splitlines()) == 1
