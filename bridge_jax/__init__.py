@@ -117,6 +117,12 @@ from ._problems import gaussian_noise as gaussian_noise
 from ._problems import measure as measure
 from ._problems import poisson_gaussian_noise as poisson_gaussian_noise
 from ._problems import poisson_noise as poisson_noise
+from ._reconstructors import AbstractDenoiser as AbstractDenoiser
+from ._reconstructors import AbstractReconstructor as AbstractReconstructor
+from ._reconstructors import DnCNN as DnCNN
+from ._reconstructors import UNet as UNet
+from ._reconstructors import UnrolledProximalGradient as UnrolledProximalGradient
+from ._reconstructors import num_parameters as num_parameters
 from ._schedules import chebyshev_steps as chebyshev_steps
 from ._schedules import constant_best_step as constant_best_step
 from ._schedules import spectrum_bounds as spectrum_bounds

@@ -1,8 +1,10 @@
-r"""Learned reconstructors and encoders as equinox modules, each acting on ONE signal.
+r"""Learned reconstructors on vectors (MLP, unrolled) and encoders, each acting on ONE signal.
 
-Reconstructors are called as `model(op, y) -> x` (the same convention as `UnrolledLandweber`
-and the losses in `_losses.py`/`_imaging_losses.py`), so a model trained with one operator can
-be applied with another (a masked one for measurement splitting, a fresh one for transfer).
+The reconstructors are `AbstractReconstructor`s (see `_reconstructors.py`, which also holds
+the convolutional ones for images): called as `model(op, y, *, key=None) -> x`, the same
+convention as `UnrolledLandweber` and the losses in `_losses.py`, so a model trained with one
+operator can be applied with another (a masked one for measurement splitting, a fresh one for
+transfer). They are deterministic and ignore `key`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from . import _validate as check
 from ._operators import adjoint
+from ._reconstructors import AbstractReconstructor
 
 
 def _mlp(in_size: int, out_size: int, width: int, depth: int, key, *, zero_last=False):
@@ -30,7 +33,7 @@ def _mlp(in_size: int, out_size: int, width: int, depth: int, key, *, zero_last=
     return mlp
 
 
-class MLPReconstructor(eqx.Module):
+class MLPReconstructor(AbstractReconstructor):
     r"""$\hat x = \mathrm{MLP}(A^\top y)$: a learned map from the back-projection.
 
     Knows the physics only through $A^\top$; it must learn any inverse itself.
@@ -43,14 +46,20 @@ class MLPReconstructor(eqx.Module):
         check.prng_key("key", key)
         self.mlp = _mlp(n, n, check.positive_int("width", width), depth, key)
 
-    def __call__(self, op: lx.AbstractLinearOperator, y: Float[Array, " m"]) -> Float[Array, " n"]:
+    def __call__(
+        self,
+        op: lx.AbstractLinearOperator,
+        y: Float[Array, " m"],
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> Float[Array, " n"]:
         if op.in_size() != self.mlp.in_size:
             raise ValueError(f"op.in_size() must be {self.mlp.in_size}, got {op.in_size()}.")
         u = adjoint(op).mv(y)
         return self.mlp(u.reshape(-1)).reshape(u.shape)
 
 
-class UnrolledNet(eqx.Module):
+class UnrolledNet(AbstractReconstructor):
     r"""$T$ Landweber steps interleaved with a learned residual denoiser (shared weights):
 
     $x_{k+1} = z_k + D(z_k)$, $z_k = x_k + \tau_k A^\top(y - A x_k)$, $x_0 = 0$.
@@ -79,7 +88,13 @@ class UnrolledNet(eqx.Module):
         self.log_steps = jnp.full((num_iters,), jnp.log(jnp.asarray(step, float)))
         self.denoiser = _mlp(n, n, check.positive_int("width", width), depth, key, zero_last=True)
 
-    def __call__(self, op: lx.AbstractLinearOperator, y: Float[Array, " m"]) -> Float[Array, " n"]:
+    def __call__(
+        self,
+        op: lx.AbstractLinearOperator,
+        y: Float[Array, " m"],
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> Float[Array, " n"]:
         if op.in_size() != self.denoiser.in_size:
             raise ValueError(f"op.in_size() must be {self.denoiser.in_size}, got {op.in_size()}.")
 
@@ -92,7 +107,7 @@ class UnrolledNet(eqx.Module):
         return x
 
 
-class UnrolledShrinkage(eqx.Module):
+class UnrolledShrinkage(AbstractReconstructor):
     r"""ISTA unrolled with learned steps and thresholds (a LISTA-style network that keeps $A$):
 
     $x_{k+1} = \mathrm{soft}(x_k + \tau_k A^\top(y - A x_k),\ \tau_k \lambda_k)$, $x_0 = 0$.
@@ -124,7 +139,13 @@ class UnrolledShrinkage(eqx.Module):
     def steps(self) -> Float[Array, " T"]:
         return 2 * lax.stop_gradient(self.step) * jax.nn.sigmoid(self.step_logits)
 
-    def __call__(self, op: lx.AbstractLinearOperator, y: Float[Array, " m"]) -> Float[Array, " n"]:
+    def __call__(
+        self,
+        op: lx.AbstractLinearOperator,
+        y: Float[Array, " m"],
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> Float[Array, " n"]:
         if op.in_size() != self.n:
             raise ValueError(f"op.in_size() must be {self.n}, got {op.in_size()}.")
 

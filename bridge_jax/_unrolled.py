@@ -2,16 +2,16 @@ r"""Unrolled Landweber with learnable step sizes (and, optionally, a learnable i
 
 from __future__ import annotations
 
-import equinox as eqx
 import jax.numpy as jnp
 import lineax as lx
-from jaxtyping import Array, Float
+from jaxtyping import Array, Float, PRNGKeyArray
 
 from . import _validate as check
+from ._reconstructors import AbstractReconstructor
 from ._solvers.landweber import _landweber, prepare
 
 
-class UnrolledLandweber(eqx.Module):
+class UnrolledLandweber(AbstractReconstructor):
     r"""$T$ Landweber steps $x_{k+1} = x_k + \tau_k A^\top(y - A x_k)$ from $x_0$, as a model.
 
     `steps` ($\tau_0..\tau_{T-1}$) and `x0` are array leaves: train them with
@@ -44,6 +44,12 @@ class UnrolledLandweber(eqx.Module):
     def num_steps(self) -> int:
         return self.steps.shape[0]
 
-    def __call__(self, op: lx.AbstractLinearOperator, y: Float[Array, " m"]) -> Float[Array, " n"]:
+    def __call__(
+        self,
+        op: lx.AbstractLinearOperator,
+        y: Float[Array, " m"],
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> Float[Array, " n"]:
         y, x0, steps = prepare(op, y, self.x0, self.steps, self.num_steps)
         return _landweber(op, y, x0, steps, False)[0]
