@@ -29,6 +29,7 @@ COMMANDS = {
     "sweep": ("sweep the paper's pipeline over a grid (TOML or --set)", True),
     "physics": ("imaging operators on a real image: measurement and pseudoinverse", True),
     "spectra": ("the paper's spectral and subspace statistics at image scale (matrix-free)", True),
+    "imaging": ("self-supervised imaging benchmark: learned reconstructors on real images", True),
 }
 
 
