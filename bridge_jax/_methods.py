@@ -84,7 +84,9 @@ class Batch(eqx.Module):
             self.y = check.shape("y", y, (None, *op.out_structure().shape))
         else:
             self.y = jnp.asarray(y)
-        self.sigma = jnp.asarray(check.nonnegative("sigma", sigma), self.y.dtype)
+        # A real noise level also for complex measurements (MRI): sigma^2 per entry.
+        real = jnp.zeros((), self.y.dtype).real.dtype
+        self.sigma = jnp.asarray(check.nonnegative("sigma", sigma), real)
         if x is not None:
             x = jnp.asarray(x)
             # One signal per measurement: vectors (N, n) or images (N, H, W).

@@ -66,6 +66,7 @@ def seed_data(c: ImagingConfig, task, key, *, family: bool) -> dict:
     noise = task.noise(c)
     op = task.operator(k_op, shape)
     d = {
+        "x_train": train,
         "op": op,
         "y_train": _measure_all(op, train, noise, k_train),
         "y_test": _measure_all(op, test, noise, k_test),
@@ -115,12 +116,16 @@ def run_reference(c: ImagingConfig, task) -> dict:
     _, test = images(c, task.data)
     data = all_seed_data(c, task)
 
+    # The images are arguments, not constants of the program (XLA would fold SSIM on them).
     @eqx.filter_jit
-    def one(d):
-        out = jax.vmap(lambda y: task.reference(d["op"], y))(d["y_test"])
-        return (*_metrics(out, test), out[0], _display(task, d["op"], d["y_test"][0]))
+    def run(data, test):
+        def one(d):
+            out = jax.vmap(lambda y: task.reference(d["op"], y))(d["y_test"])
+            return (*_metrics(out, test), out[0], _display(task, d["op"], d["y_test"][0]))
 
-    psnr, ssim, example, shown = eqx.filter_vmap(one)(data)
+        return eqx.filter_vmap(one)(data)
+
+    psnr, ssim, example, shown = run(data, test)
     return {
         "psnr": np.asarray(psnr, np.float64).tolist(),
         "ssim": np.asarray(ssim, np.float64).tolist(),
@@ -162,7 +167,7 @@ def run_unit(c: ImagingConfig, task, method: str, *, progress=None) -> dict:
             batch = bj.Batch(ops, y, sigma=sigma, shared_op=False, u=y)
         else:
             y = d["y_train"][idx]
-            x = train[idx] if method == "supervised" else None
+            x = d["x_train"][idx] if method == "supervised" else None
             batch = bj.Batch(d["op"], y, sigma=sigma, x=x, u=y)
         return model.loss(batch, key=k_loss)
 
@@ -182,7 +187,7 @@ def run_unit(c: ImagingConfig, task, method: str, *, progress=None) -> dict:
     )
 
     @eqx.filter_jit
-    def evaluate(models, data, keys):
+    def evaluate(models, data, test, keys):
         def one(model, d, k):
             ks = jr.split(k, test.shape[0])
             out = jax.vmap(lambda y, kk: model.output(d["op"], y, y, key=kk))(d["y_test"], ks)
@@ -190,7 +195,7 @@ def run_unit(c: ImagingConfig, task, method: str, *, progress=None) -> dict:
 
         return eqx.filter_vmap(one)(models, data, keys)
 
-    psnr, ssim, example = evaluate(models, data, _seed_keys(c, task.name, 3))
+    psnr, ssim, example = evaluate(models, data, test, _seed_keys(c, task.name, 3))
     return {
         "psnr": np.asarray(psnr, np.float64).tolist(),
         "ssim": np.asarray(ssim, np.float64).tolist(),
