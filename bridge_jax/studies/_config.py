@@ -410,8 +410,8 @@ class ImagingConfig(Recorded):
     poisson_gain: float = 0.05
     sigma: float = 0.03
     scales: int = 2
-    width: int = 16
-    train_steps: int = 300
+    width: int = 8
+    train_steps: int = 200
     batch_size: int = 8
     learning_rate: float = 1e-3
 

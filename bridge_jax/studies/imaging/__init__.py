@@ -14,8 +14,9 @@ Definitions (all stated in imaging.json too):
   seed), mnist_cs (Gaussian A, m = n/4 = 196). 64x64 patches of scikit-image's images
   (`load_image_patches`, 3 held-out test images): ct (Radon, 40 evenly spaced angles, scaled
   by 1/50 to norm ~1), mri (4x Cartesian lines, 8% centre, one mask per seed), deblur
-  (circular Gaussian blur of 1.5 px), sr (x2 box downsampling). Gaussian noise `sigma` (0.03)
-  on the measurements of every task but the two denoising ones.
+  (circular Gaussian blur of 1.5 px), sr (x2 box downsampling, scaled by 2 so that
+  A A^T = I). Gaussian noise `sigma` (0.03) on the measurements of every task but the two
+  denoising ones.
 - Network: one `UNet(scales, width)` on A^* y for every method (its last layer starts at zero:
   untrained, it returns A^* y). Methods: `make_method(name, reconstructor=UNet)`: mc
   (measurement consistency alone), noise2self, ei (per-task group: circular shifts; small
@@ -29,8 +30,8 @@ Definitions (all stated in imaging.json too):
   methods (simclr, byol, dino, mae) learn representations, not reconstructions: not in this
   benchmark.
 - Lower reference 'pinv': y for denoising and deblurring (the blurred image), the zero-filled
-  A^T y = A^+ y for inpainting and MRI, A^+ y for CS, nearest-neighbour upsampling (= A^+ y)
-  for sr, 50 Landweber steps from 0 for CT (the exact A^+ y amplifies the noise).
+  A^T y = A^+ y for inpainting and MRI, A^+ y for CS, nearest-neighbour upsampling
+  (= A^T y = A^+ y) for sr, 50 Landweber steps from 0 for CT (the exact A^+ y amplifies the noise).
 - Training: `train_steps` Adam steps on minibatches of `batch_size` training measurements;
   `seeds` seeds, each its own operator draw, noise, initialisation and minibatches, trained at
   once as a vmapped batch of models (one compilation per (task, method)).

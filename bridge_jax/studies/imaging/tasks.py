@@ -79,7 +79,9 @@ def _blur_family(key, shape):
 
 
 def _sr(key, shape):
-    return bj.Downsample(shape, 2)
+    # Scaled by f = 2 so that A A^T = I: A^T y is the nearest-neighbour upsampling at the
+    # image's scale (the unscaled A^T y is a quarter of it), and A^+ = A^T.
+    return bj.Downsample(shape, 2) * 2.0
 
 
 def _back_projection(op, y):
@@ -96,11 +98,6 @@ def _pinv(op, y):
 
 def _mri_pinv(op, y):
     return op.pseudoinverse(y)
-
-
-def _sr_pinv(op, y):
-    # A A^T = I / f^2 for the box downsampling: A^+ = f^2 A^T (nearest-neighbour upsampling).
-    return op.factor**2 * bj.adjoint(op).mv(y)
 
 
 def _landweber(op, y):
@@ -218,13 +215,13 @@ TASKS = {
         Task(
             "sr",
             "patches",
-            "64x64 patches, x2 super-resolution (2x2 box average)",
+            "64x64 patches, x2 super-resolution (2x2 box average, scaled by 2: A A^T = I)",
             _sr,
             None,
             _gaussian("sigma"),
             _sigma("sigma"),
-            _sr_pinv,
-            "A^+ y (nearest-neighbour upsampling)",
+            _back_projection,
+            "A^+ y = A^T y (nearest-neighbour upsampling)",
             bj.random_circular_shift,
             "circular shifts",
         ),
