@@ -396,7 +396,7 @@ class ImagingConfig(Recorded):
     `sigma` on every other task. Networks: a `UNet` of `scales` levels and `width` channels on
     $A^* y$. Training: `train_steps` Adam steps (`learning_rate`) on minibatches of
     `batch_size` measurements; `seeds` independent seeds (operator, noise, initialisation and
-    minibatches) trained as one vmapped batch of models.
+    minibatches) trained as one batch of models (one compilation).
     """
 
     tasks: tuple[str, ...] = IMAGING_TASKS

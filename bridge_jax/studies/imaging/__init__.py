@@ -34,7 +34,8 @@ Definitions (all stated in imaging.json too):
   (= A^T y = A^+ y) for sr, 50 Landweber steps from 0 for CT (the exact A^+ y amplifies the noise).
 - Training: `train_steps` Adam steps on minibatches of `batch_size` training measurements;
   `seeds` seeds, each its own operator draw, noise, initialisation and minibatches, trained at
-  once as a vmapped batch of models (one compilation per (task, method)).
+  once as one batch of models (one compilation per (task, method); `vmap` over the seeds on a
+  GPU, `lax.map` on a CPU, where XLA runs convolutions vmapped over weights ~4x slower).
 - Scores: PSNR and SSIM (data range 1, outputs not clipped) averaged over the test images per
   seed; mean and 95% t-interval over seeds; gap closed = (method - pinv) / (supervised - pinv)
   of the mean.

@@ -135,6 +135,20 @@ def run_reference(c: ImagingConfig, task) -> dict:
     }
 
 
+def over_seeds(fn, *trees):
+    """`fn` on each seed's slice of `trees` (a leading seed axis on their arrays), stacked.
+
+    On a CPU the seeds run one after the other (`lax.map`): XLA:CPU runs a convolution
+    vmapped over its weights (one UNet per seed) as a grouped convolution about 4x slower
+    than the seeds in turn (measured: 0.57 s against 0.14 s for a gradient of 3 UNets of
+    width 8 on 8 MNIST images each). Elsewhere (GPU) they run as one batch (`vmap`).
+    """
+    if jax.default_backend() != "cpu":
+        return eqx.filter_vmap(fn)(*trees)
+    arrays, static = eqx.partition(trees, eqx.is_array)
+    return jax.lax.map(lambda a: fn(*eqx.combine(a, static)), arrays)
+
+
 def make_models(c: ImagingConfig, task, method: str, keys):
     """One fresh method per key (a vmapped batch): a UNet trained by `method`."""
     sigma = task.sigma(c) or 0.0
@@ -173,7 +187,7 @@ def run_unit(c: ImagingConfig, task, method: str, *, progress=None) -> dict:
 
     def loss_fn(models, k):
         # The sum over seeds: each seed's gradient is its own (see `fit`).
-        return jnp.sum(eqx.filter_vmap(one_loss)(models, data, jr.split(k, c.seeds)))
+        return jnp.sum(over_seeds(one_loss, models, data, jr.split(k, c.seeds)))
 
     models, losses = bj.fit(
         loss_fn,
@@ -193,7 +207,7 @@ def run_unit(c: ImagingConfig, task, method: str, *, progress=None) -> dict:
             out = jax.vmap(lambda y, kk: model.output(d["op"], y, y, key=kk))(d["y_test"], ks)
             return (*_metrics(out, test), out[0])
 
-        return eqx.filter_vmap(one)(models, data, keys)
+        return over_seeds(one, models, data, keys)
 
     psnr, ssim, example = evaluate(models, data, test, _seed_keys(c, task.name, 3))
     return {
