@@ -44,3 +44,23 @@ def test_entry_fields_and_markdown():
     }
     table = run.markdown(result)
     assert "| W4 | tiny |" in table
+
+
+def test_reconstructor_benchmark_networks_match_pytorch():
+    """The PyTorch UNet and unrolled network of `benchmarks/reconstructors.py` are the same
+    networks as bridge_jax's: same parameter count, same loss with the copied weights."""
+    import pytest
+
+    torch = pytest.importorskip("torch")
+    from benchmarks import reconstructors
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny sizes: threads only add synchronisation
+    try:
+        for name in reconstructors.CONFIGS:
+            entry = reconstructors.bench(name, size=9, batch=2, repeat=2, torch=torch)
+            assert entry["bridge_jax_parameters"] == entry["torch_parameters"] > 0
+            assert entry["loss_relative_difference"] < 1e-5, entry["initial_loss"]
+            assert entry["bridge_jax"]["median_s"] > 0 and entry["torch"]["median_s"] > 0
+    finally:
+        torch.set_num_threads(threads)
