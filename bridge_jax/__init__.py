@@ -73,6 +73,7 @@ from ._methods import SURE as SURE
 from ._methods import AbstractMethod as AbstractMethod
 from ._methods import AbstractStatelessMethod as AbstractStatelessMethod
 from ._methods import Batch as Batch
+from ._methods import MeasurementConsistency as MeasurementConsistency
 from ._methods import Noise2Self as Noise2Self
 from ._methods import Noisier2Noise as Noisier2Noise
 from ._methods import SimCLR as SimCLR

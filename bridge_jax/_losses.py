@@ -25,6 +25,12 @@ from ._linalg import pinv_solve
 from ._operators import Mask, check_operator, is_complex, random_mask
 
 
+def _abs2(r):
+    r"""$|r|^2$ entrywise: $r^2$ for real residuals, $(\mathrm{Re}\,r)^2 + (\mathrm{Im}\,r)^2$ for
+    complex measurements (MRI), where $r^2$ would be complex and not a loss."""
+    return jnp.abs(r) ** 2 if jnp.iscomplexobj(r) else r**2
+
+
 def supervised_loss(model, op: lx.AbstractLinearOperator, y, x) -> Float[Array, ""]:
     r"""$\frac1n\|f(A, y) - x\|^2$ (needs the ground truth $x$)."""
     return jnp.mean((model(op, y) - x) ** 2)
@@ -32,7 +38,7 @@ def supervised_loss(model, op: lx.AbstractLinearOperator, y, x) -> Float[Array, 
 
 def measurement_consistency_loss(model, op: lx.AbstractLinearOperator, y) -> Float[Array, ""]:
     r"""$\frac1m\|A f(A, y) - y\|^2$: measurement-only, blind to $\ker A$ and to noise."""
-    return jnp.mean((op.mv(model(op, y)) - y) ** 2)
+    return jnp.mean(_abs2(op.mv(model(op, y)) - y))
 
 
 def measurement_split_loss(
@@ -51,7 +57,7 @@ def measurement_split_loss(
     keep = Mask(seen, dtype=out.dtype)
     x_hat = model(keep @ op, keep.mv(y))
     resid = jnp.where(seen, 0.0, op.mv(x_hat) - y)
-    return jnp.sum(resid**2) / jnp.maximum(jnp.sum(~seen), 1)
+    return jnp.sum(_abs2(resid)) / jnp.maximum(jnp.sum(~seen), 1)
 
 
 def noise2self_loss(
@@ -75,7 +81,7 @@ def noise2self_loss(
         seen = group != g
         keep = Mask(seen, dtype=out.dtype)
         x_hat = model(keep @ op, keep.mv(y))
-        return jnp.sum(jnp.where(seen, 0.0, op.mv(x_hat) - y) ** 2)
+        return jnp.sum(_abs2(jnp.where(seen, 0.0, op.mv(x_hat) - y)))
 
     return jnp.sum(jax.vmap(one)(jnp.arange(num_groups))) / m
 
@@ -99,7 +105,7 @@ def ei_loss(
     y2 = op.mv(x2)
     y2 = y2 + jnp.asarray(sigma, y2.dtype) * jr.normal(k_e, y2.shape, y2.dtype)
     x3 = model(op, y2)
-    return jnp.mean((op.mv(x1) - y) ** 2) + weight * jnp.mean((x3 - x2) ** 2)
+    return jnp.mean(_abs2(op.mv(x1) - y)) + weight * jnp.mean((x3 - x2) ** 2)
 
 
 def moi_loss(
@@ -123,7 +129,7 @@ def moi_loss(
         )
     x1 = model(op, y)
     x2 = model(other_op, other_op.mv(x1))
-    return jnp.mean((op.mv(x1) - y) ** 2) + weight * jnp.mean((x2 - x1) ** 2)
+    return jnp.mean(_abs2(op.mv(x1) - y)) + weight * jnp.mean((x2 - x1) ** 2)
 
 
 def noisier(y, *, key: PRNGKeyArray, sigma, alpha=1.0):
@@ -145,7 +151,7 @@ def noisier2noise_loss(
     Requires the noise level $\sigma$ of $y$ (Gaussian, i.i.d. across rows).
     """
     z = noisier(y, key=key, sigma=sigma, alpha=alpha)
-    return jnp.mean((op.mv(model(op, z)) - y) ** 2)
+    return jnp.mean(_abs2(op.mv(model(op, z)) - y))
 
 
 def noisier2noise_estimate(model, op: lx.AbstractLinearOperator, z, *, alpha=1.0):

@@ -1,5 +1,5 @@
-r"""Self-supervised methods (the paper's eight, then MOI, SURE and R2R) and a supervised
-reference, behind one interface.
+r"""Self-supervised methods (the paper's eight, then MOI, SURE, R2R and measurement consistency
+alone, "mc") and a supervised reference, behind one interface.
 
 A method is an `eqx.Module` holding its networks (and, for BYOL and DINO, its EMA target and
 centre). It answers three questions about ONE trial's data, a `Batch`:
@@ -36,6 +36,7 @@ from ._augmentations import ViewBank, random_shift
 from ._linalg import pinv_solve
 from ._losses import (
     ei_loss,
+    measurement_consistency_loss,
     measurement_split_loss,
     moi_loss,
     noise2self_loss,
@@ -49,13 +50,14 @@ from ._losses import (
 )
 from ._models import Encoder, UnrolledNet, UnrolledShrinkage
 from ._operators import check_operator, random_mask
+from ._reconstructors import AbstractReconstructor
 from ._ssrl_losses import byol_loss, dino_loss, ema_update, mae_loss, nt_xent_loss
 
 SSRL_METHODS = ("simclr", "byol", "dino", "mae")
 IMAGING_METHODS = ("noise2self", "ei", "ssdu", "noisier2noise")
 # The paper's eight, the supervised reference, then the methods added since (new names go at
 # the end: studies derive per-method keys from the position in METHODS).
-METHODS = SSRL_METHODS + IMAGING_METHODS + ("supervised", "moi", "sure", "r2r")
+METHODS = SSRL_METHODS + IMAGING_METHODS + ("supervised", "moi", "sure", "r2r", "mc")
 
 
 class Batch(eqx.Module):
@@ -82,8 +84,14 @@ class Batch(eqx.Module):
             self.y = check.shape("y", y, (None, *op.out_structure().shape))
         else:
             self.y = jnp.asarray(y)
-        self.sigma = jnp.asarray(check.nonnegative("sigma", sigma), self.y.dtype)
-        self.x = None if x is None else check.shape("x", x, (self.y.shape[0], None))
+        # A real noise level also for complex measurements (MRI): sigma^2 per entry.
+        real = jnp.zeros((), self.y.dtype).real.dtype
+        self.sigma = jnp.asarray(check.nonnegative("sigma", sigma), real)
+        if x is not None:
+            x = jnp.asarray(x)
+            # One signal per measurement: vectors (N, n) or images (N, H, W).
+            check.shape("x", x, (self.y.shape[0],) + (None,) * max(1, x.ndim - 1))
+        self.x = x
         self.u = self.map(lambda o, yi: pinv_solve(o, yi)) if u is None else u
 
     @property
@@ -282,10 +290,22 @@ def _mean_loss(batch: Batch, key, loss):
 class _AbstractReconstructorMethod(AbstractStatelessMethod):
     """An imaging method whose output is its network's reconstruction `model(op, y)`."""
 
-    model: UnrolledNet | UnrolledShrinkage
+    model: AbstractReconstructor
 
     def output(self, op, y, u, *, key):
         return self.model(op, y)
+
+
+class MeasurementConsistency(_AbstractReconstructorMethod):
+    r"""Measurement consistency alone, $\frac1m\|A f(A, y) - y\|^2$
+    (`measurement_consistency_loss`): the baseline that cannot see $\ker A$ with one fixed
+    operator (any null-space content fits $y$ equally well) and that fits the noise."""
+
+    name: ClassVar[str] = "mc"
+    domain: ClassVar[str] = "imaging"
+
+    def loss(self, batch, *, key):
+        return jnp.mean(batch.map(lambda op, y: measurement_consistency_loss(self.model, op, y)))
 
 
 class Noise2Self(_AbstractReconstructorMethod):
@@ -377,7 +397,7 @@ class Noisier2Noise(AbstractStatelessMethod):
 
     name: ClassVar[str] = "noisier2noise"
     domain: ClassVar[str] = "imaging"
-    model: UnrolledNet | UnrolledShrinkage
+    model: AbstractReconstructor
     sigma: Float[Array, ""]
     alpha: float = eqx.field(static=True, default=1.0)
     draws: int = eqx.field(static=True, default=4)
@@ -409,7 +429,7 @@ class SURE(AbstractStatelessMethod):
 
     name: ClassVar[str] = "sure"
     domain: ClassVar[str] = "imaging"
-    model: UnrolledNet | UnrolledShrinkage
+    model: AbstractReconstructor
     sigma: Float[Array, ""]
     eps: float | None = eqx.field(static=True, default=None)
 
@@ -437,7 +457,7 @@ class R2R(AbstractStatelessMethod):
 
     name: ClassVar[str] = "r2r"
     domain: ClassVar[str] = "imaging"
-    model: UnrolledNet | UnrolledShrinkage
+    model: AbstractReconstructor
     sigma: Float[Array, ""]
     alpha: float = eqx.field(static=True, default=0.5)
     draws: int = eqx.field(static=True, default=4)
@@ -486,7 +506,7 @@ def make_method(
     angle=0.1,
     aug_noise=0.1,
     num_rotations: int = 16,
-    reconstructor: str = "shrinkage",
+    reconstructor: str | AbstractReconstructor = "shrinkage",
     views: ViewBank | None = None,
     ei_transform: Callable | None = None,
 ) -> AbstractMethod:
@@ -500,15 +520,24 @@ def make_method(
     `aug_noise`, or any `views` bank (e.g. `ViewBank.from_transforms` of image
     augmentations); `ei_transform(x, *, key)`: EI's transform group (default: cyclic shifts).
     `reconstructor`: the imaging methods' network, `"shrinkage"`
-    (`UnrolledShrinkage`, learned ISTA) or `"mlp"` (`UnrolledNet`, Landweber + MLP denoiser).
+    (`UnrolledShrinkage`, learned ISTA), `"mlp"` (`UnrolledNet`, Landweber + MLP denoiser), or
+    any `AbstractReconstructor` instance (e.g. a `UNet`, `DnCNN` or
+    `UnrolledProximalGradient` on images, or the user's own network), trained as given; `n`,
+    `step`, `width` and `num_iters` then do not shape it.
     Equal keys give equal encoders, so methods start from the same weights where they share them.
     """
     check.one_of("name", name, METHODS)
     n = check.positive_int("n", n)
     k = jr.split(check.prng_key("key", key), 4)
     if name not in SSRL_METHODS:
-        check.one_of("reconstructor", reconstructor, ("shrinkage", "mlp"))
-        if reconstructor == "shrinkage":
+        if isinstance(reconstructor, AbstractReconstructor):
+            model = reconstructor
+        elif not isinstance(reconstructor, str):
+            raise TypeError(
+                "reconstructor must be 'shrinkage', 'mlp' or an AbstractReconstructor, got "
+                f"{type(reconstructor).__name__}."
+            )
+        elif check.one_of("reconstructor", reconstructor, ("shrinkage", "mlp")) == "shrinkage":
             model = UnrolledShrinkage(n, num_iters=num_iters, step=step)
         else:
             model = UnrolledNet(n, num_iters=num_iters, step=step, width=width, key=k[0])
@@ -518,6 +547,7 @@ def make_method(
             "ssdu": SSDU,
             "supervised": Supervised,
             "moi": MOI,
+            "mc": MeasurementConsistency,
         }
         if name == "noisier2noise":
             return Noisier2Noise(model=model, sigma=jnp.asarray(check.nonnegative("sigma", sigma)))

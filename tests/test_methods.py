@@ -295,3 +295,112 @@ def test_methods_digits_trial_and_methods(key):
     assert ei.transform.keywords == image_group(c).keywords
     with pytest.raises(ValueError, match="operator must stay 'gaussian'"):
         MethodsConfig.quick(data="digits", n=64, m=16, operator="blur").validate()
+
+
+@pytest.fixture(scope="module")
+def image_batches():
+    """8 x 8 images, half the pixels hidden: one mask for all (shared) and one per image."""
+    k_m, k_x, k_e, k_p = jr.split(jr.key(9), 4)
+    x = jr.uniform(k_x, (6, 8, 8))
+    op = bj.Inpainting(bj.random_mask((8, 8), 0.5, key=k_m))
+    y = jax.vmap(op.mv)(x) + 0.05 * jr.normal(k_e, x.shape)
+    ops = jax.vmap(lambda k: bj.Inpainting(bj.random_mask((8, 8), 0.5, key=k)))(jr.split(k_p, 6))
+    y_per = jax.vmap(lambda o, xi: o.mv(xi))(ops, x) + 0.05 * jr.normal(k_e, x.shape)
+    shared = bj.Batch(op, y, sigma=0.05, x=x, u=y)
+    return shared, bj.Batch(ops, y_per, sigma=0.05, x=x, shared_op=False, u=y_per)
+
+
+@pytest.mark.parametrize("name", bj.IMAGING_METHODS + ("supervised", "moi", "sure", "r2r", "mc"))
+def test_imaging_methods_train_a_user_network(name, image_batches, key):
+    """Every imaging method (and supervised) trains any AbstractReconstructor given as
+    `reconstructor`, here a UNet on (H, W) images: it is the method's model as given, the loss
+    has finite gradients in every weight of it, and the output is an image."""
+    shared, per_image = image_batches
+    batch = per_image if name == "moi" else shared
+    net = bj.UNet(scales=2, width=4, key=key)
+    method = bj.make_method(
+        name, 64, key=key, sigma=0.05, reconstructor=net, ei_transform=bj.random_rot90
+    )
+    assert method.model is net
+    grads = eqx.filter_grad(lambda m: m.loss(batch, key=key))(method)
+    leaves = jax.tree_util.tree_leaves(eqx.filter(grads.model, eqx.is_array))
+    assert len(leaves) == len(jax.tree_util.tree_leaves(eqx.filter(net, eqx.is_array)))
+    assert all(np.all(np.isfinite(g)) for g in leaves)
+    head = np.asarray(grads.model.head.weight)
+    if name == "mc":
+        # The untrained UNet returns the zero-filled A^T y, already consistent (A A^T y = y
+        # for a mask): measurement consistency is at its minimum and has nothing to learn.
+        assert np.all(head == 0)
+    else:
+        # The last convolution starts at zero: its gradient is the first thing training moves.
+        assert np.any(head != 0)
+    op0 = shared.op
+    assert method.output(op0, shared.y[0], shared.u[0], key=key).shape == (8, 8)
+
+
+def test_mc_is_blind_to_the_null_space(image_batches, key):
+    """Measurement consistency scores the zero-filled image (the untrained UNet's A^T y) and
+    the same image with anything added in the hidden pixels identically (0 without noise):
+    it cannot prefer one null-space completion over another. MOI can (the fixed point through
+    another mask fails for a wrong completion)."""
+    shared, per_image = image_batches
+    x = shared.x
+    clean = bj.Batch(shared.op, jax.vmap(shared.op.mv)(x), sigma=0.0, x=x, u=x)
+
+    class Fill(bj.AbstractReconstructor):
+        value: float
+
+        def __call__(self, op, y, *, key=None):
+            u = bj.adjoint(op).mv(y)
+            return jnp.where(op.mv(jnp.ones_like(u)) > 0, u, self.value)
+
+    for value in (0.0, 0.5, 3.0):
+        mc = bj.make_method("mc", 64, key=key, reconstructor=Fill(value))
+        assert float(mc.loss(clean, key=key)) == pytest.approx(0.0, abs=1e-12)
+    clean_per = bj.Batch(
+        per_image.op,
+        jax.vmap(lambda o, xi: o.mv(xi))(per_image.op, x),
+        sigma=0.0,
+        x=x,
+        shared_op=False,
+        u=x,
+    )
+    moi = [
+        float(bj.make_method("moi", 64, key=key, reconstructor=Fill(v)).loss(clean_per, key=key))
+        for v in (0.0, 3.0)
+    ]
+    assert moi[0] > 0 and moi[1] > 10 * moi[0]
+
+
+def test_reconstructor_must_be_a_name_or_a_network(key):
+    with pytest.raises(TypeError, match="AbstractReconstructor"):
+        bj.make_method("ei", 64, key=key, reconstructor=lambda op, y: y)
+    with pytest.raises(ValueError, match="reconstructor"):
+        bj.make_method("ei", 64, key=key, reconstructor="unet")
+
+
+@pytest.mark.parametrize("name", ("mc", "noise2self", "ei", "ssdu", "noisier2noise", "moi"))
+def test_measurement_losses_on_complex_data_are_real(name, key):
+    """MRI measures complex k-space: the measurement-domain losses use |r|^2 (a real loss with
+    real gradients), not r^2. mc equals NumPy's mean |A f(A, y) - y|^2."""
+    k_m, k_x, k_e = jr.split(key, 3)
+    masks = jax.vmap(lambda k: bj.cartesian_mask((8, 8), 2, key=k))(jr.split(k_m, 4))
+    ops = jax.vmap(bj.MRI)(masks)
+    x = jr.uniform(k_x, (4, 8, 8))
+    y = jax.vmap(lambda o, xi: bj.GaussianNoise(0.05)(o.mv(xi), key=k_e))(ops, x)
+    shared = name != "moi"
+    op = jax.tree_util.tree_map(lambda a: a[0], ops) if shared else ops
+    y = jax.vmap(op.mv)(x) + 0.05 * (1 + 1j) * jr.normal(k_e, x.shape) if shared else y
+    batch = bj.Batch(op, y, sigma=0.05, shared_op=shared, u=x)
+    net = bj.DnCNN(depth=2, width=4, key=key)
+    method = bj.make_method(
+        name, 64, key=key, sigma=0.05, reconstructor=net, ei_transform=bj.random_rot90
+    )
+    loss, grads = eqx.filter_value_and_grad(lambda m: m.loss(batch, key=key))(method)
+    assert loss.dtype == jnp.float32 and np.isfinite(float(loss))
+    leaves = jax.tree_util.tree_leaves(eqx.filter(grads, eqx.is_array))
+    assert all(np.isrealobj(g) and np.all(np.isfinite(g)) for g in leaves)
+    if name == "mc":
+        fx = jax.vmap(lambda yi: net(op, yi))(y)
+        r = np.asarray(jax.vmap(op.mv)(fx)) - np.asarray(y)
+        np.testing.assert_allclose(float(loss), np.mean(np.abs(r) ** 2), rtol=1e-5)

@@ -30,6 +30,7 @@ COMMANDS = {
     "physics": ("imaging operators on a real image: measurement and pseudoinverse", True),
     "spectra": ("the paper's spectral and subspace statistics at image scale (matrix-free)", True),
     "theorems": ("sensing theorems: learning a model from measurements alone vs the bounds", True),
+    "imaging": ("self-supervised imaging benchmark: learned reconstructors on real images", True),
 }
 
 

@@ -460,3 +460,103 @@ class TheoremsConfig(Recorded):
         for name in ("moi_m", "ei_m"):
             if max(getattr(self, name)) > self.n:
                 yield f"{name} must be <= n={self.n}, got {getattr(self, name)}."
+
+
+# The imaging benchmark (issue 14): the tasks and methods it knows (their definitions are in
+# bridge_jax/studies/imaging/tasks.py).
+IMAGING_TASKS = (
+    "mnist_denoise",
+    "mnist_poisson",
+    "mnist_inpaint",
+    "mnist_cs",
+    "ct",
+    "mri",
+    "deblur",
+    "sr",
+)
+IMAGING_METHODS = ("mc", "noise2self", "ei", "ssdu", "noisier2noise", "sure", "r2r", "moi")
+
+
+@dataclasses.dataclass(frozen=True)
+class ImagingConfig(Recorded):
+    """The imaging benchmark's setting (issue 14); definitions in the docstring of
+    bridge_jax/studies/imaging/__init__.py.
+
+    Data: `mnist_train` / `mnist_test` MNIST digits (disjoint), 64x64 patches of
+    scikit-image's images (`patches_per_image` per image, 3 test images held out). Noise:
+    Gaussian `denoise_sigma` (MNIST denoising), Poisson of gain `poisson_gain`, Gaussian
+    `sigma` on every other task. Networks: a `UNet` of `scales` levels and `width` channels on
+    $A^* y$. Training: `train_steps` Adam steps (`learning_rate`) on minibatches of
+    `batch_size` measurements; `seeds` independent seeds (operator, noise, initialisation and
+    minibatches) trained as one batch of models (one compilation).
+    """
+
+    tasks: tuple[str, ...] = IMAGING_TASKS
+    methods: tuple[str, ...] = IMAGING_METHODS + ("supervised",)
+    seeds: int = 3
+    seed: int = 0
+    mnist_train: int = 512
+    mnist_test: int = 64
+    patches_per_image: int = 16
+    denoise_sigma: float = 0.2
+    poisson_gain: float = 0.05
+    sigma: float = 0.03
+    scales: int = 2
+    width: int = 8
+    train_steps: int = 200
+    batch_size: int = 8
+    learning_rate: float = 1e-3
+
+    QUICK: ClassVar[dict] = dict(
+        tasks=("mnist_inpaint",),
+        methods=("mc", "moi", "supervised"),
+        seeds=2,
+        mnist_train=16,
+        mnist_test=4,
+        patches_per_image=2,
+        width=4,
+        train_steps=3,
+        batch_size=4,
+    )
+
+    @classmethod
+    def quick(cls, **overrides) -> ImagingConfig:
+        return cls(**{**cls.QUICK, **overrides})
+
+    RULES: ClassVar[dict] = {
+        "tasks": tuple_of(None, allowed=IMAGING_TASKS),
+        "methods": tuple_of(None, allowed=IMAGING_METHODS + ("supervised",)),
+        **dict.fromkeys(
+            (
+                "seeds",
+                "mnist_train",
+                "mnist_test",
+                "patches_per_image",
+                "width",
+                "train_steps",
+                "batch_size",
+            ),
+            positive_int,
+        ),
+        "seed": seed_value,
+        "scales": number(1, 3),
+        **dict.fromkeys(
+            ("denoise_sigma", "poisson_gain", "sigma", "learning_rate"), number(0, low_open=True)
+        ),
+    }
+
+    def relations(self):
+        if isinstance(self.scales, float):
+            yield f"scales must be an integer in [1, 3], got {self.scales!r}."
+        if self.mnist_train + self.mnist_test > 5000:
+            yield (
+                f"mnist_train + mnist_test must be <= 5000 (the MNIST subset), got "
+                f"{self.mnist_train} + {self.mnist_test}."
+            )
+        if self.batch_size > min(self.mnist_train, 13 * self.patches_per_image):
+            yield (
+                f"batch_size must be <= the training images (mnist_train {self.mnist_train}, "
+                f"13 x patches_per_image {13 * self.patches_per_image}), got {self.batch_size}."
+            )
+        if "moi" in self.methods and self.batch_size < 2:
+            yield f"moi needs batch_size >= 2 (another image's operator), got {self.batch_size}."
