@@ -119,6 +119,12 @@ class Recorded:
     field's rule in `RULES`, then `relations()`; raises `ValueError` naming the field)."""
 
     RULES: ClassVar[dict] = {}
+    QUICK: ClassVar[dict] = {}
+
+    @classmethod
+    def quick(cls, **overrides):
+        """The tiny setting `QUICK` (for tests and smoke runs), with `overrides`."""
+        return cls(**{**cls.QUICK, **overrides})
 
     def relations(self):
         """Problems among several fields, as messages (none by default)."""
@@ -423,10 +429,6 @@ class TheoremsConfig(Recorded):
         views=4,
     )
 
-    @classmethod
-    def quick(cls, **overrides) -> TheoremsConfig:
-        return cls(**{**cls.QUICK, **overrides})
-
     RULES: ClassVar[dict] = {
         **dict.fromkeys(
             (
@@ -518,10 +520,6 @@ class ImagingConfig(Recorded):
         train_steps=3,
         batch_size=4,
     )
-
-    @classmethod
-    def quick(cls, **overrides) -> ImagingConfig:
-        return cls(**{**cls.QUICK, **overrides})
 
     RULES: ClassVar[dict] = {
         "tasks": tuple_of(None, allowed=IMAGING_TASKS),

@@ -210,6 +210,14 @@ def config_from_args(args, cls=Config) -> Config:
         raise UserError(str(e)) from e
 
 
+def study_config(cls, args, flags: dict[str, str], **overrides):
+    """`cls` (its `quick` setting with `--quick`) with the command-line options `flags` (option
+    name -> field) that were given, and `overrides`; validated."""
+    given = {field: getattr(args, name) for name, field in flags.items()}
+    overrides = {**{k: v for k, v in given.items() if v is not None}, **overrides}
+    return (cls.quick if args.quick else cls)(**overrides).validate()
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse that reports a usage mistake as one line and exits with code 2."""
 

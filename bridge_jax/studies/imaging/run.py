@@ -23,6 +23,7 @@ from bridge_jax.studies._runner import (
     check_writable,
     load_cached,
     progress_printer,
+    study_config,
     training_printer,
     write_timing,
 )
@@ -351,17 +352,14 @@ def add_arguments(parser) -> None:
 def run_from_args(args) -> int:
     try:
         overrides = {}
-        for name, field in (("seeds", "seeds"), ("seed", "seed"), ("steps", "train_steps")):
-            if getattr(args, name) is not None:
-                overrides[field] = getattr(args, name)
         if args.tasks is not None:
             overrides["tasks"] = _names(args.tasks, IMAGING_TASKS, "tasks")
         if args.methods is not None:
             overrides["methods"] = _names(
                 args.methods, IMAGING_METHODS + ("supervised",), "methods"
             )
-        config = (ImagingConfig.quick if args.quick else ImagingConfig)(**overrides)
-        config.validate()
+        flags = {"seeds": "seeds", "seed": "seed", "steps": "train_steps"}
+        config = study_config(ImagingConfig, args, flags, **overrides)
         imaging(config, args.out, fresh=args.fresh)
     except (ValueError, UserError) as e:
         print(f"bridge-jax: error: {e}", file=sys.stderr)

@@ -51,10 +51,6 @@ class PhaseConfig(Recorded):
         ratios=(2.0, 6.0), noise_levels=(0.0, 0.01), trials=6, num_steps=100, train_signals=50
     )
 
-    @classmethod
-    def quick(cls, **overrides) -> PhaseConfig:
-        return cls(**{**cls.QUICK, **overrides})
-
     RULES: ClassVar[dict] = {
         **dict.fromkeys(
             ("n", "s", "trials", "num_steps", "power_iters", "k", "train_signals"), positive_int

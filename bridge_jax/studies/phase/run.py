@@ -24,6 +24,7 @@ from bridge_jax.studies._runner import (
     load_cached,
     progress_printer,
     require_scikit_learn,
+    study_config,
     write_timing,
 )
 from bridge_jax.studies.phase.config import (
@@ -148,13 +149,10 @@ def add_arguments(parser) -> None:
 def run_from_args(args) -> int:
     try:
         overrides = {}
-        for name, field in (("trials", "trials"), ("seed", "seed"), ("steps", "num_steps")):
-            if getattr(args, name) is not None:
-                overrides[field] = getattr(args, name)
         if args.data is not None:
             overrides["data"] = tuple(d.strip() for d in args.data.split(",") if d.strip())
-        config = (PhaseConfig.quick if args.quick else PhaseConfig)(**overrides)
-        config.validate()
+        flags = {"trials": "trials", "seed": "seed", "steps": "num_steps"}
+        config = study_config(PhaseConfig, args, flags, **overrides)
         if "digits" in config.data:
             require_scikit_learn(", or pass --data sparse")
         phase(config, args.out, fresh=args.fresh)

@@ -23,6 +23,7 @@ from bridge_jax.studies._runner import (
     check_writable,
     load_cached,
     progress_printer,
+    study_config,
 )
 from bridge_jax.studies.theorems.plot import BEGIN, END, plot, section
 from bridge_jax.studies.theorems.trial import ei_trial, moi_trial
@@ -320,12 +321,8 @@ def add_arguments(parser) -> None:
 
 def run_from_args(args) -> int:
     try:
-        overrides = {}
-        for name, field in (("trials", "trials"), ("seed", "seed"), ("steps", "num_steps")):
-            if getattr(args, name) is not None:
-                overrides[field] = getattr(args, name)
-        config = (TheoremsConfig.quick if args.quick else TheoremsConfig)(**overrides)
-        config.validate()
+        flags = {"trials": "trials", "seed": "seed", "steps": "num_steps"}
+        config = study_config(TheoremsConfig, args, flags)
         theorems(config, args.out, fresh=args.fresh)
     except (ValueError, UserError) as e:
         print(f"bridge-jax: error: {e}", file=sys.stderr)
