@@ -15,6 +15,7 @@ from ._augmentations import random_masking as random_masking
 from ._augmentations import random_rotation as random_rotation
 from ._augmentations import random_shift as random_shift
 from ._augmentations import random_skew as random_skew
+from ._augmentations import rotate as rotate
 from ._compat import check_jaxlib as _check_jaxlib
 from ._data import IMAGE_NAMES as IMAGE_NAMES
 from ._data import ImagePatches as ImagePatches

@@ -8,14 +8,14 @@ import sys
 
 
 def main(argv=None) -> int:
-    from bridge_jax.studies import COMMANDS, parser_options, study
+    from bridge_jax.studies import COMMANDS, add_arguments, parser_options, run_from_args
     from bridge_jax.studies._runner import OneLineParser
 
     parser = OneLineParser(prog="bridge-jax", description="bridge_jax experiments.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for name, (help_line, _) in COMMANDS.items():
         command = sub.add_parser(name, help=help_line, **parser_options(name))
-        study(name).add_arguments(command)
+        add_arguments(name, command)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
@@ -25,7 +25,7 @@ def main(argv=None) -> int:
     from bridge_jax import TooLargeError
 
     try:
-        return study(args.command).run_from_args(args)
+        return run_from_args(args.command, args)
     except TooLargeError as e:
         print(f"bridge-jax: error: {e} Finished units are saved.", file=sys.stderr)
         return 2

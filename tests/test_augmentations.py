@@ -26,6 +26,45 @@ def test_rotation_matches_scipy_expm_and_rms_angle(key, x64):
     np.testing.assert_allclose(np.sqrt(np.mean(theta**2)), 1.0, rtol=1e-10)
 
 
+@pytest.mark.parametrize("angle", [0.0, 0.05, 0.3, 1.5, 4.0])
+def test_rotate_is_the_rotation_matrix_applied(angle, key, x64):
+    """`rotate` applies exp(angle S) to one vector without forming it: the same S, to float64
+    rounding, also where several scaling steps are needed (angle * sqrt(n) > 1)."""
+    x = jr.normal(jr.fold_in(key, 1), (12,))
+    expected = scipy_expm(angle * np.asarray(bj.random_skew(12, key=key))) @ np.asarray(x)
+    np.testing.assert_allclose(bj.rotate(x, angle, key=key), expected, rtol=0, atol=1e-13)
+    # vmapped over angles, as a sweep calls it
+    angles = jnp.array([angle, 0.7])
+    batched = jax.vmap(lambda a: bj.rotate(x, a, key=key))(angles)
+    np.testing.assert_allclose(batched[0], expected, atol=1e-13)
+
+
+def test_rotate_gradients_match_the_matrix_path(key, x64):
+    x = jr.normal(jr.fold_in(key, 1), (10,))
+    w = jr.normal(jr.fold_in(key, 2), (10,))
+
+    def loss(rot):
+        return lambda a, v: jnp.sum(jnp.sin(w * rot(a, v)))
+
+    fast = loss(lambda a, v: bj.rotate(v, a, key=key))
+    dense = loss(lambda a, v: bj.random_rotation(10, a, key=key) @ v)
+    for a in (0.2, 2.5):
+        g_fast, g_dense = jax.grad(fast, (0, 1))(a, x), jax.grad(dense, (0, 1))(a, x)
+        np.testing.assert_allclose(g_fast[0], g_dense[0], rtol=1e-12)
+        np.testing.assert_allclose(g_fast[1], g_dense[1], atol=1e-12)
+        np.testing.assert_allclose(
+            jax.grad(jax.grad(fast))(a, x), jax.grad(jax.grad(dense))(a, x), rtol=1e-10
+        )
+
+
+@pytest.mark.parametrize(
+    ("angle", "message"), [(-0.1, "angle must be"), (jnp.ones(2), "angle must be a scalar")]
+)
+def test_rotate_rejects_bad_angles(angle, message, key):
+    with pytest.raises(ValueError, match=message):
+        bj.rotate(jnp.ones(5), angle, key=key)
+
+
 def test_add_noise_statistics(key):
     x = jnp.zeros(20000)
     z = bj.add_noise(x, 0.3, key=key)

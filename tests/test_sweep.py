@@ -124,7 +124,8 @@ def test_paper_pipeline_on_several_cpu_devices_equals_one_device(devices):
     )
     env = {
         **os.environ,
-        "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
+        "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} "
+        f"--xla_force_host_platform_device_count={devices}",
         "JAX_PLATFORMS": "cpu",
     }
     proc = subprocess.run(
@@ -170,7 +171,10 @@ def _two_processes(out):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     script = DISTRIBUTED.format(port=port, grid=GRID, out=str(out))
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"} | {"JAX_PLATFORMS": "cpu"}
+    # One device per process, compiled as this process compiles (its results are compared
+    # with this process's bit for bit): drop only a forced device count from XLA_FLAGS.
+    flags = [f for f in os.environ.get("XLA_FLAGS", "").split() if "device_count" not in f]
+    env = os.environ | {"XLA_FLAGS": " ".join(flags), "JAX_PLATFORMS": "cpu"}
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", script, str(i)],
@@ -308,11 +312,19 @@ def test_cache_reload_prints_no_cpu_feature_errors(tmp_path):
     assert any((tmp_path / "c").iterdir())  # the second run did load from the cache
 
 
-def test_cache_that_is_a_file_is_one_line(tmp_path, capsys):
+@pytest.mark.parametrize(
+    "command",
+    [["sweep", "--set", "n=8", "--set", "m=4", "--set", "s=2"], ["reproduce", "--quick"]],
+    ids=["sweep", "reproduce"],
+)
+def test_cache_that_is_a_file_is_one_line(command, tmp_path, capsys):
+    """Every command has --cache (and --no-cache); an unusable folder is one line, exit 2,
+    before any work."""
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
-    args = ["sweep", "--set", "n=8", "--set", "m=4", "--set", "s=2", "--out", str(tmp_path)]
+    args = [*command, "--out", str(tmp_path / "out")]
     assert cli_main([*args, "--cache", str(blocker)]) == 2
+    assert not (tmp_path / "out").exists()
     err = capsys.readouterr().err
     assert "cannot use" in err and "--no-cache" in err and len(err.strip().splitlines()) == 1
 

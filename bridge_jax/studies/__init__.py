@@ -57,5 +57,27 @@ def main(name: str, argv=None, prog: str | None = None) -> int:
     parser = OneLineParser(
         prog=prog or f"python -m bridge_jax.studies.{name}", **parser_options(name)
     )
+    add_arguments(name, parser)
+    return run_from_args(name, parser.parse_args(argv))
+
+
+def add_arguments(name: str, parser) -> None:
+    """Command `name`'s options, and those every command has (`--cache`, `--no-cache`)."""
+    from bridge_jax.studies._runner import add_cache_arguments
+
     study(name).add_arguments(parser)
-    return study(name).run_from_args(parser.parse_args(argv))
+    add_cache_arguments(parser)
+
+
+def run_from_args(name: str, args) -> int:
+    """Run command `name` with its parsed `args` (the compilation cache first); exit code."""
+    import sys
+
+    from bridge_jax.studies._runner import UserError, use_compilation_cache
+
+    try:
+        use_compilation_cache(args)
+    except UserError as e:
+        print(f"bridge-jax: error: {e}", file=sys.stderr)
+        return 2
+    return study(name).run_from_args(args)

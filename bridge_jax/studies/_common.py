@@ -96,7 +96,7 @@ class Setting:
         """One random augmentation (without noise) of one signal, for `key`."""
         c = self.config
         if c.data == "sparse":
-            return bj.random_rotation(c.n, c.angle, key=key) @ x
+            return bj.rotate(x, c.angle, key=key)
         return image_transform(c)(x, key=key)
 
     def shared_transforms(self):

@@ -139,6 +139,75 @@ def run_experiments(config: Config, out: str, *, names=EXPERIMENTS, fresh=False)
     return {"results": results, "timings": timings}
 
 
+DEFAULT_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "bridge_jax", "jax")
+CACHE_LIMIT_BYTES = 2 * 1024**3  # least recently used programs are evicted beyond this
+
+
+def add_cache_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--cache DIR` and `--no-cache`, given to every command."""
+    parser.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="persistent compilation cache folder: a second run loads its compiled programs "
+        "instead of compiling them (default: the folder JAX is already configured with, else "
+        f"{DEFAULT_CACHE.replace(os.path.expanduser('~'), '~')}; at most 2 GiB, least "
+        "recently used evicted)",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="do not use the cache")
+
+
+def use_compilation_cache(args) -> str | None:
+    """Turn on the compilation cache that `args` (`add_cache_arguments`) ask for; its folder."""
+    import jax
+
+    if getattr(args, "no_cache", False):
+        return None
+    path = getattr(args, "cache", None)
+    if path is None:
+        # A folder the user (or a test harness) configured already wins over ours.
+        path = jax.config.jax_compilation_cache_dir or DEFAULT_CACHE
+    return enable_compilation_cache(path)
+
+
+def enable_compilation_cache(path: str | None) -> str | None:
+    """Use JAX's persistent compilation cache at `path` (None: leave it off)."""
+    if path is None:
+        return None
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
+            pass
+    except OSError as e:
+        raise UserError(
+            f"cannot use {path!r} as the compilation cache folder: {e.strerror or e}; pass "
+            "another --cache folder, or --no-cache."
+        ) from e
+    # XLA:CPU logs an ERROR line per cached program about pseudo CPU features
+    # (+prefer-no-gather) when it loads them; the programs run correctly. Keep the output clean
+    # unless the user chose a log level (`import jax` sets the variable to "1" when it is unset,
+    # so "1" counts as not chosen; TF_CPP_MIN_LOG_LEVEL=0 shows the lines). The variable is read
+    # when jaxlib loads, before this runs, so the level is set in the running library too.
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "1") == "1":
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        _quiet_xla_log()
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    jax.config.update("jax_compilation_cache_max_size", CACHE_LIMIT_BYTES)
+    return path
+
+
+def _quiet_xla_log() -> None:
+    try:
+        from jax._src.lib import utils as xla_utils  # no public switch for the C++ log level
+
+        xla_utils.absl_set_min_log_level(3)
+    except (ImportError, AttributeError):  # another jaxlib: the environment variable only
+        pass
+
+
 def make_figures(results: dict, out: str) -> list[str]:
     fig_dir = os.path.join(out, "figures")
     paths = []
@@ -232,8 +301,10 @@ def single_experiment_main(name: str, argv=None, learn: bool = False, prog=None)
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_config_arguments(parser)
+    add_cache_arguments(parser)
     args = parser.parse_args(argv)
     try:
+        use_compilation_cache(args)
         config = config_from_args(args, LearnConfig if learn else Config)
         run = run_experiments(config, args.out, names=(name,), fresh=args.fresh)
         for path in make_figures(run["results"], args.out):

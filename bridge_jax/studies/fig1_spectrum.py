@@ -91,7 +91,7 @@ def run(config: Config, progress=None) -> dict:
     r = bj.map_trials(one_trial, keys)
     if progress:
         progress("per-view rotations (alternative reading)")
-    # One expm per view: at most a few trials at a time, to bound memory.
+    # A fresh n x n generator per view: a few trials at a time bound the memory.
     r.update(bj.map_trials(per_view_trial, keys, batch_size=4))
 
     norm = lambda s: s / s[:, :1]  # noqa: E731 - normalise each trial's spectrum to max 1

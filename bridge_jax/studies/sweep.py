@@ -33,7 +33,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 
 try:
@@ -183,42 +182,6 @@ def load_config(path: str | None, sets: list[str]) -> dict:
     return {"trials": trials, "seed": seed, "chunk_trials": chunk, "grid": full_grid}
 
 
-def enable_compilation_cache(path: str | None) -> str | None:
-    """Use JAX's persistent compilation cache at `path` (None: leave it off)."""
-    if path is None:
-        return None
-    try:
-        os.makedirs(path, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
-            pass
-    except OSError as e:
-        raise UserError(
-            f"cannot use {path!r} as the compilation cache folder: {e.strerror or e}; pass "
-            "another --cache folder, or --no-cache."
-        ) from e
-    # XLA:CPU logs an ERROR line per cached program about pseudo CPU features
-    # (+prefer-no-gather) when it loads them; the programs run correctly. Keep the output clean
-    # unless the user chose a log level (`import jax` sets the variable to "1" when it is unset,
-    # so "1" counts as not chosen; TF_CPP_MIN_LOG_LEVEL=0 shows the lines). The variable is read
-    # when jaxlib loads, before this runs, so the level is set in the running library too.
-    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "1") == "1":
-        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-        _quiet_xla_log()
-    jax.config.update("jax_compilation_cache_dir", path)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    return path
-
-
-def _quiet_xla_log() -> None:
-    try:
-        from jax._src.lib import utils as xla_utils  # no public switch for the C++ log level
-
-        xla_utils.absl_set_min_log_level(3)
-    except (ImportError, AttributeError):  # another jaxlib: the environment variable only
-        pass
-
-
 def _print_chunk(done: int, total: int, message: str) -> None:
     print(f"  sweep: {message}", file=sys.stderr, flush=True)
 
@@ -277,12 +240,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=V1,V2")
     parser.add_argument("--chunk", type=int, help="trials per chunk (default: from memory)")
     parser.add_argument(
-        "--cache",
-        default=os.path.join(os.path.expanduser("~"), ".cache", "bridge_jax", "jax"),
-        help="persistent compilation cache folder",
-    )
-    parser.add_argument("--no-cache", action="store_true", help="do not use the cache")
-    parser.add_argument(
         "--distributed",
         action="store_true",
         help="several hosts, one process each, all running the same command: call "
@@ -305,7 +262,6 @@ def run_from_args(args) -> int:
             start_distributed(args.coordinator, args.num_processes, args.process_id)
         elif (args.coordinator, args.num_processes, args.process_id) != (None, None, None):
             raise UserError("--coordinator, --num-processes and --process-id need --distributed.")
-        enable_compilation_cache(None if args.no_cache else args.cache)
         result = sweep(config, args.out, chunk_trials=args.chunk)
     except UserError as e:
         print(f"bridge-jax: error: {e}", file=sys.stderr)
