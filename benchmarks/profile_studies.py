@@ -1,11 +1,16 @@
 """Where a study's time goes: compilation against running, experiment by experiment.
 
     python -m benchmarks.profile_studies reproduce [--quick] [--only fig2_masking] [--out DIR]
+        [--cache DIR]
 
-Runs each experiment of `bridge-jax reproduce` in this process (fresh, no saved results, no
-persistent compilation cache) and splits its wall time with JAX's own monitoring events:
-tracing (`jaxpr_trace_duration`), lowering to StableHLO (`jaxpr_to_mlir_module_duration`) and
-XLA compilation (`backend_compile_duration`); "run" is the rest (execution, transfers, Python).
+Runs each experiment of `bridge-jax reproduce` in this process (fresh, no saved results) and
+splits its wall time with JAX's own monitoring events: tracing (`jaxpr_trace_duration`),
+lowering to StableHLO (`jaxpr_to_mlir_module_duration`) and XLA compilation
+(`backend_compile_duration`, which includes loading a program from the persistent compilation
+cache, `cache_retrieval_time_sec`, shown on its own as "cache load"; only with `--cache DIR`);
+"run" is the rest (execution, transfers, Python). Without `--cache` there is no persistent
+cache (a cold run); run the same command twice with one `--cache DIR` for a cold and then a
+warm run.
 "CPU s" is the process's CPU time over the experiment (all threads), a figure that moves less
 than wall time on a shared machine.
 Prints a markdown table and writes it, with the raw numbers, to DIR/profile.json.
@@ -28,8 +33,9 @@ EVENTS = {
     "/jax/core/compile/jaxpr_trace_duration": "trace_s",
     "/jax/core/compile/jaxpr_to_mlir_module_duration": "lower_s",
     "/jax/core/compile/backend_compile_duration": "compile_s",
+    "/jax/compilation_cache/cache_retrieval_time_sec": "load_s",
 }
-_TOTALS = dict.fromkeys(EVENTS.values(), 0.0) | {"compilations": 0}
+_TOTALS = dict.fromkeys(EVENTS.values(), 0.0) | {"compilations": 0, "loaded": 0}
 
 
 def _cpu() -> float:
@@ -43,6 +49,7 @@ def _listen(name, seconds, **kwargs):
     if name in EVENTS:
         _TOTALS[EVENTS[name]] += seconds
         _TOTALS["compilations"] += name.endswith("backend_compile_duration")
+        _TOTALS["loaded"] += name.endswith("cache_retrieval_time_sec")
 
 
 def profile_reproduce(quick: bool, only=None, out=None, **overrides) -> list[dict]:
@@ -60,7 +67,7 @@ def profile_reproduce(quick: bool, only=None, out=None, **overrides) -> list[dic
         wall = time.perf_counter() - t0
         row = {"experiment": name, "wall_s": wall, "cpu_s": _cpu() - c0}
         row |= {k: _TOTALS[k] - before[k] for k in _TOTALS}
-        row["run_s"] = wall - row["trace_s"] - row["lower_s"] - row["compile_s"]
+        row["run_s"] = wall - sum(row[k] for k in ("trace_s", "lower_s", "compile_s"))
         rows.append(row)
         print(_line(row), file=sys.stderr, flush=True)
     return rows
@@ -69,18 +76,20 @@ def profile_reproduce(quick: bool, only=None, out=None, **overrides) -> list[dic
 def _line(r) -> str:
     return (
         f"| {r['experiment']} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['trace_s']:.2f} | "
-        f"{r['lower_s']:.2f} | {r['compile_s']:.2f} | {r['compilations']} | {r['run_s']:.2f} |"
+        f"{r['lower_s']:.2f} | {r['compile_s']:.2f} | {r['compilations']} | {r['load_s']:.2f} | "
+        f"{r['loaded']} | {r['run_s']:.2f} |"
     )
 
 
 def markdown(rows) -> str:
     head = (
         "| experiment | wall s | CPU s | trace s | lower s | XLA compile s | compilations | "
-        "run s |\n|---|---|---|---|---|---|---|---|"
+        "of which cache load s | loaded | run s |\n|---|---|---|---|---|---|---|---|---|---|"
     )
     total = {"experiment": "**total**"} | {
         k: sum(r[k] for r in rows)
-        for k in ("wall_s", "cpu_s", "trace_s", "lower_s", "compile_s", "compilations", "run_s")
+        for k in ("wall_s", "cpu_s", "trace_s", "lower_s", "compile_s", "compilations")
+        + ("load_s", "loaded", "run_s")
     }
     return "\n".join([head, *map(_line, rows), _line(total)])
 
@@ -92,7 +101,12 @@ def main(argv=None) -> int:
     parser.add_argument("--only", help="comma-separated experiment names")
     parser.add_argument("--out", help="folder for the experiments' results and profile.json")
     parser.add_argument("--trials", type=int, help="fewer trials (trial t is the same trial)")
+    parser.add_argument("--cache", help="persistent compilation cache folder (default: none)")
     args = parser.parse_args(argv)
+    if args.cache:
+        from bridge_jax.studies._runner import enable_compilation_cache
+
+        enable_compilation_cache(args.cache)
     only = tuple(args.only.split(",")) if args.only else None
     overrides = {} if args.trials is None else {"trials": args.trials}
     rows = profile_reproduce(args.quick, only, args.out, **overrides)
@@ -100,7 +114,8 @@ def main(argv=None) -> int:
     print(table)
     if args.out:
         with open(os.path.join(args.out, "profile.json"), "w") as f:
-            json.dump({"quick": args.quick, "loadavg": os.getloadavg(), "rows": rows}, f, indent=1)
+            record = {"quick": args.quick, "cache": args.cache, "loadavg": os.getloadavg()}
+            json.dump(record | {"rows": rows}, f, indent=1)
     return 0
 
 

@@ -1,5 +1,6 @@
 """Bad input gets a ValueError/TypeError naming the argument, raised before tracing."""
 
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -85,3 +86,19 @@ def test_unknown_names_and_missing_key(key):
         bj.Subsample(jnp.array([1, 1]), 4)
     with pytest.raises(TypeError, match="op must be a linear operator"):
         bj.landweber(np.eye(3), jnp.zeros(3), num_steps=2)
+
+
+def test_landweber_without_throw_compiles_no_host_callback(key):
+    """`throw=False` drops every run-time check, traced step size included: the program has
+    no host callback, so JAX's persistent compilation cache can store it (the studies rely on
+    this for a warm rerun); with the default, the checks are there."""
+    op = bj.GaussianSensing(8, 4, key=key)
+
+    def program(throw):
+        def solve(y, tau):
+            return bj.landweber(op, y, step_size=tau, num_steps=3, throw=throw)[0]
+
+        return jax.jit(solve).lower(jnp.ones(4), jnp.asarray(0.1)).as_text()
+
+    assert "callback" in program(True)
+    assert "callback" not in program(False)

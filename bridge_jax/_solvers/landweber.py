@@ -28,8 +28,9 @@ def measurement_loss(op: lx.AbstractLinearOperator, x, y):
     return 0.5 * sum_squares(y - op.mv(x))
 
 
-def prepare(op, y, x0, step_size, num_steps: int):
-    """Validate Landweber-style arguments in Python and return them as arrays."""
+def prepare(op, y, x0, step_size, num_steps: int, throw: bool = True):
+    """Validate Landweber-style arguments in Python and return them as arrays; with `throw`, a
+    traced step size is checked at run time."""
     op = check_operator(op)
     num_steps = check.positive_int("num_steps", num_steps)
     y = check.finite("y", check_input(op, y, "y", output=True))
@@ -54,7 +55,7 @@ def prepare(op, y, x0, step_size, num_steps: int):
             f"step_size must be a scalar or have shape (num_steps,) = ({num_steps},), "
             f"got shape {steps.shape}."
         )
-    if not check.is_concrete(steps):  # a traced step size: its value is checked at run time
+    if throw and not check.is_concrete(steps):  # traced: its value is checked at run time
         steps = eqx.error_if(steps, jnp.any(steps <= 0), "step_size must be > 0.")
     return y, x0.astype(x_dtype), steps
 
@@ -113,13 +114,16 @@ def landweber(
       $1/\|A\|_2^2$. An array, so a sweep over step sizes does not recompile, and the result
       is differentiable in it.
     - `num_steps`: number of iterations $T \geq 1$ (static).
-    - `throw`: raise at run time if the loss is non-finite or grew from $x_0$ to $x_T$
-      (a step size too large); with `False`, return whatever was computed.
+    - `throw`: raise at run time if a traced input is not finite, a traced step size is not
+      positive, or the loss is non-finite or grew from $x_0$ to $x_T$ (a step size too large).
+      With `False` there is no run-time check: whatever was computed is returned, and the
+      compiled program has no host callback (JAX's persistent compilation cache stores only
+      programs without one). Concrete inputs are checked before tracing either way.
 
     **Returns:** `(x_T, losses)` with `losses[k]` $= \tfrac12\|y - A x_k\|^2$ for
     $k = 0, \dots, T$ (so `losses[0]` is the loss at `x0`, `losses[-1]` at `x_T`).
     """
-    y, x0, steps = prepare(op, y, x0, step_size, num_steps)
+    y, x0, steps = prepare(op, y, x0, step_size, num_steps, bool(throw))
     return _landweber(op, y, x0, steps, bool(throw))
 
 

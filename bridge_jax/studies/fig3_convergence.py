@@ -52,8 +52,11 @@ def run(config: Config, progress=None) -> dict:
         tau = bj.default_step_size(st.op)
         out = {}
         for name, x0 in initialisations(st, y).items():
+            # throw=False: no run-time check, so no host callback in the compiled program and
+            # it enters the persistent compilation cache; the step 1/||A||^2 converges and the
+            # inputs are finite by construction (a NaN would show in the results).
             solve = lambda yi, x0i: bj.landweber(  # noqa: E731
-                st.op, yi, x0=x0i, step_size=tau, num_steps=c.num_steps
+                st.op, yi, x0=x0i, step_size=tau, num_steps=c.num_steps, throw=False
             )
             xs, losses = jax.vmap(solve)(y, x0)
             out[f"loss_{name}"] = losses.mean(0)

@@ -76,10 +76,11 @@ def run(config: Config, progress=None) -> dict:
             y_train = st.measure(sigma, train, jr.fold_in(st.k_train, 1))
             est = bj.lmmse_fit(train, y_train)
             pinv = jax.vmap(lambda yi: bj.pinv_solve(st.op, yi))(y)
+            # throw=False: no host callback, so the program is cached (see fig3_convergence).
             lw = jax.vmap(
-                lambda yi, x0: bj.landweber(st.op, yi, x0=x0, step_size=tau, num_steps=c.num_steps)[
-                    0
-                ]
+                lambda yi, x0: bj.landweber(
+                    st.op, yi, x0=x0, step_size=tau, num_steps=c.num_steps, throw=False
+                )[0]
             )
             recon = {
                 "imaging": lw(y, jnp.zeros_like(st.x)),

@@ -140,6 +140,7 @@ def run(config: LearnConfig, progress=None) -> dict:
                                 yi,
                                 step_size=1.0 / jnp.linalg.norm(a, 2) ** 2,
                                 num_steps=RECON_STEPS,
+                                throw=False,  # no host callback: the program is cached
                             )[0]
                         )(y)
                         - x
