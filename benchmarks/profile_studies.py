@@ -2,8 +2,11 @@
 
     python -m benchmarks.profile_studies reproduce [--quick] [--only fig2_masking] [--out DIR]
         [--cache DIR]
+    python -m benchmarks.profile_studies learn [--quick] [--out DIR] [--cache DIR]
+    python -m benchmarks.profile_studies [--cache DIR] command -- phase --quick --out DIR
 
-Runs each experiment of `bridge-jax reproduce` in this process (fresh, no saved results) and
+Runs each experiment of `bridge-jax reproduce` (or `learn`) in this process (fresh, no saved
+results), or any other command as one row, and
 splits its wall time with JAX's own monitoring events: tracing (`jaxpr_trace_duration`),
 lowering to StableHLO (`jaxpr_to_mlir_module_duration`) and XLA compilation
 (`backend_compile_duration`, which includes loading a program from the persistent compilation
@@ -52,25 +55,43 @@ def _listen(name, seconds, **kwargs):
         _TOTALS["loaded"] += name.endswith("cache_retrieval_time_sec")
 
 
-def profile_reproduce(quick: bool, only=None, out=None, **overrides) -> list[dict]:
-    from bridge_jax.studies._config import Config
-    from bridge_jax.studies._runner import EXPERIMENTS, run_experiments
+def _measure(name: str, work) -> dict:
+    """Run `work()` and split its wall time with the monitoring events; one table row."""
+    before = dict(_TOTALS)
+    t0, c0 = time.perf_counter(), _cpu()
+    work()
+    wall = time.perf_counter() - t0
+    row = {"experiment": name, "wall_s": wall, "cpu_s": _cpu() - c0}
+    row |= {k: _TOTALS[k] - before[k] for k in _TOTALS}
+    row["run_s"] = wall - sum(row[k] for k in ("trace_s", "lower_s", "compile_s"))
+    print(_line(row), file=sys.stderr, flush=True)
+    return row
 
-    jax.monitoring.register_event_duration_secs_listener(_listen)
-    config = Config.quick(**overrides) if quick else Config(**overrides)
+
+def profile_experiments(study: str, quick: bool, only=None, out=None, **overrides) -> list[dict]:
+    """`reproduce` or `learn`, one row per experiment (each fresh, in this process)."""
+    from bridge_jax.studies._config import Config, LearnConfig
+    from bridge_jax.studies._runner import EXPERIMENTS, run_experiments
+    from bridge_jax.studies.learn import NAMES
+
+    cls, names = (Config, EXPERIMENTS) if study == "reproduce" else (LearnConfig, NAMES)
+    config = cls.quick(**overrides) if quick else cls(**overrides)
     out = out or tempfile.mkdtemp(prefix="profile-")
-    rows = []
-    for name in only or EXPERIMENTS:
-        before = dict(_TOTALS)
-        t0, c0 = time.perf_counter(), _cpu()
-        run_experiments(config, out, names=(name,), fresh=True)
-        wall = time.perf_counter() - t0
-        row = {"experiment": name, "wall_s": wall, "cpu_s": _cpu() - c0}
-        row |= {k: _TOTALS[k] - before[k] for k in _TOTALS}
-        row["run_s"] = wall - sum(row[k] for k in ("trace_s", "lower_s", "compile_s"))
-        rows.append(row)
-        print(_line(row), file=sys.stderr, flush=True)
-    return rows
+    return [
+        _measure(name, lambda name=name: run_experiments(config, out, names=(name,), fresh=True))
+        for name in only or names
+    ]
+
+
+def profile_command(argv: list[str]) -> list[dict]:
+    """Any `bridge-jax` command (e.g. `phase --quick --out DIR`), in this process: one row."""
+    from bridge_jax._cli import main as cli_main
+
+    def work():
+        if cli_main(argv) != 0:
+            raise SystemExit(f"bridge-jax {' '.join(argv)} failed")
+
+    return [_measure(" ".join(argv[:1]), work)]
 
 
 def _line(r) -> str:
@@ -95,8 +116,13 @@ def markdown(rows) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.profile_studies")
-    parser.add_argument("study", choices=("reproduce",))
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.profile_studies",
+        epilog="Other commands: python -m benchmarks.profile_studies command -- phase --quick "
+        "--out DIR (any bridge-jax command and its options, after --; one row).",
+    )
+    parser.add_argument("study", choices=("reproduce", "learn", "command"))
+    parser.add_argument("argv", nargs="*", help="with `command`: the bridge-jax command line")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", help="comma-separated experiment names")
     parser.add_argument("--out", help="folder for the experiments' results and profile.json")
@@ -107,15 +133,23 @@ def main(argv=None) -> int:
         from bridge_jax.studies._runner import enable_compilation_cache
 
         enable_compilation_cache(args.cache)
-    only = tuple(args.only.split(",")) if args.only else None
-    overrides = {} if args.trials is None else {"trials": args.trials}
-    rows = profile_reproduce(args.quick, only, args.out, **overrides)
+    jax.monitoring.register_event_duration_secs_listener(_listen)
+    if args.study == "command":
+        if not args.argv:
+            parser.error("command needs a bridge-jax command line after --")
+        # The command's own --cache would replace ours; ours (or none) is what is measured.
+        rows = profile_command([*args.argv, "--no-cache"] if not args.cache else args.argv)
+    else:
+        only = tuple(args.only.split(",")) if args.only else None
+        overrides = {} if args.trials is None else {"trials": args.trials}
+        rows = profile_experiments(args.study, args.quick, only, args.out, **overrides)
     table = markdown(rows)
     print(table)
     if args.out:
+        os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, "profile.json"), "w") as f:
             record = {"quick": args.quick, "cache": args.cache, "loadavg": os.getloadavg()}
-            json.dump(record | {"rows": rows}, f, indent=1)
+            json.dump(record | {"argv": argv or sys.argv[1:], "rows": rows}, f, indent=1)
     return 0
 
 

@@ -1,5 +1,7 @@
 """The benchmark workloads compute the same thing in every implementation (no timings asserted)."""
 
+import json
+
 import numpy as np
 
 from benchmarks import run
@@ -74,3 +76,24 @@ def test_out_that_is_a_file_is_one_line(tmp_path, capsys):
     assert main(["--quick", "--out", str(blocker)]) == 2
     err = capsys.readouterr().err
     assert "cannot write to --out" in err and len(err.strip().splitlines()) == 1
+
+
+def test_profile_any_command_splits_compile_from_run(tmp_path, capsys):
+    """`python -m benchmarks.profile_studies command -- ...`: one row per command, with the
+    compilations it made counted and the parts adding up to the wall time."""
+    from benchmarks import profile_studies
+
+    config = tmp_path / "tiny.toml"
+    config.write_text(
+        "trials = 1\n[fixed]\nn = 8\nm = 4\ns = 2\nsignals = 2\nnum_steps = 5\n"
+        "[grid]\nsigma = [0.1]\n"
+    )
+    out = tmp_path / "profile"
+    argv = ["sweep", str(config), "--out", str(tmp_path / "sweep")]
+    assert profile_studies.main(["--out", str(out), "command", "--", *argv]) == 0
+    row = json.loads((out / "profile.json").read_text())["rows"][0]
+    assert row["experiment"] == "sweep" and row["compilations"] > 0
+    parts = row["trace_s"] + row["lower_s"] + row["compile_s"] + row["run_s"]
+    assert abs(parts - row["wall_s"]) < 1e-6 and row["compile_s"] > 0
+    assert (tmp_path / "sweep" / "sweep.json").exists()
+    assert "| sweep |" in capsys.readouterr().out
