@@ -7,7 +7,7 @@ key=key)` (Taylor series on the vector) and `bj.random_rotation(n, angle, key=ke
 matrix exponential). Reports microseconds per view (median of `--repeat` runs after a
 compiling call), the compile times and the largest difference between the two rotations.
 
-    python benchmarks/rotations.py [--n 64] [--views 5000] [--angle 0.1] [--out FILE]
+    python -m benchmarks.rotations [--n 64] [--views 5000] [--angle 0.1] [--out FILE]
 """
 
 from __future__ import annotations
@@ -15,27 +15,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
 
 import jax
 import jax.random as jr
 
 import bridge_jax as bj
+from benchmarks.imaging_ops import _time
 from bridge_jax import store
-
-
-def _time(fn, args, repeat: int) -> tuple[float, float]:
-    """(compile-and-first-run seconds, median seconds of `repeat` further runs)."""
-    t0 = time.perf_counter()
-    jax.block_until_ready(fn(*args))
-    first = time.perf_counter() - t0
-    runs = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        runs.append(time.perf_counter() - t0)
-    return first, statistics.median(runs)
 
 
 def main(argv=None) -> int:
@@ -57,7 +43,7 @@ def main(argv=None) -> int:
     rows = {}
     for name, one in programs.items():
         fn = jax.jit(jax.vmap(one))
-        first, median = _time(fn, (keys, xs), args.repeat)
+        median, first = _time(fn, keys, xs, repeat=args.repeat)
         rows[name] = {"us_per_view": 1e6 * median / args.views, "first_call_s": first}
         print(f"{name:24s} {rows[name]['us_per_view']:8.1f} us/view  first call {first:.2f} s")
     fast = jax.jit(jax.vmap(programs["rotate"]))(keys, xs)
