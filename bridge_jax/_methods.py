@@ -35,6 +35,7 @@ from . import _validate as check
 from ._augmentations import ViewBank, random_shift
 from ._linalg import pinv_solve
 from ._losses import (
+    cyclic_holdouts,
     ei_loss,
     measurement_consistency_loss,
     measurement_split_loss,
@@ -45,6 +46,8 @@ from ._losses import (
     noisier2noise_loss,
     r2r_loss,
     recorrupt,
+    row_groups,
+    split_inference,
     supervised_loss,
     sure_loss,
 )
@@ -308,18 +311,34 @@ class MeasurementConsistency(_AbstractReconstructorMethod):
         return jnp.mean(batch.map(lambda op, y: measurement_consistency_loss(self.model, op, y)))
 
 
-class Noise2Self(_AbstractReconstructorMethod):
-    """Noise2Self: J-invariant prediction of held-out measurement rows (`noise2self_loss`)."""
+class Noise2Self(AbstractStatelessMethod):
+    """Noise2Self: J-invariant prediction of held-out measurement rows (`noise2self_loss`).
+
+    `output` is Batson & Royer's J-invariant reconstruction (`split_inference` over a fresh
+    partition into `num_groups` groups): the loss trains the model's prediction of the rows it
+    does not see, never its output on rows it sees, so `model(op, y)` on the full measurement
+    is a function training never shaped (a UNet on $A^\\top y$ fell below $y$ itself on
+    denoising). `split_inference=False` returns `model(op, y)` (for networks whose
+    architecture ties seen rows to $y$, e.g. with data consistency).
+    """
 
     name: ClassVar[str] = "noise2self"
     domain: ClassVar[str] = "imaging"
+    model: AbstractReconstructor
     num_groups: int = eqx.field(static=True, default=4)
+    split_inference: bool = eqx.field(static=True, default=True)
 
     def loss(self, batch, *, key):
         def f(op, y, k):
             return noise2self_loss(self.model, op, y, key=k, num_groups=self.num_groups)
 
         return _mean_loss(batch, key, f)
+
+    def output(self, op, y, u, *, key):
+        if not self.split_inference:
+            return self.model(op, y)
+        groups = row_groups(op.out_structure().shape, self.num_groups, key=key)
+        return split_inference(self.model, op, y, groups)
 
 
 class EI(_AbstractReconstructorMethod):
@@ -346,18 +365,36 @@ class EI(_AbstractReconstructorMethod):
         return _mean_loss(batch, key, f)
 
 
-class SSDU(_AbstractReconstructorMethod):
-    """SSDU: reconstruct from 60% of the rows, score the other 40% (Yaman et al. 2020)."""
+class SSDU(AbstractStatelessMethod):
+    """SSDU: reconstruct from 60% of the rows, score the other 40% (Yaman et al. 2020).
+
+    `output` averages `draws` splits of the same held-out fraction that together cover every
+    row (`cyclic_holdouts`, each row held out twice for the defaults) with `split_inference`:
+    each row's prediction comes from the splits that hid it, as in training. Yaman et al.
+    evaluate on the full measurement, which suits their unrolled network (its data consistency
+    ties the seen rows to $y$) but not a network on $A^\\top y$, whose output on seen rows the
+    loss never scores; `split_inference=False` gives that evaluation, `model(op, y)`.
+    """
 
     name: ClassVar[str] = "ssdu"
     domain: ClassVar[str] = "imaging"
+    model: AbstractReconstructor
     holdout: float = eqx.field(static=True, default=0.4)
+    draws: int = eqx.field(static=True, default=5)
+    split_inference: bool = eqx.field(static=True, default=True)
 
     def loss(self, batch, *, key):
         def f(op, y, k):
             return measurement_split_loss(self.model, op, y, key=k, holdout=self.holdout)
 
         return _mean_loss(batch, key, f)
+
+    def output(self, op, y, u, *, key):
+        if not self.split_inference:
+            return self.model(op, y)
+        shape = op.out_structure().shape
+        held_out = cyclic_holdouts(shape, self.holdout, self.draws, key=key)
+        return split_inference(self.model, op, y, held_out)
 
 
 class MOI(_AbstractReconstructorMethod):
