@@ -25,6 +25,7 @@ from jaxtyping import Array, Bool, Float, PRNGKeyArray
 from . import _validate as check
 from ._linalg import pinv_solve
 from ._operators import Mask, check_operator, is_complex, random_mask
+from ._problems import AbstractNoise
 
 
 def _abs2(r):
@@ -179,23 +180,46 @@ def noise2self_loss(
 
 
 def ei_loss(
-    model, op: lx.AbstractLinearOperator, y, transform, *, key: PRNGKeyArray, sigma=0.0, weight=1.0
+    model,
+    op: lx.AbstractLinearOperator,
+    y,
+    transform,
+    *,
+    key: PRNGKeyArray,
+    sigma=0.0,
+    weight=1.0,
+    noise: AbstractNoise | None = None,
 ):
     r"""Equivariant Imaging (Chen, Tachella & Davies 2021; Tachella et al. 2022).
 
     $x_1 = f(A, y)$, $x_2 = T_g x_1$ with a random group element (`transform(x, *, key)`, e.g.
-    `random_shift`), $x_3 = f(A, A x_2 + \sigma\varepsilon)$; the loss is
-    $\frac1m\|A x_1 - y\|^2 + w \frac1n \|x_3 - x_2\|^2$. It is zero for a reconstructor
-    that fits the measurements and commutes with the group ($f(A T x) = T f(A x)$); the second
-    term sees the null space of $A$ through $A T_g$.
+    `random_shift`), $x_3 = f(A, \mathcal{N}(A x_2))$ re-measured with the noise model
+    $\mathcal{N}$; the loss is $\frac1m\|A x_1 - y\|^2 + w \frac1n \|x_3 - x_2\|^2$. It is
+    zero for a reconstructor that fits the measurements and commutes with the group
+    ($f(A T x) = T f(A x)$); the second term sees the null space of $A$ through $A T_g$.
+
+    The noise of the re-measurement: Gaussian of level `sigma` (default 0: none), or `noise`
+    (an `AbstractNoise`, e.g. `PoissonNoise`; its realisation enters as a constant,
+    $A x_2 + \mathrm{sg}(\mathcal{N}(A x_2) - A x_2)$, as Poisson sampling has no derivative
+    in its rate). Re-measuring with the measurements' own noise model, as robust EI does
+    (Chen et al. 2022), is what makes the second term teach denoising: without noise, for
+    denoising ($A = I$) the identity $f(A, y) = y$ makes both terms 0.
     """
     check.nonnegative("sigma", sigma)
     check.nonnegative("weight", weight)
+    if noise is not None:
+        if not isinstance(noise, AbstractNoise):
+            raise TypeError(f"noise must be a bridge_jax noise model or None, got {noise!r}.")
+        if check.is_concrete(sigma) and float(sigma) != 0.0:
+            raise ValueError(f"give sigma or noise, not both: got sigma={sigma} and {noise!r}.")
     k_t, k_e = jr.split(key)
     x1 = model(op, y)
     x2 = transform(x1, key=k_t)
     y2 = op.mv(x2)
-    y2 = y2 + jnp.asarray(sigma, y2.dtype) * jr.normal(k_e, y2.shape, y2.dtype)
+    if noise is None:
+        y2 = y2 + jnp.asarray(sigma, y2.dtype) * jr.normal(k_e, y2.shape, y2.dtype)
+    else:
+        y2 = y2 + jax.lax.stop_gradient(noise(y2, key=k_e) - y2)
     x3 = model(op, y2)
     return jnp.mean(_abs2(op.mv(x1) - y)) + weight * jnp.mean((x3 - x2) ** 2)
 

@@ -53,6 +53,7 @@ from ._losses import (
 )
 from ._models import Encoder, UnrolledNet, UnrolledShrinkage
 from ._operators import check_operator, random_mask
+from ._problems import AbstractNoise
 from ._reconstructors import AbstractReconstructor
 from ._ssrl_losses import byol_loss, dino_loss, ema_update, mae_loss, nt_xent_loss
 
@@ -349,17 +350,35 @@ class EI(_AbstractReconstructorMethod):
     groups `random_rot90`, `random_flip`, `random_circular_shift`, `random_small_rotation`,
     or `lambda x, *, key: random_image_augmentation(x, key=key, min_crop=1.0)` (rotations and
     shifts).
+
+    `noise`: the measurements' noise model, with which the transformed reconstruction is
+    measured again (`ei_loss`); `None` (default): Gaussian of the batch's level `sigma`. Give
+    it for other noise (e.g. `PoissonNoise`): with none, on denoising the identity is a
+    minimiser and EI returns $y$. It receives no gradient.
     """
 
     name: ClassVar[str] = "ei"
     domain: ClassVar[str] = "imaging"
+    noise: AbstractNoise | None = None
     weight: float = eqx.field(static=True, default=1.0)
     transform: Callable = eqx.field(static=True, default=random_shift)
 
     def loss(self, batch, *, key):
+        if self.noise is None:
+            sigma, noise = batch.sigma, None
+        else:
+            sigma, noise = 0.0, jax.lax.stop_gradient(self.noise)  # known, not a parameter
+
         def f(op, y, k):
             return ei_loss(
-                self.model, op, y, self.transform, key=k, sigma=batch.sigma, weight=self.weight
+                self.model,
+                op,
+                y,
+                self.transform,
+                key=k,
+                sigma=sigma,
+                weight=self.weight,
+                noise=noise,
             )
 
         return _mean_loss(batch, key, f)
@@ -546,6 +565,7 @@ def make_method(
     reconstructor: str | AbstractReconstructor = "shrinkage",
     views: ViewBank | None = None,
     ei_transform: Callable | None = None,
+    noise: AbstractNoise | None = None,
 ) -> AbstractMethod:
     """A freshly initialised method.
 
@@ -555,7 +575,9 @@ def make_method(
     `dim` (representation size of the SSRL encoders), `num_iters` (unrolled iterations), and
     the SSRL views: a `ViewBank` of `num_rotations` rotations of RMS angle `angle` plus noise
     `aug_noise`, or any `views` bank (e.g. `ViewBank.from_transforms` of image
-    augmentations); `ei_transform(x, *, key)`: EI's transform group (default: cyclic shifts).
+    augmentations); `ei_transform(x, *, key)`: EI's transform group (default: cyclic shifts);
+    `noise`: the noise model EI measures its transformed reconstructions with (default:
+    Gaussian of the batch's `sigma`; e.g. `PoissonNoise(gain)` for photon counts).
     `reconstructor`: the imaging methods' network, `"shrinkage"`
     (`UnrolledShrinkage`, learned ISTA), `"mlp"` (`UnrolledNet`, Landweber + MLP denoiser), or
     any `AbstractReconstructor` instance (e.g. a `UNet`, `DnCNN` or
@@ -591,12 +613,15 @@ def make_method(
         if name in ("sure", "r2r"):
             cls_sigma = SURE if name == "sure" else R2R
             return cls_sigma(model=model, sigma=jnp.asarray(check.nonnegative("sigma", sigma)))
-        if name == "ei" and ei_transform is not None:
-            if not callable(ei_transform):
+        if name == "ei":
+            if ei_transform is not None and not callable(ei_transform):
                 raise TypeError(
                     f"ei_transform must be callable (key, x) -> x, got {ei_transform!r}."
                 )
-            return EI(model=model, transform=ei_transform)
+            if noise is not None and not isinstance(noise, AbstractNoise):
+                raise TypeError(f"noise must be a bridge_jax noise model or None, got {noise!r}.")
+            transform = random_shift if ei_transform is None else ei_transform
+            return EI(model=model, noise=noise, transform=transform)
         return cls[name](model=model)
     enc = Encoder(2 * n if name == "mae" else n, dim, width=width, key=k[0])
     proj = Encoder(dim, dim, width=width, key=k[1])

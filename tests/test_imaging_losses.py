@@ -210,3 +210,28 @@ def test_noise2self_trained_on_noise_alone_beats_y(key):
         return float(jnp.mean(jax.vmap(lambda u, v: bj.psnr(u, v, data_range=1.0))(a, test_x)))
 
     assert psnr(j_inv) > psnr(test_y) + 3.0 > psnr(full) + 3.0
+
+
+def test_ei_remeasures_with_the_noise_model(key):
+    # Denoising, f = identity, T a circular shift: x3 = N(T y), so the second term is
+    # ||N(Ty) - Ty||^2 / n, whose expectation under Poisson noise of gain g is g mean(y)
+    # (variance g Ax per pixel). Without a noise model both terms are 0: the identity is a
+    # minimiser and EI on Poisson denoising returned y (the bug this guards).
+    k_y, k_l = jr.split(key)
+    op = bj.Mask(jnp.ones((8, 8), bool))
+    y = jr.uniform(k_y, (8, 8))
+
+    def identity(o, yy):
+        return bj.adjoint(o).mv(yy)
+
+    group = bj.random_circular_shift
+    assert float(bj.ei_loss(identity, op, y, group, key=k_l)) == 0.0
+    noise = bj.PoissonNoise(0.05)
+    losses = jax.jit(jax.vmap(lambda k: bj.ei_loss(identity, op, y, group, key=k, noise=noise)))(
+        jr.split(k_l, 2000)
+    )
+    losses = np.asarray(losses)
+    expected = 0.05 * float(jnp.mean(y))
+    assert abs(losses.mean() - expected) < 4 * losses.std() / np.sqrt(losses.size)
+    with pytest.raises(ValueError, match="sigma or noise"):
+        bj.ei_loss(identity, op, y, group, key=k_l, sigma=0.1, noise=noise)

@@ -19,8 +19,11 @@ Definitions (all stated in imaging.json too):
   denoising ones.
 - Network: one `UNet(scales, width)` on A^* y for every method (its last layer starts at zero:
   untrained, it returns A^* y). Methods: `make_method(name, reconstructor=UNet)`: mc
-  (measurement consistency alone), noise2self, ei (per-task group: circular shifts; small
-  rotations for CT; 90-degree rotations for MRI), ssdu, noisier2noise, sure, r2r (the last
+  (measurement consistency alone), noise2self and ssdu (evaluated as trained: each measured
+  row predicted by splits that hid it, `split_inference`), ei (per-task group: circular
+  shifts; small rotations for CT; 90-degree rotations for MRI; the transformed
+  reconstruction measured again with the task's noise model, Poisson included),
+  noisier2noise, sure, r2r (the last
   three with the known Gaussian sigma), moi (trained on measurements with one operator per
   training image: a random mask / Cartesian mask / set of 40 random angles / random
   anisotropic blur kernel per image, one of 16 Gaussian matrices for CS; tested like the

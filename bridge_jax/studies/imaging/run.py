@@ -158,8 +158,15 @@ def make_models(c: ImagingConfig, task, method: str, keys):
     def make(k):
         k_net, k_method = jr.split(k)
         net = bj.UNet(scales=c.scales, width=c.width, key=k_net)
+        # EI measures its transformed reconstructions with the task's own noise model.
         return bj.make_method(
-            method, n, key=k_method, sigma=sigma, reconstructor=net, ei_transform=task.group
+            method,
+            n,
+            key=k_method,
+            sigma=sigma,
+            reconstructor=net,
+            ei_transform=task.group,
+            noise=task.noise(c),
         )
 
     return eqx.filter_vmap(make)(keys)
