@@ -500,6 +500,7 @@ class ImagingConfig(Recorded):
     mnist_train: int = 512
     mnist_test: int = 64
     patches_per_image: int = 16
+    patch_size: int = 32
     denoise_sigma: float = 0.2
     poisson_gain: float = 0.05
     sigma: float = 0.03
@@ -530,6 +531,7 @@ class ImagingConfig(Recorded):
                 "mnist_train",
                 "mnist_test",
                 "patches_per_image",
+                "patch_size",
                 "width",
                 "train_steps",
                 "batch_size",
@@ -546,6 +548,11 @@ class ImagingConfig(Recorded):
     def relations(self):
         if isinstance(self.scales, float):
             yield f"scales must be an integer in [1, 3], got {self.scales!r}."
+        if isinstance(self.patch_size, int) and not 8 <= self.patch_size <= 172:
+            yield (
+                f"patch_size must be in [8, 172] (the smallest image has 172 pixels a side), got "
+                f"{self.patch_size}."
+            )
         if self.mnist_train + self.mnist_test > 5000:
             yield (
                 f"mnist_train + mnist_test must be <= 5000 (the MNIST subset), got "

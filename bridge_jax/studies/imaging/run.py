@@ -44,7 +44,7 @@ def images(c: ImagingConfig, data: str):
         order = jr.permutation(jr.fold_in(jr.key(c.seed), 0), x.shape[0])
         return x[order[: c.mnist_train]], x[order[c.mnist_train : c.mnist_train + c.mnist_test]]
     p = bj.load_image_patches(
-        64, patches_per_image=c.patches_per_image, key=jr.fold_in(jr.key(c.seed), 1)
+        c.patch_size, patches_per_image=c.patches_per_image, key=jr.fold_in(jr.key(c.seed), 1)
     )
     return p.train, p.test
 
@@ -153,7 +153,7 @@ def over_seeds(fn, *trees):
 def make_models(c: ImagingConfig, task, method: str, keys):
     """One fresh method per key (a vmapped batch): a UNet trained by `method`."""
     sigma = task.sigma(c) or 0.0
-    n = 28 * 28 if task.data == "mnist" else 64 * 64
+    n = 28 * 28 if task.data == "mnist" else c.patch_size**2
 
     def make(k):
         k_net, k_method = jr.split(k)
