@@ -295,6 +295,13 @@ def imaging(config: ImagingConfig, out: str, *, fresh: bool = False) -> dict:
         for (tt, m), unit in saved.items():
             if tt == t:
                 rows[m] = {metric: _summary(unit[metric]) for metric in METRICS}
+        # Paired by seed (the same operator, noise, initialisation and minibatches for every
+        # method): the per-seed PSNR difference to mc and its 95% t-interval.
+        if (t, "mc") in saved:
+            for (tt, m), unit in saved.items():
+                if tt == t and m not in (REFERENCE, "mc"):
+                    diff = np.subtract(unit["psnr"], saved[(t, "mc")]["psnr"])
+                    rows[m]["psnr_minus_mc"] = _summary(diff)
         low, high = rows[REFERENCE], rows.get("supervised")
         for row in rows.values():
             row["gap_closed"] = {
@@ -315,6 +322,8 @@ def imaging(config: ImagingConfig, out: str, *, fresh: bool = False) -> dict:
             "data range 1, outputs not clipped, averaged over the test images; per seed, "
             "then mean and 95% t-interval over seeds",
             "gap_closed": "(method - pinv) / (supervised - pinv) on the mean of each metric",
+            "psnr_minus_mc": "per-seed PSNR difference method - mc (paired: the same seed's "
+            "operator, noise, initialisation and minibatches), mean and 95% t-interval",
             "network": f"UNet(scales={c.scales}, width={c.width}) on A^* y for every method",
         },
         "results": results,
