@@ -484,13 +484,24 @@ class ImagingConfig(Recorded):
     """The imaging benchmark's setting (issue 14); definitions in the docstring of
     bridge_jax/studies/imaging/__init__.py.
 
-    Data: `mnist_train` / `mnist_test` MNIST digits (disjoint), 64x64 patches of
-    scikit-image's images (`patches_per_image` per image, 3 test images held out). Noise:
-    Gaussian `denoise_sigma` (MNIST denoising), Poisson of gain `poisson_gain`, Gaussian
-    `sigma` on every other task. Networks: a `UNet` of `scales` levels and `width` channels on
-    $A^* y$. Training: `train_steps` Adam steps (`learning_rate`) on minibatches of
+    Data: `mnist_train` / `mnist_test` MNIST digits (disjoint), `patch_size` x `patch_size`
+    patches of scikit-image's images (`patches_per_image` per image, 3 test images held out).
+    Noise: Gaussian `denoise_sigma` (MNIST denoising), Poisson of gain `poisson_gain`,
+    Gaussian `sigma` on every other task. Networks: a `UNet` of `scales` levels and `width`
+    channels on $A^* y$. Training: `train_steps` Adam steps (`learning_rate`) on minibatches of
     `batch_size` measurements; `seeds` independent seeds (operator, noise, initialisation and
     minibatches) trained as one batch of models (one compilation).
+
+    Sizes chosen for the issue's budget (the default run under 60 minutes on a 2-core CPU):
+    512 training and 64 test digits, 208 training and 48 test patches of 32 x 32 (was 64 x
+    64; CT keeps 40 angles per 64 pixels of side, 20 here), UNet of 2 scales and width 8,
+    200 steps of minibatch 8, 3 seeds. Estimate: 64 trained units (task x method, 3 seeds
+    each) + 8 references; CPU seconds of one training step measured per (task, method)
+    (load ~10 on the 2 cores, `resource.getrusage`), times 200 steps, plus ~8 s of compilation
+    and evaluation per unit: about 1,050 s for the four MNIST tasks, 1,360 s for the four patch
+    tasks, ~600 s of overheads, so ~50 min in all (at 64 x 64 patches the patch tasks alone
+    took ~5,800 s, ~2 h in all). Noise2Self's step costs ~4.3 mc steps (4 groups), EI's,
+    SURE's and MOI's ~2 (MOI on CT ~4.3: one Radon per image).
     """
 
     tasks: tuple[str, ...] = IMAGING_TASKS

@@ -11,9 +11,10 @@ Definitions (all stated in imaging.json too):
 - Tasks. MNIST 28x28 (the 5,000-digit subset of `load_mnist`; `mnist_train` training and
   `mnist_test` test digits): mnist_denoise (A = I, Gaussian sigma 0.2), mnist_poisson (A = I,
   y = g Poisson(x/g), gain g = 0.05), mnist_inpaint (50% of the pixels, one random mask per
-  seed), mnist_cs (Gaussian A, m = n/4 = 196). 64x64 patches of scikit-image's images
-  (`load_image_patches`, 3 held-out test images): ct (Radon, 40 evenly spaced angles, scaled
-  by 1/50 to norm ~1), mri (4x Cartesian lines, 8% centre, one mask per seed), deblur
+  seed), mnist_cs (Gaussian A, m = n/4 = 196). `patch_size` x `patch_size` (32 x 32) patches
+  of scikit-image's images (`load_image_patches`, 3 held-out test images): ct (Radon, 40
+  evenly spaced angles per 64 pixels of side, 20 on 32 x 32, scaled by 1/sqrt(angles x side)
+  to norm ~1), mri (4x Cartesian lines, 8% centre, one mask per seed), deblur
   (circular Gaussian blur of 1.5 px), sr (x2 box downsampling, scaled by 2 so that
   A A^T = I). Gaussian noise `sigma` (0.03) on the measurements of every task but the two
   denoising ones.
