@@ -54,7 +54,7 @@ from ._losses import (
 from ._models import Encoder, UnrolledNet, UnrolledShrinkage
 from ._operators import check_operator, random_mask
 from ._problems import AbstractNoise
-from ._reconstructors import AbstractReconstructor
+from ._reconstructors import AbstractDenoiser, AbstractReconstructor
 from ._ssrl_losses import byol_loss, dino_loss, ema_update, mae_loss, nt_xent_loss
 
 SSRL_METHODS = ("simclr", "byol", "dino", "mae")
@@ -312,6 +312,16 @@ class MeasurementConsistency(_AbstractReconstructorMethod):
         return jnp.mean(batch.map(lambda op, y: measurement_consistency_loss(self.model, op, y)))
 
 
+def _split_inference(method) -> bool:
+    """Whether a row-holdout method (Noise2Self, SSDU) evaluates with `split_inference`: as
+    asked, or by default for networks on $A^* y$ (`AbstractDenoiser`: UNet, DnCNN), whose
+    output on seen rows no loss term ties to $y$; unrolled networks (learned ISTA, MoDL) keep
+    `model(op, y)`, as Yaman et al. evaluate SSDU: their gradient steps fit the seen rows."""
+    if method.split_inference is None:
+        return isinstance(method.model, AbstractDenoiser)
+    return method.split_inference
+
+
 class Noise2Self(AbstractStatelessMethod):
     """Noise2Self: J-invariant prediction of held-out measurement rows (`noise2self_loss`).
 
@@ -319,15 +329,16 @@ class Noise2Self(AbstractStatelessMethod):
     partition into `num_groups` groups): the loss trains the model's prediction of the rows it
     does not see, never its output on rows it sees, so `model(op, y)` on the full measurement
     is a function training never shaped (a UNet on $A^\\top y$ fell below $y$ itself on
-    denoising). `split_inference=False` returns `model(op, y)` (for networks whose
-    architecture ties seen rows to $y$, e.g. with data consistency).
+    denoising). `split_inference`: `None` (default) uses it for networks on $A^* y$
+    (`AbstractDenoiser`) and `model(op, y)` for the others (unrolled networks, whose gradient
+    steps tie the seen rows to $y$); `True` or `False` forces either.
     """
 
     name: ClassVar[str] = "noise2self"
     domain: ClassVar[str] = "imaging"
     model: AbstractReconstructor
     num_groups: int = eqx.field(static=True, default=4)
-    split_inference: bool = eqx.field(static=True, default=True)
+    split_inference: bool | None = eqx.field(static=True, default=None)
 
     def loss(self, batch, *, key):
         def f(op, y, k):
@@ -336,7 +347,7 @@ class Noise2Self(AbstractStatelessMethod):
         return _mean_loss(batch, key, f)
 
     def output(self, op, y, u, *, key):
-        if not self.split_inference:
+        if not _split_inference(self):
             return self.model(op, y)
         groups = row_groups(op.out_structure().shape, self.num_groups, key=key)
         return split_inference(self.model, op, y, groups)
@@ -392,7 +403,8 @@ class SSDU(AbstractStatelessMethod):
     each row's prediction comes from the splits that hid it, as in training. Yaman et al.
     evaluate on the full measurement, which suits their unrolled network (its data consistency
     ties the seen rows to $y$) but not a network on $A^\\top y$, whose output on seen rows the
-    loss never scores; `split_inference=False` gives that evaluation, `model(op, y)`.
+    loss never scores. `split_inference` as in `Noise2Self` (default: split for networks on
+    $A^* y$, `model(op, y)` for unrolled ones).
     """
 
     name: ClassVar[str] = "ssdu"
@@ -400,7 +412,7 @@ class SSDU(AbstractStatelessMethod):
     model: AbstractReconstructor
     holdout: float = eqx.field(static=True, default=0.4)
     draws: int = eqx.field(static=True, default=5)
-    split_inference: bool = eqx.field(static=True, default=True)
+    split_inference: bool | None = eqx.field(static=True, default=None)
 
     def loss(self, batch, *, key):
         def f(op, y, k):
@@ -409,7 +421,7 @@ class SSDU(AbstractStatelessMethod):
         return _mean_loss(batch, key, f)
 
     def output(self, op, y, u, *, key):
-        if not self.split_inference:
+        if not _split_inference(self):
             return self.model(op, y)
         shape = op.out_structure().shape
         held_out = cyclic_holdouts(shape, self.holdout, self.draws, key=key)

@@ -123,13 +123,13 @@ def test_cyclic_shift_group(key):
 # --------------------------------------------------------------------------- split inference
 
 
-class _Conv3(bj.AbstractReconstructor):
-    """A learned 3x3 convolution of A^T y, initialised at the identity."""
+class _Conv3(bj.AbstractDenoiser):
+    """A learned 3x3 convolution of A^T y (a network on A^T y), initialised at the identity."""
 
     w: jax.Array
 
-    def __call__(self, op, y, *, key=None):
-        return jax.scipy.signal.convolve2d(bj.adjoint(op).mv(y), self.w, mode="same")
+    def denoise(self, x):
+        return jax.scipy.signal.convolve2d(x, self.w, mode="same")
 
 
 def test_row_groups_partition_and_cyclic_holdouts_cover(key):
@@ -161,6 +161,14 @@ def test_split_inference_of_the_identity_is_zero(name, key):
     np.testing.assert_allclose(identity(op, y), y, atol=1e-6)
     out = eqx.filter_jit(lambda m, yy, k: m.output(op, yy, yy, key=k))(method, y, k_out)
     np.testing.assert_allclose(out, 0.0, atol=1e-6)
+    # Asked for the full measurement (the default for unrolled networks), it copies y.
+    method = type(method)(model=identity, split_inference=False)
+    np.testing.assert_allclose(method.output(op, y, y, key=k_out), y, atol=1e-6)
+    unrolled = type(method)(model=bj.UnrolledShrinkage(36, num_iters=2, step=1.0))
+    vec = bj.MatrixOperator(jnp.eye(36))
+    np.testing.assert_array_equal(
+        unrolled.output(vec, y.reshape(-1), None, key=k_out), unrolled.model(vec, y.reshape(-1))
+    )
 
 
 def test_split_inference_keeps_a_consistent_reconstruction(key, x64):
