@@ -359,7 +359,7 @@ def add_arguments(parser) -> None:
         help=f"comma-separated subset of {','.join(IMAGING_METHODS)},supervised (default: all)",
     )
     parser.add_argument("--seeds", type=int, help="seeds per (task, method) (default 3)")
-    parser.add_argument("--steps", type=int, help="training steps (default 200)")
+    parser.add_argument("--steps", type=int, help="training steps (default 160)")
     parser.add_argument("--seed", type=int, help="random seed (default 0)")
     parser.add_argument("--quick", action="store_true", help="a tiny setting (smoke test)")
     parser.add_argument("--fresh", action="store_true", help="recompute saved units")
