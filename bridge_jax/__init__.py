@@ -48,6 +48,7 @@ from ._linalg import leading_eigenpairs as leading_eigenpairs
 from ._linalg import masked_pinv_solve as masked_pinv_solve
 from ._linalg import operator_norm as operator_norm
 from ._linalg import pinv_solve as pinv_solve
+from ._losses import cyclic_holdouts as cyclic_holdouts
 from ._losses import ei_loss as ei_loss
 from ._losses import measurement_consistency_loss as measurement_consistency_loss
 from ._losses import measurement_split_loss as measurement_split_loss
@@ -58,6 +59,8 @@ from ._losses import noisier2noise_estimate as noisier2noise_estimate
 from ._losses import noisier2noise_loss as noisier2noise_loss
 from ._losses import r2r_loss as r2r_loss
 from ._losses import recorrupt as recorrupt
+from ._losses import row_groups as row_groups
+from ._losses import split_inference as split_inference
 from ._losses import supervised_loss as supervised_loss
 from ._losses import sure_loss as sure_loss
 from ._methods import BYOL as BYOL

@@ -35,6 +35,7 @@ from . import _validate as check
 from ._augmentations import ViewBank, random_shift
 from ._linalg import pinv_solve
 from ._losses import (
+    cyclic_holdouts,
     ei_loss,
     measurement_consistency_loss,
     measurement_split_loss,
@@ -45,12 +46,15 @@ from ._losses import (
     noisier2noise_loss,
     r2r_loss,
     recorrupt,
+    row_groups,
+    split_inference,
     supervised_loss,
     sure_loss,
 )
 from ._models import Encoder, UnrolledNet, UnrolledShrinkage
 from ._operators import check_operator, random_mask
-from ._reconstructors import AbstractReconstructor
+from ._problems import AbstractNoise
+from ._reconstructors import AbstractDenoiser, AbstractReconstructor
 from ._ssrl_losses import byol_loss, dino_loss, ema_update, mae_loss, nt_xent_loss
 
 SSRL_METHODS = ("simclr", "byol", "dino", "mae")
@@ -308,18 +312,45 @@ class MeasurementConsistency(_AbstractReconstructorMethod):
         return jnp.mean(batch.map(lambda op, y: measurement_consistency_loss(self.model, op, y)))
 
 
-class Noise2Self(_AbstractReconstructorMethod):
-    """Noise2Self: J-invariant prediction of held-out measurement rows (`noise2self_loss`)."""
+def _split_inference(method) -> bool:
+    """Whether a row-holdout method (Noise2Self, SSDU) evaluates with `split_inference`: as
+    asked, or by default for networks on $A^* y$ (`AbstractDenoiser`: UNet, DnCNN), whose
+    output on seen rows no loss term ties to $y$; unrolled networks (learned ISTA, MoDL) keep
+    `model(op, y)`, as Yaman et al. evaluate SSDU: their gradient steps fit the seen rows."""
+    if method.split_inference is None:
+        return isinstance(method.model, AbstractDenoiser)
+    return method.split_inference
+
+
+class Noise2Self(AbstractStatelessMethod):
+    """Noise2Self: J-invariant prediction of held-out measurement rows (`noise2self_loss`).
+
+    `output` is Batson & Royer's J-invariant reconstruction (`split_inference` over a fresh
+    partition into `num_groups` groups): the loss trains the model's prediction of the rows it
+    does not see, never its output on rows it sees, so `model(op, y)` on the full measurement
+    is a function training never shaped (a UNet on $A^\\top y$ fell below $y$ itself on
+    denoising). `split_inference`: `None` (default) uses it for networks on $A^* y$
+    (`AbstractDenoiser`) and `model(op, y)` for the others (unrolled networks, whose gradient
+    steps tie the seen rows to $y$); `True` or `False` forces either.
+    """
 
     name: ClassVar[str] = "noise2self"
     domain: ClassVar[str] = "imaging"
+    model: AbstractReconstructor
     num_groups: int = eqx.field(static=True, default=4)
+    split_inference: bool | None = eqx.field(static=True, default=None)
 
     def loss(self, batch, *, key):
         def f(op, y, k):
             return noise2self_loss(self.model, op, y, key=k, num_groups=self.num_groups)
 
         return _mean_loss(batch, key, f)
+
+    def output(self, op, y, u, *, key):
+        if not _split_inference(self):
+            return self.model(op, y)
+        groups = row_groups(op.out_structure().shape, self.num_groups, key=key)
+        return split_inference(self.model, op, y, groups)
 
 
 class EI(_AbstractReconstructorMethod):
@@ -330,34 +361,71 @@ class EI(_AbstractReconstructorMethod):
     groups `random_rot90`, `random_flip`, `random_circular_shift`, `random_small_rotation`,
     or `lambda x, *, key: random_image_augmentation(x, key=key, min_crop=1.0)` (rotations and
     shifts).
+
+    `noise`: the measurements' noise model, with which the transformed reconstruction is
+    measured again (`ei_loss`); `None` (default): Gaussian of the batch's level `sigma`. Give
+    it for other noise (e.g. `PoissonNoise`): with none, on denoising the identity is a
+    minimiser and EI returns $y$. It receives no gradient.
     """
 
     name: ClassVar[str] = "ei"
     domain: ClassVar[str] = "imaging"
+    noise: AbstractNoise | None = None
     weight: float = eqx.field(static=True, default=1.0)
     transform: Callable = eqx.field(static=True, default=random_shift)
 
     def loss(self, batch, *, key):
+        if self.noise is None:
+            sigma, noise = batch.sigma, None
+        else:
+            sigma, noise = 0.0, jax.lax.stop_gradient(self.noise)  # known, not a parameter
+
         def f(op, y, k):
             return ei_loss(
-                self.model, op, y, self.transform, key=k, sigma=batch.sigma, weight=self.weight
+                self.model,
+                op,
+                y,
+                self.transform,
+                key=k,
+                sigma=sigma,
+                weight=self.weight,
+                noise=noise,
             )
 
         return _mean_loss(batch, key, f)
 
 
-class SSDU(_AbstractReconstructorMethod):
-    """SSDU: reconstruct from 60% of the rows, score the other 40% (Yaman et al. 2020)."""
+class SSDU(AbstractStatelessMethod):
+    """SSDU: reconstruct from 60% of the rows, score the other 40% (Yaman et al. 2020).
+
+    `output` averages `draws` splits of the same held-out fraction that together cover every
+    row (`cyclic_holdouts`, each row held out twice for the defaults) with `split_inference`:
+    each row's prediction comes from the splits that hid it, as in training. Yaman et al.
+    evaluate on the full measurement, which suits their unrolled network (its data consistency
+    ties the seen rows to $y$) but not a network on $A^\\top y$, whose output on seen rows the
+    loss never scores. `split_inference` as in `Noise2Self` (default: split for networks on
+    $A^* y$, `model(op, y)` for unrolled ones).
+    """
 
     name: ClassVar[str] = "ssdu"
     domain: ClassVar[str] = "imaging"
+    model: AbstractReconstructor
     holdout: float = eqx.field(static=True, default=0.4)
+    draws: int = eqx.field(static=True, default=5)
+    split_inference: bool | None = eqx.field(static=True, default=None)
 
     def loss(self, batch, *, key):
         def f(op, y, k):
             return measurement_split_loss(self.model, op, y, key=k, holdout=self.holdout)
 
         return _mean_loss(batch, key, f)
+
+    def output(self, op, y, u, *, key):
+        if not _split_inference(self):
+            return self.model(op, y)
+        shape = op.out_structure().shape
+        held_out = cyclic_holdouts(shape, self.holdout, self.draws, key=key)
+        return split_inference(self.model, op, y, held_out)
 
 
 class MOI(_AbstractReconstructorMethod):
@@ -509,6 +577,7 @@ def make_method(
     reconstructor: str | AbstractReconstructor = "shrinkage",
     views: ViewBank | None = None,
     ei_transform: Callable | None = None,
+    noise: AbstractNoise | None = None,
 ) -> AbstractMethod:
     """A freshly initialised method.
 
@@ -518,7 +587,9 @@ def make_method(
     `dim` (representation size of the SSRL encoders), `num_iters` (unrolled iterations), and
     the SSRL views: a `ViewBank` of `num_rotations` rotations of RMS angle `angle` plus noise
     `aug_noise`, or any `views` bank (e.g. `ViewBank.from_transforms` of image
-    augmentations); `ei_transform(x, *, key)`: EI's transform group (default: cyclic shifts).
+    augmentations); `ei_transform(x, *, key)`: EI's transform group (default: cyclic shifts);
+    `noise`: the noise model EI measures its transformed reconstructions with (default:
+    Gaussian of the batch's `sigma`; e.g. `PoissonNoise(gain)` for photon counts).
     `reconstructor`: the imaging methods' network, `"shrinkage"`
     (`UnrolledShrinkage`, learned ISTA), `"mlp"` (`UnrolledNet`, Landweber + MLP denoiser), or
     any `AbstractReconstructor` instance (e.g. a `UNet`, `DnCNN` or
@@ -554,12 +625,15 @@ def make_method(
         if name in ("sure", "r2r"):
             cls_sigma = SURE if name == "sure" else R2R
             return cls_sigma(model=model, sigma=jnp.asarray(check.nonnegative("sigma", sigma)))
-        if name == "ei" and ei_transform is not None:
-            if not callable(ei_transform):
+        if name == "ei":
+            if ei_transform is not None and not callable(ei_transform):
                 raise TypeError(
                     f"ei_transform must be callable (key, x) -> x, got {ei_transform!r}."
                 )
-            return EI(model=model, transform=ei_transform)
+            if noise is not None and not isinstance(noise, AbstractNoise):
+                raise TypeError(f"noise must be a bridge_jax noise model or None, got {noise!r}.")
+            transform = random_shift if ei_transform is None else ei_transform
+            return EI(model=model, noise=noise, transform=transform)
         return cls[name](model=model)
     enc = Encoder(2 * n if name == "mae" else n, dim, width=width, key=k[0])
     proj = Encoder(dim, dim, width=width, key=k[1])

@@ -1,5 +1,6 @@
 """Imaging self-supervised losses: Noise2Self, EI, Noisier2Noise, their defining properties."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -117,3 +118,128 @@ def test_cyclic_shift_group(key):
     np.testing.assert_array_equal(bj.cyclic_shift(bj.cyclic_shift(x, 2), 4), x)
     shifted = bj.random_shift(x, key=key)
     assert not np.array_equal(shifted, x) and sorted(np.asarray(shifted)) == list(range(6))
+
+
+# --------------------------------------------------------------------------- split inference
+
+
+class _Conv3(bj.AbstractDenoiser):
+    """A learned 3x3 convolution of A^T y (a network on A^T y), initialised at the identity."""
+
+    w: jax.Array
+
+    def denoise(self, x):
+        return jax.scipy.signal.convolve2d(x, self.w, mode="same")
+
+
+def test_row_groups_partition_and_cyclic_holdouts_cover(key):
+    groups = np.asarray(bj.row_groups((5, 6), 4, key=key))
+    assert groups.shape == (4, 5, 6)
+    np.testing.assert_array_equal(groups.sum(0), 1)  # every row in exactly one group
+    assert sorted(groups.sum((1, 2))) == [7, 7, 8, 8]
+    # h = 0.4, K = 5, m = 30: windows of 12 ranks starting every 6: each row held out twice.
+    held = np.asarray(bj.cyclic_holdouts((5, 6), 0.4, 5, key=key))
+    np.testing.assert_array_equal(held.sum(0), 2)
+    np.testing.assert_array_equal(held.sum((1, 2)), 12)
+    held = np.asarray(bj.cyclic_holdouts(21, 0.4, 3, key=key))  # 3 x 8 >= 21: once or twice
+    assert held.sum(0).min() == 1 and held.sum(0).max() == 2
+    with pytest.raises(ValueError, match="num_splits"):
+        bj.cyclic_holdouts(30, 0.4, 2, key=key)  # 2 x 12 < 30 leaves rows never held out
+
+
+@pytest.mark.parametrize("name", ["noise2self", "ssdu"])
+def test_split_inference_of_the_identity_is_zero(name, key):
+    # A model that copies its input, f(A, y) = A^T y = y (denoising; as an untrained UNet
+    # does): each row is predicted by a model that saw it zeroed, so the held-out prediction of
+    # every row is 0, and so is the reconstruction (the J-invariant f_J of the identity).
+    # Evaluated on the full measurement, as before the fix, it returned y.
+    k_y, k_out = jr.split(key)
+    identity = _Conv3(jnp.zeros((3, 3)).at[1, 1].set(1.0))
+    method = bj.make_method(name, 36, key=key, reconstructor=identity)
+    op = bj.Mask(jnp.ones((6, 6), bool))  # the identity on (6, 6) images
+    y = jr.normal(k_y, (6, 6))
+    np.testing.assert_allclose(identity(op, y), y, atol=1e-6)
+    out = eqx.filter_jit(lambda m, yy, k: m.output(op, yy, yy, key=k))(method, y, k_out)
+    np.testing.assert_allclose(out, 0.0, atol=1e-6)
+    # Asked for the full measurement (the default for unrolled networks), it copies y.
+    method = type(method)(model=identity, split_inference=False)
+    np.testing.assert_allclose(method.output(op, y, y, key=k_out), y, atol=1e-6)
+    unrolled = type(method)(model=bj.UnrolledShrinkage(36, num_iters=2, step=1.0))
+    vec = bj.MatrixOperator(jnp.eye(36))
+    np.testing.assert_array_equal(
+        unrolled.output(vec, y.reshape(-1), None, key=k_out), unrolled.model(vec, y.reshape(-1))
+    )
+
+
+def test_split_inference_keeps_a_consistent_reconstruction(key, x64):
+    # Noiseless, overdetermined (m = 40 > n = 16): every 3/4 of the rows determine x, so a
+    # model that solves least squares returns x on every split and the reconstruction is x.
+    k_op, k_x, k_g = jr.split(key, 3)
+    op = bj.GaussianSensing((4, 4), 40, key=k_op)
+    x = jr.normal(k_x, (4, 4))
+    groups = bj.row_groups((40,), 4, key=k_g)
+    solve = jax.jit(lambda y, g: bj.split_inference(lambda o, yy: bj.pinv_solve(o, yy), op, y, g))
+    out = solve(op.mv(x), groups)
+    np.testing.assert_allclose(out, x, atol=1e-8)
+    # Inpainting: the observed pixels come from the held-out predictions, the hidden ones
+    # from the mean of the split reconstructions (a model returning A^T y + c everywhere).
+    mask = jr.bernoulli(k_x, 0.5, (5, 5))
+    inpaint = bj.Inpainting(mask)
+    y = inpaint.mv(jr.normal(k_g, (5, 5)))
+    held = bj.row_groups((5, 5), 2, key=k_op)
+    out = jax.jit(bj.split_inference, static_argnums=0)(
+        lambda o, yy: o.T.mv(yy) + 1.0, inpaint, y, held
+    )
+    np.testing.assert_allclose(out, np.where(mask, 1.0, 1.0 + 0.5 * np.asarray(y)), atol=1e-12)
+
+
+def test_noise2self_trained_on_noise_alone_beats_y(key):
+    # Smooth 16 x 16 images, Gaussian noise 0.3: Noise2Self learns the 3x3 filter from the noisy
+    # images alone. The centre tap only ever sees zeros on scored pixels, so training leaves it
+    # at its initial 1: on the full measurement (the old output) the filter adds y to the
+    # average of its neighbours and falls below y; the J-invariant output beats y.
+    k_x, k_e, k_t, k_o = jr.split(key, 4)
+    blur = bj.Blur(bj.gaussian_kernel(2.0, size=9), shape=(16, 16))
+    x = jax.vmap(blur.mv)(jr.uniform(k_x, (64, 16, 16)))
+    x = (x - x.mean()) / x.std() * 0.25 + 0.5
+    y = x + 0.3 * jr.normal(k_e, x.shape)
+    op = bj.Mask(jnp.ones((16, 16), bool))
+    start = bj.Noise2Self(model=_Conv3(jnp.zeros((3, 3)).at[1, 1].set(1.0)))
+    batch = bj.Batch(op, y[:48], sigma=0.3, u=y[:48])
+    trained, _ = bj.fit(
+        lambda m, k: m.loss(batch, key=k), start, key=k_t, num_steps=50, learning_rate=5e-2
+    )
+    test_x, test_y = x[48:], y[48:]
+    keys = jr.split(k_o, 16)
+    j_inv = eqx.filter_jit(jax.vmap(lambda yy, k: trained.output(op, yy, yy, key=k)))(test_y, keys)
+    full = eqx.filter_jit(jax.vmap(lambda yy: trained.model(op, yy)))(test_y)
+
+    def psnr(a):
+        return float(jnp.mean(jax.vmap(lambda u, v: bj.psnr(u, v, data_range=1.0))(a, test_x)))
+
+    assert psnr(j_inv) > psnr(test_y) + 3.0 > psnr(full) + 3.0
+
+
+def test_ei_remeasures_with_the_noise_model(key):
+    # Denoising, f = identity, T a circular shift: x3 = N(T y), so the second term is
+    # ||N(Ty) - Ty||^2 / n, whose expectation under Poisson noise of gain g is g mean(y)
+    # (variance g Ax per pixel). Without a noise model both terms are 0: the identity is a
+    # minimiser and EI on Poisson denoising returned y (the bug this guards).
+    k_y, k_l = jr.split(key)
+    op = bj.Mask(jnp.ones((8, 8), bool))
+    y = jr.uniform(k_y, (8, 8))
+
+    def identity(o, yy):
+        return bj.adjoint(o).mv(yy)
+
+    group = bj.random_circular_shift
+    assert float(bj.ei_loss(identity, op, y, group, key=k_l)) == 0.0
+    noise = bj.PoissonNoise(0.05)
+    losses = jax.jit(jax.vmap(lambda k: bj.ei_loss(identity, op, y, group, key=k, noise=noise)))(
+        jr.split(k_l, 2000)
+    )
+    losses = np.asarray(losses)
+    expected = 0.05 * float(jnp.mean(y))
+    assert abs(losses.mean() - expected) < 4 * losses.std() / np.sqrt(losses.size)
+    with pytest.raises(ValueError, match="sigma or noise"):
+        bj.ei_loss(identity, op, y, group, key=k_l, sigma=0.1, noise=noise)

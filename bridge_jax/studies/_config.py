@@ -484,13 +484,27 @@ class ImagingConfig(Recorded):
     """The imaging benchmark's setting (issue 14); definitions in the docstring of
     bridge_jax/studies/imaging/__init__.py.
 
-    Data: `mnist_train` / `mnist_test` MNIST digits (disjoint), 64x64 patches of
-    scikit-image's images (`patches_per_image` per image, 3 test images held out). Noise:
-    Gaussian `denoise_sigma` (MNIST denoising), Poisson of gain `poisson_gain`, Gaussian
-    `sigma` on every other task. Networks: a `UNet` of `scales` levels and `width` channels on
-    $A^* y$. Training: `train_steps` Adam steps (`learning_rate`) on minibatches of
+    Data: `mnist_train` / `mnist_test` MNIST digits (disjoint), `patch_size` x `patch_size`
+    patches of scikit-image's images (`patches_per_image` per image, 3 test images held out).
+    Noise: Gaussian `denoise_sigma` (MNIST denoising), Poisson of gain `poisson_gain`,
+    Gaussian `sigma` on every other task. Networks: a `UNet` of `scales` levels and `width`
+    channels on $A^* y$. Training: `train_steps` Adam steps (`learning_rate`) on minibatches of
     `batch_size` measurements; `seeds` independent seeds (operator, noise, initialisation and
     minibatches) trained as one batch of models (one compilation).
+
+    Sizes chosen for the issue's budget (the default run under 60 minutes on a 2-core CPU):
+    512 training and 64 test digits, 208 training and 48 test patches of 32 x 32 (was 64 x
+    64; CT keeps 40 angles per 64 pixels of side, 20 here), UNet of 2 scales and width 8,
+    160 steps (was 200) of minibatch 8, 3 seeds. Estimate: 64 trained units (task x method,
+    3 seeds each) + 8 references; CPU seconds of one training step measured per (task,
+    method) (load ~10 on the 2 cores, `resource.getrusage`): about 1,050 s of training for
+    the four MNIST tasks and 1,400 s for the four patch tasks at 200 steps, ~600 s of
+    compilation and evaluation; a check on MRI + super-resolution (15 units) used 830 CPU s
+    against 680 s predicted, so x1.22: ~61 min at 200 steps, ~51 min at 160 (at 64 x 64
+    patches the patch tasks alone needed ~5,900 s). 160 instead of 200 steps cost at most
+    0.11 dB on super-resolution (ei 30.24 vs 30.23, sure 30.41 vs 30.49, supervised 30.33 vs
+    30.44). Noise2Self's step costs ~4.3 mc steps (4 groups), EI's, SURE's and MOI's ~2
+    (MOI on CT ~4.3: one Radon per image).
     """
 
     tasks: tuple[str, ...] = IMAGING_TASKS
@@ -500,12 +514,13 @@ class ImagingConfig(Recorded):
     mnist_train: int = 512
     mnist_test: int = 64
     patches_per_image: int = 16
+    patch_size: int = 32
     denoise_sigma: float = 0.2
     poisson_gain: float = 0.05
     sigma: float = 0.03
     scales: int = 2
     width: int = 8
-    train_steps: int = 200
+    train_steps: int = 160
     batch_size: int = 8
     learning_rate: float = 1e-3
 
@@ -530,6 +545,7 @@ class ImagingConfig(Recorded):
                 "mnist_train",
                 "mnist_test",
                 "patches_per_image",
+                "patch_size",
                 "width",
                 "train_steps",
                 "batch_size",
@@ -546,6 +562,11 @@ class ImagingConfig(Recorded):
     def relations(self):
         if isinstance(self.scales, float):
             yield f"scales must be an integer in [1, 3], got {self.scales!r}."
+        if isinstance(self.patch_size, int) and not 8 <= self.patch_size <= 172:
+            yield (
+                f"patch_size must be in [8, 172] (the smallest image has 172 pixels a side), got "
+                f"{self.patch_size}."
+            )
         if self.mnist_train + self.mnist_test > 5000:
             yield (
                 f"mnist_train + mnist_test must be <= 5000 (the MNIST subset), got "

@@ -34,12 +34,19 @@ def test_imaging_json_contract(quick_imaging):
                 assert m["ci95"][0] <= m["mean"] <= m["ci95"][1]
                 assert np.isfinite(m["mean"])
             assert -1.0 <= row["ssim"]["mean"] <= 1.0
+        # Paired by seed: the mean of the per-seed differences is the difference of the means.
+        for m in set(rows) - {"pinv", "mc"}:
+            d = rows[m]["psnr_minus_mc"]
+            want = rows[m]["psnr"]["mean"] - rows["mc"]["psnr"]["mean"]
+            assert d["n_seeds"] == c.seeds and d["mean"] == pytest.approx(want, abs=1e-9)
+            assert d["ci95"][0] <= d["mean"] <= d["ci95"][1]
         # The two references close 0 and all of the gap, by definition.
         assert rows["pinv"]["gap_closed"]["psnr"] == pytest.approx(0.0, abs=1e-12)
         assert rows["supervised"]["gap_closed"]["psnr"] == pytest.approx(1.0)
         assert (out / "figures" / f"imaging_{task}.png").stat().st_size > 1000
     report = (out / "report.md").read_text()
     assert "<!-- imaging:begin -->" in report and "| mc |" in report and "gap closed" in report
+    assert "paired by seed, moi - mc" in report
 
 
 def test_mc_cannot_leave_the_zero_filled_image(quick_imaging):

@@ -11,16 +11,20 @@ Definitions (all stated in imaging.json too):
 - Tasks. MNIST 28x28 (the 5,000-digit subset of `load_mnist`; `mnist_train` training and
   `mnist_test` test digits): mnist_denoise (A = I, Gaussian sigma 0.2), mnist_poisson (A = I,
   y = g Poisson(x/g), gain g = 0.05), mnist_inpaint (50% of the pixels, one random mask per
-  seed), mnist_cs (Gaussian A, m = n/4 = 196). 64x64 patches of scikit-image's images
-  (`load_image_patches`, 3 held-out test images): ct (Radon, 40 evenly spaced angles, scaled
-  by 1/50 to norm ~1), mri (4x Cartesian lines, 8% centre, one mask per seed), deblur
+  seed), mnist_cs (Gaussian A, m = n/4 = 196). `patch_size` x `patch_size` (32 x 32) patches
+  of scikit-image's images (`load_image_patches`, 3 held-out test images): ct (Radon, 40
+  evenly spaced angles per 64 pixels of side, 20 on 32 x 32, scaled by 1/sqrt(angles x side)
+  to norm ~1), mri (4x Cartesian lines, 8% centre, one mask per seed), deblur
   (circular Gaussian blur of 1.5 px), sr (x2 box downsampling, scaled by 2 so that
   A A^T = I). Gaussian noise `sigma` (0.03) on the measurements of every task but the two
   denoising ones.
 - Network: one `UNet(scales, width)` on A^* y for every method (its last layer starts at zero:
   untrained, it returns A^* y). Methods: `make_method(name, reconstructor=UNet)`: mc
-  (measurement consistency alone), noise2self, ei (per-task group: circular shifts; small
-  rotations for CT; 90-degree rotations for MRI), ssdu, noisier2noise, sure, r2r (the last
+  (measurement consistency alone), noise2self and ssdu (evaluated as trained: each measured
+  row predicted by splits that hid it, `split_inference`), ei (per-task group: circular
+  shifts; small rotations for CT; 90-degree rotations for MRI; the transformed
+  reconstruction measured again with the task's noise model, Poisson included),
+  noisier2noise, sure, r2r (the last
   three with the known Gaussian sigma), moi (trained on measurements with one operator per
   training image: a random mask / Cartesian mask / set of 40 random angles / random
   anisotropic blur kernel per image, one of 16 Gaussian matrices for CS; tested like the

@@ -76,11 +76,19 @@ def expectations(result: dict) -> list[str]:
                 lines.append(f"- {m} on {task}: not run.")
                 continue
             better = _above(rows[m], rows["mc"])
-            lines.append(
+            paired = rows[m].get("psnr_minus_mc")
+            line = (
                 f"- {m} learns beyond mc on {task}: {'held' if better else 'did not hold'} "
                 f"({_cell(rows[m]['psnr'], 2)} dB against mc {_cell(rows['mc']['psnr'], 2)}; "
-                "held = 95% intervals apart)."
+                "held = 95% intervals apart)"
             )
+            if paired is not None:
+                seeds_above = paired["ci95"][0] > 0
+                line += (
+                    f"; paired by seed, {m} - mc = {_cell(paired, 2)} dB over "
+                    f"{paired['n_seeds']} seeds: {'above 0' if seeds_above else 'not above 0'}"
+                )
+            lines.append(line + ".")
     rows = r.get("deblur", {})
     if "ei" in rows and "mc" in rows:
         apart = _above(rows["ei"], rows["mc"])

@@ -44,7 +44,7 @@ def images(c: ImagingConfig, data: str):
         order = jr.permutation(jr.fold_in(jr.key(c.seed), 0), x.shape[0])
         return x[order[: c.mnist_train]], x[order[c.mnist_train : c.mnist_train + c.mnist_test]]
     p = bj.load_image_patches(
-        64, patches_per_image=c.patches_per_image, key=jr.fold_in(jr.key(c.seed), 1)
+        c.patch_size, patches_per_image=c.patches_per_image, key=jr.fold_in(jr.key(c.seed), 1)
     )
     return p.train, p.test
 
@@ -153,13 +153,20 @@ def over_seeds(fn, *trees):
 def make_models(c: ImagingConfig, task, method: str, keys):
     """One fresh method per key (a vmapped batch): a UNet trained by `method`."""
     sigma = task.sigma(c) or 0.0
-    n = 28 * 28 if task.data == "mnist" else 64 * 64
+    n = 28 * 28 if task.data == "mnist" else c.patch_size**2
 
     def make(k):
         k_net, k_method = jr.split(k)
         net = bj.UNet(scales=c.scales, width=c.width, key=k_net)
+        # EI measures its transformed reconstructions with the task's own noise model.
         return bj.make_method(
-            method, n, key=k_method, sigma=sigma, reconstructor=net, ei_transform=task.group
+            method,
+            n,
+            key=k_method,
+            sigma=sigma,
+            reconstructor=net,
+            ei_transform=task.group,
+            noise=task.noise(c),
         )
 
     return eqx.filter_vmap(make)(keys)
@@ -288,6 +295,13 @@ def imaging(config: ImagingConfig, out: str, *, fresh: bool = False) -> dict:
         for (tt, m), unit in saved.items():
             if tt == t:
                 rows[m] = {metric: _summary(unit[metric]) for metric in METRICS}
+        # Paired by seed (the same operator, noise, initialisation and minibatches for every
+        # method): the per-seed PSNR difference to mc and its 95% t-interval.
+        if (t, "mc") in saved:
+            for (tt, m), unit in saved.items():
+                if tt == t and m not in (REFERENCE, "mc"):
+                    diff = np.subtract(unit["psnr"], saved[(t, "mc")]["psnr"])
+                    rows[m]["psnr_minus_mc"] = _summary(diff)
         low, high = rows[REFERENCE], rows.get("supervised")
         for row in rows.values():
             row["gap_closed"] = {
@@ -308,6 +322,8 @@ def imaging(config: ImagingConfig, out: str, *, fresh: bool = False) -> dict:
             "data range 1, outputs not clipped, averaged over the test images; per seed, "
             "then mean and 95% t-interval over seeds",
             "gap_closed": "(method - pinv) / (supervised - pinv) on the mean of each metric",
+            "psnr_minus_mc": "per-seed PSNR difference method - mc (paired: the same seed's "
+            "operator, noise, initialisation and minibatches), mean and 95% t-interval",
             "network": f"UNet(scales={c.scales}, width={c.width}) on A^* y for every method",
         },
         "results": results,
@@ -343,7 +359,7 @@ def add_arguments(parser) -> None:
         help=f"comma-separated subset of {','.join(IMAGING_METHODS)},supervised (default: all)",
     )
     parser.add_argument("--seeds", type=int, help="seeds per (task, method) (default 3)")
-    parser.add_argument("--steps", type=int, help="training steps (default 200)")
+    parser.add_argument("--steps", type=int, help="training steps (default 160)")
     parser.add_argument("--seed", type=int, help="random seed (default 0)")
     parser.add_argument("--quick", action="store_true", help="a tiny setting (smoke test)")
     parser.add_argument("--fresh", action="store_true", help="recompute saved units")

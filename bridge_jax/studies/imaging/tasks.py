@@ -13,9 +13,9 @@ import lineax as lx
 
 import bridge_jax as bj
 
-# Radon((64, 64), 40) has norm ~49.7: scaled to norm ~1 so that A^T y has the image's scale
-# and the networks see the same range of inputs on every task.
-CT_SCALE = 1.0 / 50.0
+# CT: 40 angles per 64 pixels of side (20 on 32 x 32 patches): the same angular undersampling,
+# 0.4 of the ~pi N / 2 angles that an N x N image needs, whatever the patch size.
+CT_ANGLES_PER_64 = 40
 CS_POOL = 16  # MOI on compressed sensing: 16 Gaussian matrices, one drawn per image
 
 
@@ -54,16 +54,25 @@ def _cs(key, shape):
     return bj.GaussianSensing(shape, n // 4, key=key)
 
 
-def _ct_angles(key):
-    return jnp.sort(jr.uniform(key, (40,), minval=0.0, maxval=180.0))
+def ct_angles(shape) -> int:
+    """The number of CT angles for `(H, W)` patches: 40 per 64 pixels of side."""
+    return max(2, round(CT_ANGLES_PER_64 * shape[0] / 64))
+
+
+def _ct_scale(shape):
+    # Radon(shape, a) has norm ~0.98 sqrt(a H) (49.7 for 64 x 64 and 40 angles): scaled to
+    # norm ~1 so that A^T y has the image's scale and the networks see the same range of
+    # inputs on every task.
+    return 1.0 / (ct_angles(shape) * shape[0]) ** 0.5
 
 
 def _ct(key, shape):
-    return bj.Radon(shape, 40) * CT_SCALE
+    return bj.Radon(shape, ct_angles(shape)) * _ct_scale(shape)
 
 
 def _ct_family(key, shape):
-    return bj.Radon(shape, _ct_angles(key)) * CT_SCALE
+    angles = jnp.sort(jr.uniform(key, (ct_angles(shape),), minval=0.0, maxval=180.0))
+    return bj.Radon(shape, angles) * _ct_scale(shape)
 
 
 def _mri(key, shape):
@@ -175,7 +184,8 @@ TASKS = {
         Task(
             "ct",
             "patches",
-            "64x64 patches, sparse-view CT, 40 evenly spaced angles (Radon / 50)",
+            "image patches, sparse-view CT, 40 evenly spaced angles per 64 px of side "
+            "(20 on 32x32; Radon / sqrt(angles x side))",
             _ct,
             _ct_family,
             _gaussian("sigma"),
@@ -188,7 +198,7 @@ TASKS = {
         Task(
             "mri",
             "patches",
-            "64x64 patches, MRI, 4x Cartesian lines (8% centre; one random mask per seed)",
+            "image patches, MRI, 4x Cartesian lines (8% centre; one random mask per seed)",
             _mri,
             _mri,
             _gaussian("sigma"),
@@ -202,7 +212,7 @@ TASKS = {
         Task(
             "deblur",
             "patches",
-            "64x64 patches, deblurring, circular Gaussian blur sigma 1.5 px",
+            "image patches, deblurring, circular Gaussian blur sigma 1.5 px",
             _blur,
             _blur_family,
             _gaussian("sigma"),
@@ -215,7 +225,7 @@ TASKS = {
         Task(
             "sr",
             "patches",
-            "64x64 patches, x2 super-resolution (2x2 box average, scaled by 2: A A^T = I)",
+            "image patches, x2 super-resolution (2x2 box average, scaled by 2: A A^T = I)",
             _sr,
             None,
             _gaussian("sigma"),
