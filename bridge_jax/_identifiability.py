@@ -6,18 +6,20 @@ $k$-dimensional subspaces), each observed as $y = A_g x$ through one of $G$ oper
 $A_g \in \mathbb{R}^{m \times n}$; or, with one operator $A$, a set invariant to a group
 $\{T_g\}$, so that $y = Ax$ carries the same information as the virtual operators $A T_g$.
 
-The conditions (our reading; NOT checked against the papers' text, which we could not
-retrieve here; theorem numbers are therefore omitted):
+The conditions (our reading; NOT checked against the papers' text: a search of the stored
+pages, documentation and code found only the abstracts and the NeurIPS paper's introduction,
+which say that the conditions involve $G$, $m$, $k$ and $n$ but not their form; theorem
+numbers are therefore omitted):
 
 - multiple operators (Tachella, Chen & Davies, "Unsupervised Learning From Incomplete
-  Measurements for Inverse Problems", NeurIPS 2022): learning the model needs the stacked
-  operator $[A_1; \dots; A_G]$ to have rank $n$ (otherwise the common null space
+  Measurements for Inverse Problems", NeurIPS 2022, arXiv 2201.12151): learning the model
+  needs the stacked operator $[A_1; \dots; A_G]$ to have rank $n$ (otherwise the common null space
   $\bigcap_g \ker A_g$ is invisible in every measurement), hence $m \ge n/G$; and it is
   possible for almost every set of operators when $m > k + n/G$ (`moi_bounds`);
 - one operator and a group (the same authors, "Sensing Theorems for Unsupervised Learning in
-  Linear Inverse Problems", JMLR 24(39), 2023): write the action as $T_g = \bigoplus_j
-  \rho_j(g)^{\oplus c_j}$ with real irreducible representations $\rho_j$ of dimension $s_j$
-  appearing $c_j$ times. Necessary: $\mathrm{rank}[A T_g]_g = n$, which needs
+  Linear Inverse Problems", JMLR 24(39), 2023, arXiv 2203.12513): write the action as
+  $T_g = \bigoplus_j \rho_j(g)^{\oplus c_j}$ with real irreducible representations $\rho_j$
+  of dimension $s_j$ appearing $c_j$ times. Necessary: $\mathrm{rank}[A T_g]_g = n$, which needs
   $m \ge \max_j c_j / s_j$; sufficient for almost every $A$: $m > 2k + \max_j c_j + 1$
   (`group_bounds`). An operator that commutes with the group ($A T_g = T_g A$, e.g. a
   circular blur and the shifts) has $\mathrm{rank}[A T_g]_g = \mathrm{rank}\,A$: the group

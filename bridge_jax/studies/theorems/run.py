@@ -306,10 +306,14 @@ def theorems(config: TheoremsConfig, out: str, *, fresh: bool = False) -> dict:
 DEFINITIONS = {
     "success": "relative MSE sum ||f(A,y) - x||^2 / sum ||x||^2 over the test signals < "
     "threshold; mean = success rate over trials, ci95 = 95% Wilson interval",
-    "oracle": "SubspaceUnion with the true bases (knows the model)",
+    "oracle": "the learner's reconstructor with the true model (SubspaceUnion with the true "
+    "bases, SparseInBasis with the true basis)",
     "pinv": "A^+ y (minimum norm)",
     "rank_condition": "fraction of trials with rank of the stacked operators (MOI: [A_g]; EI: "
     "[A T_g]) = n",
+    "restarts": "R: initialisations per trial trained at once; kept: the lowest final training "
+    "loss (train_loss, the measurement-only loss after the last step); final_loss: that "
+    "run's loss before its last update",
     "identifiable": "MOI, one subspace: fraction of trials with dim cap_g (S + ker A_g) = k "
     "(exact, identifiable_dimension)",
     "spectral_correlation": "Pearson r of the sorted spectra of C_SSRL (K views of the "
