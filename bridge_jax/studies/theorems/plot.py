@@ -51,7 +51,10 @@ def plot(result: dict, fig_dir: str) -> list[str]:
                 lines.append((k + (n - k) / g, "w:", "one subspace m = k + (n-k)/G"))
             lines.append((k + n / g, "r-", "sufficient m = k + n/G"))
             for values, style, label in lines:
-                ax.plot(xs, pos(values), style, lw=2, label=label)
+                if len(gs) == 1:  # one column: a line across it, not a point
+                    ax.axhline(pos(values)[0], color=style[0], ls=style[1:], lw=2, label=label)
+                else:
+                    ax.plot(xs, pos(values), style, lw=2, label=label)
             ax.set_xticks(xs, [str(v) for v in gs])
             ax.set_yticks(np.arange(len(ms)), [str(v) for v in ms])
             ax.set_xlabel("operators G")
@@ -101,7 +104,7 @@ def plot(result: dict, fig_dir: str) -> list[str]:
             axes[row][0].set_ylabel("success rate")
         axes[0][0].legend(fontsize=7, title="group", title_fontsize=7)
         fig.suptitle(
-            "EI with one operator: dashed = necessary max c_j/s_j, dotted = sufficient "
+            "EI with one operator: dashed = necessary max c_j/s_j,\ndotted = sufficient "
             "2k + max c_j + 1 (per group colour)",
             fontsize=9,
         )
