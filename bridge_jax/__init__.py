@@ -23,6 +23,7 @@ from ._data import load_digits as load_digits
 from ._data import load_image as load_image
 from ._data import load_image_patches as load_image_patches
 from ._data import load_mnist as load_mnist
+from ._identifiability import SparseInBasis as SparseInBasis
 from ._identifiability import SubspaceUnion as SubspaceUnion
 from ._identifiability import group_bounds as group_bounds
 from ._identifiability import group_multiplicities as group_multiplicities
@@ -147,7 +148,9 @@ from ._signal_models import group_action as group_action
 from ._signal_models import group_matrices as group_matrices
 from ._signal_models import invariant_subspace as invariant_subspace
 from ._signal_models import random_union as random_union
+from ._signal_models import sparse_in_basis_signal as sparse_in_basis_signal
 from ._signal_models import subspace_signal as subspace_signal
+from ._signal_models import supports as supports
 from ._signals import sparse_signal as sparse_signal
 from ._signals import sparse_signals as sparse_signals
 from ._solvers.ista import fista as fista
@@ -202,6 +205,7 @@ from ._taxonomy import load_taxonomy as load_taxonomy
 from ._taxonomy import measure_axes as measure_axes
 from ._training import fit as fit
 from ._training import fit_scan as fit_scan
+from ._training import fit_scan_restarts as fit_scan_restarts
 from ._unrolled import UnrolledLandweber as UnrolledLandweber
 
 _check_jaxlib()

@@ -6,18 +6,20 @@ $k$-dimensional subspaces), each observed as $y = A_g x$ through one of $G$ oper
 $A_g \in \mathbb{R}^{m \times n}$; or, with one operator $A$, a set invariant to a group
 $\{T_g\}$, so that $y = Ax$ carries the same information as the virtual operators $A T_g$.
 
-The conditions (our reading; NOT checked against the papers' text, which we could not
-retrieve here; theorem numbers are therefore omitted):
+The conditions (our reading; NOT checked against the papers' text: a search of the stored
+pages, documentation and code found only the abstracts and the NeurIPS paper's introduction,
+which say that the conditions involve $G$, $m$, $k$ and $n$ but not their form; theorem
+numbers are therefore omitted):
 
 - multiple operators (Tachella, Chen & Davies, "Unsupervised Learning From Incomplete
-  Measurements for Inverse Problems", NeurIPS 2022): learning the model needs the stacked
-  operator $[A_1; \dots; A_G]$ to have rank $n$ (otherwise the common null space
+  Measurements for Inverse Problems", NeurIPS 2022, arXiv 2201.12151): learning the model
+  needs the stacked operator $[A_1; \dots; A_G]$ to have rank $n$ (otherwise the common null space
   $\bigcap_g \ker A_g$ is invisible in every measurement), hence $m \ge n/G$; and it is
   possible for almost every set of operators when $m > k + n/G$ (`moi_bounds`);
 - one operator and a group (the same authors, "Sensing Theorems for Unsupervised Learning in
-  Linear Inverse Problems", JMLR 24(39), 2023): write the action as $T_g = \bigoplus_j
-  \rho_j(g)^{\oplus c_j}$ with real irreducible representations $\rho_j$ of dimension $s_j$
-  appearing $c_j$ times. Necessary: $\mathrm{rank}[A T_g]_g = n$, which needs
+  Linear Inverse Problems", JMLR 24(39), 2023, arXiv 2203.12513): write the action as
+  $T_g = \bigoplus_j \rho_j(g)^{\oplus c_j}$ with real irreducible representations $\rho_j$
+  of dimension $s_j$ appearing $c_j$ times. Necessary: $\mathrm{rank}[A T_g]_g = n$, which needs
   $m \ge \max_j c_j / s_j$; sufficient for almost every $A$: $m > 2k + \max_j c_j + 1$
   (`group_bounds`). An operator that commutes with the group ($A T_g = T_g A$, e.g. a
   circular blur and the shifts) has $\mathrm{rank}[A T_g]_g = \mathrm{rank}\,A$: the group
@@ -45,7 +47,7 @@ from jaxtyping import Array, Float
 
 from . import _validate as check
 from ._operators import check_operator, dense_matrix
-from ._signal_models import GROUPS, group_matrices
+from ._signal_models import GROUPS, group_matrices, supports
 
 
 def _eps(ops) -> float:
@@ -213,16 +215,54 @@ class SubspaceUnion(eqx.Module):
         self.bases = bases
 
     def __call__(self, op: lx.AbstractLinearOperator, y) -> Float[Array, " n"]:
-        in_shape = op.in_structure().shape
+        measured = jax.vmap(lambda u: _measure(op, u))(self.bases)  # (L, m, k)
+        return _best_subspace(self.bases, measured, op, y)
 
-        def measure(u):  # (n, k) -> (m, k): A U, one column at a time
-            cols = jax.vmap(lambda c: op.mv(c.reshape(in_shape)).reshape(-1), in_axes=1)(u)
-            return cols.T
 
-        y = jnp.reshape(y, -1)
-        b = jax.vmap(measure)(self.bases)  # (L, m, k)
-        coef = jax.vmap(lambda bl: jnp.linalg.pinv(bl) @ y)(b)  # (L, k)
-        resid = jnp.sum((jnp.einsum("lmk,lk->lm", b, coef) - y) ** 2, axis=1)
-        pick = jax.nn.one_hot(jnp.argmin(resid), self.bases.shape[0], dtype=y.dtype)
-        x = jnp.einsum("l,lnk,lk->n", pick, self.bases, coef)
-        return x.reshape(in_shape)
+def _measure(op: lx.AbstractLinearOperator, u) -> Float[Array, "m k"]:
+    """$A U$, one column of $U$ $(n, k)$ at a time."""
+    in_shape = op.in_structure().shape
+    cols = jax.vmap(lambda c: op.mv(c.reshape(in_shape)).reshape(-1), in_axes=1)(u)
+    return cols.T
+
+
+def _best_subspace(bases, measured, op, y):
+    """$U_{l^*} (A U_{l^*})^+ y$ with $l^*$ the smallest least-squares residual; `measured`
+    holds $A U_l$ $(L, m, k)$. The gradient flows through the selected subspace only."""
+    y = jnp.reshape(y, -1)
+    coef = jax.vmap(lambda bl: jnp.linalg.pinv(bl) @ y)(measured)  # (L, k)
+    resid = jnp.sum((jnp.einsum("lmk,lk->lm", measured, coef) - y) ** 2, axis=1)
+    pick = jax.nn.one_hot(jnp.argmin(resid), bases.shape[0], dtype=y.dtype)
+    x = jnp.einsum("l,lnk,lk->n", pick, bases, coef)
+    return x.reshape(op.in_structure().shape)
+
+
+class SparseInBasis(eqx.Module):
+    r"""A reconstructor that represents the $k$-sparse model in a basis $D$ exactly: the
+    `SubspaceUnion` of ALL $\binom{n}{k}$ coordinate subspaces $\mathrm{span}(D_{:,S})$,
+    $|S| = k$ (`supports`), tied to the one learned matrix $D$ $(n, n)$:
+    $f(A, y) = D_{:,S^*} (A D_{:,S^*})^+ y$ with $S^*$ the support of smallest residual
+    (exhaustive search, the combinatorial $\ell_0$ decoder).
+
+    With the true $D$ it is the oracle (exact for noiseless $y$ when every $2k$ columns of
+    $AD$ are independent, e.g. $m \ge 2k$ for Gaussian $A$). Learned from measurements, $D$
+    is the model; only the spans of its columns matter (a column's scale or sign, and their
+    order, leave $f$ unchanged). The cost grows as $\binom{n}{k}$: meant for small cases
+    ($n = 16$, $k = 2$: 120 subspaces); at $n = 32$, $k = 4$ it would hold 35,960.
+    """
+
+    basis: Float[Array, "n n"]
+    k: int = eqx.field(static=True)
+
+    def __init__(self, basis, k: int):
+        basis = jnp.asarray(basis)
+        if basis.ndim != 2 or basis.shape[0] != basis.shape[1]:
+            raise ValueError(f"basis must be square (n, n), got shape {basis.shape}.")
+        self.k = check.int_in_range("k", k, 1, basis.shape[0])
+        self.basis = basis
+
+    def __call__(self, op: lx.AbstractLinearOperator, y) -> Float[Array, " n"]:
+        idx = supports(self.basis.shape[0], self.k)  # (L, k), a trace-time constant
+        bases = jnp.moveaxis(self.basis[:, idx], 1, 0)  # (L, n, k)
+        measured = jnp.moveaxis(_measure(op, self.basis)[:, idx], 1, 0)  # (L, m, k)
+        return _best_subspace(bases, measured, op, y)

@@ -2,8 +2,9 @@ r"""Signal models of known dimension in $\mathbb{R}^n$, and the finite groups ac
 
 A signal model here is a finite union of $k$-dimensional subspaces, $\mathcal{X} =
 \bigcup_{l=1}^{L} \mathrm{span}(U_l)$ with $U_l \in \mathbb{R}^{n\times k}$: its (box-counting)
-dimension is exactly $k$. $s$-sparse vectors (`sparse_signal`) are the union of all
-$\binom{n}{s}$ coordinate subspaces, of dimension $s$.
+dimension is exactly $k$. $k$-sparse vectors in a basis $D$ (`sparse_in_basis_signal`) are
+the union of all $\binom{n}{k}$ coordinate subspaces $\mathrm{span}(D_{:,S})$, $|S| = k$
+(`supports`), of dimension $k$.
 
 Groups (`GROUPS`) act on $\mathbb{R}^n$ by permutation matrices $T_g$:
 `"identity"` (the trivial group), `"shift"` (the cyclic shifts $(T_s x)_i = x_{i-s}$, as
@@ -27,6 +28,7 @@ of dimension $k$ exist depends on the group:
 from __future__ import annotations
 
 import functools
+import itertools
 
 import jax
 import jax.numpy as jnp
@@ -35,6 +37,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from . import _validate as check
+from ._signals import sparse_signal
 from ._subspaces import random_subspace
 
 GROUPS = ("identity", "shift", "reflection", "dihedral")
@@ -166,3 +169,34 @@ def random_union(n: int, k: int, num: int, *, key: PRNGKeyArray) -> Float[Array,
     k = check.int_in_range("k", k, 1, n)
     num = check.positive_int("num", num)
     return jax.vmap(lambda kk: random_subspace(n, k, key=kk))(jr.split(key, num))
+
+
+def sparse_in_basis_signal(
+    basis: Float[Array, "n n"], k: int, *, key: PRNGKeyArray
+) -> Float[Array, " n"]:
+    r"""One signal $x = D s$, $k$-sparse in the basis $D$ (columns): $s$ has exactly $k$
+    non-zero entries, $\mathcal{N}(0, 1)$, at a uniformly random support (`sparse_signal`).
+
+    The model is the union of the $\binom{n}{k}$ coordinate subspaces
+    $\mathrm{span}(D_{:, S})$, $|S| = k$: of dimension $k$. With $D = I$ (the canonical basis)
+    the set is invariant to every permutation of the entries, hence to all of `GROUPS`
+    (the shift-invariant sparse model), although none of its subspaces is.
+    """
+    check.prng_key("key", key)
+    basis = check.shape("basis", basis, (None, None))
+    n = basis.shape[0]
+    if basis.shape[1] != n:
+        raise ValueError(f"basis must be square (n, n), got shape {basis.shape}.")
+    k = check.int_in_range("k", k, 1, n)
+    return basis @ sparse_signal(n, k, key=key, dtype=basis.dtype)
+
+
+@functools.lru_cache(maxsize=32)
+def supports(n: int, k: int) -> np.ndarray:
+    r"""Every $k$-subset of $\{0, \dots, n-1\}$ in lexicographic order, $(\binom{n}{k}, k)$:
+    the supports of the coordinate subspaces of the $k$-sparse model."""
+    n = check.positive_int("n", n)
+    k = check.int_in_range("k", k, 1, n)
+    out = np.asarray(list(itertools.combinations(range(n), k)), np.int32)
+    out.setflags(write=False)
+    return out

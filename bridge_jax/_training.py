@@ -267,3 +267,66 @@ def fit_scan(
 
     (params, _), losses = jax.lax.scan(body, (params, state), jnp.arange(num_steps))
     return eqx.combine(params, static), losses
+
+
+def fit_scan_restarts(
+    loss_fn: Callable,
+    models,
+    *,
+    key,
+    num_steps: int,
+    learning_rate=1e-2,
+    final_fraction: float = 1e-2,
+):
+    r"""`fit_scan` from $R$ initialisations at once (vmapped), keeping the run whose final
+    TRAINING loss is lowest: random restarts against poor local minima.
+
+    `models`: a batch of $R$ models, every inexact-array leaf stacked along a leading axis
+    (e.g. `eqx.filter_vmap(make_model)(jr.split(key, R))`); array leaves that are not
+    inexact are shared. Every restart sees the same step keys (`jax.random.fold_in(key, i)`),
+    so the restarts differ by their initialisation only. The criterion is
+    `loss_fn(model_r, jax.random.fold_in(key, num_steps))`, the training loss of each final
+    model (the loss `fit_scan` would see at the next step): it uses the training data alone,
+    never a test error. Ties go to the first restart. With $R = 1$ this is `fit_scan` itself
+    (the same program, bit for bit).
+
+    **Returns:** `(model, losses, final_losses)`: the selected model (unbatched), the losses of
+    every restart $(R, \text{num\_steps})$ and the criterion of every restart $(R,)$; the
+    selected restart is `argmin(final_losses)`.
+    """
+    num_steps = check.positive_int("num_steps", num_steps)
+    check.prng_key("key", key)
+    params, static = eqx.partition(models, eqx.is_inexact_array)
+    sizes = {leaf.shape[0] if leaf.ndim else None for leaf in jax.tree_util.tree_leaves(params)}
+    if len(sizes) != 1 or None in sizes:
+        raise ValueError(
+            "models must be a batch of models, every inexact-array leaf stacked along a "
+            f"leading axis of one size R; got leading sizes {sorted(map(str, sizes))}."
+        )
+    (restarts,) = sizes
+    final_key = jr.fold_in(key, num_steps)
+
+    def one(p):
+        model, losses = fit_scan(
+            loss_fn,
+            eqx.combine(p, static),
+            key=key,
+            num_steps=num_steps,
+            learning_rate=learning_rate,
+            final_fraction=final_fraction,
+        )
+        return model, losses, loss_fn(model, final_key)
+
+    if restarts == 1:  # no vmap: exactly fit_scan's program
+        p0 = jax.tree_util.tree_map(lambda a: a[0], params)
+        model, losses, final = one(p0)
+        return model, losses[None], jnp.reshape(final, (1,))
+
+    def one_params(p):
+        model, losses, final = one(p)
+        return eqx.filter(model, eqx.is_inexact_array), losses, final
+
+    trained, losses, final = jax.vmap(one_params)(params)
+    best = jnp.argmin(final)
+    chosen = jax.tree_util.tree_map(lambda a: a[best], trained)
+    return eqx.combine(chosen, static), losses, final

@@ -36,6 +36,27 @@ def test_invariant_subspace_is_invariant(group, key):
             np.testing.assert_allclose(t @ proj @ t.T, proj, atol=1e-5)
 
 
+def test_sparse_in_basis_signal_has_exactly_k_nonzeros_and_the_sparse_set_is_shift_closed(key):
+    import math
+
+    n, k = 9, 3
+    d = bj.random_subspace(n, n, key=key)  # an orthonormal basis
+    for kk in jr.split(key, 4):
+        x = bj.sparse_in_basis_signal(d, k, key=kk)
+        coef = np.asarray(d.T @ x)
+        assert np.sum(np.abs(coef) > 1e-5) == k
+    sup = bj.supports(n, k)
+    assert sup.shape == (math.comb(n, k), k) and len({tuple(r) for r in sup}) == len(sup)
+    assert np.all(np.diff(sup, axis=1) > 0)
+    # Canonical basis: every group element maps a k-sparse vector to a k-sparse vector.
+    x = bj.sparse_in_basis_signal(jnp.eye(n), k, key=key)
+    for group in ("shift", "dihedral"):
+        for t in bj.group_matrices(group, n):
+            assert int(jnp.sum(t @ x != 0)) == k
+    with pytest.raises(ValueError, match="square"):
+        bj.sparse_in_basis_signal(d[:, :4], 2, key=key)
+
+
 def test_group_matrices_match_cyclic_shift_and_group_action(key):
     x = jr.normal(key, (6,))
     mats = bj.group_matrices("shift", 6)
@@ -147,12 +168,66 @@ def test_subspace_union_oracle_is_exact_and_matches_lstsq(key, x64):
         bj.SubspaceUnion(jnp.zeros(3))
 
 
+def test_sparse_in_basis_is_the_union_of_all_coordinate_subspaces(key, x64):
+    n, k, m = 7, 2, 5
+    d = bj.random_subspace(n, n, key=key)
+    a = jr.normal(jr.fold_in(key, 1), (m, n))
+    op = bj.MatrixOperator(a)
+    model = bj.SparseInBasis(d, k)
+    union = bj.SubspaceUnion(jnp.moveaxis(d[:, bj.supports(n, k)], 1, 0))
+    assert union.bases.shape == (21, n, k)
+    for kk in jr.split(key, 4):  # m >= 2k, Gaussian A: the oracle is exact
+        x = bj.sparse_in_basis_signal(d, k, key=kk)
+        np.testing.assert_allclose(model(op, a @ x), x, atol=1e-8)
+    y = jr.normal(jr.fold_in(key, 2), (m,))  # off the model: the same fit as the union
+    np.testing.assert_allclose(model(op, y), union(op, y), atol=1e-10)
+    with pytest.raises(ValueError, match="k must"):
+        bj.SparseInBasis(d, 0)
+
+
 def test_fit_scan_minimises_a_quadratic(key):
     target = jnp.arange(3.0)
     loss = lambda p, k: jnp.sum((p - target) ** 2)  # noqa: E731
     p, losses = bj.fit_scan(loss, jnp.zeros(3), key=key, num_steps=300, learning_rate=0.1)
     np.testing.assert_allclose(p, target, atol=1e-2)
     assert losses.shape == (300,) and losses[-1] < 1e-3 * losses[0]
+
+
+def test_fit_scan_restarts_keeps_the_lowest_training_loss(key):
+    """A double well: started left, Adam ends in the deep minimum; started right, in the
+    shallow one. The selection returns the left run, exactly as `fit_scan` trains it."""
+    loss = lambda p, k: jnp.sum((p**2 - 1.0) ** 2 + 0.3 * p)  # noqa: E731
+    inits = jnp.asarray([[1.5], [-1.5], [2.0]])
+    model, losses, final = bj.fit_scan_restarts(
+        loss, inits, key=key, num_steps=200, learning_rate=0.05
+    )
+    runs = [bj.fit_scan(loss, p, key=key, num_steps=200, learning_rate=0.05) for p in inits]
+    ends = np.asarray([float(loss(p, None)) for p, _ in runs])
+    assert np.argmin(ends) == 1 and ends[1] < ends[0] - 0.3  # two minima, the deep one left
+    np.testing.assert_allclose(final, ends, rtol=1e-5)
+    np.testing.assert_allclose(losses, np.stack([curve for _, curve in runs]), rtol=1e-5)
+    np.testing.assert_allclose(model, runs[1][0], rtol=1e-5)
+    assert losses.shape == (3, 200) and final.shape == (3,)
+
+
+def test_fit_scan_restarts_with_one_restart_is_fit_scan_bit_for_bit(key):
+    model = bj.SubspaceUnion(bj.random_union(6, 2, 2, key=key))
+    a = jr.normal(jr.fold_in(key, 1), (3, 6))
+    y = a @ jr.normal(jr.fold_in(key, 2), (6,))
+
+    def loss(m, k):
+        return jnp.sum((a @ m(bj.MatrixOperator(a), y) - y) ** 2) + 1e-3 * jnp.sum(m.bases**2)
+
+    ref, ref_losses = jax.jit(lambda m: bj.fit_scan(loss, m, key=key, num_steps=20))(model)
+    batch = jax.tree_util.tree_map(lambda x: x[None], model)
+    got, losses, final = jax.jit(lambda m: bj.fit_scan_restarts(loss, m, key=key, num_steps=20))(
+        batch
+    )
+    np.testing.assert_array_equal(got.bases, ref.bases)
+    np.testing.assert_array_equal(losses[0], ref_losses)
+    assert final.shape == (1,)
+    with pytest.raises(ValueError, match="leading axis"):
+        bj.fit_scan_restarts(loss, model.bases[0, 0, 0], key=key, num_steps=2)
 
 
 # ---------------------------------------------------------------- learning from measurements

@@ -386,6 +386,9 @@ class MethodsConfig(Config):
 
 
 EI_KINDS = ("gaussian", "mask", "blur")
+# The theorems study's signal models: one k-dim subspace (or a union), k-sparse in a basis.
+SIGNAL_MODELS = ("subspace", "sparse")
+SPARSE_SUPPORTS_MAX = 5000  # SparseInBasis enumerates C(n, k) supports
 
 
 @dataclasses.dataclass(frozen=True)
@@ -394,7 +397,9 @@ class TheoremsConfig(Recorded):
     sensing bounds (definitions in the docstring of bridge_jax/studies/theorems/)."""
 
     n: int = 32
-    k: int = 4
+    k: tuple[int, ...] = (4,)
+    models: tuple[str, ...] = ("subspace",)
+    restarts: tuple[int, ...] = (4,)
     num_subspaces: int = 1
     moi_operators: tuple[int, ...] = (1, 2, 4, 8)
     moi_m: tuple[int, ...] = (2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 24, 28, 32)
@@ -415,7 +420,8 @@ class TheoremsConfig(Recorded):
 
     QUICK: ClassVar[dict] = dict(
         n=12,
-        k=2,
+        k=(2,),
+        restarts=(2,),
         moi_operators=(2,),
         moi_m=(3, 10),
         signals_per_operator=8,
@@ -433,7 +439,6 @@ class TheoremsConfig(Recorded):
         **dict.fromkeys(
             (
                 "n",
-                "k",
                 "num_subspaces",
                 "signals_per_operator",
                 "ei_signals",
@@ -444,6 +449,9 @@ class TheoremsConfig(Recorded):
             ),
             positive_int,
         ),
+        "k": tuple_of(positive_int, nonempty=True),
+        "models": tuple_of(None, allowed=SIGNAL_MODELS),
+        "restarts": tuple_of(positive_int, nonempty=True),
         "moi_operators": tuple_of(positive_int),
         "moi_m": tuple_of(positive_int, nonempty=True),
         "ei_groups": tuple_of(None, allowed=bj.GROUPS),
@@ -457,8 +465,17 @@ class TheoremsConfig(Recorded):
     def relations(self):
         if self.n < 4:
             yield f"n must be >= 4, got {self.n}."
-        if self.k >= self.n // 2:
+        if max(self.k) >= self.n:
+            yield f"k must be < n={self.n}, got {self.k}."
+        if "subspace" in self.models and max(self.k) >= self.n // 2:
             yield f"k must be < n/2 (a sum of Fourier bands), got k={self.k}, n={self.n}."
+        if "sparse" in self.models and max(math.comb(self.n, k) for k in self.k) > (
+            SPARSE_SUPPORTS_MAX
+        ):
+            yield (
+                f"the sparse model's learner enumerates C(n, k) supports, at most "
+                f"{SPARSE_SUPPORTS_MAX}: got n={self.n}, k={self.k} (try n=16, k=2)."
+            )
         for name in ("moi_m", "ei_m"):
             if max(getattr(self, name)) > self.n:
                 yield f"{name} must be <= n={self.n}, got {getattr(self, name)}."

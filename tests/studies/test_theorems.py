@@ -24,10 +24,12 @@ def test_theorems_json_contract(quick):
     c = TheoremsConfig.quick()
     assert result["format"] == "bridge_jax.theorems/1"
     assert result["config"] == c.as_dict()
-    moi = {(r["G"], r["m"]) for r in result["moi"]}
-    assert moi == {(g, m) for g in c.moi_operators for m in c.moi_m}
+    (k,) = c.k
+    moi = {(r["model"], r["k"], r["restarts"], r["G"], r["m"]) for r in result["moi"]}
+    heads = {(model, kk, r) for model in c.models for kk in c.k for r in c.restarts}
+    assert moi == {(*h, g, m) for h in heads for g in c.moi_operators for m in c.moi_m}
     ei = {(r["group"], r["kind"], r["m"]) for r in result["ei"]}
-    assert ei == {(g, k, m) for g in c.ei_groups for k in c.ei_kinds for m in c.ei_m}
+    assert ei == {(g, kind, m) for g in c.ei_groups for kind in c.ei_kinds for m in c.ei_m}
     for r in result["moi"] + result["ei"]:
         s = r["success"]
         assert s["n_trials"] == c.trials
@@ -35,7 +37,7 @@ def test_theorems_json_contract(quick):
         assert 0.0 <= r["rank_condition"] <= 1.0
         assert r["learned_rel_mse"]["mean"] >= 0.0
     for r in result["moi"]:
-        assert r["bounds"] == bj.moi_bounds(c.n, c.k, r["G"])
+        assert r["bounds"] == bj.moi_bounds(c.n, k, r["G"])
         # Gaussian operators: the rank condition holds exactly when G m >= n.
         assert r["rank_condition"] == float(r["G"] * r["m"] >= c.n)
         # One subspace: exactly identifiable iff m >= k + (n - k)/G (generic operators).
@@ -43,7 +45,7 @@ def test_theorems_json_contract(quick):
         # Noiseless and m >= k: the oracle that knows the model is exact.
         assert r["oracle_rel_mse"]["mean"] < 1e-6
     for r in result["ei"]:
-        assert r["bounds"]["necessary"] == bj.group_bounds(r["group"], c.n, c.k)["necessary"]
+        assert r["bounds"]["necessary"] == bj.group_bounds(r["group"], c.n, k)["necessary"]
         if r["kind"] == "blur":  # commutes with the group: never full rank below m = n
             assert r["rank_condition"] == 0.0
     assert {t["part"] for t in result["transitions"]} == {"moi", "ei"}
@@ -88,3 +90,74 @@ def test_rank_correlation_reads_a_monotone_statistic():
 def test_bad_settings_exit_2(tmp_path, capsys):
     assert cli_main(["theorems", "--quick", "--trials", "0", "--out", str(tmp_path)]) == 2
     assert "trials must be a positive integer" in capsys.readouterr().err
+    assert cli_main(["theorems", "--quick", "--k", "2,x", "--out", str(tmp_path)]) == 2
+    assert "--k must be comma-separated integers" in capsys.readouterr().err
+    assert cli_main(["theorems", "--quick", "--models", "dense", "--out", str(tmp_path)]) == 2
+    assert "models must be a non-empty subset" in capsys.readouterr().err
+    args = ["theorems", "--quick", "--models", "sparse", "--n", "32", "--k", "8"]
+    assert cli_main(args + ["--out", str(tmp_path)]) == 2
+    assert "C(n, k) supports" in capsys.readouterr().err
+
+
+def test_k_sweep_writes_every_curve(tmp_path, monkeypatch):
+    """`--k 1,2 --models subspace,sparse --restarts 1,3`: every (model, k, R) has its unit
+    file, records, bounds and transition (the trials are replaced by a stand-in whose
+    error falls below the threshold from m = 2k + R; the real trials run in `quick`)."""
+    from bridge_jax.studies.theorems import run as run_module
+
+    def fake_unit(c, part, spec):
+        model, k, restarts = spec[:3]
+        ms = c.moi_m if part == "moi" else c.ei_m
+        cell = dict.fromkeys(("oracle", "pinv", "final_loss", "train_loss"), 0.5)
+        cell.update(stacked_rank=c.n, identifiable=None)
+        cell.update(dict.fromkeys(("spectral_correlation", "subspace_alignment"), 0.5))
+        cell.update(spectral_correlation_null=0.4, subspace_alignment_null=0.3)
+        cells = [
+            {**cell, "m": m, "trial": t, "learned": 0.0 if m >= 2 * k + restarts else 1.0}
+            for m in ms
+            for t in range(c.trials)
+        ]
+        return {"cells": cells}
+
+    monkeypatch.setattr(run_module, "run_unit", fake_unit)
+    args = ["theorems", "--quick", "--k", "1,2", "--models", "subspace,sparse"]
+    args += ["--restarts", "1,3", "--moi-m", "2,4,6,8", "--ei-m", "3,5,7"]
+    assert cli_main(args + ["--out", str(tmp_path)]) == 0
+    with open(tmp_path / "theorems.json") as f:
+        result = json.load(f)
+    c = TheoremsConfig.quick(k=(1, 2), models=("subspace", "sparse"), restarts=(1, 3))
+    heads = {(model, k, r) for model in c.models for k in c.k for r in c.restarts}
+    for part in ("moi", "ei"):
+        assert {(r["model"], r["k"], r["restarts"]) for r in result[part]} == heads
+    for r in result["moi"]:
+        b = bj.moi_bounds(c.n, r["k"], r["G"])
+        if r["model"] == "sparse":
+            b.pop("one_subspace")
+        assert r["bounds"] == b
+    got = {
+        (t["part"], t["model"], t["k"], t["restarts"]): t["m_transition"]
+        for t in result["transitions"]
+    }
+    want_moi = {h: next(m for m in (2, 4, 6, 8) if m >= 2 * h[1] + h[2]) for h in heads}
+    want_ei = {h: next(m for m in (3, 5, 7) if m >= 2 * h[1] + h[2]) for h in heads}
+    assert got == {("moi", *h): v for h, v in want_moi.items()} | {
+        ("ei", *h): v for h, v in want_ei.items()
+    }
+    units = sorted(p.stem for p in (tmp_path / "theorems").glob("*.json"))
+    assert len(units) == 2 * len(heads) and "moi_sparse_k2_R3_G2" in units
+    assert "| MOI, G=2, sparse, k=2, R=3 |" in (tmp_path / "report.md").read_text()
+
+
+def test_sparse_trial_learns_from_measurements_with_an_exact_oracle(key):
+    """The sparse model in the study's MOI trial: an oracle that knows the basis is exact
+    (m >= 2k), the pseudoinverse is not, the record has every field."""
+    import jax
+    import jax.numpy as jnp
+
+    from bridge_jax.studies.theorems import moi_trial
+
+    c = TheoremsConfig.quick(n=8, k=(2,), models=("sparse",), num_steps=3, test_signals=6)
+    out = jax.jit(lambda kk, m: moi_trial(c, "sparse", 2, 2, 2, 6, kk, m))(key, jnp.asarray(5))
+    assert float(out["oracle"]) < 1e-6 < float(out["pinv"])
+    assert "bases" not in out and out["a"].shape == (2, 6, 8)
+    assert float(out["train_loss"]) >= 0.0 and bool(jnp.isfinite(out["learned"]))

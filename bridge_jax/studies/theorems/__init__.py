@@ -4,25 +4,38 @@ Question: Tachella, Chen & Davies state when unsupervised learning of a signal m
 incomplete linear measurements is possible: with G operators of m rows, necessary m >= n/G
 (rank of the stacked operators = n), sufficient m > k + n/G for almost every set of operators
 (NeurIPS 2022); with one operator and a group, necessary m >= max_j c_j/s_j, sufficient
-m > 2k + max_j c_j + 1 (JMLR 2023; c_j, s_j: multiplicity and dimension of the j-th real
-irreducible representation). Our reading: not checked against the papers' text. Do learners
-trained from measurements alone succeed where the bounds say, and do the seed paper's
-statistics (spectral correlation, subspace alignment) predict where?
+m > 2k + max_j c_j + 1 (JMLR 2023, arXiv 2203.12513; c_j, s_j: multiplicity and dimension of
+the j-th real irreducible representation). Our reading: not checked against the papers'
+text (only the abstracts and the NeurIPS paper's introduction could be retrieved; they say
+that the conditions involve G, m, k and n, not the constants). Do learners trained from
+measurements alone succeed where the bounds say, and do the seed paper's statistics
+(spectral correlation, subspace alignment) predict where?
 
 Definitions (all in theorems.json too):
-- Signals: x = U c, c ~ N(0, I_k), U an orthonormal basis of a k-dimensional subspace of R^n
-  (MOI: Haar-random; `num_subspaces` > 1: a union, one subspace drawn per signal; EI: a
-  random subspace invariant to the group: a sum of Fourier bands for shift, even + odd
-  vectors for reflection, Haar-random for identity).
+- Swept: the signal model (`models`), its dimension k (`k`, a list), the number of random
+  restarts R (`restarts`), and G (MOI) or (group, operator kind) (EI), each over m. A unit's
+  random draws depend on the part, G or (group, kind) and the model only, so every k and R
+  sees the same operators and the same first initialisation (paired comparisons).
+- Signals, model "subspace": x = U c, c ~ N(0, I_k), U an orthonormal basis of a
+  k-dimensional subspace of R^n (MOI: Haar-random; `num_subspaces` > 1: a union, one
+  subspace drawn per signal; EI: a random subspace invariant to the group: a sum of Fourier
+  bands for shift, even + odd vectors for reflection, Haar-random for identity). Model
+  "sparse": x = D s, s exactly k-sparse with N(0, 1) entries (MOI: D a Haar-random
+  orthonormal basis; EI: D = I, a set invariant to every permutation, hence to each group).
 - MOI: G Gaussian operators A_g (m x n, N(0, 1/m) entries), `signals_per_operator` training
   signals through each; moi_loss with the other operator drawn per step. EI: one operator,
   `ei_signals` training signals; ei_loss with a uniformly random group element; operator
   kinds: gaussian (m x n), mask (m distinct pixels), blur (circular convolution with an ideal
   low-pass kernel passing DC and the (m-1)//2 lowest frequency planes: rank m for odd m; it
   commutes with the shifts and the reflection, so the group adds no rank).
-- Learner: `SubspaceUnion` (f(A, y) = U (AU)^+ y, the subspace with the smallest residual),
-  random initial bases, `num_steps` Adam steps (cosine decay from `learning_rate`) with
-  `fit_scan`, full batch. Oracle: the same with the true bases. Baseline: A^+ y.
+- Learner: "subspace": `SubspaceUnion` (f(A, y) = U (AU)^+ y, the subspace with the
+  smallest residual), random initial bases; "sparse": `SparseInBasis` (the same over ALL
+  C(n, k) coordinate subspaces of one learned basis D, an exhaustive l0 decoder), a random
+  orthonormal initial D. `num_steps` Adam steps (cosine decay from `learning_rate`), full
+  batch, from R random initialisations at once (`fit_scan_restarts`), keeping the one with
+  the lowest final TRAINING loss (the measurement-only loss; never a test error); R = 1 is
+  the single-start path bit for bit. Oracle: the same reconstructor with the true model.
+  Baseline: A^+ y.
 - Outcome per (part, m, G or group/kind): test relative MSE of `test_signals` fresh signals
   measured through the training operators; success = relative MSE < `threshold`; success
   rate with its 95% Wilson interval; the rank condition (exact, float32 tolerance) and, for

@@ -11,6 +11,16 @@ from bridge_jax.studies._report import fmt
 BEGIN, END = "<!-- theorems:begin -->", "<!-- theorems:end -->"
 
 
+def _combos(records: list[dict]) -> list[tuple]:
+    """The (model, k, restarts) settings present, in order."""
+    return sorted({(r["model"], r["k"], r["restarts"]) for r in records}, key=str)
+
+
+def _combo_name(combo) -> str:
+    model, k, restarts = combo
+    return f"{model}, k={k}, R={restarts}"
+
+
 def plot(result: dict, fig_dir: str) -> list[str]:
     import matplotlib.pyplot as plt
 
@@ -19,66 +29,82 @@ def plot(result: dict, fig_dir: str) -> list[str]:
     c = result["config"]
     paths = []
     if result["moi"]:
-        gs = c["moi_operators"]
-        ms = sorted({r["m"] for r in result["moi"]})
-        grid = np.full((len(ms), len(gs)), np.nan)
-        for r in result["moi"]:
-            grid[ms.index(r["m"]), gs.index(r["G"])] = r["success"]["mean"]
-        fig, ax = plt.subplots(figsize=(5.2, 4.2))
-        im = ax.imshow(
-            grid, origin="lower", aspect="auto", cmap="viridis", vmin=0, vmax=1,
-            extent=(-0.5, len(gs) - 0.5, -0.5, len(ms) - 0.5),
-        )  # fmt: skip
-        xs = np.arange(len(gs))
-        pos = lambda v: np.interp(v, ms, np.arange(len(ms)))  # noqa: E731 - m -> row position
-        n, k = c["n"], c["k"]
-        g = np.asarray(gs, float)
-        for values, style, label in (
-            (n / g, "w--", "necessary m = n/G"),
-            (k + (n - k) / g, "w:", "one subspace m = k + (n-k)/G"),
-            (k + n / g, "r-", "sufficient m = k + n/G"),
-        ):
-            ax.plot(xs, pos(values), style, lw=2, label=label)
-        ax.set_xticks(xs, [str(v) for v in gs])
-        ax.set_yticks(np.arange(len(ms)), [str(v) for v in ms])
-        ax.set_xlabel("operators G")
-        ax.set_ylabel("measurements per operator m")
-        ax.legend(fontsize=7, loc="upper right")
-        fig.colorbar(im, ax=ax, label="success rate")
-        ax.set_title(
-            f"MOI, n={n}, k={k}: success (rel. MSE < {c['threshold']:g}), {c['trials']} trials",
-            fontsize=9,
-        )
+        combos = _combos(result["moi"])
+        fig, axes = plt.subplots(1, len(combos), figsize=(5.2 * len(combos), 4.2), squeeze=False)
+        for ax, combo in zip(axes[0], combos, strict=True):
+            recs = [r for r in result["moi"] if (r["model"], r["k"], r["restarts"]) == combo]
+            gs = c["moi_operators"]
+            ms = sorted({r["m"] for r in recs})
+            grid = np.full((len(ms), len(gs)), np.nan)
+            for r in recs:
+                grid[ms.index(r["m"]), gs.index(r["G"])] = r["success"]["mean"]
+            im = ax.imshow(
+                grid, origin="lower", aspect="auto", cmap="viridis", vmin=0, vmax=1,
+                extent=(-0.5, len(gs) - 0.5, -0.5, len(ms) - 0.5),
+            )  # fmt: skip
+            xs = np.arange(len(gs))
+            pos = lambda v, ms=ms: np.interp(v, ms, np.arange(len(ms)))  # noqa: E731 - m -> row
+            n, k = c["n"], combo[1]
+            g = np.asarray(gs, float)
+            lines = [(n / g, "w--", "necessary m = n/G")]
+            if combo[0] == "subspace":
+                lines.append((k + (n - k) / g, "w:", "one subspace m = k + (n-k)/G"))
+            lines.append((k + n / g, "r-", "sufficient m = k + n/G"))
+            for values, style, label in lines:
+                if len(gs) == 1:  # one column: a line across it, not a point
+                    ax.axhline(pos(values)[0], color=style[0], ls=style[1:], lw=2, label=label)
+                else:
+                    ax.plot(xs, pos(values), style, lw=2, label=label)
+            ax.set_xticks(xs, [str(v) for v in gs])
+            ax.set_yticks(np.arange(len(ms)), [str(v) for v in ms])
+            ax.set_xlabel("operators G")
+            ax.set_ylabel("measurements per operator m")
+            ax.legend(fontsize=7, loc="upper right")
+            fig.colorbar(im, ax=ax, label="success rate")
+            ax.set_title(
+                f"MOI, n={n}, {_combo_name(combo)}: success (rel. MSE < {c['threshold']:g}), "
+                f"{c['trials']} trials",
+                fontsize=8,
+            )
         paths.append(save(fig, fig_dir, "theorems_moi.png"))
     if result["ei"]:
         kinds = c["ei_kinds"]
+        combos = _combos(result["ei"])
         fig, axes = plt.subplots(
-            1, len(kinds), figsize=(3.6 * len(kinds), 3.2), squeeze=False, sharey=True
-        )
-        for a, kind in enumerate(kinds):
-            ax = axes[0][a]
-            for q, group in enumerate(c["ei_groups"]):
-                recs = sorted(
-                    (r for r in result["ei"] if r["kind"] == kind and r["group"] == group),
-                    key=lambda r: r["m"],
-                )
-                xs = [r["m"] for r in recs]
-                ax.plot(xs, [r["success"]["mean"] for r in recs], "o-", ms=3, color=f"C{q}",
-                        label=group)  # fmt: skip
-                ax.fill_between(xs, [r["success"]["ci95"][0] for r in recs],
-                                [r["success"]["ci95"][1] for r in recs], color=f"C{q}",
-                                alpha=0.15, lw=0)  # fmt: skip
-                b = recs[0]["bounds"]
-                ax.axvline(b["necessary"], color=f"C{q}", ls="--", lw=1)
-                if b["sufficient"] <= c["n"]:
-                    ax.axvline(b["sufficient"], color=f"C{q}", ls=":", lw=1.5)
-            ax.set_title(f"EI, {kind} operator", fontsize=9)
-            ax.set_xlabel("m (rank of A)")
-            ax.set_ylim(-0.03, 1.03)
-        axes[0][0].set_ylabel("success rate")
+            len(combos), len(kinds), figsize=(3.6 * len(kinds), 3.2 * len(combos)),
+            squeeze=False, sharey=True,
+        )  # fmt: skip
+        for row, combo in enumerate(combos):
+            for a, kind in enumerate(kinds):
+                ax = axes[row][a]
+                for q, group in enumerate(c["ei_groups"]):
+                    recs = sorted(
+                        (
+                            r
+                            for r in result["ei"]
+                            if r["kind"] == kind
+                            and r["group"] == group
+                            and (r["model"], r["k"], r["restarts"]) == combo
+                        ),
+                        key=lambda r: r["m"],
+                    )
+                    xs = [r["m"] for r in recs]
+                    ax.plot(xs, [r["success"]["mean"] for r in recs], "o-", ms=3,
+                            color=f"C{q}", label=group)  # fmt: skip
+                    ax.fill_between(xs, [r["success"]["ci95"][0] for r in recs],
+                                    [r["success"]["ci95"][1] for r in recs], color=f"C{q}",
+                                    alpha=0.15, lw=0)  # fmt: skip
+                    b = recs[0]["bounds"]
+                    ax.axvline(b["necessary"], color=f"C{q}", ls="--", lw=1)
+                    if b["sufficient"] <= c["n"]:
+                        ax.axvline(b["sufficient"], color=f"C{q}", ls=":", lw=1.5)
+                ax.set_title(f"EI, {kind} operator, {_combo_name(combo)}", fontsize=8)
+                ax.set_xlabel("m (rank of A)")
+                ax.set_ylim(-0.03, 1.03)
+            axes[row][0].set_ylabel("success rate")
         axes[0][0].legend(fontsize=7, title="group", title_fontsize=7)
         fig.suptitle(
-            "EI with one operator: dashed = necessary max c_j/s_j, dotted = sufficient "
+            "EI with one operator: dashed = necessary max c_j/s_j,\ndotted = sufficient "
             "2k + max c_j + 1 (per group colour)",
             fontsize=9,
         )
@@ -87,7 +113,10 @@ def plot(result: dict, fig_dir: str) -> list[str]:
 
 
 def _curve_name(t):
-    return f"MOI, G={t['G']}" if t["part"] == "moi" else f"EI, {t['group']}, {t['kind']}"
+    head = f"{t['model']}, k={t['k']}, R={t['restarts']}"
+    if t["part"] == "moi":
+        return f"MOI, G={t['G']}, {head}"
+    return f"EI, {t['group']}, {t['kind']}, {head}"
 
 
 def section(result: dict, figures: list[str], out: str) -> str:
@@ -96,10 +125,13 @@ def section(result: dict, figures: list[str], out: str) -> str:
         BEGIN,
         "## When can a model be learned from measurements alone? (sensing theorems, issue 16)",
         "",
-        f"Signals: one (or a union of {c['num_subspaces']}) k={c['k']}-dimensional subspace(s) "
-        f"of R^{c['n']}; the learner is `SubspaceUnion` (f(A, y) = U (AU)^+ y), trained by MOI "
-        f"(G Gaussian operators) or EI (one operator, a group) for {c['num_steps']} Adam steps; "
-        f"success = test relative MSE < {c['threshold']:g}; {c['trials']} trials per cell. "
+        f"Signals in R^{c['n']} of dimension k = {c['k']}: models {c['models']} (subspace: one "
+        f"(or a union of {c['num_subspaces']}) k-dim subspace(s), learned by `SubspaceUnion`, "
+        "f(A, y) = U (AU)^+ y; sparse: k-sparse in a basis, learned by `SparseInBasis`), "
+        f"trained by MOI (G Gaussian operators) or EI (one operator, a group) for "
+        f"{c['num_steps']} Adam steps from R = {c['restarts']} initialisations (the lowest "
+        f"training loss kept); success = test relative MSE < {c['threshold']:g}; "
+        f"{c['trials']} trials per cell. "
         "Definitions: the docstring of bridge_jax/studies/theorems/ and theorems.json. The "
         "bounds are our reading of Tachella, Chen & Davies (NeurIPS 2022; JMLR 2023), not "
         "checked against the papers' text.",
@@ -125,11 +157,18 @@ def section(result: dict, figures: list[str], out: str) -> str:
     lines += ["", "Success rate [95% interval] (MOI; rows m, columns G):", ""]
     gs = c["moi_operators"]
     if result["moi"]:
-        lines += ["| m | " + " | ".join(f"G={g}" for g in gs) + " |", "|---|" + "---|" * len(gs)]
+        cols = [(combo, g) for combo in _combos(result["moi"]) for g in gs]
+        many = len(cols) > len(gs)
+        names = [f"{_combo_name(combo)}, G={g}" if many else f"G={g}" for combo, g in cols]
+        lines += ["| m | " + " | ".join(names) + " |", "|---|" + "---|" * len(cols)]
         for m in sorted({r["m"] for r in result["moi"]}):
             cells = []
-            for g in gs:
-                (r,) = [r for r in result["moi"] if r["m"] == m and r["G"] == g]
+            for combo, g in cols:
+                (r,) = [
+                    r
+                    for r in result["moi"]
+                    if r["m"] == m and r["G"] == g and (r["model"], r["k"], r["restarts"]) == combo
+                ]
                 s = r["success"]
                 cells.append(
                     f"{fmt(s['mean'], 2)} [{fmt(s['ci95'][0], 2)}, {fmt(s['ci95'][1], 2)}]"

@@ -76,7 +76,14 @@ def _cell_statistics(c: TheoremsConfig, out: dict, i: int, t: int, rank: int) ->
     }
 
 
-def _unit_key(c: TheoremsConfig, part: str, label: str):
+def _unit_key(c: TheoremsConfig, part: str, spec: tuple):
+    """The unit's key depends on the part, G or (group, kind) and the model only, not on k or
+    R: every k and R sees the same draws (paired comparisons; operators and restart 0's
+    initialisation alike), and the subspace model's keys are the single-start study's."""
+    model, _, _, *rest = spec
+    label = f"moi_G{rest[0]}" if part == "moi" else f"ei_{rest[0]}_{rest[1]}"
+    if model != "subspace":
+        label = f"{model}_{label}"
     return jr.fold_in(jr.fold_in(jr.key(c.seed), ("moi", "ei").index(part)), hash_label(label))
 
 
@@ -88,16 +95,16 @@ def hash_label(label: str) -> int:
 def run_unit(c: TheoremsConfig, part: str, spec: tuple) -> dict:
     """Every (m, trial) of one unit; per (m, trial): errors, rank, identifiability, statistics."""
     ms = c.moi_m if part == "moi" else c.ei_m
-    label = unit_label(part, spec)
+    model, k, restarts = spec[:3]
     if part == "moi":
-        (g,) = spec
+        g = spec[3]
         m_max = max(ms)
-        fn = lambda k, m: moi_trial(c, g, m_max, k, m)  # noqa: E731
+        fn = lambda kk, m: moi_trial(c, model, k, restarts, g, m_max, kk, m)  # noqa: E731
     else:
-        group, kind = spec
+        group, kind = spec[3:]
         m_max = c.n if kind == "blur" else max(ms)
-        fn = lambda k, m: ei_trial(c, group, kind, m_max, k, m)  # noqa: E731
-    keys = jr.split(_unit_key(c, part, label), c.trials)
+        fn = lambda kk, m: ei_trial(c, model, k, restarts, group, kind, m_max, kk, m)  # noqa: E731
+    keys = jr.split(_unit_key(c, part, spec), c.trials)
     batched = jax.jit(jax.vmap(jax.vmap(fn, (0, None)), (None, 0)))
     out = jax.tree_util.tree_map(np.asarray, batched(keys, jnp.asarray(ms)))
     cells = []
@@ -107,12 +114,12 @@ def run_unit(c: TheoremsConfig, part: str, spec: tuple) -> dict:
                 mats = out["a"][i, t]
                 rank = bj.stacked_rank(mats)
                 ident = (
-                    bj.identifiable_dimension(out["bases"][i, t, 0], mats) == c.k
-                    if c.num_subspaces == 1 and m >= c.k
+                    bj.identifiable_dimension(out["bases"][i, t, 0], mats) == k
+                    if model == "subspace" and c.num_subspaces == 1 and m >= k
                     else None
                 )
             else:
-                rank = bj.group_rank(out["a"][i, t].astype(np.float32), spec[0])
+                rank = bj.group_rank(out["a"][i, t].astype(np.float32), spec[3])
                 ident = None
             cells.append(
                 {
@@ -122,6 +129,7 @@ def run_unit(c: TheoremsConfig, part: str, spec: tuple) -> dict:
                     "oracle": float(out["oracle"][i, t]),
                     "pinv": float(out["pinv"][i, t]),
                     "final_loss": float(out["final_loss"][i, t]),
+                    "train_loss": float(out["train_loss"][i, t]),
                     "stacked_rank": int(rank),
                     "identifiable": ident,
                     **_cell_statistics(c, out, i, t, rank),
@@ -131,12 +139,18 @@ def run_unit(c: TheoremsConfig, part: str, spec: tuple) -> dict:
 
 
 def unit_label(part: str, spec: tuple) -> str:
-    return f"moi_G{spec[0]}" if part == "moi" else f"ei_{spec[0]}_{spec[1]}"
+    """`moi_subspace_k4_R4_G2`, `ei_sparse_k2_R1_shift_gaussian`: one file per unit."""
+    model, k, restarts, *rest = spec
+    return "_".join(
+        [part, model, f"k{k}", f"R{restarts}"] + ([f"G{rest[0]}"] if part == "moi" else list(rest))
+    )
 
 
 def _units(c: TheoremsConfig) -> list[tuple[str, tuple]]:
-    return [("moi", (g,)) for g in c.moi_operators] + [
-        ("ei", (grp, kind)) for grp in c.ei_groups for kind in c.ei_kinds
+    """MOI units (model, k, R, G), then EI units (model, k, R, group, kind)."""
+    heads = [(model, k, r) for model in c.models for k in c.k for r in c.restarts]
+    return [("moi", (*h, g)) for h in heads for g in c.moi_operators] + [
+        ("ei", (*h, grp, kind)) for h in heads for grp in c.ei_groups for kind in c.ei_kinds
     ]
 
 
@@ -166,14 +180,21 @@ def _summary(c: TheoremsConfig, part: str, spec: tuple, cells: list[dict]) -> li
 
 
 def _spec_fields(part, spec):
-    return {"G": spec[0]} if part == "moi" else {"group": spec[0], "kind": spec[1]}
+    model, k, restarts, *rest = spec
+    head = {"model": model, "k": k, "restarts": restarts}
+    return {**head, "G": rest[0]} if part == "moi" else {**head, "group": rest[0], "kind": rest[1]}
 
 
 def _bounds(c: TheoremsConfig, part: str, spec: tuple, m: int) -> dict:
+    k = spec[1]
     if part == "moi":
-        return bj.moi_bounds(c.n, c.k, spec[0])
-    b = bj.group_bounds(spec[0], c.n, c.k)
-    if spec[1] == "blur":
+        b = bj.moi_bounds(c.n, k, spec[3])
+        # One subspace's exact threshold; the sparse set (a union) has no such line.
+        if spec[0] != "subspace":
+            b.pop("one_subspace")
+        return b
+    b = bj.group_bounds(spec[3], c.n, k)
+    if spec[4] == "blur":
         # A circulant commutes with every shift and reflection: rank [A T_g] = rank A, so
         # only a full-rank blur (m = n) meets the necessary condition.
         b = {**b, "operator_equivariant": True}
@@ -212,27 +233,16 @@ def transitions(c: TheoremsConfig, records: list[dict]) -> list[dict]:
     """Per curve: the smallest m with success rate >= 0.5 (and where the oracle succeeds,
     and where the model is exactly identifiable in half the trials), beside each bound."""
     rows = []
-    keys = sorted(
-        {(r["part"], r.get("G"), r.get("group"), r.get("kind")) for r in records}, key=str
-    )
-    for part, g, group, kind in keys:
-        recs = sorted(
-            (
-                r
-                for r in records
-                if (r["part"], r.get("G"), r.get("group"), r.get("kind")) == (part, g, group, kind)
-            ),
-            key=lambda r: r["m"],
-        )
+    fields = ("part", "model", "k", "restarts", "G", "group", "kind")
+    curve = lambda r: tuple(r.get(f) for f in fields)  # noqa: E731
+    for key in sorted({curve(r) for r in records}, key=str):
+        recs = sorted((r for r in records if curve(r) == key), key=lambda r: r["m"])
         m_star = next((r["m"] for r in recs if r["success"]["mean"] >= 0.5), None)
         m_oracle = next((r["m"] for r in recs if r["oracle_success"]["mean"] >= 0.5), None)
         m_ident = next((r["m"] for r in recs if (r["identifiable"] or 0.0) >= 0.5), None)
         rows.append(
             {
-                "part": part,
-                "G": g,
-                "group": group,
-                "kind": kind,
+                **dict(zip(fields, key, strict=True)),
                 "m_transition": m_star,
                 "m_oracle": m_oracle,
                 "m_identifiable": m_ident
@@ -296,10 +306,14 @@ def theorems(config: TheoremsConfig, out: str, *, fresh: bool = False) -> dict:
 DEFINITIONS = {
     "success": "relative MSE sum ||f(A,y) - x||^2 / sum ||x||^2 over the test signals < "
     "threshold; mean = success rate over trials, ci95 = 95% Wilson interval",
-    "oracle": "SubspaceUnion with the true bases (knows the model)",
+    "oracle": "the learner's reconstructor with the true model (SubspaceUnion with the true "
+    "bases, SparseInBasis with the true basis)",
     "pinv": "A^+ y (minimum norm)",
     "rank_condition": "fraction of trials with rank of the stacked operators (MOI: [A_g]; EI: "
     "[A T_g]) = n",
+    "restarts": "R: initialisations per trial trained at once; kept: the lowest final training "
+    "loss (train_loss, the measurement-only loss after the last step); final_loss: that "
+    "run's loss before its last update",
     "identifiable": "MOI, one subspace: fraction of trials with dim cap_g (S + ker A_g) = k "
     "(exact, identifiable_dimension)",
     "spectral_correlation": "Pearson r of the sorted spectra of C_SSRL (K views of the "
@@ -315,14 +329,46 @@ def add_arguments(parser) -> None:
     parser.add_argument("--trials", type=int, help="trials per cell (default 8)")
     parser.add_argument("--seed", type=int, help="random seed (default 42)")
     parser.add_argument("--steps", type=int, help="training steps (default 1500)")
+    parser.add_argument("--n", type=int, help="signal dimension n (default 32)")
+    for option, field, default in LIST_OPTIONS:
+        parser.add_argument(f"--{option}", help=f"comma-separated {field} (default {default})")
     parser.add_argument("--quick", action="store_true", help="a tiny setting (smoke test)")
     parser.add_argument("--fresh", action="store_true", help="recompute saved units")
 
 
+# Swept lists settable from the command line: (option, field, default shown in --help).
+LIST_OPTIONS = (
+    ("k", "k", "4: model dimensions"),
+    ("restarts", "restarts", "4: initialisations per trial, the lowest training loss kept"),
+    ("models", "models", "subspace; also: sparse"),
+    ("operators", "moi_operators", "1,2,4,8: numbers of operators G"),
+    ("moi-m", "moi_m", "2,...,32"),
+    ("ei-m", "ei_m", "1,...,31"),
+    ("groups", "ei_groups", "identity,shift,reflection"),
+    ("kinds", "ei_kinds", "gaussian,mask,blur"),
+)
+_TEXT_FIELDS = ("models", "ei_groups", "ei_kinds")
+
+
+def _list_option(option: str, field: str, text: str) -> tuple:
+    items = tuple(v.strip() for v in text.split(",") if v.strip())
+    if field in _TEXT_FIELDS:
+        return items
+    try:
+        return tuple(int(v) for v in items)
+    except ValueError:
+        raise UserError(f"--{option} must be comma-separated integers, got {text!r}.") from None
+
+
 def run_from_args(args) -> int:
     try:
-        flags = {"trials": "trials", "seed": "seed", "steps": "num_steps"}
-        config = study_config(TheoremsConfig, args, flags)
+        flags = {"trials": "trials", "seed": "seed", "steps": "num_steps", "n": "n"}
+        overrides = {
+            field: _list_option(option, field, getattr(args, option.replace("-", "_")))
+            for option, field, _ in LIST_OPTIONS
+            if getattr(args, option.replace("-", "_")) is not None
+        }
+        config = study_config(TheoremsConfig, args, flags, **overrides)
         theorems(config, args.out, fresh=args.fresh)
     except (ValueError, UserError) as e:
         print(f"bridge-jax: error: {e}", file=sys.stderr)

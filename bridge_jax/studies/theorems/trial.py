@@ -1,5 +1,11 @@
 """One trial (unbatched; vmapped over m and trials): draw a model and operators, measure,
-learn from the measurements alone, and score against the oracle and the pseudoinverse.
+learn from the measurements alone (from R initialisations, keeping the lowest training loss),
+and score against the oracle and the pseudoinverse.
+
+Signal models (`model`): "subspace", one k-dim subspace (MOI: Haar-random, or a union of
+`num_subspaces`; EI: invariant to the group), learned by `SubspaceUnion`; "sparse", k-sparse
+in an orthonormal basis D (MOI: Haar-random D; EI: D = I, the set closed under every
+permutation), learned by `SparseInBasis` (a learned basis, every C(n, k) support).
 
 Operators of m rows are padded with zero rows to `m_max` (what a zero row measures is
 nothing), so one compiled program serves every m of a unit.
@@ -52,25 +58,59 @@ def _statistics(c: TheoremsConfig, u, gram, key):
     return {"c_ssrl": cov, "c_null": noise.T @ noise / noise.shape[0], "gram": gram}
 
 
-def _model_signals(bases, key, shape):
+def _model_signals(truth, key, shape):
     keys = jr.split(key, math.prod(shape))
-    return jax.vmap(lambda k: bj.subspace_signal(bases, key=k))(keys).reshape(*shape, -1)
+    if isinstance(truth, bj.SparseInBasis):
+        one = lambda kk: bj.sparse_in_basis_signal(truth.basis, truth.k, key=kk)  # noqa: E731
+    else:
+        one = lambda kk: bj.subspace_signal(truth.bases, key=kk)  # noqa: E731
+    return jax.vmap(one)(keys).reshape(*shape, -1)
 
 
-def moi_trial(c: TheoremsConfig, num_ops: int, m_max: int, key, m):
+def _learner(model: str, n: int, k: int, num: int, key):
+    """A random initial learner: `num` Haar-random k-dim subspaces, or a random basis."""
+    if model == "sparse":
+        return bj.SparseInBasis(bj.random_subspace(n, n, key=key), k)
+    return bj.SubspaceUnion(bj.random_union(n, k, num, key=key))
+
+
+def _inits(model: str, n: int, k: int, num: int, restarts: int, key):
+    """R initial learners stacked (restart 0 from `key` itself, restart r from fold_in(key, r):
+    with R = 1 the initialisation of the single-start path)."""
+    keys = [key] + [jr.fold_in(key, r) for r in range(1, restarts)]
+    models = [_learner(model, n, k, num, kk) for kk in keys]
+    return jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *models)
+
+
+def _fit(c: TheoremsConfig, loss, inits, key):
+    model, losses, final = bj.fit_scan_restarts(
+        loss, inits, key=key, num_steps=c.num_steps, learning_rate=c.learning_rate
+    )
+    best = jnp.argmin(final)
+    # final_loss: the selected run's loss before its last update (as a single start reports);
+    # train_loss: the selection criterion, its training loss after the last update.
+    return model, {"final_loss": losses[best, -1], "train_loss": final[best]}
+
+
+def moi_trial(
+    c: TheoremsConfig, model: str, k: int, restarts: int, num_ops: int, m_max: int, key, m
+):
     """G = `num_ops` Gaussian operators of m rows, `signals_per_operator` signals through each
     (training) and `test_signals` fresh signals spread over them (test)."""
     k_b, k_a, k_x, k_i, k_t, k_s, k_fit = jr.split(key, 7)
     n, g = c.n, num_ops
-    bases = bj.random_union(n, c.k, c.num_subspaces, key=k_b)
-    a = jax.vmap(lambda k: _gaussian(k, m, m_max, n))(jr.split(k_a, g))
-    x = _model_signals(bases, k_x, (g, c.signals_per_operator))
+    if model == "sparse":
+        truth = bj.SparseInBasis(bj.random_subspace(n, n, key=k_b), k)
+    else:
+        truth = bj.SubspaceUnion(bj.random_union(n, k, c.num_subspaces, key=k_b))
+    a = jax.vmap(lambda kk: _gaussian(kk, m, m_max, n))(jr.split(k_a, g))
+    x = _model_signals(truth, k_x, (g, c.signals_per_operator))
     y = jnp.einsum("gmn,gpn->gpm", a, x)
-    init = bj.SubspaceUnion(bj.random_union(n, c.k, c.num_subspaces, key=k_i))
+    inits = _inits(model, n, k, c.num_subspaces, restarts, k_i)
 
-    def loss(model, k):
+    def loss(model, kk):
         # Each operator's signals are also measured again through another operator.
-        other = (jnp.arange(g) + jr.randint(k, (g,), 1, max(g, 2))) % g
+        other = (jnp.arange(g) + jr.randint(kk, (g,), 1, max(g, 2))) % g
 
         def one_op(ag, ah, yg):
             op, oth = bj.MatrixOperator(ag), bj.MatrixOperator(ah)
@@ -78,67 +118,78 @@ def moi_trial(c: TheoremsConfig, num_ops: int, m_max: int, key, m):
 
         return jnp.mean(jax.vmap(one_op)(a, a[other], y))
 
-    model, losses = bj.fit_scan(
-        loss, init, key=k_fit, num_steps=c.num_steps, learning_rate=c.learning_rate
-    )
+    learned_model, fit_stats = _fit(c, loss, inits, k_fit)
     per = -(-c.test_signals // g)
-    xt = _model_signals(bases, k_t, (g, per))
+    xt = _model_signals(truth, k_t, (g, per))
     yt = jnp.einsum("gmn,gpn->gpm", a, xt)
 
     def rec(fn):
         return jax.vmap(lambda ag, yg: jax.vmap(lambda yy: fn(ag, yy))(yg))(a, yt)
 
     mat = bj.MatrixOperator
-    learned = rec(lambda ag, yy: model(mat(ag), yy))
-    oracle = rec(lambda ag, yy: bj.SubspaceUnion(bases)(mat(ag), yy))
+    learned = rec(lambda ag, yy: learned_model(mat(ag), yy))
+    oracle = rec(lambda ag, yy: truth(mat(ag), yy))
     pinv = rec(lambda ag, yy: jnp.linalg.pinv(ag) @ yy)
     u = jnp.einsum("gnm,gpm->gpn", jax.vmap(jnp.linalg.pinv)(a), y).reshape(-1, n)
     out = {
         "learned": _rel(learned, xt),
         "oracle": _rel(oracle, xt),
         "pinv": _rel(pinv, xt),
-        "final_loss": losses[-1],
+        **fit_stats,
         "a": a,
-        "bases": bases,
     }
+    if model == "subspace":
+        out["bases"] = truth.bases
     out.update(_statistics(c, u, jnp.einsum("gmi,gmj->ij", a, a), k_s))
     return out
 
 
-def ei_trial(c: TheoremsConfig, group: str, kind: str, m_max: int, key, m):
+def ei_trial(
+    c: TheoremsConfig,
+    model: str,
+    k: int,
+    restarts: int,
+    group: str,
+    kind: str,
+    m_max: int,
+    key,
+    m,
+):
     """One operator of `kind`, a model invariant to `group` (one k-dimensional invariant
-    subspace), EI with that group's random elements."""
+    subspace, or k-sparse vectors in the canonical basis), EI with the group's random
+    elements."""
     k_b, k_a, k_x, k_i, k_t, k_s, k_fit = jr.split(key, 7)
     n = c.n
-    bases = bj.invariant_subspace(n, c.k, group, key=k_b)[None]
+    if model == "sparse":
+        truth = bj.SparseInBasis(jnp.eye(n), k)
+    else:
+        truth = bj.SubspaceUnion(bj.invariant_subspace(n, k, group, key=k_b)[None])
     a = operator_matrix(kind, k_a, m, m_max, n)
     op = bj.MatrixOperator(a)
-    x = _model_signals(bases, k_x, (c.ei_signals,))
+    x = _model_signals(truth, k_x, (c.ei_signals,))
     y = x @ a.T
-    init = bj.SubspaceUnion(bj.random_union(n, c.k, 1, key=k_i))
+    inits = _inits(model, n, k, 1, restarts, k_i)
 
     def transform(v, *, key):
         return bj.group_action(v, group, key=key)
 
-    def loss(model, k):
-        ks = jr.split(k, y.shape[0])
+    def loss(model, kk):
+        ks = jr.split(kk, y.shape[0])
         return jnp.mean(
             jax.vmap(lambda yy, kk: bj.ei_loss(model, op, yy, transform, key=kk))(y, ks)
         )
 
-    model, losses = bj.fit_scan(
-        loss, init, key=k_fit, num_steps=c.num_steps, learning_rate=c.learning_rate
-    )
-    xt = _model_signals(bases, k_t, (c.test_signals,))
+    learned_model, fit_stats = _fit(c, loss, inits, k_fit)
+    xt = _model_signals(truth, k_t, (c.test_signals,))
     yt = xt @ a.T
     pinv_a = jnp.linalg.pinv(a)
     mats = bj.group_matrices(group, n)
     virtual = jnp.einsum("mn,gnj->gmj", a, mats)  # A T_g
     out = {
-        "learned": _rel(jax.vmap(lambda yy: model(op, yy))(yt), xt),
-        "oracle": _rel(jax.vmap(lambda yy: bj.SubspaceUnion(bases)(op, yy))(yt), xt),
+        "learned": _rel(jax.vmap(lambda yy: learned_model(op, yy))(yt), xt),
+        "oracle": _rel(jax.vmap(lambda yy: truth(op, yy))(yt), xt),
         "pinv": _rel(yt @ pinv_a.T, xt),
-        "final_loss": losses[-1],
+        **fit_stats,
         "a": a,
     }
     gram = jnp.einsum("gmi,gmj->ij", virtual, virtual) / mats.shape[0]
