@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -195,7 +196,9 @@ def enable_compilation_cache(path: str | None) -> str | None:
     jax.config.update("jax_compilation_cache_dir", path)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    jax.config.update("jax_compilation_cache_max_size", CACHE_LIMIT_BYTES)
+    if importlib.util.find_spec("filelock") is not None:
+        # Without filelock JAX refuses a size limit by turning the whole cache off.
+        jax.config.update("jax_compilation_cache_max_size", CACHE_LIMIT_BYTES)
     return path
 
 
