@@ -10,6 +10,9 @@ import tempfile
 # Subprocesses started by the tests inherit it. A user's XLA_FLAGS are kept.
 COMPILE_FLAGS = "--xla_backend_optimization_level=0"
 os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {COMPILE_FLAGS}".strip()
+# The test files run in several worker processes (pytest-xdist, pyproject.toml): on a GPU
+# machine each would otherwise reserve most of the GPU's memory for itself.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 import jax  # noqa: E402  (after XLA_FLAGS: the CPU backend reads them when it starts)
 import jax.monitoring  # noqa: E402
