@@ -174,16 +174,18 @@ def amplitude_flow(op: PhaseRetrieval, y, *, x0, step_size=0.6, num_steps: int =
     x0 = check.shape("x0", x0, op.in_shape).astype(
         jnp.result_type(_dtype(op), jnp.asarray(x0).dtype)
     )
-    return _amplitude_flow(op, y, x0, step_size, num_steps)
+    # A step size traced by a caller's jit is checked at run time; a concrete one was checked
+    # above, and then the program has no host callback (JAX's persistent cache needs that).
+    return _amplitude_flow(op, y, x0, step_size, num_steps, not check.is_concrete(step_size))
 
 
 @eqx.filter_jit
-def _amplitude_flow(op, y, x0, step_size, num_steps):
+def _amplitude_flow(op, y, x0, step_size, num_steps, check_step: bool):
     def step(x, _):
         return x - step_size * amplitude_gradient(op, x, y), amplitude_loss(op, x, y)
 
-    # A step size traced by a caller's jit was not checked above.
-    x0 = eqx.error_if(x0, jnp.asarray(step_size) <= 0, "step_size must be > 0.")
+    if check_step:
+        x0 = eqx.error_if(x0, jnp.asarray(step_size) <= 0, "step_size must be > 0.")
     x, losses = lax.scan(step, x0, None, length=num_steps)
     return x, jnp.concatenate([losses, amplitude_loss(op, x, y)[None]])
 

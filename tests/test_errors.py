@@ -102,3 +102,20 @@ def test_landweber_without_throw_compiles_no_host_callback(key):
 
     assert "callback" in program(True)
     assert "callback" not in program(False)
+
+
+def test_amplitude_flow_checks_a_traced_step_size_only(key):
+    """A concrete step size is checked before tracing, so the program has no host callback
+    (the phase study's programs enter the persistent cache); a traced one is checked at run
+    time, and a non-positive one raises."""
+    op = bj.PhaseRetrieval.gaussian(8, 16, key=key)
+
+    def solve(y, x0, step):
+        return bj.amplitude_flow(op, y, x0=x0, step_size=step, num_steps=3)[0]
+
+    args = (jnp.ones(16), jnp.ones(8))
+    assert "callback" not in jax.jit(lambda y, z: solve(y, z, 0.1)).lower(*args).as_text()
+    traced = jax.jit(solve)
+    assert "callback" in traced.lower(*args, jnp.asarray(0.1)).as_text()
+    with pytest.raises(Exception, match="step_size must be > 0"):
+        traced(*args, jnp.asarray(-0.1)).block_until_ready()
