@@ -8,16 +8,8 @@ import tempfile
 # (tests/test_reconstructors.py 74 -> 45 CPU s, test_phase_experiment.py with
 # test_imaging_losses.py 58 -> 35 CPU s) and computes the same values up to float rounding.
 # Subprocesses started by the tests inherit it. A user's XLA_FLAGS are kept.
-# Eigen's thread pool off: XLA:CPU's multi-threaded Eigen pool can wedge while a vmapped
-# program's result is read (every thread parked in a futex wait, no CPU used). It hung a CI
-# run here inside fig4's digits program (py-spy: map_trials reading the result), as other
-# projects report (PyAutoFit issue 1530: 0 hangs in 12 runs with this flag, 14 in 16
-# without). The test files already run in parallel processes, one per core.
-COMPILE_FLAGS = "--xla_backend_optimization_level=0 --xla_cpu_multi_thread_eigen=false"
+COMPILE_FLAGS = "--xla_backend_optimization_level=0"
 os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {COMPILE_FLAGS}".strip()
-# The test files run in several worker processes (pytest-xdist, pyproject.toml): on a GPU
-# machine each would otherwise reserve most of the GPU's memory for itself.
-os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 import jax  # noqa: E402  (after XLA_FLAGS: the CPU backend reads them when it starts)
 import jax.monitoring  # noqa: E402
