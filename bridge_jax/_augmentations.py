@@ -43,12 +43,18 @@ def random_rotation(n: int, angle, *, key: PRNGKeyArray) -> Float[Array, "n n"]:
     """
     check.prng_key("key", key)
     n = check.positive_int("n", n)
+    angle = _angle(angle)
+    dtype = jnp.result_type(angle.dtype, float)
+    return _rotation(n, angle.astype(dtype), key)
+
+
+def _angle(angle) -> Array:
+    """A rotation angle checked (a non-negative scalar) and as an array."""
     check.nonnegative("angle", angle)
     angle = jnp.asarray(angle)
     if angle.ndim != 0:
         raise ValueError(f"angle must be a scalar, got shape {angle.shape}.")
-    dtype = jnp.result_type(angle.dtype, float)
-    return _rotation(n, angle.astype(dtype), key)
+    return angle
 
 
 @eqx.filter_jit
@@ -74,10 +80,7 @@ def rotate(x: Float[Array, " n"], angle, *, key: PRNGKeyArray) -> Float[Array, "
     """
     check.prng_key("key", key)
     x = check.shape("x", x, (None,))
-    check.nonnegative("angle", angle)
-    angle = jnp.asarray(angle)
-    if angle.ndim != 0:
-        raise ValueError(f"angle must be a scalar, got shape {angle.shape}.")
+    angle = _angle(angle)
     dtype = jnp.result_type(x.dtype, angle.dtype, float)
     s = random_skew(x.shape[0], key=key, dtype=dtype)
     return _expm_skew_mv(s, angle.astype(dtype), x.astype(dtype))
