@@ -14,8 +14,18 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 
 
 def deadlock_prone(version: str) -> bool:
-    """jaxlib 0.10.0 - 0.11.1 can deadlock concurrent batched CPU LAPACK calls (eigh, svd, lu)."""
-    return (0, 10, 0) <= _version_tuple(version) < (0, 11, 2)
+    """jaxlib 0.9.1 - 0.11.1 can deadlock concurrent batched CPU LAPACK calls.
+
+    From 0.9.1 a batched SVD (0.10.0: also eigh, lu, qr, ...) on the CPU schedules one task
+    per matrix on XLA's intra-op thread pool and blocks its own pool thread until they finish.
+    When every pool thread is blocked that way (two independent batched SVDs in one program
+    on a 2-core machine suffice) nothing runs the tasks: all threads sleep, for ever, with no
+    error. 0.11.2 compiles the batch parallelism out of open-source builds. Seen here: the
+    digits run of `reproduce --quick` hung in 3 of 3 tries with jaxlib 0.9.2 (both pool
+    threads in `lapack_sgesdd_ffi` waiting on futures, `gdb` stacks) and not in 25 runs with
+    0.9.0.1 (`benchmarks/lapack_hang.py`). `--xla_cpu_multi_thread_eigen=false` does not help.
+    """
+    return (0, 9, 1) <= _version_tuple(version) < (0, 11, 2)
 
 
 def check_jaxlib() -> None:
@@ -25,8 +35,8 @@ def check_jaxlib() -> None:
     if deadlock_prone(version):
         warnings.warn(
             f"jaxlib {version} can deadlock on the CPU when several batched linear-algebra calls "
-            f"run at once (all threads asleep, no error). bridge_jax requires jaxlib < 0.10 or "
-            f">= 0.11.2: pip install 'jax<0.10' 'jaxlib<0.10'.",
+            f"run at once (all threads asleep, no error). bridge_jax requires jaxlib < 0.9.1 or "
+            f">= 0.11.2: pip install 'jax<0.9.1' 'jaxlib<0.9.1'.",
             RuntimeWarning,
             stacklevel=3,
         )

@@ -31,7 +31,9 @@ def test_summarize_rejects_nan_and_empty():
 @pytest.mark.parametrize(
     "version,bad",
     [
-        ("0.9.2", False),
+        ("0.9.0.1", False),
+        ("0.9.1", True),
+        ("0.9.2", True),
         ("0.10.0", True),
         ("0.10.2", True),
         ("0.11.1", True),
