@@ -70,14 +70,19 @@ def add_arguments(name: str, parser) -> None:
 
 
 def run_from_args(name: str, args) -> int:
-    """Run command `name` with its parsed `args` (the compilation cache first); exit code."""
+    """Run command `name` with its parsed `args` (the compilation cache first); exit code.
+
+    A mistake in the input is one line on stderr and exit code 2, for every command: a
+    `UserError`, a `ValueError` from a configuration's checks, or a missing optional package
+    (`ModuleNotFoundError`, which names it). A study's `run_from_args` raises them and prints
+    only what it wrote."""
     import sys
 
     from bridge_jax.studies._runner import UserError, use_compilation_cache
 
     try:
         use_compilation_cache(args)
-    except UserError as e:
+        return study(name).run_from_args(args)
+    except (UserError, ValueError, ModuleNotFoundError) as e:
         print(f"bridge-jax: error: {e}", file=sys.stderr)
         return 2
-    return study(name).run_from_args(args)

@@ -8,14 +8,12 @@ to the reproduction report when one is there, replacing an earlier version of th
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 from bridge_jax import store
 from bridge_jax.studies._config import LearnConfig
 from bridge_jax.studies._report import fmt, write_section
 from bridge_jax.studies._runner import (
-    UserError,
     add_config_arguments,
     config_from_args,
     make_figures,
@@ -67,12 +65,8 @@ def add_arguments(parser) -> None:
 
 
 def run_from_args(args) -> int:
-    try:
-        config = config_from_args(args, LearnConfig)
-        results = learn(config, args.out, fresh=args.fresh)
-    except UserError as e:
-        print(f"bridge-jax: error: {e}", file=sys.stderr)
-        return 2
+    config = config_from_args(args, LearnConfig)
+    results = learn(config, args.out, fresh=args.fresh)
     print(
         f"wrote {os.path.join(args.out, 'learn.json')} and the 'Beyond the paper' section of "
         f"{os.path.join(args.out, 'report.md')}"

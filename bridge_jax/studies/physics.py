@@ -18,7 +18,6 @@ Writes DIR/figures/imaging_<operator>.png and DIR/imaging_physics.json.
 from __future__ import annotations
 
 import os
-import sys
 
 import jax.numpy as jnp
 import jax.random as jr
@@ -31,6 +30,7 @@ import numpy as np  # noqa: E402
 
 import bridge_jax as bj  # noqa: E402
 from bridge_jax import store  # noqa: E402
+from bridge_jax.studies._runner import UserError  # noqa: E402
 
 
 def test_image(name: str, size: int):
@@ -89,12 +89,7 @@ def add_arguments(parser) -> None:
 
 def run_from_args(args) -> int:
     if args.size < 16 or args.iters < 1:
-        print(
-            f"bridge-jax: error: --size must be >= 16 and --iters >= 1, got {args.size}, "
-            f"{args.iters}.",
-            file=sys.stderr,
-        )
-        return 2
+        raise UserError(f"--size must be >= 16 and --iters >= 1, got {args.size}, {args.iters}.")
     x = test_image(args.image, args.size)
     os.makedirs(args.out, exist_ok=True)
     results = {}

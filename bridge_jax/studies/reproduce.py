@@ -12,14 +12,12 @@ same files into DIR/digits/ (DIR/digits-blur/, ...) and a comparison section int
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 from bridge_jax import store
 from bridge_jax.studies._common import output_folder
 from bridge_jax.studies._report import write_report, write_variants_section
 from bridge_jax.studies._runner import (
-    UserError,
     add_config_arguments,
     config_from_args,
     make_figures,
@@ -61,12 +59,8 @@ def add_arguments(parser) -> None:
 
 
 def run_from_args(args) -> int:
-    try:
-        config = config_from_args(args)
-        reproduce(config, args.out, fresh=args.fresh)
-    except UserError as e:
-        print(f"bridge-jax: error: {e}", file=sys.stderr)
-        return 2
+    config = config_from_args(args)
+    reproduce(config, args.out, fresh=args.fresh)
     out = output_folder(config, args.out)
     print(
         f"wrote {os.path.join(out, 'results.json')}, "

@@ -72,7 +72,7 @@ from bridge_jax.studies._config import (
     tuple_of,
 )
 from bridge_jax.studies._report import write_section
-from bridge_jax.studies._runner import UserError, check_writable, load_cached, progress_printer
+from bridge_jax.studies._runner import check_writable, load_cached, progress_printer
 
 NAME = "spectra"
 FORMAT = "bridge_jax.spectra/1"
@@ -532,19 +532,13 @@ def _names(text: str) -> tuple[str, ...]:
 
 
 def run_from_args(args) -> int:
-    try:
-        overrides = {
-            k: getattr(args, k) for k in ("trials", "seed") if getattr(args, k) is not None
-        }
-        for k in ("data", "operators"):
-            if getattr(args, k) is not None:
-                overrides[k] = _names(getattr(args, k))
-        config = (SpectraConfig.quick if args.quick else SpectraConfig)(**overrides)
-        config.validate()
-        result = spectra(config, args.out, fresh=args.fresh)
-    except (ValueError, UserError, ModuleNotFoundError) as e:
-        print(f"bridge-jax: error: {e}", file=sys.stderr)
-        return 2
+    overrides = {k: getattr(args, k) for k in ("trials", "seed") if getattr(args, k) is not None}
+    for k in ("data", "operators"):
+        if getattr(args, k) is not None:
+            overrides[k] = _names(getattr(args, k))
+    config = (SpectraConfig.quick if args.quick else SpectraConfig)(**overrides)
+    config.validate()
+    result = spectra(config, args.out, fresh=args.fresh)
     print(f"wrote {os.path.join(args.out, 'spectra.json')}", file=sys.stderr)
     print(table(result))
     return 0

@@ -254,18 +254,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_from_args(args) -> int:
-    try:
-        if args.chunk is not None and args.chunk < 1:
-            raise UserError(f"--chunk must be >= 1, got {args.chunk}.")
-        config = load_config(args.config, args.set)
-        if args.distributed:
-            start_distributed(args.coordinator, args.num_processes, args.process_id)
-        elif (args.coordinator, args.num_processes, args.process_id) != (None, None, None):
-            raise UserError("--coordinator, --num-processes and --process-id need --distributed.")
-        result = sweep(config, args.out, chunk_trials=args.chunk)
-    except UserError as e:
-        print(f"bridge-jax: error: {e}", file=sys.stderr)
-        return 2
+    if args.chunk is not None and args.chunk < 1:
+        raise UserError(f"--chunk must be >= 1, got {args.chunk}.")
+    config = load_config(args.config, args.set)
+    if args.distributed:
+        start_distributed(args.coordinator, args.num_processes, args.process_id)
+    elif (args.coordinator, args.num_processes, args.process_id) != (None, None, None):
+        raise UserError("--coordinator, --num-processes and --process-id need --distributed.")
+    result = sweep(config, args.out, chunk_trials=args.chunk)
     if jax.process_index() != 0:
         return 0
     print(

@@ -366,20 +366,14 @@ def add_arguments(parser) -> None:
 
 
 def run_from_args(args) -> int:
-    try:
-        overrides = {}
-        if args.tasks is not None:
-            overrides["tasks"] = _names(args.tasks, IMAGING_TASKS, "tasks")
-        if args.methods is not None:
-            overrides["methods"] = _names(
-                args.methods, IMAGING_METHODS + ("supervised",), "methods"
-            )
-        flags = {"seeds": "seeds", "seed": "seed", "steps": "train_steps"}
-        config = study_config(ImagingConfig, args, flags, **overrides)
-        imaging(config, args.out, fresh=args.fresh)
-    except (ValueError, UserError) as e:
-        print(f"bridge-jax: error: {e}", file=sys.stderr)
-        return 2
+    overrides = {}
+    if args.tasks is not None:
+        overrides["tasks"] = _names(args.tasks, IMAGING_TASKS, "tasks")
+    if args.methods is not None:
+        overrides["methods"] = _names(args.methods, IMAGING_METHODS + ("supervised",), "methods")
+    flags = {"seeds": "seeds", "seed": "seed", "steps": "train_steps"}
+    config = study_config(ImagingConfig, args, flags, **overrides)
+    imaging(config, args.out, fresh=args.fresh)
     print(
         f"wrote {os.path.join(args.out, 'imaging.json')} and a section of "
         f"{os.path.join(args.out, 'report.md')}",

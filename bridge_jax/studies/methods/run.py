@@ -20,7 +20,6 @@ from bridge_jax.studies._common import output_folder, to_numpy
 from bridge_jax.studies._config import MethodsConfig
 from bridge_jax.studies._report import fmt, write_section
 from bridge_jax.studies._runner import (
-    UserError,
     add_config_arguments,
     check_writable,
     config_from_args,
@@ -130,19 +129,15 @@ def add_arguments(parser) -> None:
 
 
 def run_from_args(args) -> int:
-    try:
-        config = config_from_args(args, MethodsConfig)
-        overrides = {}
-        if args.methods is not None:
-            overrides["methods"] = tuple(m.strip() for m in args.methods.split(",") if m.strip())
-        if args.steps is not None:
-            overrides["train_steps"] = args.steps
-        if overrides:
-            config = dataclasses.replace(config, **overrides).validate()
-        result = methods(config, args.out, fresh=args.fresh)
-    except (ValueError, UserError) as e:
-        print(f"bridge-jax: error: {e}", file=sys.stderr)
-        return 2
+    config = config_from_args(args, MethodsConfig)
+    overrides = {}
+    if args.methods is not None:
+        overrides["methods"] = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    if args.steps is not None:
+        overrides["train_steps"] = args.steps
+    if overrides:
+        config = dataclasses.replace(config, **overrides).validate()
+    result = methods(config, args.out, fresh=args.fresh)
     print(f"wrote {os.path.join(output_folder(config, args.out), 'methods.json')}", file=sys.stderr)
     for name, entry in result["methods"].items():
         cells = "  ".join(f"{fmt(entry['mse'][lab]['mean'], 3)}" for lab in result["settings"])

@@ -19,7 +19,6 @@ from bridge_jax.studies._common import (
 )
 from bridge_jax.studies._report import write_section
 from bridge_jax.studies._runner import (
-    UserError,
     check_writable,
     load_cached,
     progress_printer,
@@ -147,18 +146,14 @@ def add_arguments(parser) -> None:
 
 
 def run_from_args(args) -> int:
-    try:
-        overrides = {}
-        if args.data is not None:
-            overrides["data"] = tuple(d.strip() for d in args.data.split(",") if d.strip())
-        flags = {"trials": "trials", "seed": "seed", "steps": "num_steps"}
-        config = study_config(PhaseConfig, args, flags, **overrides)
-        if "digits" in config.data:
-            require_scikit_learn(", or pass --data sparse")
-        phase(config, args.out, fresh=args.fresh)
-    except (ValueError, UserError) as e:
-        print(f"bridge-jax: error: {e}", file=sys.stderr)
-        return 2
+    overrides = {}
+    if args.data is not None:
+        overrides["data"] = tuple(d.strip() for d in args.data.split(",") if d.strip())
+    flags = {"trials": "trials", "seed": "seed", "steps": "num_steps"}
+    config = study_config(PhaseConfig, args, flags, **overrides)
+    if "digits" in config.data:
+        require_scikit_learn(", or pass --data sparse")
+    phase(config, args.out, fresh=args.fresh)
     print(
         f"wrote {os.path.join(args.out, 'phase.json')} and a section of "
         f"{os.path.join(args.out, 'report.md')}",

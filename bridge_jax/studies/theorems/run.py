@@ -361,18 +361,14 @@ def _list_option(option: str, field: str, text: str) -> tuple:
 
 
 def run_from_args(args) -> int:
-    try:
-        flags = {"trials": "trials", "seed": "seed", "steps": "num_steps", "n": "n"}
-        overrides = {
-            field: _list_option(option, field, getattr(args, option.replace("-", "_")))
-            for option, field, _ in LIST_OPTIONS
-            if getattr(args, option.replace("-", "_")) is not None
-        }
-        config = study_config(TheoremsConfig, args, flags, **overrides)
-        theorems(config, args.out, fresh=args.fresh)
-    except (ValueError, UserError) as e:
-        print(f"bridge-jax: error: {e}", file=sys.stderr)
-        return 2
+    flags = {"trials": "trials", "seed": "seed", "steps": "num_steps", "n": "n"}
+    overrides = {
+        field: _list_option(option, field, getattr(args, option.replace("-", "_")))
+        for option, field, _ in LIST_OPTIONS
+        if getattr(args, option.replace("-", "_")) is not None
+    }
+    config = study_config(TheoremsConfig, args, flags, **overrides)
+    theorems(config, args.out, fresh=args.fresh)
     print(
         f"wrote {os.path.join(args.out, 'theorems.json')} and a section of "
         f"{os.path.join(args.out, 'report.md')}",
