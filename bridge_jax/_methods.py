@@ -53,7 +53,7 @@ from ._losses import (
 )
 from ._models import Encoder, UnrolledNet, UnrolledShrinkage
 from ._operators import check_operator, random_mask
-from ._problems import AbstractNoise
+from ._problems import AbstractNoise, GaussianNoise
 from ._reconstructors import AbstractDenoiser, AbstractReconstructor
 from ._ssrl_losses import byol_loss, dino_loss, ema_update, mae_loss, nt_xent_loss
 
@@ -322,6 +322,11 @@ def _split_inference(method) -> bool:
     return method.split_inference
 
 
+def _known(sigma):
+    """A known noise level as a constant of the output (no gradient), or None."""
+    return None if sigma is None else jax.lax.stop_gradient(sigma)
+
+
 class Noise2Self(AbstractStatelessMethod):
     """Noise2Self: J-invariant prediction of held-out measurement rows (`noise2self_loss`).
 
@@ -331,7 +336,10 @@ class Noise2Self(AbstractStatelessMethod):
     is a function training never shaped (a UNet on $A^\\top y$ fell below $y$ itself on
     denoising). `split_inference`: `None` (default) uses it for networks on $A^* y$
     (`AbstractDenoiser`) and `model(op, y)` for the others (unrolled networks, whose gradient
-    steps tie the seen rows to $y$); `True` or `False` forces either.
+    steps tie the seen rows to $y$); `True` or `False` forces either. `sigma`: the known level
+    of Gaussian noise on $y$, or `None` (not known, or other noise); given, the split inference
+    weighs each measured row's held-out prediction against its own measurement
+    (`split_inference(..., sigma=)`); it receives no gradient.
     """
 
     name: ClassVar[str] = "noise2self"
@@ -339,6 +347,7 @@ class Noise2Self(AbstractStatelessMethod):
     model: AbstractReconstructor
     num_groups: int = eqx.field(static=True, default=4)
     split_inference: bool | None = eqx.field(static=True, default=None)
+    sigma: Float[Array, ""] | None = None
 
     def loss(self, batch, *, key):
         def f(op, y, k):
@@ -350,7 +359,7 @@ class Noise2Self(AbstractStatelessMethod):
         if not _split_inference(self):
             return self.model(op, y)
         groups = row_groups(op.out_structure().shape, self.num_groups, key=key)
-        return split_inference(self.model, op, y, groups)
+        return split_inference(self.model, op, y, groups, sigma=_known(self.sigma))
 
 
 class EI(_AbstractReconstructorMethod):
@@ -404,7 +413,7 @@ class SSDU(AbstractStatelessMethod):
     evaluate on the full measurement, which suits their unrolled network (its data consistency
     ties the seen rows to $y$) but not a network on $A^\\top y$, whose output on seen rows the
     loss never scores. `split_inference` as in `Noise2Self` (default: split for networks on
-    $A^* y$, `model(op, y)` for unrolled ones).
+    $A^* y$, `model(op, y)` for unrolled ones). `sigma` as in `Noise2Self`.
     """
 
     name: ClassVar[str] = "ssdu"
@@ -413,6 +422,7 @@ class SSDU(AbstractStatelessMethod):
     holdout: float = eqx.field(static=True, default=0.4)
     draws: int = eqx.field(static=True, default=5)
     split_inference: bool | None = eqx.field(static=True, default=None)
+    sigma: Float[Array, ""] | None = None
 
     def loss(self, batch, *, key):
         def f(op, y, k):
@@ -425,7 +435,7 @@ class SSDU(AbstractStatelessMethod):
             return self.model(op, y)
         shape = op.out_structure().shape
         held_out = cyclic_holdouts(shape, self.holdout, self.draws, key=key)
-        return split_inference(self.model, op, y, held_out)
+        return split_inference(self.model, op, y, held_out, sigma=_known(self.sigma))
 
 
 class MOI(_AbstractReconstructorMethod):
@@ -583,7 +593,8 @@ def make_method(
 
     **Arguments:** `name` (one of `METHODS`), `n` (signal length), `key`, `step` (initial
     Landweber step of the unrolled reconstructor, e.g. `1/||A||^2`), `sigma` (the known noise
-    level, used by Noisier2Noise, SURE and R2R), `width` (hidden width),
+    level, used by Noisier2Noise, SURE and R2R, and by the split inference of Noise2Self and
+    SSDU when the noise is Gaussian), `width` (hidden width),
     `dim` (representation size of the SSRL encoders), `num_iters` (unrolled iterations), and
     the SSRL views: a `ViewBank` of `num_rotations` rotations of RMS angle `angle` plus noise
     `aug_noise`, or any `views` bank (e.g. `ViewBank.from_transforms` of image
@@ -625,6 +636,12 @@ def make_method(
         if name in ("sure", "r2r"):
             cls_sigma = SURE if name == "sure" else R2R
             return cls_sigma(model=model, sigma=jnp.asarray(check.nonnegative("sigma", sigma)))
+        if name in ("noise2self", "ssdu"):
+            # Their split inference weighs each row against its measurement for Gaussian
+            # noise of known level; not for other noise models (e.g. Poisson).
+            gaussian = noise is None or isinstance(noise, GaussianNoise)
+            known = jnp.asarray(check.nonnegative("sigma", sigma)) if gaussian else None
+            return cls[name](model=model, sigma=known)
         if name == "ei":
             if ei_transform is not None and not callable(ei_transform):
                 raise TypeError(

@@ -155,12 +155,28 @@ def test_split_inference_of_the_identity_is_zero(name, key):
     # Evaluated on the full measurement, as before the fix, it returned y.
     k_y, k_out = jr.split(key)
     identity = _Conv3(jnp.zeros((3, 3)).at[1, 1].set(1.0))
-    method = bj.make_method(name, 36, key=key, reconstructor=identity)
+    cls = type(bj.make_method(name, 36, key=key, reconstructor=identity))
+    method = cls(model=identity)  # sigma None: the noise is not known
     op = bj.Mask(jnp.ones((6, 6), bool))  # the identity on (6, 6) images
     y = jr.normal(k_y, (6, 6))
     np.testing.assert_allclose(identity(op, y), y, atol=1e-6)
-    out = eqx.filter_jit(lambda m, yy, k: m.output(op, yy, yy, key=k))(method, y, k_out)
-    np.testing.assert_allclose(out, 0.0, atol=1e-6)
+    output = eqx.filter_jit(lambda m, yy, k: m.output(op, yy, yy, key=k))
+    np.testing.assert_allclose(output(method, y, k_out), 0.0, atol=1e-6)
+    # With the noise level known, each row weighs the held-out prediction (0) against y:
+    # w = v / (v + sigma^2), v = mean(y^2) - sigma^2 (the prediction's error variance as y
+    # shows it), so the output is w y; at sigma = 0 it is y (exactly data-consistent), and
+    # above the measured spread (v clipped at 0) the held-out prediction alone.
+    for sigma in (0.0, 0.5, 10.0):
+        v = max(float(jnp.mean(y**2)) - sigma**2, 0.0)
+        w = v / (v + sigma**2)
+        made = bj.make_method(name, 36, key=key, reconstructor=identity, sigma=sigma)
+        np.testing.assert_allclose(output(made, y, k_out), w * y, atol=1e-5)
+    # Other noise models (Poisson): the level is not known, the output J-invariant.
+    poisson = bj.make_method(
+        name, 36, key=key, reconstructor=identity, sigma=0.5, noise=bj.PoissonNoise(0.1)
+    )
+    assert poisson.sigma is None
+    np.testing.assert_allclose(output(poisson, y, k_out), 0.0, atol=1e-6)
     # Asked for the full measurement (the default for unrolled networks), it copies y.
     method = type(method)(model=identity, split_inference=False)
     np.testing.assert_allclose(method.output(op, y, y, key=k_out), y, atol=1e-6)
@@ -218,6 +234,11 @@ def test_noise2self_trained_on_noise_alone_beats_y(key):
         return float(jnp.mean(jax.vmap(lambda u, v: bj.psnr(u, v, data_range=1.0))(a, test_x)))
 
     assert psnr(j_inv) > psnr(test_y) + 3.0 > psnr(full) + 3.0
+    # Weighing each pixel's J-invariant prediction against its own noisy value (the noise
+    # level known) does better still: the two errors are independent.
+    known = eqx.tree_at(lambda m: m.sigma, trained, jnp.asarray(0.3), is_leaf=lambda v: v is None)
+    combined = eqx.filter_jit(jax.vmap(lambda yy, k: known.output(op, yy, yy, key=k)))(test_y, keys)
+    assert psnr(combined) > psnr(j_inv)
 
 
 def test_ei_remeasures_with_the_noise_model(key):
