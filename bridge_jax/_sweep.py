@@ -182,9 +182,11 @@ def _over_trials(over_points: Callable, mesh: Mesh) -> Callable:
     """`over_points` for a chunk of trial ids sharded over the mesh: `vmap`-ed, except on
     several CPU devices, where each device runs its trials one after another (`lax.map`).
 
-    XLA:CPU (jaxlib 0.9) deadlocks, all threads asleep, when emulated CPU devices run batched
-    LAPACK calls (two batched SVDs in one program suffice) at the same time: they block one
-    shared thread pool. Unbatched calls do not; the CPU devices share the cores anyway.
+    Under jaxlib 0.9.2 XLA:CPU deadlocked, all threads asleep, when emulated CPU devices ran
+    batched LAPACK calls (two batched SVDs in one program suffice) at the same time: jaxlib
+    0.9.1-0.11.1 run a batched SVD as tasks on the one shared intra-op pool and block on them
+    (`bridge_jax._compat`; excluded by the package's requirements). Unbatched calls do not
+    block; the CPU devices share the cores anyway, so `lax.map` costs little and is kept.
     """
     over_trials = jax.vmap(over_points, in_axes=(0, None))
     if mesh.devices.size == 1 or mesh.devices.flat[0].platform != "cpu":

@@ -389,6 +389,9 @@ EI_KINDS = ("gaussian", "mask", "blur")
 # The theorems study's signal models: one k-dim subspace (or a union), k-sparse in a basis.
 SIGNAL_MODELS = ("subspace", "sparse")
 SPARSE_SUPPORTS_MAX = 5000  # SparseInBasis enumerates C(n, k) supports
+# MOI's first initialisation: Haar-random, or the k leading eigenvectors of the back-projected
+# second moment (1/N) sum_i A_i^T y_i y_i^T A_i (measurements only; the others stay random).
+MOI_INITS = ("random", "spectral")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -404,6 +407,7 @@ class TheoremsConfig(Recorded):
     moi_operators: tuple[int, ...] = (1, 2, 4, 8)
     moi_m: tuple[int, ...] = (2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 24, 28, 32)
     signals_per_operator: int = 32
+    moi_init: str = "random"
     ei_groups: tuple[str, ...] = ("identity", "shift", "reflection")
     ei_kinds: tuple[str, ...] = EI_KINDS
     ei_m: tuple[int, ...] = (1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 25, 29, 31)
@@ -454,6 +458,7 @@ class TheoremsConfig(Recorded):
         "restarts": tuple_of(positive_int, nonempty=True),
         "moi_operators": tuple_of(positive_int),
         "moi_m": tuple_of(positive_int, nonempty=True),
+        "moi_init": one_of(MOI_INITS),
         "ei_groups": tuple_of(None, allowed=bj.GROUPS),
         "ei_kinds": tuple_of(None, allowed=EI_KINDS),
         "ei_m": tuple_of(positive_int, nonempty=True),
@@ -475,6 +480,11 @@ class TheoremsConfig(Recorded):
             yield (
                 f"the sparse model's learner enumerates C(n, k) supports, at most "
                 f"{SPARSE_SUPPORTS_MAX}: got n={self.n}, k={self.k} (try n=16, k=2)."
+            )
+        if self.moi_init == "spectral" and (self.models != ("subspace",) or self.num_subspaces > 1):
+            yield (
+                "moi_init='spectral' estimates one subspace: it needs models=('subspace',) and "
+                f"num_subspaces=1, got models={self.models}, num_subspaces={self.num_subspaces}."
             )
         for name in ("moi_m", "ei_m"):
             if max(getattr(self, name)) > self.n:

@@ -34,7 +34,11 @@ Definitions (all in theorems.json too):
   orthonormal initial D. `num_steps` Adam steps (cosine decay from `learning_rate`), full
   batch, from R random initialisations at once (`fit_scan_restarts`), keeping the one with
   the lowest final TRAINING loss (the measurement-only loss; never a test error); R = 1 is
-  the single-start path bit for bit. Oracle: the same reconstructor with the true model.
+  the single-start path bit for bit. `moi_init="spectral"` (`--moi-init spectral`) starts
+  MOI's first run instead from the k leading eigenvectors of the back-projected second moment
+  (1/N) sum_i A_i^T y_i y_i^T A_i, a method-of-moments estimate from the measurements alone
+  (`trial.spectral_start`; the other R - 1 stay random). Oracle: the same reconstructor with
+  the true model.
   Baseline: A^+ y.
 - Outcome per (part, m, G or group/kind): test relative MSE of `test_signals` fresh signals
   measured through the training operators; success = relative MSE < `threshold`; success

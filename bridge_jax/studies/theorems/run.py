@@ -16,7 +16,7 @@ import scipy.stats
 
 import bridge_jax as bj
 from bridge_jax import store
-from bridge_jax.studies._config import TheoremsConfig
+from bridge_jax.studies._config import MOI_INITS, TheoremsConfig
 from bridge_jax.studies._report import write_section
 from bridge_jax.studies._runner import (
     UserError,
@@ -314,6 +314,8 @@ DEFINITIONS = {
     "restarts": "R: initialisations per trial trained at once; kept: the lowest final training "
     "loss (train_loss, the measurement-only loss after the last step); final_loss: that "
     "run's loss before its last update",
+    "moi_init": "MOI's first initialisation: random (Haar), or spectral: the k leading "
+    "eigenvectors of (1/N) sum_i A_i^T y_i y_i^T A_i (measurements only); restarts 2..R random",
     "identifiable": "MOI, one subspace: fraction of trials with dim cap_g (S + ker A_g) = k "
     "(exact, identifiable_dimension)",
     "spectral_correlation": "Pearson r of the sorted spectra of C_SSRL (K views of the "
@@ -330,6 +332,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, help="random seed (default 42)")
     parser.add_argument("--steps", type=int, help="training steps (default 1500)")
     parser.add_argument("--n", type=int, help="signal dimension n (default 32)")
+    parser.add_argument(
+        "--moi-init",
+        choices=MOI_INITS,
+        help="MOI's first initialisation: random (default) or spectral (the leading "
+        "eigenvectors of the back-projected measurements' second moment; subspace model only)",
+    )
     for option, field, default in LIST_OPTIONS:
         parser.add_argument(f"--{option}", help=f"comma-separated {field} (default {default})")
     parser.add_argument("--quick", action="store_true", help="a tiny setting (smoke test)")
@@ -361,7 +369,13 @@ def _list_option(option: str, field: str, text: str) -> tuple:
 
 
 def run_from_args(args) -> int:
-    flags = {"trials": "trials", "seed": "seed", "steps": "num_steps", "n": "n"}
+    flags = {
+        "trials": "trials",
+        "seed": "seed",
+        "steps": "num_steps",
+        "n": "n",
+        "moi_init": "moi_init",
+    }
     overrides = {
         field: _list_option(option, field, getattr(args, option.replace("-", "_")))
         for option, field, _ in LIST_OPTIONS

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -82,6 +83,19 @@ def _inits(model: str, n: int, k: int, num: int, restarts: int, key):
     return jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *models)
 
 
+def spectral_start(a, y, k: int):
+    r"""The $k$ leading eigenvectors of the back-projected second moment
+    $\frac1N \sum_i A_{g(i)}^\top y_i y_i^\top A_{g(i)}$ of the measurements `y` (G, P, m)
+    through the operators `a` (G, m, n): a method-of-moments estimate of one subspace from the
+    measurements alone. For Gaussian $A$ with i.i.d. $N(0, 1/m)$ entries and $x$ isotropic in
+    a $k$-dim subspace $S$ (covariance $P_S / k$ per unit energy), its expectation is
+    $\frac{m+1}{m}\frac{P_S}{k} + \frac{1}{m} I$ per signal energy: the signal subspace
+    on top of an isotropic floor, which the sample of $G P$ signals estimates with an error
+    that shrinks with $G P$ and with $m$."""
+    moment = jnp.einsum("gmi,gpm,gpl,glj->ij", a, y, y, a) / (y.shape[0] * y.shape[1])
+    return bj.leading_subspace(moment, k)
+
+
 def _fit(c: TheoremsConfig, loss, inits, key):
     model, losses, final = bj.fit_scan_restarts(
         loss, inits, key=key, num_steps=c.num_steps, learning_rate=c.learning_rate
@@ -107,6 +121,10 @@ def moi_trial(
     x = _model_signals(truth, k_x, (g, c.signals_per_operator))
     y = jnp.einsum("gmn,gpn->gpm", a, x)
     inits = _inits(model, n, k, c.num_subspaces, restarts, k_i)
+    if c.moi_init == "spectral":
+        inits = eqx.tree_at(
+            lambda u: u.bases, inits, inits.bases.at[0, 0].set(spectral_start(a, y, k))
+        )
 
     def loss(model, kk):
         # Each operator's signals are also measured again through another operator.
