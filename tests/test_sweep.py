@@ -335,3 +335,26 @@ def test_binary_config_is_one_line(tmp_path, capsys):
     assert cli_main(["sweep", str(config), "--out", str(tmp_path / "o"), "--no-cache"]) == 2
     err = capsys.readouterr().err
     assert "is not a TOML file (not UTF-8 text" in err and len(err.strip().splitlines()) == 1
+
+
+def test_imaging_uses_the_cache_only_when_given_a_folder(tmp_path, monkeypatch):
+    """`imaging` turns JAX's persistent cache on only with --cache DIR (its default run
+    crashed twice inside the cache read); other commands keep theirs on by default."""
+    import argparse
+
+    from bridge_jax import studies
+    from bridge_jax.studies import _runner
+
+    seen = []
+    monkeypatch.setattr(_runner, "enable_compilation_cache", lambda p: seen.append(p) or p)
+    for name, on in (("imaging", False), ("reproduce", True)):
+        parser = argparse.ArgumentParser()
+        studies.add_arguments(name, parser)
+        args = parser.parse_args([])
+        assert args.cache_on_by_default is on
+        got = _runner.use_compilation_cache(args)
+        assert (got is not None) is on
+        given = parser.parse_args(["--cache", str(tmp_path / name)])
+        assert _runner.use_compilation_cache(given) == str(tmp_path / name)
+        assert _runner.use_compilation_cache(parser.parse_args(["--no-cache"])) is None
+    assert seen[-1] == str(tmp_path / "reproduce")

@@ -59,8 +59,16 @@ from bridge_jax.studies.imaging.run import (
 )
 from bridge_jax.studies.imaging.tasks import TASKS, Task, applicable
 
+# The persistent compilation cache only with `--cache DIR`: the default run (72 units in one
+# process) died twice with a segmentation fault inside JAX's cache read
+# (`compilation_cache.get_executable_and_time` -> `deserialize_executable`) at the same unit
+# (mri/mc, the 47th), and ran on with `--no-cache`; every entry of that cache loads alone in
+# a fresh process. Not understood; the saved units survive a crash (a rerun resumes).
+CACHE_BY_DEFAULT = False
+
 __all__ = [
     "BEGIN",
+    "CACHE_BY_DEFAULT",
     "END",
     "FORMAT",
     "TASKS",
