@@ -144,7 +144,11 @@ def split_inference(
     which costs little at the noise of denoising but much when rows are nearly exact: at
     $\sigma = 0$ this gives $A\hat x = y$. This is Batson & Royer's remark that $f_J$ can be
     combined with the noisy input, in its simplest form (one weight per signal); Laine et al.
-    (2019) do it per pixel with a learned posterior.
+    (2019) do it per pixel with a learned posterior. Given `sigma`, the final $A^+$ also
+    treats singular values below $\max(\sigma, 10^{-4})$ times the largest as zero
+    (`pinv_solve(..., rtol=)`): on an ill-conditioned operator (a Gaussian blur, sparse-view
+    CT) the exact $A^+$ multiplies the errors of $\tilde y$ by up to $10^4$-$10^5$, and the
+    default imaging run's Noise2Self and SSDU fell to -5 to -9 dB PSNR on CT and deblurring.
     """
     check_operator(op)
     out = op.out_structure()
@@ -175,7 +179,17 @@ def split_inference(
         v = jnp.maximum(gap - noise_var, 0.0)
         w = jnp.where(v + noise_var > 0, v / jnp.where(v + noise_var > 0, v + noise_var, 1), 1.0)
         y_hat = jnp.where(measured, y_hat + w.astype(y_hat.real.dtype) * (y - y_hat), y_hat)
-    return x_bar + pinv_solve(op, y_hat - y_bar)
+    return x_bar + pinv_solve(op, y_hat - y_bar, rtol=noise_cutoff(sigma))
+
+
+def noise_cutoff(sigma):
+    r"""The relative singular-value cutoff of a correction $A^+ r$ when the data carry Gaussian
+    noise of level `sigma` (None: unknown, `pinv_solve`'s default): $\max(\sigma, 10^{-4})$
+    of the largest singular value. Directions the operator passes more weakly than the noise
+    level carry noise, not signal (a truncated SVD at the noise level)."""
+    if sigma is None:
+        return None
+    return jnp.maximum(jnp.asarray(sigma), 1e-4)
 
 
 def noise2self_loss(
@@ -294,17 +308,21 @@ def noisier2noise_loss(
     return jnp.mean(_abs2(op.mv(model(op, z)) - y))
 
 
-def noisier2noise_estimate(model, op: lx.AbstractLinearOperator, z, *, alpha=1.0):
+def noisier2noise_estimate(model, op: lx.AbstractLinearOperator, z, *, alpha=1.0, sigma=None):
     r"""The Noisier2Noise correction applied to a model trained by `noisier2noise_loss`.
 
     With noise $\sigma$ in $y$ and $\alpha\sigma$ added, $E[y|z] = (z + \alpha^2 E[Ax|z])
     / (1 + \alpha^2)$, so $E[Ax|z] = ((1+\alpha^2) E[y|z] - z)/\alpha^2$ (Moran et al., eq. 6).
     In the signal domain: $\hat x = f(z) + A^+ (A f(z) - z)/\alpha^2$ corrects the row-space
     part of $f(z)$ and keeps its null-space part (which a measurement-domain loss never sees).
+    `sigma`: the noise level of $y$, if known: $A^+$ then drops the singular values below
+    `noise_cutoff(sigma)` (on a Gaussian blur or sparse-view CT the exact $A^+$ blew the
+    correction up to -11 to -13 dB PSNR in the imaging benchmark).
     """
     check.nonnegative("alpha", alpha, strict=True)
     x = model(op, z)
-    return x + pinv_solve(op, op.mv(x) - z) / jnp.asarray(alpha, x.dtype) ** 2
+    correction = pinv_solve(op, op.mv(x) - z, rtol=noise_cutoff(sigma))
+    return x + correction / jnp.asarray(alpha, x.dtype) ** 2
 
 
 def _real_measurements(op: lx.AbstractLinearOperator, loss: str) -> None:

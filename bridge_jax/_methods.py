@@ -491,7 +491,9 @@ class Noisier2Noise(AbstractStatelessMethod):
     def output(self, op, y, u, *, key):
         def one(k):
             z = noisier(y, key=k, sigma=self.sigma, alpha=self.alpha)
-            return noisier2noise_estimate(self.model, op, z, alpha=self.alpha)
+            return noisier2noise_estimate(
+                self.model, op, z, alpha=self.alpha, sigma=jax.lax.stop_gradient(self.sigma)
+            )
 
         return jnp.mean(jax.vmap(one)(jr.split(key, self.draws)), axis=0)
 
