@@ -176,8 +176,12 @@ def split_inference(
         gap = jnp.sum(jnp.where(measured, jnp.abs(y_hat - y) ** 2, 0)) / jnp.maximum(
             jnp.sum(measured), 1
         )
-        v = jnp.maximum(gap - noise_var, 0.0)
-        w = jnp.where(v + noise_var > 0, v / jnp.where(v + noise_var > 0, v + noise_var, 1), 1.0)
+        # w = v / (v + sigma^2) with v = max(gap - sigma^2, 0), so v + sigma^2 = max(gap,
+        # sigma^2); when both are 0 the prediction equals y and any w will do (1).
+        total = jnp.maximum(gap, noise_var)
+        w = jnp.where(
+            total > 0, jnp.maximum(gap - noise_var, 0.0) / jnp.where(total > 0, total, 1), 1.0
+        )
         y_hat = jnp.where(measured, y_hat + w.astype(y_hat.real.dtype) * (y - y_hat), y_hat)
     return x_bar + pinv_solve(op, y_hat - y_bar, rtol=noise_cutoff(sigma))
 

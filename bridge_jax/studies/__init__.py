@@ -65,8 +65,9 @@ def add_arguments(name: str, parser) -> None:
     """Command `name`'s options, and those every command has (`--cache`, `--no-cache`)."""
     from bridge_jax.studies._runner import add_cache_arguments
 
-    study(name).add_arguments(parser)
-    add_cache_arguments(parser, on_by_default=getattr(study(name), "CACHE_BY_DEFAULT", True))
+    module = study(name)
+    module.add_arguments(parser)
+    add_cache_arguments(parser, on_by_default=getattr(module, "CACHE_BY_DEFAULT", True))
 
 
 def run_from_args(name: str, args) -> int:

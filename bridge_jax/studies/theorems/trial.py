@@ -92,8 +92,8 @@ def spectral_start(a, y, k: int):
     $\frac{m+1}{m}\frac{P_S}{k} + \frac{1}{m} I$ per signal energy: the signal subspace
     on top of an isotropic floor, which the sample of $G P$ signals estimates with an error
     that shrinks with $G P$ and with $m$."""
-    moment = jnp.einsum("gmi,gpm,gpl,glj->ij", a, y, y, a) / (y.shape[0] * y.shape[1])
-    return bj.leading_subspace(moment, k)
+    back = jnp.einsum("gmn,gpm->gpn", a, y).reshape(-1, a.shape[-1])  # A_g^T y_i, (N, n)
+    return bj.leading_subspace(back.T @ back / back.shape[0], k)
 
 
 def _fit(c: TheoremsConfig, loss, inits, key):
