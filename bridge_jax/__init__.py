@@ -25,6 +25,7 @@ from ._data import load_image_patches as load_image_patches
 from ._data import load_mnist as load_mnist
 from ._identifiability import SparseInBasis as SparseInBasis
 from ._identifiability import SubspaceUnion as SubspaceUnion
+from ._identifiability import fit_subspaces as fit_subspaces
 from ._identifiability import group_bounds as group_bounds
 from ._identifiability import group_multiplicities as group_multiplicities
 from ._identifiability import group_rank as group_rank

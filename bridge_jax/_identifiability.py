@@ -266,3 +266,118 @@ class SparseInBasis(eqx.Module):
         bases = jnp.moveaxis(self.basis[:, idx], 1, 0)  # (L, n, k)
         measured = jnp.moveaxis(_measure(op, self.basis)[:, idx], 1, 0)  # (L, m, k)
         return _best_subspace(bases, measured, op, y)
+
+
+def _stacked_operators(ops, name: str = "ops"):
+    """`ops` as one operator pytree batched along a leading axis of size G: a (G, m, n)
+    array becomes G `MatrixOperator`s; a batched operator pytree passes through."""
+    if isinstance(ops, lx.AbstractLinearOperator):
+        leaves = jax.tree_util.tree_leaves(eqx.filter(ops, eqx.is_array))
+        sizes = {leaf.shape[0] for leaf in leaves if leaf.ndim}
+        if len(sizes) != 1:
+            raise ValueError(
+                f"{name} must be operators stacked along one leading axis (e.g. "
+                f"eqx.filter_vmap(lineax.MatrixLinearOperator)(a) for a (G, m, n) array a); "
+                f"got array leaves with leading sizes {sorted(sizes)}."
+            )
+        return ops, sizes.pop()
+    a = jnp.asarray(ops)
+    if a.ndim != 3 or 0 in a.shape or not jnp.issubdtype(a.dtype, jnp.floating):
+        raise ValueError(
+            f"{name} must be a float (G, m, n) array or a batched operator pytree, got "
+            f"{a.dtype} array of shape {a.shape}."
+        )
+    return eqx.filter_vmap(lx.MatrixLinearOperator)(a), a.shape[0]
+
+
+def fit_subspaces(
+    model: SubspaceUnion,
+    ops,
+    y,
+    *,
+    num_steps: int,
+    damping: float = 1e-2,
+    solver: lx.AbstractLinearSolver | None = None,
+) -> tuple[SubspaceUnion, Float[Array, " num_steps"]]:
+    r"""Learn a union of subspaces from measurements alone: the measurement-consistency fit
+    of multi-operator learning by Levenberg-Marquardt on its variable-projection form.
+
+    Data: $y_{gp} = A_g x_{gp}$, $P$ signals through each of $G$ operators. With the
+    coefficients eliminated ($z = (A_g U_l)^+ y$, as `SubspaceUnion` reconstructs), the
+    objective is $\sum_{g,p} \min_l \|(I - P_{A_g U_l}) y_{gp}\|^2$, a nonlinear least-squares
+    problem in the bases alone (Golub & Pereyra's variable projection; for `SubspaceUnion`
+    the second term of `moi_loss` vanishes, so this is MOI's loss up to the $1/m$ scale).
+    Each step assigns every measurement to its best subspace, linearises the residuals
+    $r(U)$ at the current bases (`jax.linearize`), solves
+    $(J^	op J + \mu I)\,\delta = -J^	op r$ matrix-free with `solver` (the operators enter
+    only through `mv`), keeps $U + \delta$ (re-orthonormalised by QR; only the span matters)
+    if it lowers the objective, and adapts $\mu = \lambda \cdot$ (measurement energy per
+    parameter): $\lambda / 3$ after a kept step, $\lambda 	imes 4$ after a rejected one,
+    starting from `damping`. The objective never increases.
+
+    Why not gradient steps: where the decoders $A_g U$ are badly conditioned (few rows per
+    operator), the objective is a long, narrow valley that first-order steps crawl along
+    (losses stalling at 1e-4 to 1e-3 with the model wrong); Gauss-Newton steps converge to
+    rounding in tens of steps. What remains are genuine local minima (a distinct, higher
+    final objective): restart from other initialisations and keep the lowest objective.
+
+    `ops`: a float $(G, m, n)$ array, or operators stacked along a leading axis of size $G$
+    (`eqx.filter_vmap` of a constructor); `y`: $(G, P, m)$. `solver`: a lineax solver for the
+    $Lnk$-dimensional symmetric positive definite system (default `lineax.Cholesky()`, which
+    materialises it, $(Lnk)^2$ entries; pass `lineax.CG(rtol, atol)` for large problems).
+
+    **Returns:** `(model, losses)`: the fitted `SubspaceUnion` and the objective
+    $\frac{1}{GPm}\sum_{g,p}\min_l\|(I - P_{A_g U_l}) y_{gp}\|^2$ before each step.
+    """
+    if not isinstance(model, SubspaceUnion):
+        raise TypeError(f"model must be a SubspaceUnion, got {type(model).__name__}.")
+    num_steps = check.positive_int("num_steps", num_steps)
+    damping = check.nonnegative("damping", damping, strict=True)
+    ops, g = _stacked_operators(ops)
+    y = jnp.asarray(y)
+    num, n, k = model.bases.shape
+    if y.ndim != 3 or y.shape[0] != g:
+        raise ValueError(f"y must have shape (G={g}, P, m), got {y.shape}.")
+    op0 = jax.tree_util.tree_map(lambda leaf: leaf[0] if eqx.is_array(leaf) else leaf, ops)
+    if op0.in_size() != n or op0.out_size() != y.shape[-1]:
+        raise ValueError(
+            f"ops map {op0.in_size()} -> {op0.out_size()} entries, but the bases have "
+            f"n = {n} rows and y has m = {y.shape[-1]} entries."
+        )
+    solver = lx.Cholesky() if solver is None else solver
+    dtype = model.bases.dtype
+    y = y.astype(dtype)
+    scale = jnp.sum(y**2) / (num * n * k)  # measurement energy per parameter
+
+    def fits(bases):  # (G, P, L, m): every measurement's least-squares fit in every subspace
+        meas = eqx.filter_vmap(
+            lambda op: jax.vmap(lambda u: _measure(op, u))(bases), in_axes=(eqx.if_array(0),)
+        )(ops)  # (G, L, m, k)
+        coef = jnp.einsum("glkm,gpm->gplk", jax.vmap(jax.vmap(jnp.linalg.pinv))(meas), y)
+        return jnp.einsum("glmk,gplk->gplm", meas, coef)
+
+    def assign(bases):
+        resid = jnp.sum((fits(bases) - y[:, :, None]) ** 2, axis=-1)  # (G, P, L)
+        pick = jax.nn.one_hot(jnp.argmin(resid, axis=-1), num, dtype=dtype)
+        return pick, jnp.sum(pick * resid) / y.size
+
+    def step(state, _):
+        bases, lam = state
+        pick, loss = assign(bases)
+        resid, lin = jax.linearize(lambda b: jnp.einsum("gpl,gplm->gpm", pick, fits(b)) - y, bases)
+        lin_t = jax.linear_transpose(lin, bases)
+        mu = lam * scale
+        normal = lx.FunctionLinearOperator(
+            lambda v: lin_t(lin(v))[0] + mu * v,
+            jax.ShapeDtypeStruct(bases.shape, dtype),
+            tags=(lx.symmetric_tag, lx.positive_semidefinite_tag),
+        )
+        delta = lx.linear_solve(normal, -lin_t(resid)[0], solver, throw=False).value
+        cand = jnp.linalg.qr(bases + delta)[0]
+        better = assign(cand)[1] < loss
+        lam = jnp.clip(jnp.where(better, lam / 3, lam * 4), 1e-12, 1e12)
+        return (jnp.where(better, cand, bases), lam), loss
+
+    start = (model.bases, jnp.asarray(damping, dtype))
+    (bases, _), losses = jax.lax.scan(step, start, None, length=num_steps)
+    return SubspaceUnion(bases), losses

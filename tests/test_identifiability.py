@@ -271,6 +271,86 @@ def test_moi_above_the_sufficient_bound_recovers_the_model(key):
     assert bj.subspace_alignment(learned, bases[0]) > 0.999
 
 
+def _moi_data(key, n, k, g, m, per, num=1):
+    k_b, k_a, k_x = jr.split(key, 3)
+    bases = bj.random_union(n, k, num, key=k_b)
+    a = jr.normal(k_a, (g, m, n)) / jnp.sqrt(m)
+    x = jax.vmap(jax.vmap(lambda kk: bj.subspace_signal(bases, key=kk)))(jr.split(k_x, (g, per)))
+    return bases, a, x, jnp.einsum("gmn,gpn->gpm", a, x)
+
+
+def test_fit_subspaces_recovers_one_subspace_exactly_and_never_increases_its_loss(key, x64):
+    """Identifiable (m >= k + (n-k)/G), from a random start: the objective falls to rounding
+    and the learned span is the true one."""
+    n, k, g, m = 16, 2, 4, 7
+    assert m >= bj.moi_bounds(n, k, g)["one_subspace"]
+    k_d, k_i = jr.split(key)
+    bases, a, x, y = _moi_data(k_d, n, k, g, m, 16)
+    start = bj.SubspaceUnion(bj.random_union(n, k, 1, key=k_i))
+    model, losses = jax.jit(lambda s: bj.fit_subspaces(s, a, y, num_steps=100))(start)
+    assert losses.shape == (100,)
+    assert jnp.all(jnp.diff(losses) <= 1e-9 * losses[0]), jnp.max(jnp.diff(losses))
+    assert losses[-1] < 1e-20 * losses[0] + 1e-24, losses[-1]
+    assert bj.subspace_alignment(model.bases[0], bases[0]) > 1 - 1e-9
+    np.testing.assert_allclose(model.bases[0].T @ model.bases[0], np.eye(k), atol=1e-12)
+
+
+def test_fit_subspaces_below_the_one_subspace_bound_fits_the_data_but_not_the_model(key, x64):
+    """m < k + (n-k)/G: other subspaces explain the measurements exactly, and the learner
+    finds one of them (zero loss, wrong span)."""
+    n, k, g, m = 16, 2, 2, 5
+    assert m < bj.moi_bounds(n, k, g)["one_subspace"]
+    k_d, k_i = jr.split(key)
+    bases, a, x, y = _moi_data(k_d, n, k, g, m, 16)
+    assert bj.identifiable_dimension(bases[0], a) > k
+    start = bj.SubspaceUnion(bj.random_union(n, k, 1, key=k_i))
+    model, losses = jax.jit(lambda s: bj.fit_subspaces(s, a, y, num_steps=100))(start)
+    assert losses[-1] < 1e-12 * losses[0], losses[-1]
+    assert bj.subspace_alignment(model.bases[0], bases[0]) < 0.99
+
+
+def test_fit_subspaces_takes_any_stacked_operator_and_a_matrix_free_solver(key, x64):
+    """A batched lineax operator pytree gives the array path's result; CG the Cholesky's;
+    the fit vmaps over trials."""
+    import equinox as eqx
+    import lineax as lx
+
+    n, k, g, m = 12, 2, 3, 6
+    bases, a, x, y = _moi_data(key, n, k, g, m, 8, num=2)
+    start = bj.SubspaceUnion(bj.random_union(n, k, 2, key=jr.fold_in(key, 1)))
+    ref, ref_losses = bj.fit_subspaces(start, a, y, num_steps=5)
+    ops = eqx.filter_vmap(lx.MatrixLinearOperator)(a)
+    got, got_losses = bj.fit_subspaces(start, ops, y, num_steps=5)
+    np.testing.assert_allclose(got.bases, ref.bases, atol=1e-10)
+    cg = lx.CG(rtol=1e-12, atol=1e-12, max_steps=500)
+    got, got_losses = bj.fit_subspaces(start, a, y, num_steps=5, solver=cg)
+    np.testing.assert_allclose(got_losses, ref_losses, rtol=1e-7)
+    np.testing.assert_allclose(got.bases, ref.bases, atol=1e-6)
+    starts = jax.vmap(lambda kk: bj.random_union(n, k, 2, key=kk))(jr.split(key, 3))
+    batched, batched_losses = jax.vmap(
+        lambda b: bj.fit_subspaces(bj.SubspaceUnion(b), a, y, num_steps=5)
+    )(starts)
+    assert batched.bases.shape == (3, 2, n, k) and batched_losses.shape == (3, 5)
+
+
+def test_fit_subspaces_rejects_bad_input(key):
+    n, k, g, m = 8, 2, 2, 4
+    bases, a, x, y = _moi_data(key, n, k, g, m, 3)
+    model = bj.SubspaceUnion(bases)
+    with pytest.raises(TypeError, match="SubspaceUnion"):
+        bj.fit_subspaces(bases, a, y, num_steps=2)
+    with pytest.raises(ValueError, match=r"y must have shape \(G=2"):
+        bj.fit_subspaces(model, a, y[0], num_steps=2)
+    with pytest.raises(ValueError, match="n = 6 rows"):
+        bj.fit_subspaces(bj.SubspaceUnion(bases[:, :6]), a, y, num_steps=2)
+    with pytest.raises(ValueError, match=r"\(G, m, n\) array"):
+        bj.fit_subspaces(model, a[0], y, num_steps=2)
+    with pytest.raises(ValueError, match="num_steps"):
+        bj.fit_subspaces(model, a, y, num_steps=0)
+    with pytest.raises(ValueError, match="damping"):
+        bj.fit_subspaces(model, a, y, num_steps=2, damping=0.0)
+
+
 def test_below_the_necessary_bound_no_learner_beats_the_pseudoinverse_on_the_null_space(key):
     """G m < n: the common null space N is invisible. S and S' = (I - 2 P_N) S give the same
     measurements, so any learner returns the same reconstruction z for both; on N its mean

@@ -392,6 +392,7 @@ SPARSE_SUPPORTS_MAX = 5000  # SparseInBasis enumerates C(n, k) supports
 # MOI's first initialisation: Haar-random, or the k leading eigenvectors of the back-projected
 # second moment (1/N) sum_i A_i^T y_i y_i^T A_i (measurements only; the others stay random).
 MOI_INITS = ("random", "spectral")
+MOI_LEARNERS = ("gradient", "varpro")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -408,6 +409,8 @@ class TheoremsConfig(Recorded):
     moi_m: tuple[int, ...] = (2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 24, 28, 32)
     signals_per_operator: int = 32
     moi_init: str = "random"
+    moi_learner: str = "gradient"
+    varpro_steps: int = 100
     ei_groups: tuple[str, ...] = ("identity", "shift", "reflection")
     ei_kinds: tuple[str, ...] = EI_KINDS
     ei_m: tuple[int, ...] = (1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 25, 29, 31)
@@ -449,6 +452,7 @@ class TheoremsConfig(Recorded):
                 "test_signals",
                 "trials",
                 "num_steps",
+                "varpro_steps",
                 "views",
             ),
             positive_int,
@@ -459,6 +463,7 @@ class TheoremsConfig(Recorded):
         "moi_operators": tuple_of(positive_int),
         "moi_m": tuple_of(positive_int, nonempty=True),
         "moi_init": one_of(MOI_INITS),
+        "moi_learner": one_of(MOI_LEARNERS),
         "ei_groups": tuple_of(None, allowed=bj.GROUPS),
         "ei_kinds": tuple_of(None, allowed=EI_KINDS),
         "ei_m": tuple_of(positive_int, nonempty=True),
@@ -485,6 +490,11 @@ class TheoremsConfig(Recorded):
             yield (
                 "moi_init='spectral' estimates one subspace: it needs models=('subspace',) and "
                 f"num_subspaces=1, got models={self.models}, num_subspaces={self.num_subspaces}."
+            )
+        if self.moi_learner == "varpro" and self.models != ("subspace",):
+            yield (
+                "moi_learner='varpro' fits a SubspaceUnion (fit_subspaces): "
+                f"it needs models=('subspace',), got models={self.models}."
             )
         for name in ("moi_m", "ei_m"):
             if max(getattr(self, name)) > self.n:

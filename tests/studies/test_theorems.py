@@ -212,3 +212,25 @@ def test_spectral_init_needs_one_subspace(tmp_path, capsys):
     assert "moi_init='spectral' estimates one subspace" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli_main(["theorems", "--moi-init", "pca", "--out", str(tmp_path)])
+
+
+def test_moi_trial_with_the_varpro_learner_recovers_an_identifiable_subspace(key):
+    """`moi_learner="varpro"`: Levenberg-Marquardt on the variable-projection objective,
+    two starts, reaches rounding where the model is identifiable (m >= k + (n-k)/G)."""
+    import jax
+    import jax.numpy as jnp
+
+    from bridge_jax.studies.theorems import moi_trial
+
+    c = TheoremsConfig.quick(n=12, k=(2,), moi_learner="varpro", varpro_steps=40)
+    assert 6 >= bj.moi_bounds(12, 2, 4)["one_subspace"]
+    out = jax.jit(lambda kk, m: moi_trial(c, "subspace", 2, 2, 4, 8, kk, m))(key, jnp.asarray(6))
+    assert float(out["oracle"]) < 1e-8
+    assert float(out["learned"]) < 1e-6, out["learned"]
+    assert float(out["train_loss"]) < 1e-8
+
+
+def test_varpro_learner_needs_the_subspace_model(tmp_path, capsys):
+    args = ["theorems", "--quick", "--moi-learner", "varpro", "--models", "subspace,sparse"]
+    assert cli_main(args + ["--out", str(tmp_path)]) == 2
+    assert "moi_learner='varpro' fits a SubspaceUnion" in capsys.readouterr().err

@@ -119,6 +119,12 @@ def _curve_name(t):
     return f"EI, {t['group']}, {t['kind']}, {head}"
 
 
+def _moi_learner(c: dict) -> str:
+    if c.get("moi_learner", "gradient") == "varpro":
+        return f"{c['varpro_steps']} Levenberg-Marquardt steps on the variable-projection objective"
+    return f"{c['num_steps']} Adam steps"
+
+
 def section(result: dict, figures: list[str], out: str) -> str:
     c = result["config"]
     lines = [
@@ -128,9 +134,9 @@ def section(result: dict, figures: list[str], out: str) -> str:
         f"Signals in R^{c['n']} of dimension k = {c['k']}: models {c['models']} (subspace: one "
         f"(or a union of {c['num_subspaces']}) k-dim subspace(s), learned by `SubspaceUnion`, "
         "f(A, y) = U (AU)^+ y; sparse: k-sparse in a basis, learned by `SparseInBasis`), "
-        f"trained by MOI (G Gaussian operators) or EI (one operator, a group) for "
-        f"{c['num_steps']} Adam steps from R = {c['restarts']} initialisations (the lowest "
-        f"training loss kept; MOI's first one {c.get('moi_init', 'random')}); "
+        f"trained by MOI (G Gaussian operators; {_moi_learner(c)}) or EI (one operator, a "
+        f"group; {c['num_steps']} Adam steps) from R = {c['restarts']} initialisations (the "
+        f"lowest training loss kept; MOI's first one {c.get('moi_init', 'random')}); "
         f"success = test relative MSE < {c['threshold']:g}; "
         f"{c['trials']} trials per cell. "
         "Definitions: the docstring of bridge_jax/studies/theorems/ and theorems.json. The "

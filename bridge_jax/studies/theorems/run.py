@@ -16,7 +16,7 @@ import scipy.stats
 
 import bridge_jax as bj
 from bridge_jax import store
-from bridge_jax.studies._config import MOI_INITS, TheoremsConfig
+from bridge_jax.studies._config import MOI_INITS, MOI_LEARNERS, TheoremsConfig
 from bridge_jax.studies._report import write_section
 from bridge_jax.studies._runner import (
     UserError,
@@ -316,6 +316,9 @@ DEFINITIONS = {
     "run's loss before its last update",
     "moi_init": "MOI's first initialisation: random (Haar), or spectral: the k leading "
     "eigenvectors of (1/N) sum_i A_i^T y_i y_i^T A_i (measurements only); restarts 2..R random",
+    "moi_learner": "how MOI fits the subspace model: gradient (num_steps Adam steps on "
+    "moi_loss) or varpro (varpro_steps Levenberg-Marquardt steps on the variable-projection "
+    "objective sum min_l ||(I - P_{A U_l}) y||^2, fit_subspaces); EI always gradient",
     "identifiable": "MOI, one subspace: fraction of trials with dim cap_g (S + ker A_g) = k "
     "(exact, identifiable_dimension)",
     "spectral_correlation": "Pearson r of the sorted spectra of C_SSRL (K views of the "
@@ -337,6 +340,16 @@ def add_arguments(parser) -> None:
         choices=MOI_INITS,
         help="MOI's first initialisation: random (default) or spectral (the leading "
         "eigenvectors of the back-projected measurements' second moment; subspace model only)",
+    )
+    parser.add_argument(
+        "--moi-learner",
+        choices=MOI_LEARNERS,
+        help="how MOI fits the model: gradient (default; Adam on the MOI loss) or varpro "
+        "(Levenberg-Marquardt on the variable-projection objective, fit_subspaces; subspace "
+        "model only)",
+    )
+    parser.add_argument(
+        "--varpro-steps", type=int, help="steps of the varpro learner (default 100)"
     )
     for option, field, default in LIST_OPTIONS:
         parser.add_argument(f"--{option}", help=f"comma-separated {field} (default {default})")
@@ -375,6 +388,8 @@ def run_from_args(args) -> int:
         "steps": "num_steps",
         "n": "n",
         "moi_init": "moi_init",
+        "moi_learner": "moi_learner",
+        "varpro_steps": "varpro_steps",
     }
     overrides = {
         field: _list_option(option, field, getattr(args, option.replace("-", "_")))
