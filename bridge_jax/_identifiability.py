@@ -6,24 +6,32 @@ $k$-dimensional subspaces), each observed as $y = A_g x$ through one of $G$ oper
 $A_g \in \mathbb{R}^{m \times n}$; or, with one operator $A$, a set invariant to a group
 $\{T_g\}$, so that $y = Ax$ carries the same information as the virtual operators $A T_g$.
 
-The conditions (our reading; NOT checked against the papers' text: a search of the stored
-pages, documentation and code found only the abstracts and the NeurIPS paper's introduction,
-which say that the conditions involve $G$, $m$, $k$ and $n$ but not their form; theorem
-numbers are therefore omitted):
+The conditions, checked against the published text of Tachella, Chen & Davies, "Sensing
+Theorems for Unsupervised Learning in Linear Inverse Problems", JMLR 24(39):1-45, 2023 (arXiv
+2203.12513; the PDF in the JmlrOrg/v24 repository, 22-0315). Its signal sets satisfy
+assumption A1: bounded with upper box-counting dimension $k$, or an unbounded cone whose
+intersection with the unit sphere has dimension $k - 1$ (a union of $k$-dimensional
+subspaces is such a cone).
 
-- multiple operators (Tachella, Chen & Davies, "Unsupervised Learning From Incomplete
-  Measurements for Inverse Problems", NeurIPS 2022, arXiv 2201.12151): learning the model
-  needs the stacked operator $[A_1; \dots; A_G]$ to have rank $n$ (otherwise the common null space
-  $\bigcap_g \ker A_g$ is invisible in every measurement), hence $m \ge n/G$; and it is
-  possible for almost every set of operators when $m > k + n/G$ (`moi_bounds`);
-- one operator and a group (the same authors, "Sensing Theorems for Unsupervised Learning in
-  Linear Inverse Problems", JMLR 24(39), 2023, arXiv 2203.12513): write the action as
+- multiple operators (JMLR Section 3.3; first in the NeurIPS 2022 paper, arXiv 2201.12151,
+  whose text we could not retrieve; the authors' poster states the same two results):
+  Proposition 3 (credited to Chen et al., ICCV 2021): $\mathcal{X}$ can be uniquely identified
+  from $\{A_g \mathcal{X}\}_g$ only if $\mathrm{rank}\,[A_1; \dots; A_G] = n$ (otherwise the
+  common null space $\bigcap_g \ker A_g$ is invisible in every measurement), hence only if
+  $m \ge n/G$. Theorem 4: for almost every set of $G$ operators (Lebesgue measure on
+  $\mathbb{R}^{Gmn}$) it can be identified if $m > k + n/G$ (`moi_bounds`);
+- one operator and a group (JMLR Section 4): write the action as
   $T_g = \bigoplus_j \rho_j(g)^{\oplus c_j}$ with real irreducible representations $\rho_j$
-  of dimension $s_j$ appearing $c_j$ times. Necessary: $\mathrm{rank}[A T_g]_g = n$, which needs
-  $m \ge \max_j c_j / s_j$; sufficient for almost every $A$: $m > 2k + \max_j c_j + 1$
-  (`group_bounds`). An operator that commutes with the group ($A T_g = T_g A$, e.g. a
-  circular blur and the shifts) has $\mathrm{rank}[A T_g]_g = \mathrm{rank}\,A$: the group
-  adds nothing.
+  of dimension $s_j$ appearing $c_j$ times (Theorem 5). Proposition 8 (any compact group):
+  necessary $m \ge \max_j c_j / s_j$ (the rank of $[A T_g]_g$ must be $n$). Theorem 9
+  (compact CYCLIC groups): for almost every $A$, identified if $m > 2k + \max_j c_j + 1$
+  (`group_bounds`); for other compact groups (here: dihedral) that bound, with
+  $\max_j c_j/s_j$, is only Conjecture 10 (for the dihedral action on $\mathbb{R}^n$ both
+  maxima are 1). Theorem 11: if $A$ is equivariant ($A T_g = \tilde T_g A$, e.g. a circular
+  blur and the shifts), every $A T_g$ has the null space of $A$, and nothing is identified
+  when $m < n$: the group adds nothing. (Our reflection is $i \mapsto -i \bmod n$, which
+  fixes entries $0$ and $n/2$: $\max_j c_j = \lfloor n/2 \rfloor + 1$; the paper's example,
+  $m > 2k + n/2 + 1$, is the reversal without fixed entries.)
 
 Derived here (and tested): for ONE subspace $S = \mathrm{span}(U)$, the model is identified
 by $\{A_g S\}_g$ iff $\bigcap_g (S + \ker A_g) = S$ (`identifiable_dimension`), which for
@@ -309,10 +317,10 @@ def fit_subspaces(
     the second term of `moi_loss` vanishes, so this is MOI's loss up to the $1/m$ scale).
     Each step assigns every measurement to its best subspace, linearises the residuals
     $r(U)$ at the current bases (`jax.linearize`), solves
-    $(J^	op J + \mu I)\,\delta = -J^	op r$ matrix-free with `solver` (the operators enter
+    $(J^\top J + \mu I)\,\delta = -J^\top r$ matrix-free with `solver` (the operators enter
     only through `mv`), keeps $U + \delta$ (re-orthonormalised by QR; only the span matters)
     if it lowers the objective, and adapts $\mu = \lambda \cdot$ (measurement energy per
-    parameter): $\lambda / 3$ after a kept step, $\lambda 	imes 4$ after a rejected one,
+    parameter): $\lambda / 3$ after a kept step, $\lambda \times 4$ after a rejected one,
     starting from `damping`. The objective never increases.
 
     Why not gradient steps: where the decoders $A_g U$ are badly conditioned (few rows per
@@ -323,8 +331,9 @@ def fit_subspaces(
 
     `ops`: a float $(G, m, n)$ array, or operators stacked along a leading axis of size $G$
     (`eqx.filter_vmap` of a constructor); `y`: $(G, P, m)$. `solver`: a lineax solver for the
-    $Lnk$-dimensional symmetric positive definite system (default `lineax.Cholesky()`, which
-    materialises it, $(Lnk)^2$ entries; pass `lineax.CG(rtol, atol)` for large problems).
+    $Lnk$-dimensional symmetric positive definite system, given matrix-free (default `None`:
+    `lineax.Cholesky()`, which materialises it, $(Lnk)^2$ entries; as fast as forming the
+    Jacobian densely at $n = 32$, $k = 4$; pass `lineax.CG(rtol, atol)` for large problems).
 
     **Returns:** `(model, losses)`: the fitted `SubspaceUnion` and the objective
     $\frac{1}{GPm}\sum_{g,p}\min_l\|(I - P_{A_g U_l}) y_{gp}\|^2$ before each step.

@@ -3,13 +3,14 @@
 Question: Tachella, Chen & Davies state when unsupervised learning of a signal model from
 incomplete linear measurements is possible: with G operators of m rows, necessary m >= n/G
 (rank of the stacked operators = n), sufficient m > k + n/G for almost every set of operators
-(NeurIPS 2022); with one operator and a group, necessary m >= max_j c_j/s_j, sufficient
-m > 2k + max_j c_j + 1 (JMLR 2023, arXiv 2203.12513; c_j, s_j: multiplicity and dimension of
-the j-th real irreducible representation). Our reading: not checked against the papers'
-text (only the abstracts and the NeurIPS paper's introduction could be retrieved; they say
-that the conditions involve G, m, k and n, not the constants). Do learners trained from
-measurements alone succeed where the bounds say, and do the seed paper's statistics
-(spectral correlation, subspace alignment) predict where?
+(NeurIPS 2022; JMLR 2023 Proposition 3 and Theorem 4); with one operator and a group,
+necessary m >= max_j c_j/s_j (Proposition 8), sufficient m > 2k + max_j c_j + 1 for almost
+every operator and a cyclic group (Theorem 9; c_j, s_j: multiplicity and dimension of the j-th
+real irreducible representation). Statements checked against the JMLR paper's text
+(JMLR 24(39), 2023, arXiv 2203.12513); exact wording in the docstring of
+bridge_jax/_identifiability.py. Do learners trained from measurements alone succeed where
+the bounds say, and do the seed paper's statistics (spectral correlation, subspace
+alignment) predict where?
 
 Definitions (all in theorems.json too):
 - Swept: the signal model (`models`), its dimension k (`k`, a list), the number of random
