@@ -32,10 +32,15 @@ Definitions (all in theorems.json too):
 - Learner: "subspace": `SubspaceUnion` (f(A, y) = U (AU)^+ y, the subspace with the
   smallest residual), random initial bases; "sparse": `SparseInBasis` (the same over ALL
   C(n, k) coordinate subspaces of one learned basis D, an exhaustive l0 decoder), a random
-  orthonormal initial D. `num_steps` Adam steps (cosine decay from `learning_rate`), full
-  batch, from R random initialisations at once (`fit_scan_restarts`), keeping the one with
-  the lowest final TRAINING loss (the measurement-only loss; never a test error); R = 1 is
-  the single-start path bit for bit. `moi_init="spectral"` (`--moi-init spectral`) starts
+  orthonormal initial D. MOI with the subspace model (`moi_learner="varpro"`, the default):
+  `varpro_steps` Levenberg-Marquardt steps on the variable-projection objective
+  sum_i min_l ||(I - P_{A_i U_l}) y_i||^2 (`bj.fit_subspaces`: measurement consistency, the
+  coefficients eliminated; the cross-operator term of moi_loss vanishes for this learner).
+  Otherwise (EI, the sparse model, or `moi_learner="gradient"`): `num_steps` Adam steps
+  (cosine decay from `learning_rate`) on the loss, full batch. Either from R initialisations
+  at once (vmapped), keeping the one with the lowest final TRAINING loss (the
+  measurement-only loss; never a test error); for Adam, R = 1 is the single-start path bit
+  for bit. `moi_init="spectral"` (`--moi-init spectral`) starts
   MOI's first run instead from the k leading eigenvectors of the back-projected second moment
   (1/N) sum_i A_i^T y_i y_i^T A_i, a method-of-moments estimate from the measurements alone
   (`trial.spectral_start`; the other R - 1 stay random). Oracle: the same reconstructor with

@@ -120,8 +120,11 @@ def _curve_name(t):
 
 
 def _moi_learner(c: dict) -> str:
-    if c.get("moi_learner", "gradient") == "varpro":
-        return f"{c['varpro_steps']} Levenberg-Marquardt steps on the variable-projection objective"
+    if c.get("moi_learner", "gradient") == "varpro":  # results before it existed: gradient
+        return (
+            f"{c['varpro_steps']} Levenberg-Marquardt steps on the variable-projection "
+            f"objective for the subspace model, {c['num_steps']} Adam steps for the sparse one"
+        )
     return f"{c['num_steps']} Adam steps"
 
 

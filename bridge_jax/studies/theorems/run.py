@@ -316,9 +316,10 @@ DEFINITIONS = {
     "run's loss before its last update",
     "moi_init": "MOI's first initialisation: random (Haar), or spectral: the k leading "
     "eigenvectors of (1/N) sum_i A_i^T y_i y_i^T A_i (measurements only); restarts 2..R random",
-    "moi_learner": "how MOI fits the subspace model: gradient (num_steps Adam steps on "
-    "moi_loss) or varpro (varpro_steps Levenberg-Marquardt steps on the variable-projection "
-    "objective sum min_l ||(I - P_{A U_l}) y||^2, fit_subspaces); EI always gradient",
+    "moi_learner": "how MOI fits the subspace model: varpro (varpro_steps Levenberg-Marquardt "
+    "steps on the variable-projection objective sum min_l ||(I - P_{A U_l}) y||^2, "
+    "fit_subspaces) or gradient (num_steps Adam steps on moi_loss); the sparse model and EI "
+    "always gradient",
     "identifiable": "MOI, one subspace: fraction of trials with dim cap_g (S + ker A_g) = k "
     "(exact, identifiable_dimension)",
     "spectral_correlation": "Pearson r of the sorted spectra of C_SSRL (K views of the "
@@ -344,9 +345,9 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--moi-learner",
         choices=MOI_LEARNERS,
-        help="how MOI fits the model: gradient (default; Adam on the MOI loss) or varpro "
-        "(Levenberg-Marquardt on the variable-projection objective, fit_subspaces; subspace "
-        "model only)",
+        help="how MOI fits the subspace model: varpro (default; Levenberg-Marquardt on the "
+        "variable-projection objective, fit_subspaces) or gradient (Adam on the MOI loss); "
+        "the sparse model and EI always use gradient",
     )
     parser.add_argument(
         "--varpro-steps", type=int, help="steps of the varpro learner (default 100)"

@@ -155,7 +155,7 @@ def moi_trial(
 
         return jnp.mean(jax.vmap(one_op)(a, a[other], y))
 
-    if c.moi_learner == "varpro":
+    if c.moi_learner == "varpro" and model == "subspace":
         learned_model, fit_stats = _fit_varpro(c, loss, inits, a, y, k_fit)
     else:
         learned_model, fit_stats = _fit(c, loss, inits, k_fit)
