@@ -290,9 +290,9 @@ def _stacked_operators(ops, name: str = "ops"):
             )
         return ops, sizes.pop()
     a = jnp.asarray(ops)
-    if a.ndim != 3 or 0 in a.shape or not jnp.issubdtype(a.dtype, jnp.floating):
+    if a.ndim != 3 or 0 in a.shape or not jnp.issubdtype(a.dtype, jnp.inexact):
         raise ValueError(
-            f"{name} must be a float (G, m, n) array or a batched operator pytree, got "
+            f"{name} must be a (G, m, n) float array or a batched operator pytree, got "
             f"{a.dtype} array of shape {a.shape}."
         )
     return eqx.filter_vmap(lx.MatrixLinearOperator)(a), a.shape[0]
@@ -352,6 +352,13 @@ def fit_subspaces(
         raise ValueError(
             f"ops map {op0.in_size()} -> {op0.out_size()} entries, but the bases have "
             f"n = {n} rows and y has m = {y.shape[-1]} entries."
+        )
+    out_dtype = op0.out_structure().dtype
+    if jnp.iscomplexobj(y) or jnp.issubdtype(out_dtype, jnp.complexfloating):
+        raise ValueError(
+            "fit_subspaces fits real subspaces through real operators; got complex "
+            f"{'measurements' if jnp.iscomplexobj(y) else 'operators'} ({y.dtype}, "
+            f"{out_dtype}). Stack real and imaginary parts as real rows instead."
         )
     solver = lx.Cholesky() if solver is None else solver
     dtype = model.bases.dtype

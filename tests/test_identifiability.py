@@ -343,12 +343,16 @@ def test_fit_subspaces_rejects_bad_input(key):
         bj.fit_subspaces(model, a, y[0], num_steps=2)
     with pytest.raises(ValueError, match="n = 6 rows"):
         bj.fit_subspaces(bj.SubspaceUnion(bases[:, :6]), a, y, num_steps=2)
-    with pytest.raises(ValueError, match=r"\(G, m, n\) array"):
+    with pytest.raises(ValueError, match=r"\(G, m, n\) float array"):
         bj.fit_subspaces(model, a[0], y, num_steps=2)
     with pytest.raises(ValueError, match="num_steps"):
         bj.fit_subspaces(model, a, y, num_steps=0)
     with pytest.raises(ValueError, match="damping"):
         bj.fit_subspaces(model, a, y, num_steps=2, damping=0.0)
+    with pytest.raises(ValueError, match="complex measurements"):
+        bj.fit_subspaces(model, a, y * 1j, num_steps=2)
+    with pytest.raises(ValueError, match="complex operators"):
+        bj.fit_subspaces(model, a * (1 + 0j), y, num_steps=2)
 
 
 def test_below_the_necessary_bound_no_learner_beats_the_pseudoinverse_on_the_null_space(key):
