@@ -72,7 +72,12 @@ from bridge_jax.studies._config import (
     tuple_of,
 )
 from bridge_jax.studies._report import write_section
-from bridge_jax.studies._runner import check_writable, load_cached, progress_printer
+from bridge_jax.studies._runner import (
+    check_writable,
+    load_cached,
+    progress_printer,
+    release_programs_if_needed,
+)
 
 NAME = "spectra"
 FORMAT = "bridge_jax.spectra/1"
@@ -391,6 +396,7 @@ def spectra(config: SpectraConfig, out: str, *, fresh: bool = False) -> dict:
             unit["elapsed_s"] = time.perf_counter() - t_unit
             store.save_result(path, unit, fmt=UNIT_FORMAT, digest=digest)
             say(i, label, f"done in {unit['elapsed_s']:.1f}s")
+            release_programs_if_needed()
         else:
             say(i, label, "loaded from an earlier run")
         results.setdefault(data, {})[name] = {

@@ -23,6 +23,7 @@ from bridge_jax.studies._runner import (
     check_writable,
     load_cached,
     progress_printer,
+    release_programs_if_needed,
     study_config,
     training_printer,
     write_timing,
@@ -286,6 +287,7 @@ def imaging(config: ImagingConfig, out: str, *, fresh: bool = False) -> dict:
             seconds = time.perf_counter() - t_unit
             write_timing(out, f"imaging/{label}", seconds)
             say(i, label, f"done in {seconds:.1f}s")
+            release_programs_if_needed()
         else:
             say(i, label, "loaded from an earlier run")
         saved[(t, m)] = unit

@@ -25,6 +25,7 @@ from bridge_jax.studies._runner import (
     config_from_args,
     load_cached,
     progress_printer,
+    release_programs_if_needed,
 )
 from bridge_jax.studies.methods.config import BEGIN, END, FORMAT, STREAM, UNIT_FORMAT, settings
 from bridge_jax.studies.methods.plot import plot, section
@@ -100,6 +101,7 @@ def run_units(c: MethodsConfig, out: str, *, fresh: bool = False) -> dict:
             units[f"{label}/{name}"] = json.loads(json.dumps(result))
             done += 1
             say(label, name, f"done in {result['seconds']:.1f}s")
+            release_programs_if_needed()
     return units
 
 

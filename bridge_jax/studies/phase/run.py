@@ -22,6 +22,7 @@ from bridge_jax.studies._runner import (
     check_writable,
     load_cached,
     progress_printer,
+    release_programs_if_needed,
     require_scikit_learn,
     study_config,
     write_timing,
@@ -93,6 +94,7 @@ def phase(config: PhaseConfig, out: str, *, fresh: bool = False) -> dict:
             unit = run_unit(c, data, field, ratio)
             store.save_result(path, unit, fmt=UNIT_FORMAT, digest=digest)
             say(i, label, f"done in {time.perf_counter() - t_unit:.1f}s")
+            release_programs_if_needed()
         else:
             say(i, label, "loaded from an earlier run")
         errors = np.asarray(unit["errors"])

@@ -23,6 +23,7 @@ from bridge_jax.studies._runner import (
     check_writable,
     load_cached,
     progress_printer,
+    release_programs_if_needed,
     study_config,
 )
 from bridge_jax.studies.theorems.plot import BEGIN, END, plot, section
@@ -281,6 +282,7 @@ def theorems(config: TheoremsConfig, out: str, *, fresh: bool = False) -> dict:
             unit = run_unit(c, part, spec)
             store.save_result(path, unit, fmt=UNIT_FORMAT, digest=digest)
             say(i, label, f"done in {time.perf_counter() - t_unit:.1f}s")
+            release_programs_if_needed()
         else:
             say(i, label, "loaded from an earlier run")
         (moi if part == "moi" else ei).extend(_summary(c, part, spec, unit["cells"]))
