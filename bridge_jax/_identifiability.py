@@ -54,7 +54,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from . import _validate as check
-from ._operators import check_operator, dense_matrix
+from ._operators import check_operator, dense_matrix, is_complex
 from ._signal_models import GROUPS, group_matrices, supports
 
 
@@ -277,25 +277,46 @@ class SparseInBasis(eqx.Module):
 
 
 def _stacked_operators(ops, name: str = "ops"):
-    """`ops` as one operator pytree batched along a leading axis of size G: a (G, m, n)
-    array becomes G `MatrixOperator`s; a batched operator pytree passes through."""
+    """`ops` as `(batched, first, G)`: one operator pytree batched along a leading axis of
+    size G, its first operator, and G. Accepts a (G, m, n) float array (G `MatrixOperator`s),
+    a sequence of G operators of one kind and shape (stacked), or an already batched pytree."""
+    if isinstance(ops, Sequence) and ops and isinstance(ops[0], lx.AbstractLinearOperator):
+        for o in ops:
+            check_operator(o, name)
+        try:
+            ops = jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *ops)
+        except (ValueError, TypeError) as e:
+            raise ValueError(
+                f"{name}: a sequence of operators must hold operators of one kind and shape "
+                f"(stackable), e.g. G MatrixLinearOperators of one (m, n); got {e}"
+            ) from None
     if isinstance(ops, lx.AbstractLinearOperator):
         leaves = jax.tree_util.tree_leaves(eqx.filter(ops, eqx.is_array))
-        sizes = {leaf.shape[0] for leaf in leaves if leaf.ndim}
-        if len(sizes) != 1:
+        sizes = {leaf.shape[0] if leaf.ndim else None for leaf in leaves}
+        if len(sizes) != 1 or None in sizes:
             raise ValueError(
                 f"{name} must be operators stacked along one leading axis (e.g. "
                 f"eqx.filter_vmap(lineax.MatrixLinearOperator)(a) for a (G, m, n) array a); "
-                f"got array leaves with leading sizes {sorted(sizes)}."
+                f"got array leaves with leading sizes {sorted(map(str, sizes))}."
             )
-        return ops, sizes.pop()
+        first = check_operator(
+            jax.tree_util.tree_map(lambda leaf: leaf[0] if eqx.is_array(leaf) else leaf, ops),
+            name,
+        )
+        return ops, first, sizes.pop()
+    if not (isinstance(ops, (jax.Array, np.ndarray)) or isinstance(ops, Sequence)):
+        raise TypeError(
+            f"{name} must be a (G, m, n) float array, a sequence of operators or a batched "
+            f"operator pytree, got {type(ops).__name__}."
+        )
     a = jnp.asarray(ops)
     if a.ndim != 3 or 0 in a.shape or not jnp.issubdtype(a.dtype, jnp.inexact):
         raise ValueError(
-            f"{name} must be a (G, m, n) float array or a batched operator pytree, got "
-            f"{a.dtype} array of shape {a.shape}."
+            f"{name} must be a (G, m, n) float array, a sequence of operators or a batched "
+            f"operator pytree, got {a.dtype} array of shape {a.shape}."
         )
-    return eqx.filter_vmap(lx.MatrixLinearOperator)(a), a.shape[0]
+    batched = eqx.filter_vmap(lx.MatrixLinearOperator)(a)
+    return batched, lx.MatrixLinearOperator(a[0]), a.shape[0]
 
 
 def fit_subspaces(
@@ -329,8 +350,11 @@ def fit_subspaces(
     rounding in tens of steps. What remains are genuine local minima (a distinct, higher
     final objective): restart from other initialisations and keep the lowest objective.
 
-    `ops`: a float $(G, m, n)$ array, or operators stacked along a leading axis of size $G$
-    (`eqx.filter_vmap` of a constructor); `y`: $(G, P, m)$. `solver`: a lineax solver for the
+    `ops`: a float $(G, m, n)$ array, a sequence of $G$ operators of one kind and shape, or
+    operators stacked along a leading axis of size $G$ (`eqx.filter_vmap` of a constructor);
+    `y`: $(G, P, m)$, cast to the bases' dtype. A subspace to which no measurement is
+    assigned gets a zero Jacobian block and does not move (restart from other
+    initialisations). `solver`: a lineax solver for the
     $Lnk$-dimensional symmetric positive definite system, given matrix-free (default `None`:
     `lineax.Cholesky()`, which materialises it, $(Lnk)^2$ entries; as fast as forming the
     Jacobian densely at $n = 32$, $k = 4$; pass `lineax.CG(rtol, atol)` for large problems).
@@ -342,23 +366,24 @@ def fit_subspaces(
         raise TypeError(f"model must be a SubspaceUnion, got {type(model).__name__}.")
     num_steps = check.positive_int("num_steps", num_steps)
     damping = check.nonnegative("damping", damping, strict=True)
-    ops, g = _stacked_operators(ops)
+    if not jnp.issubdtype(model.bases.dtype, jnp.floating):
+        raise TypeError(f"model.bases must be real floats, got {model.bases.dtype}.")
+    ops, op0, g = _stacked_operators(ops)
     y = jnp.asarray(y)
     num, n, k = model.bases.shape
-    if y.ndim != 3 or y.shape[0] != g:
-        raise ValueError(f"y must have shape (G={g}, P, m), got {y.shape}.")
-    op0 = jax.tree_util.tree_map(lambda leaf: leaf[0] if eqx.is_array(leaf) else leaf, ops)
+    if y.ndim != 3 or y.shape[0] != g or 0 in y.shape:
+        raise ValueError(f"y must have shape (G={g}, P, m) with P, m >= 1, got {y.shape}.")
     if op0.in_size() != n or op0.out_size() != y.shape[-1]:
         raise ValueError(
             f"ops map {op0.in_size()} -> {op0.out_size()} entries, but the bases have "
             f"n = {n} rows and y has m = {y.shape[-1]} entries."
         )
-    out_dtype = op0.out_structure().dtype
-    if jnp.iscomplexobj(y) or jnp.issubdtype(out_dtype, jnp.complexfloating):
+    if jnp.iscomplexobj(y) or is_complex(op0):
         raise ValueError(
             "fit_subspaces fits real subspaces through real operators; got complex "
-            f"{'measurements' if jnp.iscomplexobj(y) else 'operators'} ({y.dtype}, "
-            f"{out_dtype}). Stack real and imaginary parts as real rows instead."
+            f"{'measurements' if jnp.iscomplexobj(y) else 'operators'} ({y.dtype}, operator "
+            f"{op0.in_structure().dtype} -> {op0.out_structure().dtype}). Stack real and "
+            "imaginary parts as real rows instead."
         )
     solver = lx.Cholesky() if solver is None else solver
     dtype = model.bases.dtype

@@ -322,15 +322,34 @@ def test_fit_subspaces_takes_any_stacked_operator_and_a_matrix_free_solver(key, 
     ops = eqx.filter_vmap(lx.MatrixLinearOperator)(a)
     got, got_losses = bj.fit_subspaces(start, ops, y, num_steps=5)
     np.testing.assert_allclose(got.bases, ref.bases, atol=1e-10)
-    for solver in (lx.CG(rtol=1e-12, atol=1e-12, max_steps=500),):
-        got, got_losses = bj.fit_subspaces(start, a, y, num_steps=5, solver=solver)
-        np.testing.assert_allclose(got_losses, ref_losses, rtol=1e-7)
-        np.testing.assert_allclose(got.bases, ref.bases, atol=1e-6)
+    listed = [bj.MatrixOperator(ag) for ag in a]
+    got, got_losses = bj.fit_subspaces(start, listed, y, num_steps=5)
+    np.testing.assert_allclose(got.bases, ref.bases, atol=1e-10)
+    cg = lx.CG(rtol=1e-12, atol=1e-12, max_steps=500)
+    got, got_losses = bj.fit_subspaces(start, a, y, num_steps=5, solver=cg)
+    np.testing.assert_allclose(got_losses, ref_losses, rtol=1e-7)
+    np.testing.assert_allclose(got.bases, ref.bases, atol=1e-6)
     starts = jax.vmap(lambda kk: bj.random_union(n, k, 2, key=kk))(jr.split(key, 3))
     batched, batched_losses = jax.vmap(
         lambda b: bj.fit_subspaces(bj.SubspaceUnion(b), a, y, num_steps=5)
     )(starts)
     assert batched.bases.shape == (3, 2, n, k) and batched_losses.shape == (3, 5)
+    one, one_losses = bj.fit_subspaces(bj.SubspaceUnion(starts[1]), a, y, num_steps=5)
+    np.testing.assert_allclose(batched.bases[1], one.bases, atol=1e-10)
+    np.testing.assert_allclose(batched_losses[1], one_losses, rtol=1e-10)
+
+
+def test_fit_subspaces_recovers_a_union_from_a_nearby_start(key, x64):
+    """Two subspaces: every measurement is assigned to its own subspace and both spans are
+    recovered exactly (a start near the truth, so that no local minimum is in the way)."""
+    n, k, g, m = 10, 2, 3, 8
+    k_d, k_p = jr.split(key)
+    bases, a, x, y = _moi_data(k_d, n, k, g, m, 24, num=2)
+    start = bj.SubspaceUnion(bases + 0.1 * jr.normal(k_p, bases.shape))
+    model, losses = bj.fit_subspaces(start, a, y, num_steps=40)
+    assert losses[-1] < 1e-20 * losses[0] + 1e-24, losses[-1]
+    for learned, true in zip(model.bases, bases, strict=True):
+        assert bj.subspace_alignment(learned, true) > 1 - 1e-9
 
 
 def test_fit_subspaces_rejects_bad_input(key):
@@ -349,6 +368,15 @@ def test_fit_subspaces_rejects_bad_input(key):
         bj.fit_subspaces(model, a, y, num_steps=0)
     with pytest.raises(ValueError, match="damping"):
         bj.fit_subspaces(model, a, y, num_steps=2, damping=0.0)
+    with pytest.raises(ValueError, match="P, m >= 1"):
+        bj.fit_subspaces(model, a, y[:, :0], num_steps=2)
+    with pytest.raises(TypeError, match="real floats"):
+        bj.fit_subspaces(bj.SubspaceUnion(jnp.ones((1, n, k), int)), a, y, num_steps=2)
+    with pytest.raises(TypeError, match="sequence of operators"):
+        bj.fit_subspaces(model, {"a": a}, y, num_steps=2)
+    with pytest.raises(ValueError, match="one kind and shape"):
+        ops = [bj.MatrixOperator(a[0]), bj.MatrixOperator(a[1, :3])]
+        bj.fit_subspaces(model, ops, y, num_steps=2)
     with pytest.raises(ValueError, match="complex measurements"):
         bj.fit_subspaces(model, a, y * 1j, num_steps=2)
     with pytest.raises(ValueError, match="complex operators"):

@@ -130,23 +130,34 @@ def release_programs_if_needed(*, fraction: float = 0.5, limit: int | None = Non
     fault). `jax.clear_caches()` frees them (200 small programs: 1,072 mappings -> 472).
     Past `fraction` of the limit (`limit`: the limit to use instead of the system's), the
     caches are cleared; later units recompile, or load from the persistent cache, what they
-    need. Elsewhere than Linux (no /proc) it does nothing.
+    need. Elsewhere than Linux (no /proc) it does nothing; a single unit that alone needs
+    more mappings than are left still fails.
     """
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}.")
     limit = _read_int("/proc/sys/vm/max_map_count") if limit is None else limit
     held = _count_lines("/proc/self/maps")
-    if limit is None or held is None or held <= fraction * limit:
+    # Past the threshold, clear only when the count has grown by a tenth of the limit since
+    # the last clear: mappings that clearing cannot free must not make every unit recompile.
+    if limit is None or held is None:
+        return False
+    if held <= max(fraction * limit, _AFTER_CLEAR[0] + limit / 10):
         return False
     import jax
 
     jax.clear_caches()
     gc.collect()
+    _AFTER_CLEAR[0] = _count_lines("/proc/self/maps") or 0
     print(
         f"  (released compiled programs: {held} memory mappings of the system's {limit}; "
-        f"{_count_lines('/proc/self/maps')} now)",
+        f"{_AFTER_CLEAR[0]} now)",
         file=sys.stderr,
         flush=True,
     )
     return True
+
+
+_AFTER_CLEAR = [0]  # mappings held right after the last clear (this process)
 
 
 def training_printer(name: str, step: int, num_steps: int, loss: float) -> None:

@@ -228,3 +228,11 @@ def test_moi_trial_with_the_varpro_learner_recovers_an_identifiable_subspace(key
     assert float(out["oracle"]) < 1e-8
     assert float(out["learned"]) < 1e-6, out["learned"]
     assert float(out["train_loss"]) < 1e-8
+
+
+def test_bad_learner_options_are_one_line_errors(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        cli_main(["theorems", "--quick", "--moi-learner", "newton", "--out", str(tmp_path)])
+    assert "invalid choice" in capsys.readouterr().err
+    assert cli_main(["theorems", "--quick", "--varpro-steps", "0", "--out", str(tmp_path)]) == 2
+    assert "varpro_steps" in capsys.readouterr().err
