@@ -67,7 +67,7 @@ def add_arguments(name: str, parser) -> None:
 
     module = study(name)
     module.add_arguments(parser)
-    add_cache_arguments(parser, on_by_default=getattr(module, "CACHE_BY_DEFAULT", True))
+    add_cache_arguments(parser)
 
 
 def run_from_args(name: str, args) -> int:

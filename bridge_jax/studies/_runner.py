@@ -205,14 +205,11 @@ DEFAULT_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "bridge_jax", "j
 CACHE_LIMIT_BYTES = 2 * 1024**3  # least recently used programs are evicted beyond this
 
 
-def add_cache_arguments(parser: argparse.ArgumentParser, *, on_by_default: bool = True) -> None:
-    """`--cache DIR` and `--no-cache`, given to every command. `on_by_default=False`: the
-    command uses a cache only when `--cache DIR` is given (see `imaging.CACHE_BY_DEFAULT`)."""
+def add_cache_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--cache DIR` and `--no-cache`, given to every command."""
     default = (
         "the folder JAX is already configured with, else "
         f"{DEFAULT_CACHE.replace(os.path.expanduser('~'), '~')}"
-        if on_by_default
-        else "none: this command turns the cache on only when given a folder"
     )
     parser.add_argument(
         "--cache",
@@ -222,7 +219,6 @@ def add_cache_arguments(parser: argparse.ArgumentParser, *, on_by_default: bool 
         "evicted)",
     )
     parser.add_argument("--no-cache", action="store_true", help="do not use the cache")
-    parser.set_defaults(cache_on_by_default=on_by_default)
 
 
 def use_compilation_cache(args) -> str | None:
@@ -233,8 +229,6 @@ def use_compilation_cache(args) -> str | None:
         return None
     path = getattr(args, "cache", None)
     if path is None:
-        if not getattr(args, "cache_on_by_default", True):
-            return None  # JAX's own setting, if the user made one, still applies
         # A folder the user (or a test harness) configured already wins over ours.
         path = jax.config.jax_compilation_cache_dir or DEFAULT_CACHE
     return enable_compilation_cache(path)

@@ -59,18 +59,8 @@ from bridge_jax.studies.imaging.run import (
 )
 from bridge_jax.studies.imaging.tasks import TASKS, Task, applicable
 
-# The persistent compilation cache only with `--cache DIR`: the default run (72 units in one
-# process) died twice with a segmentation fault inside JAX's cache read at the same unit
-# (mri/mc, the 47th), and once without the cache ("LLVM compilation error: Cannot allocate
-# memory"): the process had reached Linux's limit on memory mappings (vm.max_map_count),
-# about three per cached XLA:CPU program. The studies now release compiled programs past half
-# that limit (`release_programs_if_needed`); the cache stays opt-in here until a cached
-# default run is measured with that guard.
-CACHE_BY_DEFAULT = False
-
 __all__ = [
     "BEGIN",
-    "CACHE_BY_DEFAULT",
     "END",
     "FORMAT",
     "TASKS",
