@@ -403,8 +403,7 @@ def fit_subspaces(
         return pick, jnp.sum(pick * resid) / y.size
 
     def step(state, _):
-        bases, lam = state
-        pick, loss = assign(bases)
+        bases, lam, (pick, loss) = state  # the assignment of `bases`, carried from the last step
         resid, lin = jax.linearize(lambda b: jnp.einsum("gpl,gplm->gpm", pick, fits(b)) - y, bases)
         lin_t = jax.linear_transpose(lin, bases)
         mu = lam * scale
@@ -415,10 +414,14 @@ def fit_subspaces(
         )
         delta = lx.linear_solve(normal, -lin_t(resid)[0], solver, throw=False).value
         cand = jnp.linalg.qr(bases + delta)[0]
-        better = assign(cand)[1] < loss
+        cand_assigned = assign(cand)
+        better = cand_assigned[1] < loss
         lam = jnp.clip(jnp.where(better, lam / 3, lam * 4), 1e-12, 1e12)
-        return (jnp.where(better, cand, bases), lam), loss
+        new, assigned = jax.tree_util.tree_map(
+            lambda c, o: jnp.where(better, c, o), (cand, cand_assigned), (bases, (pick, loss))
+        )
+        return (new, lam, assigned), loss
 
-    start = (model.bases, jnp.asarray(damping, dtype))
-    (bases, _), losses = jax.lax.scan(step, start, None, length=num_steps)
+    start = (model.bases, jnp.asarray(damping, dtype), assign(model.bases))
+    (bases, _, _), losses = jax.lax.scan(step, start, None, length=num_steps)
     return SubspaceUnion(bases), losses

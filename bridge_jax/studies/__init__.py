@@ -65,8 +65,7 @@ def add_arguments(name: str, parser) -> None:
     """Command `name`'s options, and those every command has (`--cache`, `--no-cache`)."""
     from bridge_jax.studies._runner import add_cache_arguments
 
-    module = study(name)
-    module.add_arguments(parser)
+    study(name).add_arguments(parser)
     add_cache_arguments(parser)
 
 

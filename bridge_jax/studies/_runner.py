@@ -137,10 +137,10 @@ def release_programs_if_needed(*, fraction: float = 0.5, limit: int | None = Non
         raise ValueError(f"fraction must be in (0, 1], got {fraction!r}.")
     limit = _read_int("/proc/sys/vm/max_map_count") if limit is None else limit
     held = _count_lines("/proc/self/maps")
-    # Past the threshold, clear only when the count has grown by a tenth of the limit since
-    # the last clear: mappings that clearing cannot free must not make every unit recompile.
     if limit is None or held is None:
         return False
+    # Past the threshold, clear only when the count has grown by a tenth of the limit since
+    # the last clear: mappings that clearing cannot free must not make every unit recompile.
     if held <= max(fraction * limit, _AFTER_CLEAR[0] + limit / 10):
         return False
     import jax
@@ -207,16 +207,13 @@ CACHE_LIMIT_BYTES = 2 * 1024**3  # least recently used programs are evicted beyo
 
 def add_cache_arguments(parser: argparse.ArgumentParser) -> None:
     """`--cache DIR` and `--no-cache`, given to every command."""
-    default = (
-        "the folder JAX is already configured with, else "
-        f"{DEFAULT_CACHE.replace(os.path.expanduser('~'), '~')}"
-    )
     parser.add_argument(
         "--cache",
         metavar="DIR",
         help="persistent compilation cache folder: a second run loads its compiled programs "
-        f"instead of compiling them (default: {default}; at most 2 GiB, least recently used "
-        "evicted)",
+        "instead of compiling them (default: the folder JAX is already configured with, else "
+        f"{DEFAULT_CACHE.replace(os.path.expanduser('~'), '~')}; at most 2 GiB, least "
+        "recently used evicted)",
     )
     parser.add_argument("--no-cache", action="store_true", help="do not use the cache")
 
