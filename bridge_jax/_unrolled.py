@@ -17,7 +17,10 @@ class UnrolledLandweber(AbstractReconstructor):
     `steps` ($\tau_0..\tau_{T-1}$) and `x0` are array leaves: train them with
     `eqx.filter_grad` and optax. With `x0=None` the iteration starts from zero and the start is
     not learned. Call it as `model(op, y)` on one measurement; `vmap` it over signals and
-    operators.
+    operators. The steps may be any real numbers: the plain iteration's condition
+    $0 < \tau < 2/\|A\|^2$ is what makes Landweber converge, not what makes $T$ unrolled steps
+    a valid network, and learned schedules do leave it (`landweber` itself still requires
+    positive steps).
     """
 
     steps: Float[Array, " T"]
@@ -51,5 +54,9 @@ class UnrolledLandweber(AbstractReconstructor):
         *,
         key: PRNGKeyArray | None = None,
     ) -> Float[Array, " n"]:
-        y, x0, steps = prepare(op, y, self.x0, self.steps, self.num_steps)
+        # Any real steps: a schedule learned by gradient descent may leave (0, 2/||A||^2), even
+        # turn negative, and is still a valid network (`bridge-jax learn` trains such ones).
+        y, x0, steps = prepare(
+            op, y, self.x0, self.steps, self.num_steps, throw=False, positive=False
+        )
         return _landweber(op, y, x0, steps, False)[0]

@@ -47,6 +47,23 @@ def test_unrolled_model_equals_landweber(setting):
     assert model.num_steps == 6
 
 
+def test_unrolled_model_takes_any_real_steps_landweber_only_positive_ones(setting):
+    # A learned schedule may turn negative (`bridge-jax learn` trained one): the model computes
+    # it, eagerly and compiled, while the solver keeps its convergence condition.
+    op, _, ys = setting
+    steps = jnp.asarray([0.3, -0.1, 0.2])
+    a = np.asarray(op.matrix, np.float64)
+    x = np.zeros(a.shape[1])
+    for tau in np.asarray(steps, np.float64):
+        x = x + tau * a.T @ (np.asarray(ys[0], np.float64) - a @ x)
+    model = bj.UnrolledLandweber(steps)
+    np.testing.assert_allclose(model(op, ys[0]), x, rtol=1e-5, atol=1e-6)
+    compiled = eqx.filter_jit(lambda m, y: m(op, y))
+    np.testing.assert_allclose(compiled(model, ys[0]), x, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="step_size must be finite and > 0"):
+        bj.landweber(op, ys[0], step_size=steps, num_steps=3)
+
+
 def test_unrolled_gradient_matches_finite_differences(setting, x64):
     op, xs, ys = setting
     op = bj.MatrixOperator(np.asarray(op.matrix, np.float64))

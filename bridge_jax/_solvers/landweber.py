@@ -28,9 +28,10 @@ def measurement_loss(op: lx.AbstractLinearOperator, x, y):
     return 0.5 * sum_squares(y - op.mv(x))
 
 
-def prepare(op, y, x0, step_size, num_steps: int, throw: bool = True):
-    """Validate Landweber-style arguments in Python and return them as arrays; with `throw`, a
-    traced step size is checked at run time."""
+def prepare(op, y, x0, step_size, num_steps: int, throw: bool = True, positive: bool = True):
+    """Validate Landweber-style arguments in Python and return them as arrays. With `positive`
+    the step sizes must be > 0 (checked now when concrete, at run time when traced and
+    `throw`); a learned schedule (`UnrolledLandweber`) passes `positive=False`."""
     op = check_operator(op)
     num_steps = check.positive_int("num_steps", num_steps)
     y = check.finite("y", check_input(op, y, "y", output=True))
@@ -45,7 +46,7 @@ def prepare(op, y, x0, step_size, num_steps: int, throw: bool = True):
         x0 = check.finite("x0", check_input(op, x0, "x0"))
     if step_size is None:
         step_size = default_step_size(op)
-    else:
+    elif positive:
         check.nonnegative("step_size", step_size, strict=True)
     steps = jnp.asarray(step_size, jnp.finfo(y.dtype).dtype)
     if steps.ndim == 0:
@@ -55,7 +56,9 @@ def prepare(op, y, x0, step_size, num_steps: int, throw: bool = True):
             f"step_size must be a scalar or have shape (num_steps,) = ({num_steps},), "
             f"got shape {steps.shape}."
         )
-    if throw and not check.is_concrete(steps):  # traced: its value is checked at run time
+    if (
+        positive and throw and not check.is_concrete(steps)
+    ):  # traced: its value is checked at run time
         steps = eqx.error_if(steps, jnp.any(steps <= 0), "step_size must be > 0.")
     return y, x0.astype(x_dtype), steps
 
