@@ -25,6 +25,7 @@ from jaxtyping import Array, Bool, Float, PRNGKeyArray
 from . import _validate as check
 from ._linalg import pinv_solve
 from ._operators import Mask, check_operator, is_complex, random_mask
+from ._operators._sensing import random_ranks
 from ._problems import AbstractNoise
 
 
@@ -101,7 +102,7 @@ def cyclic_holdouts(shape, holdout, num_splits: int, *, key: PRNGKeyArray) -> Bo
             f"num_splits x round(holdout x m) must cover the m = {m} entries: got num_splits "
             f"{num_splits} and holdout {holdout} (use num_splits >= {need})."
         )
-    rank = jnp.argsort(jr.permutation(key, m)).reshape(shape)
+    rank = random_ranks(m, key).reshape(shape)
     starts = (jnp.arange(num_splits) * m) // num_splits
     offset = (rank[None] - starts.reshape((-1,) + (1,) * len(shape))) % m
     return offset < length

@@ -141,3 +141,25 @@ def test_view_bank_gradients(key):
 
     g_t, g_sigma = jax.grad(one_view, argnums=(0, 1))(t, jnp.asarray(0.1))
     assert float(jnp.abs(g_t).sum()) == 0 and float(g_sigma) == 0
+
+
+def test_random_mask_is_the_rank_of_a_random_permutation():
+    # The mask hides the entries of rank < round(rho N) in the order jr.permutation draws: the
+    # scatter that inverts the permutation gives argsort's numbers exactly, batched or not.
+    keys = jr.split(jr.key(3), 7)
+    for shape, ratio in ((32, 0.5), ((8, 8), 0.3), (5, 0.0), ((3, 4), 0.9)):
+        size = int(np.prod(shape))
+        expected = np.stack(
+            [
+                (np.argsort(np.asarray(jr.permutation(k, size))) >= round(ratio * size)).reshape(
+                    shape
+                )
+                for k in keys
+            ]
+        )
+        got = jax.vmap(lambda k, s=shape, r=ratio: bj.random_mask(s, r, key=k))(keys)
+        np.testing.assert_array_equal(got, expected)
+        np.testing.assert_array_equal(bj.random_mask(shape, ratio, key=keys[0]), expected[0])
+        assert (~expected).sum(axis=tuple(range(1, expected.ndim))).tolist() == [
+            round(ratio * size)
+        ] * len(keys)
