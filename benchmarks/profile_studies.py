@@ -129,6 +129,9 @@ def main(argv=None) -> int:
     parser.add_argument("--trials", type=int, help="fewer trials (trial t is the same trial)")
     parser.add_argument("--cache", help="persistent compilation cache folder (default: none)")
     args = parser.parse_args(argv)
+    import bridge_jax as bj
+
+    bj.use_unrolled_threefry()  # as the bridge-jax command runs the studies
     if args.cache:
         from bridge_jax.studies._runner import enable_compilation_cache
 

@@ -17,6 +17,7 @@ from ._augmentations import random_shift as random_shift
 from ._augmentations import random_skew as random_skew
 from ._augmentations import rotate as rotate
 from ._compat import check_jaxlib as _check_jaxlib
+from ._compat import use_unrolled_threefry as use_unrolled_threefry
 from ._data import IMAGE_NAMES as IMAGE_NAMES
 from ._data import ImagePatches as ImagePatches
 from ._data import load_digits as load_digits

@@ -30,16 +30,30 @@ def _count_cache_hit(name, **kwargs):
         _COMPILES["n"] += 1
 
 
+import bridge_jax  # noqa: E402
+
+# JAX's unrolled Threefry on the CPU, as the `bridge-jax` command uses (the same bits, 3-4x
+# faster draws; tests/test_random.py).
+bridge_jax.use_unrolled_threefry()
+
 jax.monitoring.register_event_duration_secs_listener(_count)
 jax.monitoring.register_event_listener(_count_cache_hit)
 
-# One persistent compilation cache per test session: the studies build their programs afresh
-# on each run (a rerun to check determinism or resuming recompiles the same programs), and an
-# identical program is then loaded instead of compiled. Nothing outlives the session.
-_CACHE = tempfile.mkdtemp(prefix="bridge_jax-tests-xla-")
-atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+# One persistent compilation cache per test run, shared by pytest-xdist's worker processes:
+# the studies build their programs afresh on each run (a rerun to check determinism or
+# resuming recompiles the same programs), and test files on different workers compile many
+# of the same programs; an identical program is loaded instead of compiled. The controlling
+# process makes the folder (its environment passes to the workers it starts) and removes it
+# at the end; a size limit turns on JAX's file lock, so two workers never read a half-written
+# entry. Nothing outlives the run.
+_CACHE = os.environ.get("BRIDGE_JAX_TEST_CACHE")
+if not _CACHE:
+    _CACHE = tempfile.mkdtemp(prefix="bridge_jax-tests-xla-")
+    os.environ["BRIDGE_JAX_TEST_CACHE"] = _CACHE
+    atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # XLA:CPU logs a harmless line per load
 jax.config.update("jax_compilation_cache_dir", _CACHE)
+jax.config.update("jax_compilation_cache_max_size", 64 * 2**30)
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 

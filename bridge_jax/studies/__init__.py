@@ -78,9 +78,11 @@ def run_from_args(name: str, args) -> int:
     only what it wrote."""
     import sys
 
+    import bridge_jax as bj
     from bridge_jax.studies._runner import UserError, use_compilation_cache
 
     try:
+        bj.use_unrolled_threefry()  # the same random bits, drawn 3-4x faster on the CPU
         use_compilation_cache(args)
         return study(name).run_from_args(args)
     except (UserError, ValueError, ModuleNotFoundError) as e:

@@ -367,7 +367,10 @@ def single_experiment_main(name: str, argv=None, learn: bool = False, prog=None)
     add_config_arguments(parser)
     add_cache_arguments(parser)
     args = parser.parse_args(argv)
+    import bridge_jax as bj
+
     try:
+        bj.use_unrolled_threefry()  # the same random bits, drawn 3-4x faster on the CPU
         use_compilation_cache(args)
         config = config_from_args(args, LearnConfig if learn else Config)
         run = run_experiments(config, args.out, names=(name,), fresh=args.fresh)
