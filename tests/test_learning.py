@@ -174,3 +174,22 @@ def test_fit_compiles_once_whatever_the_number_of_steps(key, compile_count):
     start = compile_count()
     bj.fit(loss, jnp.zeros(3), key=key, num_steps=12, learning_rate=0.1)
     assert compile_count() - start == two
+
+
+def test_unrolled_model_by_the_closed_form_equals_the_iteration(setting):
+    op, xs, ys = setting
+    svd = bj.operator_svd(op)
+    model = bj.UnrolledLandweber(jnp.asarray([0.3, -0.1, 0.2, 0.25]), x0=jnp.full(24, 0.1))
+    np.testing.assert_allclose(model(op, ys[0], svd=svd), model(op, ys[0]), rtol=1e-5, atol=1e-6)
+
+    def loss(m, **kw):
+        return jnp.mean(jax.vmap(lambda y, x: jnp.mean((m(op, y, **kw) - x) ** 2))(ys, xs))
+
+    g_closed, g_iter = (
+        eqx.filter_grad(lambda m: loss(m, svd=svd))(model),
+        eqx.filter_grad(loss)(model),
+    )
+    np.testing.assert_allclose(g_closed.steps, g_iter.steps, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(g_closed.x0, g_iter.x0, rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="svd must be operator_svd"):
+        model(op, ys[0], svd=bj.operator_svd(bj.MatrixOperator(jnp.ones((3, 24)))))
