@@ -144,7 +144,10 @@ def test_landweber_runs_complex_operators():
 
 
 def _trial(key):
-    return {"x": jr.normal(key, (64,)), "s": jnp.sum(jr.normal(key, (32, 32)) ** 2)}
+    # A (32, 32) output: the memory of a batch grows with it whatever XLA fuses (the draws
+    # themselves fuse into their consumers and need no buffer of their own).
+    g = jr.normal(key, (32, 32))
+    return {"x": jr.normal(key, (64,)), "s": jnp.sum(g**2), "g": g}
 
 
 def test_map_trials_fits_its_batches_to_the_memory(monkeypatch):

@@ -346,7 +346,9 @@ def test_every_command_uses_the_cache_by_default_and_as_told(tmp_path, monkeypat
     from bridge_jax.studies import _runner
 
     seen = []
-    monkeypatch.setattr(_runner, "enable_compilation_cache", lambda p: seen.append(p) or p)
+    monkeypatch.setattr(
+        _runner, "enable_compilation_cache", lambda p, prune=True: seen.append(p) or p
+    )
     for name in ("imaging", "reproduce"):
         parser = argparse.ArgumentParser()
         studies.add_arguments(name, parser)

@@ -39,3 +39,26 @@ def test_release_programs_does_nothing_without_proc(monkeypatch):
     assert not release_programs_if_needed()
     with pytest.raises(ValueError, match="fraction"):
         release_programs_if_needed(fraction=0.0)
+
+
+def test_prune_compilation_cache_deletes_the_oldest_programs_beyond_the_limit(tmp_path):
+    for i in range(5):  # five 100-byte programs, written one after another
+        (tmp_path / f"k{i}-cache").write_bytes(b"x" * 100)
+        (tmp_path / f"k{i}-atime").write_bytes(b"t")
+        os.utime(tmp_path / f"k{i}-cache", (1000 + i, 1000 + i))
+    (tmp_path / "notes.txt").write_text("not a program")
+    assert _runner.prune_compilation_cache(str(tmp_path), limit=500) == 0
+    assert _runner.prune_compilation_cache(str(tmp_path), limit=250) == 3
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ["k3-atime", "k3-cache", "k4-atime", "k4-cache", "notes.txt"]
+
+
+def test_the_cache_has_no_jax_size_limit(tmp_path):
+    # JAX's limit lists and reads every entry at each write (quadratic); ours prunes once.
+    before = jax.config.jax_compilation_cache_max_size
+    try:
+        assert _runner.enable_compilation_cache(str(tmp_path)) == str(tmp_path)
+        assert jax.config.jax_compilation_cache_max_size == -1
+    finally:
+        jax.config.update("jax_compilation_cache_dir", os.environ["BRIDGE_JAX_TEST_CACHE"])
+        jax.config.update("jax_compilation_cache_max_size", before)
