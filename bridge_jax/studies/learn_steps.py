@@ -12,10 +12,6 @@ starting from the default step, on:
   Adam step; reconstruct from the other half and score the held-out rows;
 - consistency (measurement-only): mean (A x_T - y)^2 over all rows;
 - supervised + learned x0: the supervised loss with a learnable initialisation too.
-Training computes x_T of the supervised and consistency losses by the closed form from each
-trial's SVD (`UnrolledLandweber(...)(op, y, svd=...)`, equal to the iteration up to float
-rounding, O(Tn) a signal instead of O(Tmn)); the split loss (a new operator per signal and
-step) and every evaluation run the iteration itself.
 Evaluation on the held-out signals, with the trial's operator and with a fresh Gaussian
 operator of the same size (transfer). MSE is over all n entries; "row-space MSE" is the error
 projected onto the row space of A, the only part step sizes can change (the null-space part
@@ -53,13 +49,12 @@ def make_data(key, c: LearnConfig):
     return out
 
 
-def _per_trial_loss(kind, model, a, x, y, key, svd):
+def _per_trial_loss(kind, model, a, x, y, key):
     op = bj.MatrixOperator(a)
-    if kind in ("supervised", "consistency"):
-        # The unrolled iterate by the closed form from the trial's SVD (O(Tn) a signal, not
-        # O(Tmn)): bj.supervised_loss and bj.measurement_consistency_loss, up to rounding.
-        x_hat = jax.vmap(lambda yi: model(op, yi, svd=svd))(y)
-        per = jnp.mean(((x_hat - x) if kind == "supervised" else (x_hat @ a.T - y)) ** 2, -1)
+    if kind == "supervised":
+        per = jax.vmap(lambda yi, xi: bj.supervised_loss(model, op, yi, xi))(y, x)
+    elif kind == "consistency":
+        per = jax.vmap(lambda yi: bj.measurement_consistency_loss(model, op, yi))(y)
     else:
         keys = jr.split(key, y.shape[0])
         per = jax.vmap(lambda yi, ki: bj.measurement_split_loss(model, op, yi, key=ki))(y, keys)
@@ -93,7 +88,6 @@ def run(config: LearnConfig, progress=None) -> dict:
     lo, hi = bounds(data["a"])
     lo_f, hi_f = bounds(data["a_fresh"])
     evaluate = jax.jit(jax.vmap(_errors))
-    svds = jax.jit(jax.vmap(lambda a: bj.operator_svd(bj.MatrixOperator(a))))(data["a"])
 
     def eval_steps(steps, which="test"):
         a = data["a_fresh"] if which == "fresh" else data["a"]
@@ -134,9 +128,9 @@ def run(config: LearnConfig, progress=None) -> dict:
 
             def loss(m, key, kind=kind):
                 keys = jr.split(key, c.trials)
-                per = jax.vmap(
-                    lambda mm, a, x, y, k, svd: _per_trial_loss(kind, mm, a, x, y, k, svd)
-                )(m, data["a"], data["x_train"], data["y_train"], keys, svds)
+                per = jax.vmap(lambda mm, a, x, y, k: _per_trial_loss(kind, mm, a, x, y, k))(
+                    m, data["a"], data["x_train"], data["y_train"], keys
+                )
                 return jnp.mean(per)
 
             trained, losses = bj.fit(
