@@ -24,8 +24,7 @@ from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from . import _validate as check
 from ._linalg import pinv_solve
-from ._operators import Mask, check_operator, is_complex, random_mask
-from ._operators._sensing import random_ranks
+from ._operators import Mask, check_operator, is_complex, random_mask, random_ranks
 from ._problems import AbstractNoise
 
 

@@ -26,4 +26,5 @@ from ._sensing import Mask as Mask
 from ._sensing import MatrixOperator as MatrixOperator
 from ._sensing import Subsample as Subsample
 from ._sensing import random_mask as random_mask
+from ._sensing import random_ranks as random_ranks
 from ._structured import StructuredSensing as StructuredSensing
