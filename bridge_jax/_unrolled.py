@@ -66,7 +66,5 @@ class UnrolledLandweber(AbstractReconstructor):
             op, y, self.x0, self.steps, self.num_steps, throw=False, positive=False
         )
         if svd is not None:
-            if jnp.iscomplexobj(y):
-                raise ValueError("svd= is for real operators; call the model without it.")
             return spectral_iterate(op, svd, y, x0, steps)[0]
         return _landweber(op, y, x0, steps, False)[0]

@@ -56,9 +56,8 @@ def prepare(op, y, x0, step_size, num_steps: int, throw: bool = True, positive: 
             f"step_size must be a scalar or have shape (num_steps,) = ({num_steps},), "
             f"got shape {steps.shape}."
         )
-    if (
-        positive and throw and not check.is_concrete(steps)
-    ):  # traced: its value is checked at run time
+    # A traced step size is checked at run time (a concrete one was, above).
+    if positive and throw and not check.is_concrete(steps):
         steps = eqx.error_if(steps, jnp.any(steps <= 0), "step_size must be > 0.")
     return y, x0.astype(x_dtype), steps
 

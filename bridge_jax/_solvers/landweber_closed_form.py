@@ -77,8 +77,6 @@ def landweber_spectral(
     grow, as the iterative path's would.
     """
     y, x0, steps = prepare(op, y, x0, step_size, num_steps)
-    if jnp.iscomplexobj(y):
-        raise ValueError("landweber_spectral is for real operators; use landweber for complex.")
     return spectral_iterate(op, svd, y, x0, steps)
 
 
@@ -86,15 +84,16 @@ def spectral_iterate(op, svd, y, x0, steps):
     """Landweber from `x0` with `steps` (checked by `prepare`) by the closed form: `(x_T,
     losses)`, shaped as `x0`. `svd` is `operator_svd(op)` (checked here), or None to compute
     it."""
+    if jnp.iscomplexobj(y):
+        raise ValueError("landweber_spectral is for real operators; use landweber for complex.")
     if svd is None:
         svd = operator_svd(op, y.dtype)
     elif not isinstance(svd, SVD):
         raise TypeError(f"svd must be an SVD from operator_svd(op), got {type(svd).__name__}.")
-    elif svd.u.shape[-2] != op.out_size() or svd.v.shape[-1] != op.in_size():
+    elif svd.u.shape[0] != op.out_size() or svd.v.shape[0] != op.in_size():
         raise ValueError(
             f"svd must be operator_svd(op) of this operator ({op.out_size()} x {op.in_size()} "
-            f"on flattened arrays), got the SVD of a {svd.u.shape[-2]} x {svd.v.shape[-1]} "
-            "matrix."
+            f"on flattened arrays), got the SVD of a {svd.u.shape[0]} x {svd.v.shape[0]} matrix."
         )
     x, losses = _landweber_spectral(svd, y.reshape(-1), x0.reshape(-1), steps)
     return x.reshape(x0.shape), losses

@@ -78,12 +78,10 @@ def run_from_args(name: str, args) -> int:
     only what it wrote."""
     import sys
 
-    import bridge_jax as bj
-    from bridge_jax.studies._runner import UserError, use_compilation_cache
+    from bridge_jax.studies._runner import UserError, prepare_jax
 
     try:
-        bj.use_unrolled_threefry()  # the same random bits, drawn 3-4x faster on the CPU
-        use_compilation_cache(args)
+        prepare_jax(args)
         return study(name).run_from_args(args)
     except (UserError, ValueError, ModuleNotFoundError) as e:
         print(f"bridge-jax: error: {e}", file=sys.stderr)
