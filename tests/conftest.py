@@ -7,8 +7,10 @@ import tempfile
 # spend. Without the backend's optimisation passes XLA:CPU compiles in about 40% less CPU time
 # (tests/test_reconstructors.py 74 -> 45 CPU s, test_phase_experiment.py with
 # test_imaging_losses.py 58 -> 35 CPU s) and computes the same values up to float rounding.
-# Subprocesses started by the tests inherit it. A user's XLA_FLAGS are kept.
-COMPILE_FLAGS = "--xla_backend_optimization_level=0"
+# XLA:CPU's older (LLVM IR) fusion emitters compile a program in about half the time of its
+# MLIR fusion emitters (benchmarks/compile_flags.py; test_operators.py 63 -> 46 s).
+# Subprocesses started by the tests inherit both. A user's XLA_FLAGS are kept.
+COMPILE_FLAGS = "--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false"
 os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {COMPILE_FLAGS}".strip()
 
 import jax  # noqa: E402  (after XLA_FLAGS: the CPU backend reads them when it starts)

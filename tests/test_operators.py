@@ -8,7 +8,7 @@ import jax.random as jr
 import lineax as lx
 import numpy as np
 import pytest
-from registry import NAMES, OPERATORS, REAL, random_input
+from registry import COMPLEX, NAMES, OPERATORS, REAL, random_input
 
 import bridge_jax as bj
 
@@ -38,6 +38,11 @@ def test_transpose(name, key, x64):
     np.testing.assert_allclose(lhs, rhs, rtol=1e-12)
     # The transpose of the transpose is the operator.
     np.testing.assert_allclose(op.T.T.mv(x), op.mv(x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_registry_knows_which_operators_are_complex(name, key):
+    assert bj.is_complex(_op(name, key)) == (name in COMPLEX)
 
 
 @pytest.mark.parametrize("name", NAMES)

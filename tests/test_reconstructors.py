@@ -2,6 +2,8 @@
 network, shapes on imaging operators, jit, vmap, gradients against finite differences, errors
 before tracing and no recompilation."""
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -16,15 +18,21 @@ import bridge_jax as bj
 # Imaging operators from the registry: denoising, inpainting, blur (zero boundary), MRI
 # (complex k-space of a real image), CT and x2 super-resolution, at sizes such as 6 x 5.
 IMAGING = ["denoising", "mask_image", "blur_zero", "mri", "radon", "downsample"]
-# Built once (float32): initialising convolutions compiles one random draw per weight shape.
+# Each built once (float32), when a test first asks: initialising convolutions compiles one
+# random draw per weight shape, which at import would cost every test process 2 s.
 MODELS = {
-    "dncnn": bj.DnCNN(depth=3, width=4, key=jr.key(0)),
-    "unet": bj.UNet(scales=2, width=4, key=jr.key(1)),
-    "unrolled": bj.UnrolledProximalGradient(num_iters=2, depth=3, width=4, key=jr.key(2)),
-    "unrolled_per_step": bj.UnrolledProximalGradient(
+    "dncnn": lambda: bj.DnCNN(depth=3, width=4, key=jr.key(0)),
+    "unet": lambda: bj.UNet(scales=2, width=4, key=jr.key(1)),
+    "unrolled": lambda: bj.UnrolledProximalGradient(num_iters=2, depth=3, width=4, key=jr.key(2)),
+    "unrolled_per_step": lambda: bj.UnrolledProximalGradient(
         num_iters=2, depth=3, width=4, shared=False, key=jr.key(3)
     ),
 }
+
+
+@functools.cache
+def _model(kind):
+    return MODELS[kind]()
 
 
 def _perturbed(model, seed, scale=0.1, dtype=np.float32):
@@ -60,8 +68,8 @@ def test_untrained_networks_are_back_projection_and_gradient_descent(key):
     """Known answers: the last convolution starts at zero, so untrained DnCNN and UNet return
     $A^* y$ and the untrained unrolled network is K Landweber steps from $A^* y$."""
 
-    nets = [MODELS["dncnn"], MODELS["unet"]]
-    unrolled = [MODELS["unrolled"], MODELS["unrolled_per_step"]]
+    nets = [_model("dncnn"), _model("unet")]
+    unrolled = [_model("unrolled"), _model("unrolled_per_step")]
 
     @eqx.filter_jit
     def outputs(nets, op, y, tau):
@@ -90,7 +98,7 @@ def test_untrained_networks_are_back_projection_and_gradient_descent(key):
     ],
 )
 def test_shapes_jit_and_vmap_on_imaging_operators(kind, names, key):
-    model = _perturbed(MODELS[kind], 1)
+    model = _perturbed(_model(kind), 1)
     batched = eqx.filter_jit(eqx.filter_vmap(_apply, in_axes=(None, None, 0)))
     for i, name in enumerate(names):
         op = OPERATORS[name](key)
@@ -106,7 +114,7 @@ def test_shapes_jit_and_vmap_on_imaging_operators(kind, names, key):
 
 def test_vmap_over_operators_one_mask_per_image(key):
     """Multi-operator training: a different inpainting mask per image, vmapped together."""
-    net = _perturbed(MODELS["unrolled"], 2)
+    net = _perturbed(_model("unrolled"), 2)
     masks = jax.vmap(lambda k: bj.random_mask((6, 5), 0.5, key=k))(jr.split(key, 3))
     ops = jax.vmap(bj.Inpainting)(masks)
     ys = masks * jr.uniform(key, (3, 6, 5))
@@ -118,7 +126,7 @@ def test_vmap_over_operators_one_mask_per_image(key):
 @pytest.mark.parametrize("kind", MODELS)
 def test_parameter_gradients_match_finite_differences(kind, key, x64):
     op, x, y = _problem("blur_zero" if kind != "unet" else "mri", key)
-    model = _perturbed(MODELS[kind], 3, dtype=np.float64)
+    model = _perturbed(_model(kind), 3, dtype=np.float64)
     params, static = eqx.partition(model, eqx.is_array)
 
     @jax.jit
@@ -152,7 +160,7 @@ def test_unet_odd_sizes_and_any_size(key):
 def test_unet_skips_and_pooling_match_a_numpy_reference(key):
     """The UNet with 2 scales against a plain NumPy forward pass of the same weights on a
     5 x 3 image (odd sizes: ceil pooling to 3 x 2, upsampling cropped back)."""
-    unet = _perturbed(MODELS["unet"], 6)
+    unet = _perturbed(_model("unet"), 6)
     x = np.asarray(jr.normal(jr.fold_in(key, 1), (5, 3)))
 
     def conv(c, h):  # same-size cross-correlation, zero padding, as eqx.nn.Conv2d
@@ -185,7 +193,7 @@ def test_unet_skips_and_pooling_match_a_numpy_reference(key):
 
 
 def test_dncnn_is_input_minus_predicted_noise(key):
-    dn = _perturbed(MODELS["dncnn"], 7)
+    dn = _perturbed(_model("dncnn"), 7)
     x = jr.normal(key, (4, 5))
     first, middle, last = dn.layers
     residual = last(jax.nn.relu(middle(jax.nn.relu(first(x[None])))))[0]
@@ -194,7 +202,7 @@ def test_dncnn_is_input_minus_predicted_noise(key):
 
 
 def test_per_step_denoisers_are_distinct_and_steps_positive():
-    net = MODELS["unrolled_per_step"]
+    net = _model("unrolled_per_step")
     w = net.denoiser.layers[0].weight
     assert w.shape[0] == 2 and not np.allclose(w[0], w[1])
     np.testing.assert_allclose(net.steps, 1.0, rtol=1e-6)
@@ -216,11 +224,11 @@ def test_every_reconstructor_takes_an_optional_key(key):
         assert isinstance(model, bj.AbstractReconstructor)
         with_key, without = both(model, jr.key(0))
         np.testing.assert_array_equal(with_key, without)
-    assert all(isinstance(m, bj.AbstractReconstructor) for m in MODELS.values())
+    assert all(isinstance(m, bj.AbstractReconstructor) for m in map(_model, MODELS))
 
 
 def test_errors_before_tracing(key, compile_count):
-    dn, unet, net = (MODELS[k] for k in ("dncnn", "unet", "unrolled"))
+    dn, unet, net = (_model(k) for k in ("dncnn", "unet", "unrolled"))
     vector_op = bj.GaussianSensing(12, 7, key=key)
     complex_op = lx.IdentityLinearOperator(jax.ShapeDtypeStruct((4, 4), jnp.complex64))
     image_op = OPERATORS["blur_zero"](key)
@@ -258,7 +266,7 @@ def test_no_recompilation_for_new_values(key, compile_count):
     op, _, y = _problem("blur_zero", key)
     other_op, other_y = OPERATORS["blur_zero"](jr.fold_in(key, 5)), 2 * y
     for kind in ("unet", "unrolled"):
-        model = MODELS[kind]
+        model = _model(kind)
         other = _perturbed(model, 8)
         apply(model, op, y)
         start = compile_count()
