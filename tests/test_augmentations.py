@@ -124,6 +124,29 @@ def test_view_bank_views_one_signal_or_a_stack(key):
         bank.views(jnp.ones(7), key=key)
 
 
+@pytest.mark.parametrize("num", [4, 40])
+def test_view_bank_one_view_is_the_picked_transform(num, key):
+    """`bank(x, key=...)` is T_k x + sigma eps for one uniform k, whichever way it computes it
+    (all K products then the pick for a small bank, the picked matrix for a large one): the
+    same view, vmapped over signals or not, as the picked matrix applied to x."""
+    from bridge_jax import _augmentations
+
+    assert (num <= _augmentations._ALL_PRODUCTS_MAX_K) == (num == 4)  # both branches
+    bank = bj.ViewBank(8, key=key, num_rotations=num, angle=0.2, noise=0.3)
+    xs = jr.normal(jr.fold_in(key, 1), (6, 8))
+    keys = jr.split(jr.fold_in(key, 2), 6)
+    views = jax.jit(jax.vmap(lambda k, x: bank(x, key=k)))(keys, xs)
+    picks = []
+    for k, x, v in zip(keys, xs, views, strict=True):
+        k_pick, k_noise = jr.split(k)
+        pick = int(jr.randint(k_pick, (), 0, num))
+        picks.append(pick)
+        expected = bank.rotations[pick] @ x + 0.3 * jr.normal(k_noise, (8,))
+        np.testing.assert_allclose(v, expected, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(bank(x, key=k), v, rtol=1e-5, atol=1e-5)
+    assert len(set(picks)) > 1
+
+
 def test_view_bank_gradients(key):
     """`views` is differentiable in the transforms and a traced noise level; one view drawn with
     `bank(x, key=...)` holds the bank constant (a method never trains its augmentations)."""
