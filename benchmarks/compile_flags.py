@@ -49,6 +49,17 @@ def _programs():
 
     import bridge_jax as bj
 
+    def loss_grad(batch, key):
+        """The gradient of a method's loss on `batch` in all its arrays, as one vector."""
+
+        @eqx.filter_jit
+        def grad(method):
+            grads = eqx.filter_grad(lambda m: m.loss(batch, key=key))(method)
+            leaves = jax.tree_util.tree_leaves(eqx.filter(grads, eqx.is_array))
+            return jnp.concatenate([g.reshape(-1) for g in leaves])
+
+        return grad
+
     k_op, k_x, k_n, k_m = jr.split(jr.key(0), 4)
     op = bj.GaussianSensing(128, 256, key=k_op)
     ys = jax.vmap(op.mv)(jr.normal(k_x, (256, 128)))
@@ -64,29 +75,15 @@ def _programs():
     net = bj.UNet(scales=2, width=8, key=k_op)
     n2s = bj.make_method("noise2self", 32 * 32, key=k_op, sigma=0.05, reconstructor=net)
 
-    @eqx.filter_jit
-    def unet_grad(method):
-        grads = eqx.filter_grad(lambda m: m.loss(image_batch, key=k_n))(method)
-        return jnp.concatenate(
-            [g.reshape(-1) for g in jax.tree_util.tree_leaves(eqx.filter(grads, eqx.is_array))]
-        )
-
     gauss = bj.GaussianSensing(64, 32, key=k_op)
     xs = jr.normal(k_x, (64, 64))
     vec_batch = bj.Batch(gauss, jax.vmap(gauss.mv)(xs), sigma=0.1, x=xs)
     simclr = bj.make_method("simclr", 64, key=k_op, step=0.2, sigma=0.1, width=32, dim=8)
 
-    @eqx.filter_jit
-    def simclr_grad(method):
-        grads = eqx.filter_grad(lambda m: m.loss(vec_batch, key=k_n))(method)
-        return jnp.concatenate(
-            [g.reshape(-1) for g in jax.tree_util.tree_leaves(eqx.filter(grads, eqx.is_array))]
-        )
-
     return {
         "landweber": (landweber, (ys,)),
-        "unet_grad": (unet_grad, (n2s,)),
-        "simclr_grad": (simclr_grad, (simclr,)),
+        "unet_grad": (loss_grad(image_batch, k_n), (n2s,)),
+        "simclr_grad": (loss_grad(vec_batch, k_n), (simclr,)),
     }
 
 
