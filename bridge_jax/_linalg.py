@@ -9,6 +9,7 @@ forming an n x n matrix.
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import equinox as eqx
 import jax
@@ -144,22 +145,38 @@ def _is_real_diagonal(op) -> bool:
 
 
 def masked_pinv_solve(
-    op: lx.AbstractLinearOperator, mask: Bool[Array, "..."], y: Float[Array, "..."]
+    op: lx.AbstractLinearOperator,
+    mask: Bool[Array, "..."],
+    y: Float[Array, "..."],
+    *,
+    method: Literal["qr", "cholesky"] = "qr",
 ) -> Float[Array, "..."]:
     r"""$x = (D A)^{+} y$ for $D = \mathrm{diag}(mask)$: the minimum-norm least-squares solution
     from the rows of $A$ that `mask` keeps (the entries of `y` it hides are ignored).
 
-    The same numbers as `pinv_solve(Mask(mask) @ op, y)` up to rounding, from one QR
-    factorisation of $A^\top$ with the kept rows first instead of an SVD: for $K$ kept rows,
-    $A_K^\top = Q_K R_K$ and $A_K^{+} y_K = Q_K R_K^{-\top} y_K$. Applied to $y = A x$ it is the
-    orthogonal projection of $x$ onto the row space of $A_K$. Requires the kept rows to be
-    linearly independent (true with probability one for a Gaussian $A$ with at most $n$
-    rows); otherwise use `pinv_solve`, which thresholds small singular values. Real operators
-    with at most as many rows as columns (`op.out_size() <= op.in_size()`), dense: the matrix
-    is formed.
+    The same numbers as `pinv_solve(Mask(mask) @ op, y)` up to rounding, without an SVD.
+    Applied to $y = A x$ it is the orthogonal projection of $x$ onto the row space of $A_K$
+    (the kept rows). Requires the kept rows to be linearly independent (true with probability
+    one for a Gaussian $A$ with at most $n$ rows); otherwise use `pinv_solve`, which
+    thresholds small singular values. Real operators with at most as many rows as columns
+    (`op.out_size() <= op.in_size()`), dense: the matrix is formed.
+
+    - `method="qr"` (default): one QR factorisation of $A^\top$ with the kept rows first:
+      for $K$ kept rows, $A_K^\top = Q_K R_K$ and $A_K^{+} y_K = Q_K R_K^{-\top} y_K$.
+      Accurate to about $\mathrm{cond}(A_K)\,\varepsilon$.
+    - `method="cholesky"`: the Cholesky factor of the kept rows' Gram matrix $A_K A_K^\top$
+      (a block of $A A^\top$, which a `vmap` over masks forms once), then
+      $x = A_K^\top (A_K A_K^\top)^{-1} y_K$ with two steps of iterative refinement against
+      $A$ itself (the corrected semi-normal equations). About 2.5x faster than `"qr"` for
+      many masks of one matrix (`python -m benchmarks.masked_pinv`) and as accurate while
+      $\mathrm{cond}(A_K)^2 \varepsilon < 1$ (in float32, $\mathrm{cond}(A_K)$ up to about
+      $10^3$). Beyond that the refinement does not converge: where its last correction is
+      larger than $\sqrt{\varepsilon}\,\|x\|$ (or the factorisation fails) the result is
+      NaN, never a wrong number; use `"qr"` there.
 
     **Arguments:** `op` (a real lineax operator, $m \le n$); `mask`: booleans of the operator's
-    output shape, true where a row is kept; `y`: an array of the operator's output shape.
+    output shape, true where a row is kept; `y`: an array of the operator's output shape;
+    `method`: `"qr"` or `"cholesky"`.
 
     **Returns:** an array of the operator's input shape.
     """
@@ -173,12 +190,21 @@ def masked_pinv_solve(
             f"op must have at most as many rows as columns for masked_pinv_solve (kept rows "
             f"linearly independent), got {m} x {n}; use pinv_solve."
         )
+    if method not in ("qr", "cholesky"):
+        raise ValueError(f"method must be 'qr' or 'cholesky', got {method!r}.")
     mask = jnp.asarray(mask)
     if mask.dtype != jnp.bool_:
         raise TypeError(f"mask must be boolean, got dtype {mask.dtype}.")
     check.shape("mask", mask, tuple(op.out_structure().shape))
     a = op.as_matrix()
     rows = mask.reshape(-1)
+    y = y.reshape(-1).astype(a.dtype)
+    solve = _masked_pinv_qr if method == "qr" else _masked_pinv_cholesky
+    return solve(a, rows, y).reshape(op.in_structure().shape)
+
+
+def _masked_pinv_qr(a, rows, y):
+    m = a.shape[0]
     order = jnp.argsort(~rows, stable=True)  # kept rows first, in their order
     kept = jnp.arange(m) < jnp.sum(rows)
     q, r = jnp.linalg.qr(a[order].T)  # (n, m), (m, m): A_K^T = Q[:, :K] R[:K, :K]
@@ -186,9 +212,37 @@ def masked_pinv_solve(
     # and their right-hand side by zero leaves the kept block's solution unchanged.
     block = kept[:, None] & kept[None, :]
     r = jnp.where(block, r, jnp.eye(m, dtype=r.dtype))
-    rhs = jnp.where(kept, y.reshape(-1).astype(r.dtype)[order], 0)
+    rhs = jnp.where(kept, y[order], 0)
     z = jax.scipy.linalg.solve_triangular(r, rhs, trans="T", lower=False)
-    return (q @ jnp.where(kept, z, 0)).reshape(op.in_structure().shape)
+    return q @ jnp.where(kept, z, 0)
+
+
+# Refinement steps of the corrected semi-normal equations: the first brings the error from
+# cond(A_K)^2 eps to about cond(A_K) eps; the second's correction measures what is left.
+_CHOLESKY_REFINEMENTS = 2
+
+
+def _masked_pinv_cholesky(a, rows, y):
+    m = a.shape[0]
+    # The hidden rows' block replaced by the identity (and their right-hand sides by zero)
+    # leaves the kept block's solution unchanged, as in the QR path.
+    gram_rows = a @ a.T  # does not depend on the mask: computed once under a vmap over masks
+    block = rows[:, None] & rows[None, :]
+    factor = jax.scipy.linalg.cho_factor(
+        jnp.where(block, gram_rows, jnp.eye(m, dtype=a.dtype)), lower=True
+    )
+
+    def min_norm(residual):  # A_K^T (A_K A_K^T)^{-1} r_K: in the kept rows' span
+        z = jax.scipy.linalg.cho_solve(factor, jnp.where(rows, residual, 0))
+        return a.T @ jnp.where(rows, z, 0)
+
+    x = min_norm(y)
+    for _ in range(_CHOLESKY_REFINEMENTS):
+        correction = min_norm(y - a @ x)
+        x = x + correction
+    tol = jnp.sqrt(jnp.finfo(a.dtype).eps) * jnp.linalg.norm(x)
+    converged = jnp.linalg.norm(correction) <= tol  # False for NaN (a failed factorisation)
+    return jnp.where(converged, x, jnp.nan)
 
 
 def _sym_check(op, name):

@@ -1,6 +1,8 @@
 """Solvers and matrix-free tools on every operator of the registry (any lineax operator,
 real or complex, on arrays of any shape), against NumPy references on the dense matrix."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -89,10 +91,12 @@ def test_pinv_solve_of_a_diagonal_is_entrywise(key, x64):
     np.testing.assert_allclose(bj.pinv_solve(op, jnp.ones(5), rtol=0.2), dense, atol=1e-12)
 
 
+@pytest.mark.parametrize("method", ["qr", "cholesky"])
 @pytest.mark.parametrize("m,n", [(9, 9), (6, 11)])
-def test_masked_pinv_solve_matches_numpy(m, n, key, x64):
-    """(D A)^+ y from one QR equals NumPy's pinv of the row-masked matrix, under vmap over
-    masks too; on y = A x it is the orthogonal projection onto the kept rows' span."""
+def test_masked_pinv_solve_matches_numpy(m, n, method, key, x64):
+    """(D A)^+ y from one QR, or from the kept rows' Gram with refinement, equals NumPy's pinv
+    of the row-masked matrix, under vmap over masks too; on y = A x it is the orthogonal
+    projection onto the kept rows' span."""
     a = jr.normal(key, (m, n)) / np.sqrt(m)
     op = bj.MatrixOperator(a)
     masks = jnp.stack(
@@ -100,14 +104,42 @@ def test_masked_pinv_solve_matches_numpy(m, n, key, x64):
         + [jnp.zeros(m, bool)]
     )
     y = jr.normal(jr.fold_in(key, 9), (m,))
-    got = jax.vmap(bj.masked_pinv_solve, (None, 0, None))(op, masks, y)
+    solve = functools.partial(bj.masked_pinv_solve, method=method)
+    got = jax.vmap(solve, (None, 0, None))(op, masks, y)
     for mask, x in zip(masks, got, strict=True):
         d = np.diag(np.asarray(mask, float))
         np.testing.assert_allclose(x, np.linalg.pinv(d @ a) @ (d @ y), rtol=1e-10, atol=1e-12)
     x = jr.normal(jr.fold_in(key, 10), (n,))
-    p = bj.masked_pinv_solve(op, masks[1], a @ x)
-    np.testing.assert_allclose(bj.masked_pinv_solve(op, masks[1], a @ p), p, atol=1e-12)
+    p = solve(op, masks[1], a @ x)
+    np.testing.assert_allclose(solve(op, masks[1], a @ p), p, atol=1e-12)
     np.testing.assert_allclose(np.asarray(a)[np.asarray(masks[1])] @ (x - p), 0, atol=1e-12)
+
+
+@pytest.mark.parametrize("cond", [1e1, 1e2, 1e4, 1e5])
+def test_masked_pinv_solve_cholesky_is_accurate_or_nan(cond):
+    """In float32 the Cholesky path is as accurate as QR while cond(A_K)^2 eps < 1; beyond it
+    its refinement does not converge and it returns NaN, not a wrong number (unchecked, at
+    cond 1e4 its result is off by a factor of ~10)."""
+    rng = np.random.default_rng(int(np.log10(cond)))
+    n = 32
+    u, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    v, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    a = (u * np.logspace(0, -np.log10(cond), n)) @ v.T
+    x = rng.standard_normal(n)
+    truth = np.linalg.pinv(a) @ (a @ x)  # every row kept: the worst-conditioned A_K
+    op, y, mask = (
+        bj.MatrixOperator(jnp.asarray(a, jnp.float32)),
+        jnp.asarray(a @ x),
+        jnp.ones(n, bool),
+    )
+    qr = bj.masked_pinv_solve(op, mask, y)
+    chol = bj.masked_pinv_solve(op, mask, y, method="cholesky")
+    assert np.all(np.isfinite(qr))
+    if cond <= 1e2:
+        err = lambda v: np.linalg.norm(np.asarray(v, float) - truth) / np.linalg.norm(truth)  # noqa: E731
+        assert err(chol) <= max(2 * err(qr), 1e-6)
+    else:
+        assert np.all(np.isnan(chol))
 
 
 def test_masked_pinv_solve_rejects_what_it_cannot_do(key):
@@ -118,6 +150,8 @@ def test_masked_pinv_solve_rejects_what_it_cannot_do(key):
         bj.masked_pinv_solve(op, jnp.ones(3), jnp.ones(3))
     with pytest.raises(ValueError, match="mask must have shape"):
         bj.masked_pinv_solve(op, jnp.ones(4, bool), jnp.ones(3))
+    with pytest.raises(ValueError, match="method must be 'qr' or 'cholesky', got 'svd'"):
+        bj.masked_pinv_solve(op, jnp.ones(3, bool), jnp.ones(3), method="svd")
 
 
 @pytest.mark.parametrize("name", NAMES)
