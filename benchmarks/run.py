@@ -51,6 +51,12 @@ SIZES = {
     },
     "W4": {"paper": dict(trials=20, signals=500, n=64, m=32, unroll=10, steps=20)},
 }
+# W2's blocked forms: signals per block. Each block's iterates (1,000 x 128 floats at the 10x
+# size, 0.5 MB) stay in the CPU's cache for all iterations. From one sweep at the 10x size
+# (100, 250, 500, 1000, 2500 signals; benchmarks/RESULTS.md, session 9) it was the fastest
+# for both forms, and the neighbours within 10%.
+W2_BLOCK = 1000
+
 QUICK = {
     "W2": {"paper": dict(trials=4, signals=200, n=32, m=16, iters=20)},
     "W3": {"n64": dict(trials=4, signals=100, k=4, n=64)},
@@ -128,21 +134,35 @@ def w2(p: dict, repeat: int, impls) -> dict:
 
         import bridge_jax as bj
 
-        def trial(a_t, y_t, tau_t, solver):
+        def trial(a_t, y_t, tau_t, solver, block):
             op = bj.MatrixOperator(a_t)
             kw = dict(step_size=tau_t, num_steps=iters)
             if solver is bj.landweber:
                 kw["throw"] = False
-            return jax.vmap(lambda yi: solver(op, yi, **kw)[0])(y_t)
+
+            def one(yi):
+                return solver(op, yi, **kw)[0]
+
+            if block is None:
+                return jax.vmap(one)(y_t)
+            # All iterations on one block of signals before the next (a vmap over each block,
+            # a loop over blocks), instead of each iteration over all signals.
+            return jax.lax.map(one, y_t, batch_size=block)
 
         ja, jy, jt = jnp.asarray(a), jnp.asarray(y), jnp.asarray(tau)
+        block = W2_BLOCK if p["signals"] > W2_BLOCK else None
         solvers = (
-            ("bridge_jax", bj.landweber),
-            ("spectral", bj.landweber_spectral),
-            ("gram", bj.landweber_gram),
+            ("bridge_jax", bj.landweber, None),
+            ("spectral", bj.landweber_spectral, None),
+            ("gram", bj.landweber_gram, None),
         )
-        for name, solver in solvers:
-            run = jax.jit(jax.vmap(lambda at, yt, tt, s=solver: trial(at, yt, tt, s)))
+        if block is not None:
+            solvers += (
+                ("blocked", bj.landweber, block),
+                ("gram_blocked", bj.landweber_gram, block),
+            )
+        for name, solver, blk in solvers:
+            run = jax.jit(jax.vmap(lambda at, yt, tt, s=solver, b=blk: trial(at, yt, tt, s, b)))
             t0 = time.perf_counter()
             ref = run(ja, jy, jt).block_until_ready()
             out[f"{name}_compile_s"] = time.perf_counter() - t0
@@ -359,7 +379,7 @@ def run_entry(workload: str, size: str, params: dict, repeat: int) -> dict:
     raw = fn(params, repeat, impls)
     # Check the implementations agree before reporting their speed.
     ref = raw.pop("bridge_jax_x", None)
-    for impl in ("spectral", "gram", "numpy", "torch"):
+    for impl in ("spectral", "gram", "blocked", "gram_blocked", "numpy", "torch"):
         other = raw.pop(f"{impl}_x", None)
         if ref is not None and other is not None:
             scale = float(np.max(np.abs(ref))) or 1.0
@@ -396,9 +416,10 @@ def _finish(entry: dict, peak: float, device: str) -> dict:
     entry["gflops"] = flops / t / 1e9 if (flops and t) else None
     entry["gemm_peak_gflops"] = peak
     entry["fraction_of_peak"] = entry["gflops"] / peak if entry["gflops"] else None
-    if entry.get("gram_s") and flops:  # the same useful work, done in the Gram form
-        entry["gram_gflops"] = flops / entry["gram_s"] / 1e9
-        entry["gram_fraction_of_peak"] = entry["gram_gflops"] / peak
+    for form in ("gram", "blocked", "gram_blocked"):  # the same useful work, in other forms
+        if entry.get(f"{form}_s") and flops:
+            entry[f"{form}_gflops"] = flops / entry[f"{form}_s"] / 1e9
+            entry[f"{form}_fraction_of_peak"] = entry[f"{form}_gflops"] / peak
     entry["device"] = device
     return entry
 
@@ -458,7 +479,10 @@ def plot_scaling(rows: list[dict], path: str) -> None:
     plt.close(fig)
 
 
-def bench(out: str, quick: bool = False) -> dict:
+PARTS = ("W1", "W2", "W3", "W4", "scaling")
+
+
+def bench(out: str, quick: bool = False, only=PARTS) -> dict:
     import jax
 
     os.makedirs(out, exist_ok=True)
@@ -469,22 +493,22 @@ def bench(out: str, quick: bool = False) -> dict:
     entries = []
     plan = QUICK if quick else SIZES
     for workload, sizes in plan.items():
+        if workload not in only:
+            continue
         for size, params in sizes.items():
             print(f"bench: {workload} {size} {params}", file=sys.stderr, flush=True)
             entry = {"workload": workload, "size": size, "params": params}
             entry.update(_child(workload, size, params, repeat))
             entries.append(_finish(entry, peak, device))
-    print("bench: W1 reproduce (cold and warm)", file=sys.stderr, flush=True)
-    entries.append(
-        _finish(
-            {"workload": "W1", "size": "quick" if quick else "paper", "params": {}, **w1(quick)},
-            peak,
-            device,
-        )
-    )
-    print("bench: scaling", file=sys.stderr, flush=True)
-    rows = scaling(quick, 1 if quick else 2)
-    plot_scaling(rows, os.path.join(out, "scaling.png"))
+    if "W1" in only:
+        print("bench: W1 reproduce (cold and warm)", file=sys.stderr, flush=True)
+        w1_entry = {"workload": "W1", "size": "quick" if quick else "paper", "params": {}}
+        entries.append(_finish({**w1_entry, **w1(quick)}, peak, device))
+    rows = []
+    if "scaling" in only:
+        print("bench: scaling", file=sys.stderr, flush=True)
+        rows = scaling(quick, 1 if quick else 2)
+        plot_scaling(rows, os.path.join(out, "scaling.png"))
     torch = _torch()
     result = {
         "format": "bridge_jax.bench/1",
@@ -502,6 +526,7 @@ def bench(out: str, quick: bool = False) -> dict:
         },
         "gemm_peak": peak_raw,
         "quick": quick,
+        "parts": list(only),
         "entries": entries,
         "scaling": rows,
     }
@@ -541,6 +566,22 @@ def markdown(result: dict) -> str:
             f"{_f(e.get('gflops'))} | {_f(e.get('fraction_of_peak'), 2)} | "
             f"{_f(e.get('peak_rss_mb'), 4)} |"
         )
+    forms = [e for e in result["entries"] if e["workload"] == "W2"]
+    if forms:
+        lines += [
+            "",
+            "W2 in each form (the same useful work and iterates; blocked: "
+            f"{W2_BLOCK} signals at a time; of peak: GFLOP/s over the GEMM peak):",
+            "",
+            "| size | landweber s | of peak | blocked s | of peak | landweber_gram s | of peak "
+            "| gram blocked s | of peak | spectral s |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for e in forms:
+            cells = [e["size"], _f(e.get("bridge_jax_s")), _f(e.get("fraction_of_peak"), 2)]
+            for form in ("blocked", "gram", "gram_blocked"):
+                cells += [_f(e.get(f"{form}_s")), _f(e.get(f"{form}_fraction_of_peak"), 2)]
+            lines.append("| " + " | ".join(cells + [_f(e.get("spectral_s"))]) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -552,12 +593,24 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--out", default="results-bench")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--only",
+        default=",".join(PARTS),
+        help=f"comma-separated parts to run, of {','.join(PARTS)} (default: all)",
+    )
     parser.add_argument("--entry", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.entry:
         spec = json.loads(args.entry)
         print(json.dumps(run_entry(spec["workload"], spec["size"], spec["params"], spec["repeat"])))
         return 0
+    only = [part.strip() for part in args.only.split(",") if part.strip()]
+    if not only or any(part not in PARTS for part in only):
+        print(
+            f"benchmarks: error: --only must name parts of {','.join(PARTS)}, got {args.only!r}.",
+            file=sys.stderr,
+        )
+        return 2
     try:
         os.makedirs(args.out, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=args.out, prefix=".probe-"):
@@ -568,7 +621,7 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return 2
-    result = bench(args.out, args.quick)
+    result = bench(args.out, args.quick, only)
     for e in result["entries"]:
         cells = [
             f"{k}={e[k]:.3g}"

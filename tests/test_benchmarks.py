@@ -7,7 +7,8 @@ import numpy as np
 from benchmarks import run
 
 
-def test_w2_and_w3_implementations_agree():
+def test_w2_and_w3_implementations_agree(monkeypatch):
+    monkeypatch.setattr(run, "W2_BLOCK", 8)  # 20 signals: blocks of 8, 8 and 4
     for fn, params in (
         (run.w2, dict(trials=2, signals=20, n=12, m=6, iters=8)),
         (run.w3, dict(trials=2, signals=20, k=3, n=8)),
@@ -15,8 +16,9 @@ def test_w2_and_w3_implementations_agree():
         raw = fn(params, 1, ("bridge_jax", "numpy"))
         ref = raw["bridge_jax_x"]
         np.testing.assert_allclose(raw["numpy_x"], ref, rtol=1e-3, atol=1e-4)
-        if "spectral_x" in raw:
-            np.testing.assert_allclose(raw["spectral_x"], ref, rtol=1e-3, atol=1e-4)
+        for form in ("spectral", "gram", "blocked", "gram_blocked"):
+            if fn is run.w2:
+                np.testing.assert_allclose(raw[f"{form}_x"], ref, rtol=1e-3, atol=1e-4)
         assert raw["bridge_jax_s"] > 0 and raw["flops"] > 0
 
 
@@ -45,7 +47,11 @@ def test_entry_fields_and_markdown():
         "entries": [done],
     }
     table = run.markdown(result)
-    assert "| W4 | tiny |" in table
+    assert "| W4 | tiny |" in table and "W2 in each form" not in table
+    w2 = {"workload": "W2", "size": "10x", "bridge_jax_s": 2.0, "flops": 4e11, "gram_s": 1.0}
+    result["entries"].append(run._finish(w2, peak=400.0, device="cpu"))
+    table = run.markdown(result)
+    assert "| 10x | 2 | 0.5 | - | - | 1 | 1 | - | - | - |" in table  # 200 and 400 GFLOP/s
 
 
 def test_reconstructor_benchmark_networks_match_pytorch():
@@ -76,6 +82,9 @@ def test_out_that_is_a_file_is_one_line(tmp_path, capsys):
     assert main(["--quick", "--out", str(blocker)]) == 2
     err = capsys.readouterr().err
     assert "cannot write to --out" in err and len(err.strip().splitlines()) == 1
+    assert main(["--quick", "--only", "W2,W9", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--only must name parts of W1,W2,W3,W4,scaling, got 'W2,W9'" in err
 
 
 def test_profile_any_command_splits_compile_from_run(tmp_path, capsys):
