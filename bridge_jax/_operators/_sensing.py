@@ -29,7 +29,11 @@ class AbstractMatrixOperator(AbstractOperator):
     out_shape: eqx.AbstractVar[tuple[int, ...]]
 
     def _apply(self, x):
-        return (self.matrix @ x.reshape(-1)).reshape(self.out_shape)
+        # x A^T rather than A x: the same sum for one signal, but under `vmap` over signals
+        # the signals' axis stays first in the product (a batch of rows times A^T, one GEMM
+        # whose output needs no transpose); with A x it lands last and every use of the result
+        # transposes it. Batched Landweber runs 1.7x faster this way (benchmarks/RESULTS.md).
+        return jnp.matmul(x.reshape(-1), self.matrix.T).reshape(self.out_shape)
 
     def transpose(self):
         return MatrixOperator(self.matrix.T, in_shape=self.out_shape, out_shape=self.in_shape)

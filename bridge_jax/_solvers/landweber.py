@@ -132,12 +132,12 @@ def landweber(
 @eqx.filter_jit
 def _landweber_gram(gram, b, yy, x0, steps):
     def step(x, tau):
-        gx = gram @ x
+        gx = x @ gram  # G x, G symmetric; x first keeps a vmapped batch's axis first
         loss = 0.5 * (yy - 2 * jnp.dot(x, b) + jnp.dot(x, gx))
         return x + tau * (b - gx), loss
 
     x, losses = lax.scan(step, x0, steps)
-    final = 0.5 * (yy - 2 * jnp.dot(x, b) + jnp.dot(x, gram @ x))
+    final = 0.5 * (yy - 2 * jnp.dot(x, b) + jnp.dot(x, x @ gram))
     return x, jnp.concatenate([losses, final[None]])
 
 
@@ -168,5 +168,5 @@ def landweber_gram(
     a = op.as_matrix().astype(y.dtype)
     gram = a.T @ a if gram is None else check.shape("gram", gram, (n, n))
     y = y.reshape(-1)
-    x, losses = _landweber_gram(gram.astype(y.dtype), a.T @ y, jnp.dot(y, y), x0.reshape(-1), steps)
+    x, losses = _landweber_gram(gram.astype(y.dtype), y @ a, jnp.dot(y, y), x0.reshape(-1), steps)
     return x.reshape(x0.shape), losses

@@ -43,7 +43,8 @@ def _landweber_spectral(svd: SVD, y, x0, steps):
     r = svd.s.shape[0]
     n = svd.v.shape[0]
     s = jnp.zeros(n, y.dtype).at[:r].set(svd.s.astype(y.dtype))
-    y_t = svd.u.T.astype(y.dtype) @ y
+    # Vector first in each product: under vmap over signals their axis stays first.
+    y_t = y @ svd.u.astype(y.dtype)  # U^T y
     b = s * jnp.zeros(n, y.dtype).at[:r].set(y_t)  # V^T A^T y
     outside = jnp.sum(y * y) - jnp.sum(y_t * y_t)  # the part of y outside range(A)
 
@@ -54,9 +55,9 @@ def _landweber_spectral(svd: SVD, y, x0, steps):
     def step(c, tau):
         return (1 - tau * s * s) * c + tau * b, loss(c)
 
-    c0 = svd.v.T.astype(y.dtype) @ x0
+    c0 = x0 @ svd.v.astype(y.dtype)  # V^T x0
     c, losses = lax.scan(step, c0, steps)
-    return svd.v.astype(y.dtype) @ c, jnp.concatenate([losses, loss(c)[None]])
+    return c @ svd.v.T.astype(y.dtype), jnp.concatenate([losses, loss(c)[None]])
 
 
 def landweber_spectral(
