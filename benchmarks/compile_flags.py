@@ -27,9 +27,10 @@ import argparse
 import collections
 import json
 import os
-import platform
 import subprocess
 import sys
+
+from benchmarks._record import write_record
 
 SETTINGS = {
     "default": "",
@@ -175,12 +176,7 @@ def main(argv=None) -> int:
         for row in rows.values():
             row["out"] = len(row["out"])  # the file keeps sizes, not the outputs
     if args.out:
-        from bridge_jax import store
-
-        record = {"args": vars(args), "settings": SETTINGS, "results": results}
-        record["loadavg"] = os.getloadavg()
-        record["machine"] = platform.processor() or platform.machine()
-        store.write_json(args.out, record)
+        write_record(args.out, args, settings=SETTINGS, results=results)
     return 0
 
 

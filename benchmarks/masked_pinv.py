@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
-import platform
+
+from benchmarks._record import write_record
 
 
 def main(argv=None) -> int:
@@ -68,11 +68,7 @@ def main(argv=None) -> int:
             f"| {row['qr_error']:.1e} | {row['cholesky_error']:.1e} |"
         )
     if args.out:
-        from bridge_jax import store
-
-        record = {"args": vars(args), "rows": rows, "loadavg": os.getloadavg()}
-        record["machine"] = platform.processor() or platform.machine()
-        store.write_json(args.out, record)
+        write_record(args.out, args, rows=rows)
     return 0
 
 

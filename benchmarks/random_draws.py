@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
+
+from benchmarks._record import write_record
 
 
 def child(lowering: str, views: int, repeat: int) -> dict:
@@ -79,11 +79,7 @@ def main(argv=None) -> int:
         same = "yes" if old["sha256"] == new["sha256"] else "no"
         print(f"| {name} | {old['s']:.3f} | {new['s']:.3f} | {old['s'] / new['s']:.1f}x | {same} |")
     if args.out:
-        from bridge_jax import store
-
-        record = {"args": vars(args), "results": results, "loadavg": os.getloadavg()}
-        record["machine"] = platform.processor() or platform.machine()
-        store.write_json(args.out, record)
+        write_record(args.out, args, results=results)
     return 0
 
 

@@ -13,15 +13,13 @@ compiling call), the compile times and the largest difference between the two ro
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 
 import jax
 import jax.random as jr
 
 import bridge_jax as bj
+from benchmarks._record import write_record
 from benchmarks.imaging_ops import _time
-from bridge_jax import store
 
 
 def main(argv=None) -> int:
@@ -51,17 +49,8 @@ def main(argv=None) -> int:
     diff = float(abs(fast - dense).max())
     print(f"largest |rotate - random_rotation @ x|: {diff:.2e}")
     if args.out:
-        store.write_json(
-            args.out,
-            {
-                "args": vars(args),
-                "rows": rows,
-                "max_abs_difference": diff,
-                "machine": platform.processor() or platform.machine(),
-                "devices": [str(d) for d in jax.devices()],
-                "loadavg": os.getloadavg(),
-            },
-        )
+        devices = [str(d) for d in jax.devices()]
+        write_record(args.out, args, rows=rows, max_abs_difference=diff, devices=devices)
     return 0
 
 

@@ -14,8 +14,8 @@ compiling one. The last column is the largest difference between the two formula
 from __future__ import annotations
 
 import argparse
-import os
-import platform
+
+from benchmarks._record import write_record
 
 
 def main(argv=None) -> int:
@@ -64,12 +64,8 @@ def main(argv=None) -> int:
             f"| {1e3 * row['bank_s']:.2f} | {row['max_abs_diff']:.1e} |"
         )
     if args.out:
-        from bridge_jax import store
-
-        record = {"args": vars(args), "rows": rows, "loadavg": os.getloadavg()}
-        record["all_products_max_k"] = _augmentations._ALL_PRODUCTS_MAX_K
-        record["machine"] = platform.processor() or platform.machine()
-        store.write_json(args.out, record)
+        max_k = _augmentations._ALL_PRODUCTS_MAX_K
+        write_record(args.out, args, rows=rows, all_products_max_k=max_k)
     return 0
 
 

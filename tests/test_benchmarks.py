@@ -106,3 +106,14 @@ def test_profile_any_command_splits_compile_from_run(tmp_path, capsys):
     assert abs(parts - row["wall_s"]) < 1e-6 and row["compile_s"] > 0
     assert (tmp_path / "sweep" / "sweep.json").exists()
     assert "| sweep |" in capsys.readouterr().out
+
+
+def test_small_benchmarks_record_their_arguments_and_the_machine(tmp_path):
+    import argparse
+
+    from benchmarks._record import write_record
+
+    write_record(str(tmp_path / "r.json"), argparse.Namespace(signals=3), rows=[{"K": 4}])
+    record = json.loads((tmp_path / "r.json").read_text())
+    assert record["args"] == {"signals": 3} and record["rows"] == [{"K": 4}]
+    assert len(record["loadavg"]) == 3 and record["machine"]
