@@ -124,6 +124,12 @@ def landweber(
 
     **Returns:** `(x_T, losses)` with `losses[k]` $= \tfrac12\|y - A x_k\|^2$ for
     $k = 0, \dots, T$ (so `losses[0]` is the loss at `x0`, `losses[-1]` at `x_T`).
+
+    **Many signals:** `jax.vmap` it over `y` (one operator: each iteration is then one matrix
+    product for the whole batch). For thousands of signals, `jax.lax.map(solve, ys,
+    batch_size=1000)` runs every iteration on one block of signals before the next, which
+    keeps the block's iterates in the CPU's cache: at 20 trials x 5,000 signals of a 64 x 128
+    matrix, 0.53 -> 0.68 of the 2-core CPU's GEMM peak (`python -m benchmarks --only W2`).
     """
     y, x0, steps = prepare(op, y, x0, step_size, num_steps, bool(throw))
     return _landweber(op, y, x0, steps, bool(throw))
