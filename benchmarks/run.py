@@ -51,10 +51,11 @@ SIZES = {
     },
     "W4": {"paper": dict(trials=20, signals=500, n=64, m=32, unroll=10, steps=20)},
 }
-# W2's blocked forms: signals per block. Each block's iterates (1,000 x 128 floats at the 10x
-# size, 0.5 MB) stay in the CPU's cache for all iterations. From one sweep at the 10x size
-# (100, 250, 500, 1000, 2500 signals; benchmarks/RESULTS.md, session 9) it was the fastest
-# for both forms, and the neighbours within 10%.
+# W2's blocked forms: signals per block and trial. The trials are vmapped inside each block,
+# so one step of the loop over blocks runs all iterations on 20 x 1,000 signals at the 10x
+# size (10 MB of iterates, against 51 MB unblocked). From one sweep at the 10x size (100, 250,
+# 500, 1000, 2500 signals; benchmarks/RESULTS.md, session 9) it was the fastest for both
+# forms, and the neighbours within 10%.
 W2_BLOCK = 1000
 
 QUICK = {
@@ -146,7 +147,8 @@ def w2(p: dict, repeat: int, impls) -> dict:
             if block is None:
                 return jax.vmap(one)(y_t)
             # All iterations on one block of signals before the next (a vmap over each block,
-            # a loop over blocks), instead of each iteration over all signals.
+            # a loop over blocks), instead of each iteration over all signals. (W2 vmaps the
+            # trials outside: each step of the loop holds a block of every trial.)
             return jax.lax.map(one, y_t, batch_size=block)
 
         ja, jy, jt = jnp.asarray(a), jnp.asarray(y), jnp.asarray(tau)

@@ -150,6 +150,7 @@ def masked_pinv_solve(
     y: Float[Array, "..."],
     *,
     method: Literal["qr", "cholesky"] = "qr",
+    throw: bool = True,
 ) -> Float[Array, "..."]:
     r"""$x = (D A)^{+} y$ for $D = \mathrm{diag}(mask)$: the minimum-norm least-squares solution
     from the rows of $A$ that `mask` keeps (the entries of `y` it hides are ignored).
@@ -171,12 +172,16 @@ def masked_pinv_solve(
       many masks of one matrix (`python -m benchmarks.masked_pinv`) and as accurate while
       $\mathrm{cond}(A_K)^2 \varepsilon < 1$ (in float32, $\mathrm{cond}(A_K)$ up to about
       $10^3$). Beyond that the refinement does not converge: where its last correction is
-      larger than $\sqrt{\varepsilon}\,\|x\|$ (or the factorisation fails) the result is
-      NaN, never a wrong number; use `"qr"` there.
+      larger than $\sqrt{\varepsilon}\,\|x\|$ (or the factorisation fails) it raises at run
+      time (`throw=True`), or returns NaN (`throw=False`: no run-time check, so the compiled
+      program has no host callback and enters JAX's persistent cache); use `"qr"` there.
+      The rule caught every inaccurate case we tried; it is a test of convergence, not a
+      proof of accuracy.
 
     **Arguments:** `op` (a real lineax operator, $m \le n$); `mask`: booleans of the operator's
     output shape, true where a row is kept; `y`: an array of the operator's output shape;
-    `method`: `"qr"` or `"cholesky"`.
+    `method`: `"qr"` or `"cholesky"`; `throw`: for `"cholesky"`, raise rather than return NaN
+    (QR has no such check).
 
     **Returns:** an array of the operator's input shape.
     """
@@ -199,8 +204,11 @@ def masked_pinv_solve(
     a = op.as_matrix()
     rows = mask.reshape(-1)
     y = y.reshape(-1).astype(a.dtype)
-    solve = _masked_pinv_qr if method == "qr" else _masked_pinv_cholesky
-    return solve(a, rows, y).reshape(op.in_structure().shape)
+    if method == "qr":
+        x = _masked_pinv_qr(a, rows, y)
+    else:
+        x = _masked_pinv_cholesky(a, rows, y, bool(throw))
+    return x.reshape(op.in_structure().shape)
 
 
 def _masked_pinv_qr(a, rows, y):
@@ -222,7 +230,7 @@ def _masked_pinv_qr(a, rows, y):
 _CHOLESKY_REFINEMENTS = 2
 
 
-def _masked_pinv_cholesky(a, rows, y):
+def _masked_pinv_cholesky(a, rows, y, throw: bool):
     m = a.shape[0]
     # The hidden rows' block replaced by the identity (and their right-hand sides by zero)
     # leaves the kept block's solution unchanged, as in the QR path.
@@ -236,12 +244,20 @@ def _masked_pinv_cholesky(a, rows, y):
         z = jax.scipy.linalg.cho_solve(factor, jnp.where(rows, residual, 0))
         return a.T @ jnp.where(rows, z, 0)
 
-    x = min_norm(y)
+    correction = min_norm(y)
+    x = correction
     for _ in range(_CHOLESKY_REFINEMENTS):
         correction = min_norm(y - a @ x)
         x = x + correction
     tol = jnp.sqrt(jnp.finfo(a.dtype).eps) * jnp.linalg.norm(x)
     converged = jnp.linalg.norm(correction) <= tol  # False for NaN (a failed factorisation)
+    if throw:
+        x = eqx.error_if(
+            x,
+            ~converged,
+            "masked_pinv_solve(method='cholesky'): the kept rows are too ill-conditioned for "
+            "their Gram matrix (its refinement did not converge); use method='qr'.",
+        )
     return jnp.where(converged, x, jnp.nan)
 
 

@@ -1,8 +1,10 @@
 """The benchmark workloads compute the same thing in every implementation (no timings asserted)."""
 
+import argparse
 import json
 
 import numpy as np
+import pytest
 
 from benchmarks import run
 
@@ -16,9 +18,9 @@ def test_w2_and_w3_implementations_agree(monkeypatch):
         raw = fn(params, 1, ("bridge_jax", "numpy"))
         ref = raw["bridge_jax_x"]
         np.testing.assert_allclose(raw["numpy_x"], ref, rtol=1e-3, atol=1e-4)
-        for form in ("spectral", "gram", "blocked", "gram_blocked"):
-            if fn is run.w2:
-                np.testing.assert_allclose(raw[f"{form}_x"], ref, rtol=1e-3, atol=1e-4)
+        forms = ("spectral", "gram", "blocked", "gram_blocked") if fn is run.w2 else ()
+        for form in forms:
+            np.testing.assert_allclose(raw[f"{form}_x"], ref, rtol=1e-3, atol=1e-4)
         assert raw["bridge_jax_s"] > 0 and raw["flops"] > 0
 
 
@@ -109,11 +111,11 @@ def test_profile_any_command_splits_compile_from_run(tmp_path, capsys):
 
 
 def test_small_benchmarks_record_their_arguments_and_the_machine(tmp_path):
-    import argparse
-
     from benchmarks._record import write_record
 
     write_record(str(tmp_path / "r.json"), argparse.Namespace(signals=3), rows=[{"K": 4}])
     record = json.loads((tmp_path / "r.json").read_text())
     assert record["args"] == {"signals": 3} and record["rows"] == [{"K": 4}]
     assert len(record["loadavg"]) == 3 and record["machine"]
+    with pytest.raises(ValueError, match="'machine' is written by write_record"):
+        write_record(str(tmp_path / "r.json"), argparse.Namespace(), machine="mine")
