@@ -4,7 +4,8 @@
   cache) and warm (persistent cache filled by the cold run), each in a fresh process.
 - W2: batched Landweber, trials x signals x (m x n) x iterations; bridge_jax's iterative
   `landweber` (the reported `bridge_jax_s`), its Gram form `landweber_gram` and its closed
-  form `landweber_spectral`, against NumPy and PyTorch loops over
+  form `landweber_spectral` (above `W2_BLOCK` signals also `landweber` and `landweber_gram`
+  on blocks of signals: `blocked_s`, `gram_blocked_s`), against NumPy and PyTorch loops over
   trials and iterations with batched matrix products (what a competent user writes).
 - W3: augmentation covariance, eigenspectrum and principal angles for 20 trials at n = 64,
   256, 1024.
