@@ -30,7 +30,7 @@ import os
 import subprocess
 import sys
 
-from benchmarks._record import write_record
+from benchmarks._common import median_time, write_record
 
 SETTINGS = {
     "default": "",
@@ -96,8 +96,6 @@ def child(eager: int, repeat: int) -> dict:
     import jax.numpy as jnp
     import numpy as np
 
-    from benchmarks.imaging_ops import _time
-
     compile_s = collections.Counter()
 
     def listen(name, secs, **kwargs):
@@ -123,7 +121,7 @@ def child(eager: int, repeat: int) -> dict:
     }
     for name, (fn, args) in _programs().items():
         compile_s.clear()
-        median, first = _time(fn, *args, repeat=repeat)
+        median, first = median_time(fn, *args, repeat=repeat)
         rows[name] = {
             "compile_s": compile_s["s"],
             "programs": compile_s["n"],

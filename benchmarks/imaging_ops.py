@@ -17,14 +17,13 @@ import argparse
 import json
 import os
 import platform
-import statistics
-import time
 
 import equinox as eqx
 import jax
 import jax.random as jr
 
 import bridge_jax as bj
+from benchmarks._common import median_time
 
 
 def operators(size: int):
@@ -71,18 +70,6 @@ def operators(size: int):
     }
 
 
-def _time(fn, *args, repeat):
-    t0 = time.perf_counter()
-    jax.block_until_ready(fn(*args))
-    first = time.perf_counter() - t0
-    runs = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        runs.append(time.perf_counter() - t0)
-    return statistics.median(runs), first
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=128)
@@ -104,8 +91,8 @@ def main(argv=None) -> int:
             eqx.filter_vmap(lambda op, y: bj.adjoint(op).mv(y), in_axes=in_axes)
         )
         ys = forward(ops, xs)
-        fwd, fwd_first = _time(forward, ops, xs, repeat=args.repeat)
-        adj, adj_first = _time(backward, ops, ys, repeat=args.repeat)
+        fwd, fwd_first = median_time(forward, ops, xs, repeat=args.repeat)
+        adj, adj_first = median_time(backward, ops, ys, repeat=args.repeat)
         entries.append(
             {
                 "operator": name,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import functools
 
-from benchmarks._record import write_record
+from benchmarks._common import median_time, write_record
 
 
 def main(argv=None) -> int:
@@ -31,7 +31,6 @@ def main(argv=None) -> int:
     import numpy as np
 
     import bridge_jax as bj
-    from benchmarks.imaging_ops import _time
 
     bj.use_unrolled_threefry()
     n, checked = 64, min(300, args.signals)
@@ -57,7 +56,7 @@ def main(argv=None) -> int:
                 return jax.vmap(lambda mask, x: one(mask, op.mv(x)))(masks, xs)
 
             fn = jax.jit(solve)
-            row[f"{method}_s"] = _time(fn, masks, xs, repeat=args.repeat)[0]
+            row[f"{method}_s"] = median_time(fn, masks, xs, repeat=args.repeat)[0]
             out = fn(masks, xs)
             err = np.max(np.abs(np.asarray(out[:checked], np.float64) - exact))
             row[f"{method}_error"] = float(err / np.max(np.abs(exact)))

@@ -18,7 +18,7 @@ import json
 import subprocess
 import sys
 
-from benchmarks._record import write_record
+from benchmarks._common import median_time, write_record
 
 
 def child(lowering: str, views: int, repeat: int) -> dict:
@@ -30,7 +30,6 @@ def child(lowering: str, views: int, repeat: int) -> dict:
     import numpy as np
 
     import bridge_jax as bj
-    from benchmarks.imaging_ops import _time
 
     if lowering == "unrolled":
         assert bj.use_unrolled_threefry()
@@ -46,7 +45,7 @@ def child(lowering: str, views: int, repeat: int) -> dict:
     rows = {}
     for name, one in programs.items():
         fn = jax.jit(jax.vmap(one))
-        median, first = _time(fn, keys, repeat=repeat)
+        median, first = median_time(fn, keys, repeat=repeat)
         out = np.asarray(fn(keys))
         rows[name] = {
             "s": median,

@@ -18,8 +18,7 @@ import jax
 import jax.random as jr
 
 import bridge_jax as bj
-from benchmarks._record import write_record
-from benchmarks.imaging_ops import _time
+from benchmarks._common import median_time, write_record
 
 
 def main(argv=None) -> int:
@@ -41,7 +40,7 @@ def main(argv=None) -> int:
     rows = {}
     for name, one in programs.items():
         fn = jax.jit(jax.vmap(one))
-        median, first = _time(fn, keys, xs, repeat=args.repeat)
+        median, first = median_time(fn, keys, xs, repeat=args.repeat)
         rows[name] = {"us_per_view": 1e6 * median / args.views, "first_call_s": first}
         print(f"{name:24s} {rows[name]['us_per_view']:8.1f} us/view  first call {first:.2f} s")
     fast = jax.jit(jax.vmap(programs["rotate"]))(keys, xs)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from benchmarks._record import write_record
+from benchmarks._common import median_time, write_record
 
 
 def main(argv=None) -> int:
@@ -30,7 +30,6 @@ def main(argv=None) -> int:
     import jax.random as jr
 
     import bridge_jax as bj
-    from benchmarks.imaging_ops import _time
     from bridge_jax import _augmentations
 
     bj.use_unrolled_threefry()
@@ -55,7 +54,7 @@ def main(argv=None) -> int:
 
         row = {"K": num}
         for name, fn in (("gather", gather), ("all_products", all_products), ("bank", library)):
-            row[f"{name}_s"] = _time(jax.jit(fn), keys, xs, repeat=args.repeat)[0]
+            row[f"{name}_s"] = median_time(jax.jit(fn), keys, xs, repeat=args.repeat)[0]
         diff = jnp.max(jnp.abs(jax.jit(gather)(keys, xs) - jax.jit(all_products)(keys, xs)))
         row["max_abs_diff"] = float(diff)
         rows.append(row)

@@ -211,15 +211,20 @@ def masked_pinv_solve(
     return x.reshape(op.in_structure().shape)
 
 
+def _kept_block(matrix, kept):
+    """`matrix` (m x m) with every entry outside the kept rows' and columns' block replaced by
+    the identity's: a system in it, with zero right-hand sides on the hidden rows, has the kept
+    block's solution on the kept rows and zero on the others (fixed shapes under vmap)."""
+    block = kept[:, None] & kept[None, :]
+    return jnp.where(block, matrix, jnp.eye(matrix.shape[0], dtype=matrix.dtype))
+
+
 def _masked_pinv_qr(a, rows, y):
     m = a.shape[0]
     order = jnp.argsort(~rows, stable=True)  # kept rows first, in their order
     kept = jnp.arange(m) < jnp.sum(rows)
     q, r = jnp.linalg.qr(a[order].T)  # (n, m), (m, m): A_K^T = Q[:, :K] R[:K, :K]
-    # R_K^{-T} y_K from the full triangular system: the hidden block replaced by the identity
-    # and their right-hand side by zero leaves the kept block's solution unchanged.
-    block = kept[:, None] & kept[None, :]
-    r = jnp.where(block, r, jnp.eye(m, dtype=r.dtype))
+    r = _kept_block(r, kept)  # R_K^{-T} y_K from the full triangular system
     rhs = jnp.where(kept, y[order], 0)
     z = jax.scipy.linalg.solve_triangular(r, rhs, trans="T", lower=False)
     return q @ jnp.where(kept, z, 0)
@@ -231,14 +236,8 @@ _CHOLESKY_REFINEMENTS = 2
 
 
 def _masked_pinv_cholesky(a, rows, y, throw: bool):
-    m = a.shape[0]
-    # The hidden rows' block replaced by the identity (and their right-hand sides by zero)
-    # leaves the kept block's solution unchanged, as in the QR path.
     gram_rows = a @ a.T  # does not depend on the mask: computed once under a vmap over masks
-    block = rows[:, None] & rows[None, :]
-    factor = jax.scipy.linalg.cho_factor(
-        jnp.where(block, gram_rows, jnp.eye(m, dtype=a.dtype)), lower=True
-    )
+    factor = jax.scipy.linalg.cho_factor(_kept_block(gram_rows, rows), lower=True)
 
     def min_norm(residual):  # A_K^T (A_K A_K^T)^{-1} r_K: in the kept rows' span
         z = jax.scipy.linalg.cho_solve(factor, jnp.where(rows, residual, 0))

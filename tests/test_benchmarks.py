@@ -111,7 +111,7 @@ def test_profile_any_command_splits_compile_from_run(tmp_path, capsys):
 
 
 def test_small_benchmarks_record_their_arguments_and_the_machine(tmp_path):
-    from benchmarks._record import write_record
+    from benchmarks._common import write_record
 
     write_record(str(tmp_path / "r.json"), argparse.Namespace(signals=3), rows=[{"K": 4}])
     record = json.loads((tmp_path / "r.json").read_text())
