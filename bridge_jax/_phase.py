@@ -10,6 +10,10 @@ functions act on ONE signal (a vector, or an image for an operator on images, e.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import NamedTuple
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -22,18 +26,27 @@ from . import _validate as check
 from ._operators import MatrixOperator, adjoint, check_operator, is_complex
 
 
+def _vector_matrix(op):
+    """The matrix of a matrix model on vectors (`PhaseRetrieval(matrix)`), else None."""
+    a = op.operator
+    if isinstance(a, MatrixOperator) and (a.out_shape, a.in_shape) == (
+        a.matrix.shape[:1],
+        a.matrix.shape[1:],
+    ):
+        return a.matrix
+    return None
+
+
 def _forward(op, x):
-    """$Ax$. A matrix model keeps the plain products (the phase study's published arithmetic)."""
-    if isinstance(op.operator, MatrixOperator):
-        return op.operator.matrix @ x
-    return op.operator.mv(x)
+    """$Ax$. A matrix model computes $x A^\top$, which keeps a vmapped signal axis first."""
+    a = _vector_matrix(op)
+    return op.operator.mv(x) if a is None else x @ a.T
 
 
 def _backward(op, r):
-    """$A^* r$ (the conjugate transpose); plain products for a matrix model, as `_forward`."""
-    if isinstance(op.operator, MatrixOperator):
-        return jnp.conj(op.operator.matrix).T @ r
-    return adjoint(op.operator).mv(r)
+    """$A^* r$ (the conjugate transpose), as $r \bar A$ for a matrix model (see `_forward`)."""
+    a = _vector_matrix(op)
+    return adjoint(op.operator).mv(r) if a is None else r @ jnp.conj(a)
 
 
 def _dtype(op) -> jnp.dtype:
@@ -41,6 +54,56 @@ def _dtype(op) -> jnp.dtype:
     if isinstance(op.operator, MatrixOperator):
         return op.operator.matrix.dtype
     return op.operator.in_structure().dtype
+
+
+class _Loop(NamedTuple):
+    """How the functions below represent one signal for their products: `pack` and `unpack`
+    to and from the representation, `forward` ($Ax$), `backward` ($A^* r$) and `modulus`
+    ($|z|$ elementwise) on it."""
+
+    pack: Callable
+    unpack: Callable
+    forward: Callable
+    backward: Callable
+    modulus: Callable
+
+
+def _loop(op) -> _Loop:
+    r"""The signal itself, or for a complex $m \times n$ matrix model a real pair
+    $(\mathrm{Re}\,x, \mathrm{Im}\,x)$ of shape (2, n) with real products only: with
+    $C = [\mathrm{Re}A; \mathrm{Im}A]$ ($2m \times n$), one product $[x_r; x_i] C^\top$ gives
+    the four real parts of $Ax$, and one $[[r_r, r_i]; [r_i, -r_r]] C$ gives $A^* r$. The same
+    sums as the complex products in another order; on the 2-core CPU the phase study's flows
+    run 1.25-2.6x faster than with complex products (m = 512-128, n = 64;
+    `python -m benchmarks.phase_flow`)."""
+    a = _vector_matrix(op)
+    if a is None or not jnp.iscomplexobj(a):
+        same = lambda x: x  # noqa: E731
+        return _Loop(same, same, partial(_forward, op), partial(_backward, op), jnp.abs)
+    m = a.shape[0]
+    c = jnp.concatenate([a.real, a.imag])
+
+    def forward(x):
+        u = x @ c.T  # (2, 2m): rows x_r, x_i against Re A, Im A
+        return jnp.stack([u[0, :m] - u[1, m:], u[1, :m] + u[0, m:]])
+
+    def backward(r):
+        return jnp.stack([jnp.concatenate([r[0], r[1]]), jnp.concatenate([r[1], -r[0]])]) @ c
+
+    return _Loop(
+        pack=lambda x: jnp.stack([jnp.real(x), jnp.imag(x)]),
+        unpack=lambda x: lax.complex(x[0], x[1]),
+        forward=forward,
+        backward=backward,
+        modulus=lambda z: jnp.sqrt(jnp.sum(z * z, axis=0)),
+    )
+
+
+def _residual(loop: _Loop, z, sqrt_y):
+    r"""$r = z - \sqrt{y}\, z/|z|$ ($r = z$ where $z = 0$) and the amplitude loss at $z$."""
+    mag = loop.modulus(z)
+    shrink = 1.0 - sqrt_y * jnp.where(mag > 0, 1.0 / jnp.where(mag > 0, mag, 1.0), 0.0)
+    return z * shrink, 0.5 * jnp.mean((mag - sqrt_y) ** 2)
 
 
 class PhaseRetrieval(eqx.Module):
@@ -131,7 +194,8 @@ class PhaseRetrieval(eqx.Module):
 
 def amplitude_loss(op: PhaseRetrieval, x, y):
     r"""$\frac{1}{2m}\sum_i (|a_i^* x| - \sqrt{y_i})^2$ (negative $y_i$ from noise count as 0)."""
-    return 0.5 * jnp.mean((jnp.abs(_forward(op, x)) - jnp.sqrt(jnp.maximum(y, 0.0))) ** 2)
+    loop = _loop(op)
+    return _residual(loop, loop.forward(loop.pack(x)), jnp.sqrt(jnp.maximum(y, 0.0)))[1]
 
 
 def amplitude_gradient(op: PhaseRetrieval, x, y):
@@ -140,11 +204,14 @@ def amplitude_gradient(op: PhaseRetrieval, x, y):
     For complex $A$ this is the Wirtinger gradient $\partial f / \partial \bar x$ times 2:
     $df = \mathrm{Re}\langle \nabla f, dx\rangle$, and descent along $-\nabla f$ decreases $f$.
     """
-    z = _forward(op, x)
-    mag = jnp.abs(z)
-    phase = jnp.where(mag > 0, z / jnp.where(mag > 0, mag, 1.0), 0.0)
-    r = z - jnp.sqrt(jnp.maximum(y, 0.0)) * phase
-    return _backward(op, r) / op.out_size
+    loop = _loop(op)
+    return loop.unpack(_gradient_and_loss(op, loop, loop.pack(x), y)[0])
+
+
+def _gradient_and_loss(op, loop: _Loop, x, y):
+    """The amplitude gradient and loss at `x` in the loop's representation."""
+    r, loss = _residual(loop, loop.forward(x), jnp.sqrt(jnp.maximum(y, 0.0)))
+    return loop.backward(r) / op.out_size, loss
 
 
 def spectral_init(op: PhaseRetrieval, y, *, num_iters: int = 100, key: PRNGKeyArray | None = None):
@@ -153,14 +220,15 @@ def spectral_init(op: PhaseRetrieval, y, *, num_iters: int = 100, key: PRNGKeyAr
     num_iters = check.positive_int("num_iters", num_iters)
     y = check.shape("y", y, op.out_shape)
     key = jr.key(0) if key is None else check.prng_key("key", key)
-    v = jr.normal(key, op.in_shape).astype(_dtype(op))
+    loop = _loop(op)
+    v = loop.pack(jr.normal(key, op.in_shape).astype(_dtype(op)))
 
     def body(v, _):
-        w = _backward(op, y * _forward(op, v)) / op.out_size
+        w = loop.backward(y * loop.forward(v)) / op.out_size
         return w / jnp.linalg.norm(w), None
 
     v, _ = lax.scan(body, v / jnp.linalg.norm(v), None, length=num_iters)
-    return v * jnp.sqrt(jnp.maximum(jnp.mean(y), 0.0))
+    return loop.unpack(v) * jnp.sqrt(jnp.maximum(jnp.mean(y), 0.0))
 
 
 def amplitude_flow(op: PhaseRetrieval, y, *, x0, step_size=0.6, num_steps: int = 500):
@@ -181,13 +249,17 @@ def amplitude_flow(op: PhaseRetrieval, y, *, x0, step_size=0.6, num_steps: int =
 
 @eqx.filter_jit
 def _amplitude_flow(op, y, x0, step_size, num_steps, check_step: bool):
-    def step(x, _):
-        return x - step_size * amplitude_gradient(op, x, y), amplitude_loss(op, x, y)
-
     if check_step:
         x0 = eqx.error_if(x0, jnp.asarray(step_size) <= 0, "step_size must be > 0.")
-    x, losses = lax.scan(step, x0, None, length=num_steps)
-    return x, jnp.concatenate([losses, amplitude_loss(op, x, y)[None]])
+    loop = _loop(op)
+
+    def step(x, _):
+        gradient, loss = _gradient_and_loss(op, loop, x, y)
+        return x - step_size * gradient, loss
+
+    x, losses = lax.scan(step, loop.pack(x0), None, length=num_steps)
+    final_loss = _gradient_and_loss(op, loop, x, y)[1]
+    return loop.unpack(x), jnp.concatenate([losses, final_loss[None]])
 
 
 def relative_error(x_hat, x):

@@ -119,3 +119,21 @@ def test_small_benchmarks_record_their_arguments_and_the_machine(tmp_path):
     assert len(record["loadavg"]) == 3 and record["machine"]
     with pytest.raises(ValueError, match="'machine' is written by write_record"):
         write_record(str(tmp_path / "r.json"), argparse.Namespace(), machine="mine")
+
+
+def test_phase_flow_forms_agree(key):
+    """benchmarks/phase_flow.py's complex-product flows iterate as `bj.amplitude_flow`."""
+    import jax.random as jr
+
+    import bridge_jax as bj
+    from benchmarks import phase_flow
+
+    op = bj.PhaseRetrieval.gaussian(6, 24, key=key, complex=True)
+    x = jr.normal(jr.fold_in(key, 1), (6,))
+    x0 = (x + 0.3 * jr.normal(jr.fold_in(key, 2), (6,))).astype(op.matrix.dtype)
+    ref = bj.amplitude_flow(op, op(x), x0=x0, step_size=0.5, num_steps=20)[0]
+    for vector_first in (False, True):
+        out = phase_flow._complex_flow(
+            op.matrix, op(x), x0, steps=20, step_size=0.5, vector_first=vector_first
+        )
+        np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-5)

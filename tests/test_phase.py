@@ -80,3 +80,39 @@ def test_phase_retrieval_on_images_with_coded_diffraction(key):
         bj.PhaseRetrieval.coded_diffraction((12,), 3, key=key)
     with pytest.raises(ValueError, match="matrix or a lineax operator"):
         bj.PhaseRetrieval(jnp.ones(5))
+
+
+@pytest.mark.parametrize("complex_", [False, True])
+def test_amplitude_flow_is_gradient_descent_on_the_amplitude_loss(key, complex_, x64):
+    """The flow's loop (real products on (Re x, Im x) pairs for a complex matrix model) takes
+    the steps x - mu * amplitude_gradient and reports amplitude_loss at every iterate."""
+    k_op, k_x, k_0 = jr.split(key, 3)
+    n, m, mu = 6, 30, 0.4
+    op = bj.PhaseRetrieval.gaussian(n, m, key=k_op, complex=complex_)
+    y = op(jr.normal(k_x, (n,))) + 0.05 * jr.uniform(jr.fold_in(k_x, 1), (m,))
+    x = x0 = jr.normal(k_0, (n,)) + (1j * jr.normal(jr.fold_in(k_0, 1), (n,)) if complex_ else 0)
+    expected = []
+    for _ in range(5):
+        expected.append(bj.amplitude_loss(op, x, y))
+        x = x - mu * bj.amplitude_gradient(op, x, y)
+    expected.append(bj.amplitude_loss(op, x, y))
+    x_hat, losses = bj.amplitude_flow(op, y, x0=x0, step_size=mu, num_steps=5)
+    assert x_hat.dtype == x.dtype
+    np.testing.assert_allclose(x_hat, x, rtol=1e-12)
+    np.testing.assert_allclose(losses, jnp.stack(expected), rtol=1e-12)
+
+
+def test_matrix_model_on_images(key):
+    """A matrix model on (H, W) images (`MatrixOperator(a, in_shape=...)`) measures and
+    reconstructs what the same matrix does on the flattened vectors."""
+    a = jr.normal(key, (40, 16)) + 1j * jr.normal(jr.fold_in(key, 1), (40, 16))
+    on_vectors = bj.PhaseRetrieval(a)
+    on_images = bj.PhaseRetrieval(bj.MatrixOperator(a, in_shape=(4, 4)))
+    img = jr.normal(jr.fold_in(key, 2), (4, 4))
+    y = on_images(img)
+    np.testing.assert_allclose(y, on_vectors(img.ravel()), rtol=1e-5)
+    x0 = (img + 0.1 * jr.normal(jr.fold_in(key, 3), (4, 4))).astype(a.dtype)
+    x_img, _ = bj.amplitude_flow(on_images, y, x0=x0, step_size=0.1, num_steps=20)
+    x_vec, _ = bj.amplitude_flow(on_vectors, y, x0=x0.ravel(), step_size=0.1, num_steps=20)
+    assert x_img.shape == (4, 4)
+    np.testing.assert_allclose(x_img.ravel(), x_vec, rtol=1e-4, atol=1e-5)

@@ -54,7 +54,7 @@ from bridge_jax.studies.phase.run import (
     signals,
     unit_digest,
 )
-from bridge_jax.studies.phase.trial import one_trial, training_subspace
+from bridge_jax.studies.phase.trial import one_trial, training_subspace, view_transforms
 
 __all__ = [
     "BEGIN",
@@ -76,4 +76,5 @@ __all__ = [
     "signals",
     "training_subspace",
     "unit_digest",
+    "view_transforms",
 ]

@@ -38,7 +38,7 @@ from bridge_jax.studies.phase.config import (
     PhaseConfig,
 )
 from bridge_jax.studies.phase.plot import plot, section
-from bridge_jax.studies.phase.trial import one_trial, training_subspace
+from bridge_jax.studies.phase.trial import one_trial, training_subspace, view_transforms
 
 
 def signals(c: PhaseConfig, data: str):
@@ -55,6 +55,13 @@ def signals(c: PhaseConfig, data: str):
     return pool[order[c.train_signals : c.train_signals + c.trials]], train
 
 
+# Every trial's view transforms, in a program compiled once per (configuration, data): they
+# do not depend on m, and compiling them into each unit's program cost ~1 s a unit.
+_trial_transforms = jax.jit(
+    jax.vmap(view_transforms, in_axes=(None, None, 0)), static_argnums=(0, 1)
+)
+
+
 def run_unit(c: PhaseConfig, data: str, field: str, ratio: float) -> dict:
     m = int(round(ratio * c.n))
     test, train = signals(c, data)
@@ -62,8 +69,9 @@ def run_unit(c: PhaseConfig, data: str, field: str, ratio: float) -> dict:
     subspace = training_subspace(c, data, train, jr.fold_in(base, 1))
     unit_key = jr.fold_in(jr.fold_in(base, 2 + FIELDS.index(field)), m)
     keys = jax.vmap(lambda t: jr.fold_in(unit_key, t))(jnp.arange(c.trials))
-    fn = jax.jit(jax.vmap(lambda x, k: one_trial(c, data, field, m, x, subspace, k)))
-    errors = np.asarray(fn(test, keys), dtype=np.float64)  # (trials, noise, inits)
+    transforms = _trial_transforms(c, data, keys)
+    fn = jax.jit(jax.vmap(lambda x, k, t: one_trial(c, data, field, m, x, subspace, k, t)))
+    errors = np.asarray(fn(test, keys, transforms), dtype=np.float64)  # (trials, noise, inits)
     return {"m": m, "errors": errors.tolist()}
 
 

@@ -25,10 +25,24 @@ def _transforms(key, c: PhaseConfig, data: str):
     )(keys)
 
 
-def _view_mean(key, x, c: PhaseConfig, data: str):
+def _streams(key):
+    """One trial's keys: operator, measurement noise, spectral and random starts, and the view
+    means of x and of the spectral estimate."""
+    return jr.split(key, 6)
+
+
+def view_transforms(c: PhaseConfig, data: str, key):
+    """The (2, K, n, n) transforms of one trial's two view means (of x, of the spectral
+    estimate), drawn from the trial's `key` as `one_trial` draws them. They do not depend on
+    m: `run_unit` computes them in a program of their own, compiled once per data."""
+    *_, k_v1, k_v2 = _streams(key)
+    return jnp.stack([_transforms(jr.split(k)[0], c, data) for k in (k_v1, k_v2)])
+
+
+def _view_mean(key, x, c: PhaseConfig, transforms):
     """(1/K) sum_k (T_k x + noise_k), the SSRL augmentation mean of one signal."""
-    k_t, k_e = jr.split(key)
-    bank = bj.ViewBank.from_transforms(_transforms(k_t, c, data), noise=c.aug_noise)
+    _, k_e = jr.split(key)
+    bank = bj.ViewBank.from_transforms(transforms, noise=c.aug_noise)
     return bank.views(x, key=k_e).mean(0)
 
 
@@ -40,9 +54,12 @@ def training_subspace(c: PhaseConfig, data: str, train, key):
     return bj.leading_subspace(views.T @ views / views.shape[0], max(c.n // 4, 1))
 
 
-def one_trial(c: PhaseConfig, data: str, field: str, m: int, x, subspace, key):
-    """Relative errors (noise levels, inits) for one signal x and one A drawn from `key`."""
-    k_a, k_e, k_spec, k_rand, k_v1, k_v2 = jr.split(key, 6)
+def one_trial(c: PhaseConfig, data: str, field: str, m: int, x, subspace, key, transforms=None):
+    """Relative errors (noise levels, inits) for one signal x and one A drawn from `key`;
+    `transforms` is `view_transforms(c, data, key)`, computed here when not given."""
+    k_a, k_e, k_spec, k_rand, k_v1, k_v2 = _streams(key)
+    if transforms is None:
+        transforms = view_transforms(c, data, key)
     op = bj.PhaseRetrieval.gaussian(c.n, m, key=k_a, complex=field == "complex")
     dtype = op.matrix.dtype
     side = (math.isqrt(c.n),) * 2
@@ -68,8 +85,8 @@ def one_trial(c: PhaseConfig, data: str, field: str, m: int, x, subspace, key):
             "spectral": spec,
             "random": direction * scale / jnp.linalg.norm(direction),
             "zero": jnp.zeros(c.n, dtype),
-            "ssrl_oracle": _view_mean(k_v1, x, c, data).astype(dtype),
-            "ssrl_spectral": _view_mean(k_v2, spec, c, data),
+            "ssrl_oracle": _view_mean(k_v1, x, c, transforms[0]).astype(dtype),
+            "ssrl_spectral": _view_mean(k_v2, spec, c, transforms[1]),
             "ssrl_subspace": proj * scale / jnp.maximum(jnp.linalg.norm(proj), 1e-12),
             "blur_spectral": blurred * scale / jnp.maximum(jnp.linalg.norm(blurred), 1e-12),
         }
