@@ -38,13 +38,13 @@ def _vector_matrix(op):
 
 
 def _forward(op, x):
-    """$Ax$. A matrix model computes $x A^\top$, which keeps a vmapped signal axis first."""
+    r"""$Ax$. A matrix model computes $x A^\top$, which keeps a vmapped signal axis first."""
     a = _vector_matrix(op)
     return op.operator.mv(x) if a is None else x @ a.T
 
 
 def _backward(op, r):
-    """$A^* r$ (the conjugate transpose), as $r \bar A$ for a matrix model (see `_forward`)."""
+    r"""$A^* r$ (the conjugate transpose), as $r \bar A$ for a matrix model (see `_forward`)."""
     a = _vector_matrix(op)
     return adjoint(op.operator).mv(r) if a is None else r @ jnp.conj(a)
 
@@ -72,10 +72,12 @@ def _loop(op) -> _Loop:
     r"""The signal itself, or for a complex $m \times n$ matrix model a real pair
     $(\mathrm{Re}\,x, \mathrm{Im}\,x)$ of shape (2, n) with real products only: with
     $C = [\mathrm{Re}A; \mathrm{Im}A]$ ($2m \times n$), one product $[x_r; x_i] C^\top$ gives
-    the four real parts of $Ax$, and one $[[r_r, r_i]; [r_i, -r_r]] C$ gives $A^* r$. The same
-    sums as the complex products in another order; on the 2-core CPU the phase study's flows
-    run 1.25-2.6x faster than with complex products (m = 512-128, n = 64;
-    `python -m benchmarks.phase_flow`)."""
+    the four real products $\mathrm{Re}A\,x_r$, $\mathrm{Im}A\,x_r$, $\mathrm{Re}A\,x_i$,
+    $\mathrm{Im}A\,x_i$ that make up $Ax$, and one $[[r_r, r_i]; [r_i, -r_r]] C$ gives
+    $A^* r$. The same sums as the complex products in another order; on the 2-core CPU the
+    phase study's flows run 1.06-2.8x faster than with complex products (m = 512-128,
+    n = 64; `python -m benchmarks.phase_flow`). The modulus has a zero derivative where it is
+    zero (as `jnp.abs` of a complex number), so gradients through a zero row stay finite."""
     a = _vector_matrix(op)
     if a is None or not jnp.iscomplexobj(a):
         same = lambda x: x  # noqa: E731
@@ -95,8 +97,14 @@ def _loop(op) -> _Loop:
         unpack=lambda x: lax.complex(x[0], x[1]),
         forward=forward,
         backward=backward,
-        modulus=lambda z: jnp.sqrt(jnp.sum(z * z, axis=0)),
+        modulus=_pair_modulus,
     )
+
+
+def _pair_modulus(z):
+    r"""$|z|$ of a real pair (2, m), with derivative 0 where $z = 0$ (not $\sqrt{0}$'s NaN)."""
+    s = jnp.sum(z * z, axis=0)
+    return jnp.where(s > 0, jnp.sqrt(jnp.where(s > 0, s, 1.0)), 0.0)
 
 
 def _residual(loop: _Loop, z, sqrt_y):

@@ -116,3 +116,52 @@ def test_matrix_model_on_images(key):
     x_vec, _ = bj.amplitude_flow(on_vectors, y, x0=x0.ravel(), step_size=0.1, num_steps=20)
     assert x_img.shape == (4, 4)
     np.testing.assert_allclose(x_img.ravel(), x_vec, rtol=1e-4, atol=1e-5)
+
+
+def test_complex_model_against_the_complex_formulas(key, x64):
+    """The loss and gradient of a complex matrix model (computed on (Re x, Im x) pairs with
+    real products) against the formulas in NumPy's complex arithmetic."""
+    k_op, k_x, k_y = jr.split(key, 3)
+    op = bj.PhaseRetrieval.gaussian(5, 17, key=k_op, complex=True)
+    x = jr.normal(k_x, (5,)) + 1j * jr.normal(jr.fold_in(k_x, 1), (5,))
+    y = op(jr.normal(k_y, (5,))) - 0.05  # a few negative measurements count as 0
+    a, xn, yn = np.asarray(op.matrix), np.asarray(x), np.maximum(np.asarray(y), 0.0)
+    z = a @ xn
+    residual = z - np.sqrt(yn) * z / np.abs(z)
+    np.testing.assert_allclose(
+        bj.amplitude_gradient(op, x, y), a.conj().T @ residual / 17, rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        bj.amplitude_loss(op, x, y), 0.5 * np.mean((np.abs(z) - np.sqrt(yn)) ** 2), rtol=1e-12
+    )
+
+
+def test_gradients_stay_finite_where_a_measurement_is_zero(key):
+    """At x = 0, or with a zero row of A, |Ax| is 0 somewhere: jax.grad of the loss (in x, in
+    A, through amplitude_flow in the step size) is finite, as for jnp.abs of a complex 0."""
+    a = jr.normal(key, (12, 4)) + 1j * jr.normal(jr.fold_in(key, 1), (12, 4))
+    a = a.at[3].set(0.0)
+    x = jr.normal(jr.fold_in(key, 2), (4,)).astype(a.dtype)
+    y = bj.PhaseRetrieval(a)(x)
+    for x_at in (jnp.zeros_like(x), x + 0.1):
+        g = jax.grad(lambda v: bj.amplitude_loss(bj.PhaseRetrieval(a), v, y).real)(x_at.real)
+        g_a = jax.grad(lambda b, v=x_at: bj.amplitude_loss(bj.PhaseRetrieval(b), v, y))(a)
+        assert bool(jnp.all(jnp.isfinite(g))) and bool(jnp.all(jnp.isfinite(g_a)))
+
+    def last_loss(mu):
+        return bj.amplitude_flow(bj.PhaseRetrieval(a), y, x0=x + 0.1, step_size=mu, num_steps=3)[1][
+            -1
+        ]
+
+    assert bool(jnp.isfinite(jax.grad(last_loss)(0.3)))
+
+
+def test_amplitude_flow_vmapped_over_signals_equals_a_loop(key):
+    op = bj.PhaseRetrieval.gaussian(4, 16, key=key, complex=True)
+    xs = jr.normal(jr.fold_in(key, 1), (3, 4)).astype(op.matrix.dtype)
+    ys = jax.vmap(op)(xs)
+    x0s = xs + 0.2
+    batched = jax.vmap(lambda y, z: bj.amplitude_flow(op, y, x0=z, num_steps=10)[0])(ys, x0s)
+    for i in range(3):
+        one = bj.amplitude_flow(op, ys[i], x0=x0s[i], num_steps=10)[0]
+        np.testing.assert_allclose(batched[i], one, rtol=1e-5, atol=1e-6)

@@ -8,7 +8,7 @@ import scipy.stats
 
 from bridge_jax._cli import main as cli_main
 from bridge_jax._stats import proportion_interval, summarize_success
-from bridge_jax.studies.phase import INITS, PhaseConfig, unit_digest
+from bridge_jax.studies.phase import INITS, PhaseConfig, one_trial, unit_digest, view_transforms
 
 ARGS = ["phase", "--quick", "--data", "sparse"]
 
@@ -87,6 +87,22 @@ def test_unit_shapes_and_errors_are_relative(quick_phase):
     a = np.asarray(unit["errors"])
     assert unit["m"] == 2 * c.n and a.shape == (c.trials, len(c.noise_levels), len(INITS))
     np.testing.assert_allclose(a[:, :, list(INITS).index("zero")], 1.0, rtol=1e-6)
+
+
+def test_one_trial_draws_its_own_view_transforms_as_run_unit_passes_them():
+    """`run_unit` computes each trial's view transforms in a program of their own; a trial
+    given them computes what a trial that draws them itself does."""
+    import jax
+    import jax.numpy as jnp
+    import jax.random as jr
+
+    c = PhaseConfig(num_steps=3, power_iters=3, noise_levels=(0.0,), k=3)
+    key, x = jr.key(5), jr.normal(jr.key(6), (c.n,))
+    sub = jnp.eye(c.n)[:, : c.n // 4]
+    given = view_transforms(c, "sparse", key)
+    assert given.shape == (2, c.k, c.n, c.n)
+    trial = jax.jit(lambda t: one_trial(c, "sparse", "complex", 2 * c.n, x, sub, key, t))
+    np.testing.assert_array_equal(trial(None), trial(given))
 
 
 @pytest.mark.parametrize("k,n", [(0, 10), (3, 10), (10, 10), (17, 40), (1, 1)])

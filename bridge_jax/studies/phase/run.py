@@ -55,8 +55,9 @@ def signals(c: PhaseConfig, data: str):
     return pool[order[c.train_signals : c.train_signals + c.trials]], train
 
 
-# Every trial's view transforms, in a program compiled once per (configuration, data): they
-# do not depend on m, and compiling them into each unit's program cost ~1 s a unit.
+# Every trial's view transforms, in a program compiled once per (configuration, data): the
+# program does not depend on m or the field, and compiling it into each unit's program cost
+# ~1 s a unit.
 _trial_transforms = jax.jit(
     jax.vmap(view_transforms, in_axes=(None, None, 0)), static_argnums=(0, 1)
 )

@@ -33,8 +33,9 @@ def _streams(key):
 
 def view_transforms(c: PhaseConfig, data: str, key):
     """The (2, K, n, n) transforms of one trial's two view means (of x, of the spectral
-    estimate), drawn from the trial's `key` as `one_trial` draws them. They do not depend on
-    m: `run_unit` computes them in a program of their own, compiled once per data."""
+    estimate), drawn from the trial's `key` as `one_trial` draws them. Their program does not
+    depend on m or the field (their values do, through the key): `run_unit` computes them in
+    a program of its own, compiled once per data set."""
     *_, k_v1, k_v2 = _streams(key)
     return jnp.stack([_transforms(jr.split(k)[0], c, data) for k in (k_v1, k_v2)])
 
