@@ -137,3 +137,20 @@ def test_phase_flow_forms_agree(key):
             op.matrix, op(x), x0, steps=20, step_size=0.5, vector_first=vector_first
         )
         np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_profile_step_sums_xla_ops_by_kind():
+    from benchmarks.profile_step import op_kinds
+
+    events = [
+        {"ph": "X", "name": "dot.1", "dur": 3000.0},
+        {"ph": "X", "name": "dot.12", "dur": 1000.0},
+        {"ph": "X", "name": "sort", "dur": 6000.0},
+        {"ph": "X", "name": "$_jit.py:206 __call__", "dur": 9e9},  # a Python frame
+        {"ph": "X", "name": "ThunkExecutor::Execute", "dur": 9e9},  # the runtime
+        {"ph": "i", "name": "dot.3", "dur": 9e9},  # not a complete event
+    ]
+    kinds = op_kinds(events, steps=2)
+    assert list(kinds) == ["sort", "dot"]
+    assert kinds["dot"] == {"ms_per_step": 2.0, "ops": 2}
+    assert kinds["sort"] == {"ms_per_step": 3.0, "ops": 1}
