@@ -56,13 +56,12 @@ def main(argv=None) -> int:
 
     import equinox as eqx
     import jax
-    import jax.numpy as jnp
     import jax.random as jr
 
     import bridge_jax as bj
     from bridge_jax.studies._config import MethodsConfig
     from bridge_jax.studies.methods.config import STREAM
-    from bridge_jax.studies.methods.trial import init_methods, make_trial
+    from bridge_jax.studies.methods.trial import init_methods, make_trial, step_functions
 
     bj.use_unrolled_threefry()
     c = MethodsConfig.quick() if args.quick else MethodsConfig()
@@ -70,23 +69,10 @@ def main(argv=None) -> int:
     key = jr.fold_in(jr.fold_in(jr.key(c.seed), STREAM), 0)
     trial_keys = jr.split(jr.fold_in(key, 0), c.trials)
     data = jax.jit(jax.vmap(lambda k: make_trial(k, kind, float(value), c)))(trial_keys)
-    batches = data["train"]
+    step = eqx.filter_jit(eqx.filter_value_and_grad(step_functions(data, c)[0]))
     records = {}
     for name in args.methods.split(","):
-        methods = init_methods(name, c, trial_keys, data["step"], batches.sigma)
-
-        def loss(ms, k):
-            # As the study's `train`: one random minibatch per step, every trial at once.
-            k_batch, k_method = jr.split(k)
-            index = jr.choice(k_batch, c.signals, (min(c.batch_size, c.signals),), replace=False)
-            full = c.batch_size >= c.signals
-
-            def one(m, b, kk):
-                return m.loss(b if full else b.subset(index), key=kk)
-
-            return jnp.sum(eqx.filter_vmap(one)(ms, batches, jr.split(k_method, c.trials)))
-
-        step = eqx.filter_jit(eqx.filter_value_and_grad(loss))
+        methods = init_methods(name, c, trial_keys, data["step"], data["train"].sigma)
         seconds, first = median_time(step, methods, jr.key(1), repeat=args.repeat)
         with tempfile.TemporaryDirectory() as trace_dir:
             jax.profiler.start_trace(trace_dir)

@@ -11,7 +11,6 @@ functions act on ONE signal (a vector, or an image for an operator on images, e.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import NamedTuple
 
 import equinox as eqx
@@ -35,18 +34,6 @@ def _vector_matrix(op):
     ):
         return a.matrix
     return None
-
-
-def _forward(op, x):
-    r"""$Ax$. A matrix model computes $x A^\top$, which keeps a vmapped signal axis first."""
-    a = _vector_matrix(op)
-    return op.operator.mv(x) if a is None else x @ a.T
-
-
-def _backward(op, r):
-    r"""$A^* r$ (the conjugate transpose), as $r \bar A$ for a matrix model (see `_forward`)."""
-    a = _vector_matrix(op)
-    return adjoint(op.operator).mv(r) if a is None else r @ jnp.conj(a)
 
 
 def _dtype(op) -> jnp.dtype:
@@ -81,7 +68,7 @@ def _loop(op) -> _Loop:
     a = _vector_matrix(op)
     if a is None or not jnp.iscomplexobj(a):
         same = lambda x: x  # noqa: E731
-        return _Loop(same, same, partial(_forward, op), partial(_backward, op), jnp.abs)
+        return _Loop(same, same, op.operator.mv, adjoint(op.operator).mv, jnp.abs)
     m = a.shape[0]
     c = jnp.concatenate([a.real, a.imag])
 
@@ -193,7 +180,7 @@ class PhaseRetrieval(eqx.Module):
         return is_complex(self.operator)
 
     def __call__(self, x):
-        return jnp.abs(_forward(self, check.shape("x", x, self.in_shape))) ** 2
+        return jnp.abs(self.operator.mv(check.shape("x", x, self.in_shape))) ** 2
 
     @property
     def out_shape(self) -> tuple[int, ...]:
@@ -213,12 +200,14 @@ def amplitude_gradient(op: PhaseRetrieval, x, y):
     $df = \mathrm{Re}\langle \nabla f, dx\rangle$, and descent along $-\nabla f$ decreases $f$.
     """
     loop = _loop(op)
-    return loop.unpack(_gradient_and_loss(op, loop, loop.pack(x), y)[0])
+    sqrt_y = jnp.sqrt(jnp.maximum(y, 0.0))
+    return loop.unpack(_gradient_and_loss(op, loop, loop.pack(x), sqrt_y)[0])
 
 
-def _gradient_and_loss(op, loop: _Loop, x, y):
-    """The amplitude gradient and loss at `x` in the loop's representation."""
-    r, loss = _residual(loop, loop.forward(x), jnp.sqrt(jnp.maximum(y, 0.0)))
+def _gradient_and_loss(op, loop: _Loop, x, sqrt_y):
+    r"""The amplitude gradient and loss at `x` in the loop's representation; `sqrt_y` is
+    $\sqrt{\max(y, 0)}$."""
+    r, loss = _residual(loop, loop.forward(x), sqrt_y)
     return loop.backward(r) / op.out_size, loss
 
 
@@ -260,13 +249,14 @@ def _amplitude_flow(op, y, x0, step_size, num_steps, check_step: bool):
     if check_step:
         x0 = eqx.error_if(x0, jnp.asarray(step_size) <= 0, "step_size must be > 0.")
     loop = _loop(op)
+    sqrt_y = jnp.sqrt(jnp.maximum(y, 0.0))
 
     def step(x, _):
-        gradient, loss = _gradient_and_loss(op, loop, x, y)
+        gradient, loss = _gradient_and_loss(op, loop, x, sqrt_y)
         return x - step_size * gradient, loss
 
     x, losses = lax.scan(step, loop.pack(x0), None, length=num_steps)
-    final_loss = _gradient_and_loss(op, loop, x, y)[1]
+    final_loss = _gradient_and_loss(op, loop, x, sqrt_y)[1]
     return loop.unpack(x), jnp.concatenate([losses, final_loss[None]])
 
 

@@ -95,12 +95,11 @@ def _is_shrinkage(name: str, c: MethodsConfig) -> bool:
     return name not in bj.SSRL_METHODS and c.reconstructor == "shrinkage"
 
 
-def train(name: str, data: dict, c: MethodsConfig, key, checkpoint: str | None):
-    """Train one method on every trial at once (a batch of models, one compiled step)."""
+def step_functions(data: dict, c: MethodsConfig):
+    """`(loss, update)` of a training step for a batch of models (one per trial), each
+    `fn(models, key)`: the loss summed over trials, and the methods' own updates (EMA
+    targets, DINO's centre)."""
     batches = data["train"]
-    methods = init_methods(
-        name, c, jr.split(jr.fold_in(key, 0), c.trials), data["step"], batches.sigma
-    )
 
     def per_trial(fn, ms, k):
         # The same random minibatch for the loss and the update of a step (DINO's centre).
@@ -119,6 +118,15 @@ def train(name: str, data: dict, c: MethodsConfig, key, checkpoint: str | None):
     def update(ms, k):
         return per_trial(lambda m, b, kk: m.update(b, key=kk), ms, k)
 
+    return loss, update
+
+
+def train(name: str, data: dict, c: MethodsConfig, key, checkpoint: str | None):
+    """Train one method on every trial at once (a batch of models, one compiled step)."""
+    methods = init_methods(
+        name, c, jr.split(jr.fold_in(key, 0), c.trials), data["step"], data["train"].sigma
+    )
+    loss, update = step_functions(data, c)
     return bj.fit(
         loss,
         methods,
