@@ -155,7 +155,7 @@ class UnrolledShrinkage(AbstractReconstructor):
             return jnp.sign(z) * jnp.maximum(jnp.abs(z) - tau * jnp.exp(log_lam), 0.0), None
 
         x0 = jnp.zeros(op.in_structure().shape, y.dtype)
-        x, _ = lax.scan(body, x0, (self.steps.astype(y.dtype), self.log_thresholds))
+        x, _ = lax.scan(body, x0, (self.steps.astype(y.dtype), self.log_thresholds), unroll=True)
         return x
 
 

@@ -8,6 +8,7 @@ import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from . import _validate as check
+from ._random import permutation
 
 AMPLITUDES = ("gaussian", "rademacher", "uniform")
 
@@ -27,7 +28,7 @@ def sparse_signal(
     check.one_of("amplitude", amplitude, AMPLITUDES)
     dtype = jnp.result_type(float) if dtype is None else dtype
     k_support, k_amp = jr.split(key)
-    support = jr.permutation(k_support, n)[:s]
+    support = permutation(k_support, n)[:s]
     if amplitude == "gaussian":
         values = jr.normal(k_amp, (s,), dtype)
     elif amplitude == "rademacher":

@@ -1,4 +1,5 @@
-"""`use_unrolled_threefry`: JAX's unrolled Threefry lowering on the CPU gives the same bits."""
+"""Random draws: `use_unrolled_threefry` gives the same bits; small permutations by counting
+(`bridge_jax._random`) give the same numbers as `jax.random.permutation`."""
 
 import json
 import subprocess
@@ -8,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
+import pytest
 
 import bridge_jax as bj
 
@@ -48,3 +50,59 @@ def test_unrolled_threefry_program_has_no_loop():
     text = jax.jit(lambda k: jr.bits(k, (64,))).lower(jr.key(0)).as_text()
     assert "stablehlo.while" not in text
     assert jnp.asarray(jr.bits(jr.key(0), (64,))).dtype == jnp.uint32
+
+
+def test_permutations_by_counting_equal_jax_permutation():
+    from bridge_jax import _random
+
+    # Sizes around the halves (odd, even), the threshold, and above it (the sort); an int,
+    # integer and float arrays; raw uint32 keys and typed keys.
+    for n in (1, 2, 3, 7, 32, 45, _random.COUNTING_MAX, _random.COUNTING_MAX + 1, 200):
+        for seed in range(3):
+            for key in (jr.key(100 * n + seed), jr.PRNGKey(100 * n + seed)):
+                want = jr.permutation(key, n)
+                for counting in (None, True):
+                    got = _random.permutation(key, n, counting=counting)
+                    assert got.dtype == want.dtype and np.array_equal(got, want), (n, counting)
+                    ranks = _random.random_ranks(n, key, counting=counting)
+                    assert np.array_equal(ranks, np.argsort(np.asarray(want))), (n, counting)
+                for x in (jnp.arange(n) % 3, jnp.linspace(-1.0, 1.0, n)):
+                    got = _random.permutation(key, x, counting=True)
+                    assert got.dtype == x.dtype
+                    assert np.array_equal(got, jr.permutation(key, x))
+    # Vmapped and compiled, as the losses draw them (one per signal).
+    keys = jr.split(jr.key(3), 50)
+    got = jax.jit(jax.vmap(lambda k: _random.permutation(k, 40)))(keys)
+    assert np.array_equal(got, jax.vmap(lambda k: jr.permutation(k, 40))(keys))
+
+
+def test_stable_ranks_break_ties_by_index_as_the_sort():
+    from bridge_jax import _random
+
+    # 32-bit keys collide rarely, so the ties are made by hand: the counting must order equal
+    # keys by position, as the stable sort inside jax.random.permutation does.
+    rng = np.random.default_rng(0)
+    for n in (2, 5, 16, 33):
+        keys = jnp.asarray(rng.integers(0, 4, n), jnp.uint32)  # many ties
+        keys = keys.at[0].set(np.iinfo(np.uint32).max)  # and the padding's value
+        _, order = jax.lax.sort_key_val(keys, jnp.arange(n))
+        assert np.array_equal(_random.stable_ranks(keys), np.argsort(np.asarray(order)))
+
+
+def test_permutation_rejects_bad_input():
+    from bridge_jax import _random
+
+    with pytest.raises(ValueError, match="1-D array"):
+        _random.permutation(jr.key(0), jnp.zeros((3, 3)))
+    with pytest.raises(ValueError, match="x must be >= 1"):
+        _random.permutation(jr.key(0), 0)
+
+
+def test_row_groups_are_the_permutation_of_group_labels():
+    # row_groups draws its partition without a sort; it is still jax.random.permutation's.
+    key = jr.key(11)
+    for shape, groups in (((32,), 4), ((5, 6), 4), ((100,), 3)):
+        m = int(np.prod(shape))
+        label = jr.permutation(key, jnp.arange(m) % groups).reshape(shape)
+        want = label[None] == jnp.arange(groups).reshape((-1,) + (1,) * len(shape))
+        assert np.array_equal(bj.row_groups(shape, groups, key=key), want)

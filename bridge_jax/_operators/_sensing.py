@@ -17,6 +17,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Inexact, Int, PRNGKeyArray
 
 from .. import _validate as check
+from .._random import random_ranks
 from ._base import AbstractOperator, Transpose, dense_matrix
 
 
@@ -154,15 +155,6 @@ def _(op):
 @lx.conj.register(Mask)
 def _(op):
     return op
-
-
-def random_ranks(size: int, key: PRNGKeyArray) -> Int[Array, " size"]:
-    """A uniform random rank 0..size-1 for each of `size` entries: the inverse of
-    `jr.permutation(key, size)`, by a scatter (argsort's numbers without a second sort; 1.7x
-    faster batched on XLA:CPU)."""
-    perm = jr.permutation(key, size)
-    ranks = jnp.arange(size, dtype=perm.dtype)
-    return jnp.zeros(size, perm.dtype).at[perm].set(ranks, unique_indices=True)
 
 
 def random_mask(shape, ratio, *, key: PRNGKeyArray) -> Bool[Array, "..."]:

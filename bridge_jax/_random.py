@@ -1,0 +1,110 @@
+r"""Random permutations of small arrays without a sort: the same numbers as
+`jax.random.permutation`.
+
+`jax.random.permutation(key, n)` draws 32-bit keys and sorts by them (one round of
+`lax.sort_key_val` for $n < 2^{10}$; more rounds above, against repeated keys). On XLA:CPU a
+batched sort of a few dozen entries is slow: in the methods study's Noise2Self step, one row
+partition per signal (2,560 signals of 32 rows) was a quarter of the step. For small $n$ the
+rank of each key in the stable sort is a count, $r_i = \#\{j : k_j < k_i\} + \#\{j < i : k_j
+= k_i\}$ ($n^2$ comparisons that fuse into one pass), and the permutation is read off the
+ranks the same way. Both give exactly what the sort gives (`tests/test_random.py`).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jax import lax
+from jaxtyping import Array, Float, Int, PRNGKeyArray, UInt32
+
+from . import _validate as check
+
+# Up to this size the counting form is used (n^2 comparisons per permutation); above it the
+# sort (n log n). `benchmarks/random_draws.py` measures both.
+COUNTING_MAX = 64
+
+
+def _one_sort_round(n: int) -> bool:
+    # jax.random.permutation's number of sorting rounds (`jax._src.random._shuffle`).
+    rounds = int(np.ceil(3 * np.log(max(1, n)) / np.log(np.iinfo(np.uint32).max)))
+    return rounds == 1
+
+
+def _count(matrix: Float[Array, "n k"], weights) -> Float[Array, " n"]:
+    # Row sums of 0/1 entries as a matrix product: exact in float32 (n < 2**24; HIGHEST: no
+    # reduced-precision products on accelerators), and on XLA:CPU several times faster than
+    # the same sum as a reduction for n = 64-128 (benchmarks/permutations.py).
+    return jnp.matmul(matrix, weights.astype(jnp.float32), precision=lax.Precision.HIGHEST)
+
+
+def stable_ranks(keys: UInt32[Array, " n"]) -> Int[Array, " n"]:
+    """The position of each of the 1-D uint32 `keys` after a stable ascending sort (ties in
+    index order, as `lax.sort_key_val`), by counting the entries that come before it."""
+    n = keys.shape[0]
+    half = -(-n // 2)
+    # The columns in two halves, padded with entries that precede nothing, visited by a loop:
+    # a loop's operands are materialised, so XLA:CPU cannot fuse the keys' hash into the n^2
+    # comparisons and compute it again for each (8x slower at n = 64).
+    pad = 2 * half - n
+    cols = jnp.concatenate([keys, jnp.full((pad,), jnp.iinfo(jnp.uint32).max, jnp.uint32)])
+    cols, col_index = cols.reshape(2, half), jnp.arange(2 * half).reshape(2, half)
+    row_index = jnp.arange(n)
+
+    def add_half(b, total):
+        k, i = cols[b], col_index[b]
+        below = k[None, :] < keys[:, None]
+        tied_before = (k[None, :] == keys[:, None]) & (i[None, :] < row_index[:, None])
+        return total + _count((below | tied_before).astype(jnp.float32), jnp.ones(half))
+
+    total = lax.fori_loop(0, 2, add_half, jnp.zeros(n, jnp.float32))
+    return total.astype(jnp.int32)
+
+
+def _sort_keys(key: PRNGKeyArray, n: int) -> Array:
+    # The keys of jax.random.permutation's single round: bits of the split's second key.
+    _, subkey = jr.split(key)
+    return jr.bits(subkey, (n,), jnp.uint32)
+
+
+def _counting(n: int, counting: bool | None) -> bool:
+    use = n <= COUNTING_MAX if counting is None else counting
+    return use and _one_sort_round(n)
+
+
+def random_ranks(
+    size: int, key: PRNGKeyArray, *, counting: bool | None = None
+) -> Int[Array, " size"]:
+    """A uniform random rank 0..size-1 for each of `size` entries: the inverse of
+    `jr.permutation(key, size)` (the same numbers).
+
+    `counting`: `None` (default) counts for `size` up to `COUNTING_MAX` and sorts above;
+    `True` or `False` forces either (the numbers are the same)."""
+    size = check.positive_int("size", size)
+    if _counting(size, counting):
+        return stable_ranks(_sort_keys(key, size))
+    perm = jr.permutation(key, size)
+    # The inverse by a scatter: argsort's numbers without a second sort.
+    ranks = jnp.arange(size, dtype=perm.dtype)
+    return jnp.zeros(size, perm.dtype).at[perm].set(ranks, unique_indices=True)
+
+
+def permutation(key: PRNGKeyArray, x, *, counting: bool | None = None) -> Array:
+    """`jax.random.permutation(key, x)` for an int `x` (a permutation of `range(x)`) or a
+    1-D array `x` (its entries permuted): the same numbers, by counting for sizes up to
+    `COUNTING_MAX` (`counting` as in `random_ranks`)."""
+    if np.ndim(x) == 0:
+        n = check.positive_int("x", x)
+        x = None
+    else:
+        x = jnp.asarray(x)
+        if x.ndim != 1:
+            raise ValueError(f"x must be an int or a 1-D array, got an array of shape {x.shape}.")
+        n = x.shape[0]
+    if not _counting(n, counting):
+        return jr.permutation(key, n if x is None else x)
+    ranks = stable_ranks(_sort_keys(key, n))
+    # perm[p] = the index i whose rank is p: one match per row.
+    hits = (ranks[None, :] == jnp.arange(n, dtype=ranks.dtype)[:, None]).astype(jnp.float32)
+    index = _count(hits, jnp.arange(n)).astype(jnp.arange(n).dtype)
+    return index if x is None else x[index]
