@@ -103,7 +103,7 @@ class UnrolledNet(AbstractReconstructor):
             return z + self.denoiser(z.reshape(-1)).reshape(z.shape), None
 
         x0 = jnp.zeros(op.in_structure().shape, y.dtype)
-        x, _ = lax.scan(body, x0, self.log_steps)
+        x, _ = lax.scan(body, x0, self.log_steps, unroll=True)
         return x
 
 

@@ -67,4 +67,4 @@ class UnrolledLandweber(AbstractReconstructor):
         )
         if svd is not None:
             return spectral_iterate(op, svd, y, x0, steps)[0]
-        return _landweber(op, y, x0, steps, False)[0]
+        return _landweber(op, y, x0, steps, False, unroll=True)[0]

@@ -63,14 +63,14 @@ def prepare(op, y, x0, step_size, num_steps: int, throw: bool = True, positive: 
 
 
 @eqx.filter_jit
-def _landweber(op, y, x0, steps, throw: bool):
+def _landweber(op, y, x0, steps, throw: bool, unroll: int | bool = 1):
     def step(x, tau):
         r = y - op.mv(x)
         # The adjoint is formed inside the loop body: XLA then folds a matrix transpose into
         # the product instead of materialising a transposed copy (same numbers as A^T y).
         return x + tau * adjoint(op).mv(r).astype(x.dtype), 0.5 * sum_squares(r)
 
-    x, losses = lax.scan(step, x0, steps)
+    x, losses = lax.scan(step, x0, steps, unroll=unroll)
     losses = jnp.concatenate([losses, measurement_loss(op, x, y)[None]])
     if throw:
         # Inputs traced by a caller's jit are checked here (concrete ones were, in `prepare`).
