@@ -55,25 +55,32 @@ def test_unrolled_threefry_program_has_no_loop():
 def test_permutations_by_counting_equal_jax_permutation():
     from bridge_jax import _random
 
-    # Sizes around the halves (odd, even), the threshold, and above it (the sort); an int,
-    # integer and float arrays; raw uint32 keys and typed keys.
-    for n in (1, 2, 3, 7, 32, 45, _random.COUNTING_MAX, _random.COUNTING_MAX + 1, 200):
-        for seed in range(3):
-            for key in (jr.key(100 * n + seed), jr.PRNGKey(100 * n + seed)):
-                want = jr.permutation(key, n)
-                for counting in (None, True):
-                    got = _random.permutation(key, n, counting=counting)
-                    assert got.dtype == want.dtype and np.array_equal(got, want), (n, counting)
-                    ranks = _random.random_ranks(n, key, counting=counting)
-                    assert np.array_equal(ranks, np.argsort(np.asarray(want))), (n, counting)
-                for x in (jnp.arange(n) % 3, jnp.linspace(-1.0, 1.0, n)):
-                    got = _random.permutation(key, x, counting=True)
-                    assert got.dtype == x.dtype
-                    assert np.array_equal(got, jr.permutation(key, x))
-    # Vmapped and compiled, as the losses draw them (one per signal).
-    keys = jr.split(jr.key(3), 50)
-    got = jax.jit(jax.vmap(lambda k: _random.permutation(k, 40)))(keys)
-    assert np.array_equal(got, jax.vmap(lambda k: jr.permutation(k, 40))(keys))
+    def both(key, n):
+        ints, floats = jnp.arange(n) % 3, jnp.linspace(-1.0, 1.0, n)
+        want = (jr.permutation(key, n), jr.permutation(key, ints), jr.permutation(key, floats))
+        got = [
+            (
+                _random.permutation(key, n, counting=counting),
+                _random.permutation(key, ints, counting=counting),
+                _random.permutation(key, floats, counting=counting),
+                _random.random_ranks(n, key, counting=counting),
+            )
+            for counting in (None, True)
+        ]
+        return want, got
+
+    # Sizes around the halves (odd, even), the threshold and above it (the default sorts
+    # there); ints, integer and float arrays; vmapped and compiled, as the losses draw them
+    # (one per signal); typed keys, and raw uint32 keys for one size.
+    cases = [(n, jr.split(jr.key(n), 3)) for n in (1, 7, 32, 45, 64, 65, 200)]
+    cases.append((45, jr.split(jr.PRNGKey(45), 3)))
+    for n, keys in cases:
+        want, got = jax.jit(jax.vmap(lambda k, n=n: both(k, n)))(keys)
+        inverse = np.argsort(np.asarray(want[0]), axis=1)
+        for counting, (perm, ints, floats, ranks) in zip((None, True), got, strict=True):
+            for a, b in ((perm, want[0]), (ints, want[1]), (floats, want[2])):
+                assert a.dtype == b.dtype and np.array_equal(a, b), (n, counting)
+            assert np.array_equal(ranks, inverse), (n, counting)
 
 
 def test_stable_ranks_break_ties_by_index_as_the_sort():
