@@ -15,6 +15,9 @@ sort above `COUNTING_MAX`.
 
 from __future__ import annotations
 
+import functools
+
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -70,6 +73,21 @@ def _sort_keys(key: PRNGKeyArray, n: int) -> Array:
     return jr.bits(subkey, (n,), jnp.uint32)
 
 
+# The counting forms as compiled programs, one per size: called eagerly (as tests and scripts
+# do), a dozen primitives would otherwise each be compiled on their own.
+@functools.partial(jax.jit, static_argnums=1)
+def _counted_ranks(key: PRNGKeyArray, n: int) -> Int[Array, " n"]:
+    return stable_ranks(_sort_keys(key, n))
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _counted_permutation(key: PRNGKeyArray, n: int) -> Int[Array, " n"]:
+    ranks = stable_ranks(_sort_keys(key, n))
+    # perm[p] = the index i whose rank is p: one match per row.
+    hits = (ranks[None, :] == jnp.arange(n, dtype=ranks.dtype)[:, None]).astype(jnp.float32)
+    return _count(hits, jnp.arange(n)).astype(jnp.arange(n).dtype)
+
+
 def _counting(n: int, counting: bool | None) -> bool:
     use = n <= COUNTING_MAX if counting is None else counting
     return use and _one_sort_round(n)
@@ -85,7 +103,7 @@ def random_ranks(
     `True` or `False` forces either (the numbers are the same)."""
     size = check.positive_int("size", size)
     if _counting(size, counting):
-        return stable_ranks(_sort_keys(key, size))
+        return _counted_ranks(key, size)
     perm = jr.permutation(key, size)
     # The inverse by a scatter: argsort's numbers without a second sort.
     ranks = jnp.arange(size, dtype=perm.dtype)
@@ -106,8 +124,5 @@ def permutation(key: PRNGKeyArray, x, *, counting: bool | None = None) -> Array:
         n = x.shape[0]
     if not _counting(n, counting):
         return jr.permutation(key, n if x is None else x)
-    ranks = stable_ranks(_sort_keys(key, n))
-    # perm[p] = the index i whose rank is p: one match per row.
-    hits = (ranks[None, :] == jnp.arange(n, dtype=ranks.dtype)[:, None]).astype(jnp.float32)
-    index = _count(hits, jnp.arange(n)).astype(jnp.arange(n).dtype)
+    index = _counted_permutation(key, n)
     return index if x is None else x[index]
