@@ -73,6 +73,7 @@ def row_groups(shape, num_groups: int, *, key: PRNGKeyArray) -> Bool[Array, "G .
     split $g$ holds out); every entry is true in exactly one group.
     """
     shape = check.signal_shape("shape", shape)
+    check.prng_key("key", key)
     m = math.prod(shape)
     num_groups = check.int_in_range("num_groups", num_groups, 2, max(2, m))
     # jr.permutation(key, arange(m) % num_groups), the same numbers without a sort.

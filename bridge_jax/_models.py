@@ -18,7 +18,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from . import _validate as check
 from ._operators import adjoint
-from ._reconstructors import AbstractReconstructor
+from ._reconstructors import AbstractReconstructor, scan_unroll
 
 
 def _mlp(in_size: int, out_size: int, width: int, depth: int, key, *, zero_last=False):
@@ -103,7 +103,7 @@ class UnrolledNet(AbstractReconstructor):
             return z + self.denoiser(z.reshape(-1)).reshape(z.shape), None
 
         x0 = jnp.zeros(op.in_structure().shape, y.dtype)
-        x, _ = lax.scan(body, x0, self.log_steps, unroll=True)
+        x, _ = lax.scan(body, x0, self.log_steps, unroll=scan_unroll(self.log_steps.shape[0]))
         return x
 
 
@@ -155,7 +155,8 @@ class UnrolledShrinkage(AbstractReconstructor):
             return jnp.sign(z) * jnp.maximum(jnp.abs(z) - tau * jnp.exp(log_lam), 0.0), None
 
         x0 = jnp.zeros(op.in_structure().shape, y.dtype)
-        x, _ = lax.scan(body, x0, (self.steps.astype(y.dtype), self.log_thresholds), unroll=True)
+        params = (self.steps.astype(y.dtype), self.log_thresholds)
+        x, _ = lax.scan(body, x0, params, unroll=scan_unroll(self.log_thresholds.shape[0]))
         return x
 
 

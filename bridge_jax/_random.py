@@ -8,9 +8,9 @@ partition per signal (2,560 signals of 32 rows) was a quarter of the step. For s
 rank of each key in the stable sort is a count, $r_i = \#\{j : k_j < k_i\} + \#\{j < i : k_j
 = k_i\}$ ($n^2$ comparisons, summed by a matrix product), and the permutation is read off the
 ranks the same way. Both give exactly what the sort gives (`tests/test_random.py`); batched
-over 2,560 keys, the counting is 4-13x faster for $n \le 64$ on the 2-core CPU
-(`python -m benchmarks.permutations`). The memory is $O(n^2)$ per permutation, hence the
-sort above `COUNTING_MAX`.
+over 2,560 keys the counting is 2.8-10x faster for $8 \le n \le 64$ on the 2-core CPU
+(`python -m benchmarks.permutations`; less over few keys: 0.7x for $n = 8$ over 256). The
+memory is $O(n^2)$ per permutation, hence the sort above `COUNTING_MAX`.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def stable_ranks(keys: UInt32[Array, " n"]) -> Int[Array, " n"]:
         return total + _count((below | tied_before).astype(jnp.float32), jnp.ones(half))
 
     total = lax.fori_loop(0, 2, add_half, jnp.zeros(n, jnp.float32))
-    return total.astype(jnp.int32)
+    return total.astype(jnp.arange(n).dtype)  # int32, or int64 under x64: jax's index dtype
 
 
 def _sort_keys(key: PRNGKeyArray, n: int) -> Array:
@@ -100,7 +100,8 @@ def random_ranks(
     `jr.permutation(key, size)` (the same numbers).
 
     `counting`: `None` (default) counts for `size` up to `COUNTING_MAX` and sorts above;
-    `True` or `False` forces either (the numbers are the same)."""
+    `True` counts at any size where JAX sorts once (2 to about 1,600; JAX draws no keys for
+    1 and sorts repeatedly above), `False` sorts. The numbers are the same."""
     size = check.positive_int("size", size)
     if _counting(size, counting):
         return _counted_ranks(key, size)
@@ -111,9 +112,9 @@ def random_ranks(
 
 
 def permutation(key: PRNGKeyArray, x, *, counting: bool | None = None) -> Array:
-    """`jax.random.permutation(key, x)` for an int `x` (a permutation of `range(x)`) or a
-    1-D array `x` (its entries permuted): the same numbers, by counting for sizes up to
-    `COUNTING_MAX` (`counting` as in `random_ranks`)."""
+    """`jax.random.permutation(key, x)` for a Python int `x >= 1` (a permutation of
+    `range(x)`) or a 1-D array `x` (its entries permuted): the same numbers, by counting for
+    sizes up to `COUNTING_MAX` (`counting` as in `random_ranks`)."""
     if np.ndim(x) == 0:
         n = check.positive_int("x", x)
         x = None

@@ -37,6 +37,19 @@ from jaxtyping import Array, Float, Inexact, PRNGKeyArray
 from . import _validate as check
 from ._operators import adjoint, check_input, check_operator
 
+# Unrolled networks run up to this many iterations as straight-line code (`lax.scan` fully
+# unrolled): XLA:CPU then fuses across iterations and, under the gradient, no longer
+# materialises broadcast parameters and stacked residuals inside a loop (a Noise2Self training
+# step of the learned ISTA 74 -> 42-49 ms at T = 10; convolutions in a loop ran ~8x slower).
+# Compile time grows with T and past ~30 iterations the gain is gone, so longer ones keep the
+# rolled loop (`benchmarks/RESULTS.md`, session 11).
+FULL_UNROLL_MAX = 32
+
+
+def scan_unroll(length: int) -> int:
+    """`lax.scan`'s `unroll` for an unrolled network of `length` iterations."""
+    return length if length <= FULL_UNROLL_MAX else 1
+
 
 class AbstractReconstructor(eqx.Module):
     r"""A learned map from a measurement to a signal: `model(op, y, *, key=None) -> x`.
@@ -304,11 +317,10 @@ class UnrolledProximalGradient(AbstractReconstructor):
             z = x - jnp.exp(log_tau).astype(x.dtype) * a_star.mv(op.mv(x) - y)
             return eqx.combine(params if self.shared else p, static).denoise(z), None
 
-        # Unrolled: XLA:CPU runs convolutions inside a while loop ~8x slower than the same
-        # convolutions in straight-line code (measured on the benchmark's training step), and K
-        # is small.
+        # Unrolled (`scan_unroll`): XLA:CPU runs convolutions inside a while loop ~8x slower
+        # than the same convolutions in straight-line code (the benchmark's training step).
         xs = (self.log_steps, None if self.shared else params)
-        x, _ = lax.scan(body, u, xs, unroll=True)
+        x, _ = lax.scan(body, u, xs, unroll=scan_unroll(self.log_steps.shape[0]))
         return x
 
 

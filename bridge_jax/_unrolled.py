@@ -7,7 +7,7 @@ import lineax as lx
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from . import _validate as check
-from ._reconstructors import AbstractReconstructor
+from ._reconstructors import AbstractReconstructor, scan_unroll
 from ._solvers.landweber import _landweber, prepare
 from ._solvers.landweber_closed_form import SVD, spectral_iterate
 
@@ -67,4 +67,4 @@ class UnrolledLandweber(AbstractReconstructor):
         )
         if svd is not None:
             return spectral_iterate(op, svd, y, x0, steps)[0]
-        return _landweber(op, y, x0, steps, False, unroll=True)[0]
+        return _landweber(op, y, x0, steps, False, unroll=scan_unroll(self.num_steps))[0]

@@ -68,3 +68,29 @@ def test_untrained_shrinkage_net_is_ista_and_steps_stay_convergent(key, x64):
     assert np.all(np.asarray(pushed.steps) <= 2 * tau) and np.all(np.asarray(pushed.steps) > 0)
     grads = eqx.filter_grad(lambda m: jnp.sum(m(op, y) ** 2))(net)
     assert float(grads.step) == 0.0  # the bound is not a parameter
+
+
+def test_unrolled_models_unroll_short_loops_only(key):
+    # Up to FULL_UNROLL_MAX iterations the loop is straight-line code (faster to train on
+    # XLA:CPU); longer ones keep a rolled loop (compile time grows with the length).
+    from bridge_jax._reconstructors import FULL_UNROLL_MAX
+
+    op = bj.GaussianSensing(8, 4, key=key)
+    y = jnp.ones(4)
+
+    def unroll_of(model):
+        eqns = jax.make_jaxpr(lambda: model(op, y))().jaxpr.eqns
+        (scan,) = [e for e in _all_eqns(eqns) if e.primitive.name == "scan"]
+        return scan.params["unroll"]
+
+    for t, want in ((10, 10), (FULL_UNROLL_MAX, FULL_UNROLL_MAX), (FULL_UNROLL_MAX + 1, 1)):
+        assert unroll_of(bj.UnrolledShrinkage(8, num_iters=t)) == want
+        assert unroll_of(bj.UnrolledNet(8, num_iters=t, width=4, key=key)) == want
+        assert unroll_of(bj.UnrolledLandweber.constant(t, 0.1)) == want
+
+
+def _all_eqns(eqns):
+    for e in eqns:
+        yield e
+        for sub in jax.core.jaxprs_in_params(e.params):
+            yield from _all_eqns(sub.eqns)

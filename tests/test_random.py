@@ -80,7 +80,34 @@ def test_permutations_by_counting_equal_jax_permutation():
         for counting, (perm, ints, floats, ranks) in zip((None, True), got, strict=True):
             for a, b in ((perm, want[0]), (ints, want[1]), (floats, want[2])):
                 assert a.dtype == b.dtype and np.array_equal(a, b), (n, counting)
-            assert np.array_equal(ranks, inverse), (n, counting)
+            assert ranks.dtype == want[0].dtype and np.array_equal(ranks, inverse)
+
+
+def test_permutations_by_counting_under_x64_and_other_generators(x64):
+    from bridge_jax import _random
+
+    # Under x64 JAX's indices are int64; with another generator (rbg) the keys are drawn by
+    # its own split and bits, as jax.random.permutation draws them.
+    for key in (jr.key(3), jr.key(3, impl="rbg")):
+        want = jr.permutation(key, 32)
+        got = _random.permutation(key, 32)
+        ranks = _random.random_ranks(32, key)
+        assert got.dtype == want.dtype == ranks.dtype
+        assert np.array_equal(got, want)
+        assert np.array_equal(ranks, np.argsort(np.asarray(want)))
+
+
+def test_small_permutations_do_not_sort():
+    # The default path for small sizes is the counting one (the speed-up is its point).
+    from bridge_jax import _random
+
+    for fn in (
+        lambda k: _random.permutation(k, 32),
+        lambda k: _random.random_ranks(32, k),
+        lambda k: bj.row_groups((32,), 4, key=k),
+    ):
+        assert "sort" not in str(jax.make_jaxpr(fn)(jr.key(0)))
+    assert "sort" in str(jax.make_jaxpr(lambda k: _random.permutation(k, 65))(jr.key(0)))
 
 
 def test_stable_ranks_break_ties_by_index_as_the_sort():

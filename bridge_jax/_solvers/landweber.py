@@ -63,7 +63,7 @@ def prepare(op, y, x0, step_size, num_steps: int, throw: bool = True, positive: 
 
 
 @eqx.filter_jit
-def _landweber(op, y, x0, steps, throw: bool, unroll: int | bool = 1):
+def _landweber(op, y, x0, steps, throw: bool, unroll: int = 1):
     def step(x, tau):
         r = y - op.mv(x)
         # The adjoint is formed inside the loop body: XLA then folds a matrix transpose into
