@@ -24,9 +24,9 @@ from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from . import _validate as check
 from ._linalg import pinv_solve
-from ._operators import Mask, check_operator, is_complex, random_mask, random_ranks
+from ._operators import Mask, check_operator, is_complex, random_mask
 from ._problems import AbstractNoise
-from ._random import permutation
+from ._random import permutation, random_ranks
 
 
 def _abs2(r):

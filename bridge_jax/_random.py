@@ -82,7 +82,7 @@ def _counted_ranks(key: PRNGKeyArray, n: int) -> Int[Array, " n"]:
 
 @functools.partial(jax.jit, static_argnums=1)
 def _counted_permutation(key: PRNGKeyArray, n: int) -> Int[Array, " n"]:
-    ranks = stable_ranks(_sort_keys(key, n))
+    ranks = _counted_ranks(key, n)
     # perm[p] = the index i whose rank is p: one match per row.
     hits = (ranks[None, :] == jnp.arange(n, dtype=ranks.dtype)[:, None]).astype(jnp.float32)
     return _count(hits, jnp.arange(n)).astype(jnp.arange(n).dtype)
