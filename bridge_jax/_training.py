@@ -79,6 +79,13 @@ def fit(
     (`eqx.filter_vmap` over their keys) and let `loss_fn` return the SUM of the per-trial
     losses: each trial's gradient is then exactly its own, and Adam acts elementwise.
 
+    Arrays that a plain `loss_fn` closes over are compiled into the step as constants: a new
+    dataset is a new program, and a large one a slow compilation. Give the data as pytree
+    leaves instead, `loss_fn = jax.tree_util.Partial(f, data)` (called as
+    `f(data, model, key)`) or an `eqx.Module` with a `__call__`; `update_fn` likewise. Their
+    arrays are then inputs of the compiled step, so fits on other data of the same shapes and
+    dtypes share one program (from the persistent compilation cache, where it is on).
+
     **Returns:** `(model, losses)` with `losses[i]` the loss before update `i` (for a batch
     of trials, the summed loss).
     """
@@ -96,7 +103,7 @@ def fit(
     check.prng_key("key", key)
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
 
-    def raw_step(model, opt_state, k):
+    def raw_step(loss_fn, update_fn, model, opt_state, k):
         loss, grads = eqx.filter_value_and_grad(loss_fn)(model, k)
         updates, opt_state = optimizer.update(grads, opt_state, eqx.filter(model, eqx.is_array))
         new_model = eqx.apply_updates(model, updates)
@@ -104,7 +111,13 @@ def fit(
             new_model = update_fn(new_model, k)
         return new_model, opt_state, loss, grads
 
-    compiled_step = eqx.filter_jit(raw_step)
+    # The loss and update go in as arguments: the array leaves of a pytree `loss_fn` (a
+    # `jax.tree_util.Partial`, an `eqx.Module`) are then the program's inputs, not constants
+    # compiled into it, so fits on other data of the same shapes run the same program.
+    jitted_step = eqx.filter_jit(raw_step)
+
+    def compiled_step(model, opt_state, k):
+        return jitted_step(loss_fn, update_fn, model, opt_state, k)
 
     @eqx.filter_jit
     def guard(new_model, new_state, loss, grads, model, opt_state, first_bad, i):
@@ -132,12 +145,14 @@ def fit(
         run_digest = store.digest(
             {
                 "name": name,
-                "loss_fn": getattr(loss_fn, "__qualname__", repr(loss_fn)),
-                "update_fn": getattr(update_fn, "__qualname__", repr(update_fn)),
+                "loss_fn": _callable_name(loss_fn),
+                "update_fn": _callable_name(update_fn),
                 "learning_rate": None if learning_rate is None else float(learning_rate),
                 "key": np.asarray(jr.key_data(key)).tolist(),
             },
             store.tree_digest((model, opt_state)),
+            # the data a pytree loss or update carries (a closure's data is not seen)
+            store.tree_digest(eqx.filter((loss_fn, update_fn), eqx.is_array)),
         )
     if checkpoint is not None and os.path.exists(checkpoint):
         first, model, opt_state, done = _load_checkpoint(
@@ -170,6 +185,14 @@ def fit(
         if report and progress is not None:
             progress(name, i + 1, num_steps, float(losses[i]))
     return model, jnp.asarray(losses)
+
+
+def _callable_name(fn) -> str:
+    """A function's qualified name; a `Partial`'s or a module's, that of what it calls."""
+    for f in (fn, getattr(fn, "func", None)):
+        if hasattr(f, "__qualname__"):
+            return f.__qualname__
+    return repr(fn) if fn is None else type(fn).__qualname__
 
 
 def _raise_nonfinite(name, step, model, opt_state, k, i):

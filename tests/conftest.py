@@ -18,18 +18,20 @@ import jax.monitoring  # noqa: E402
 import jax.random as jr  # noqa: E402
 import pytest  # noqa: E402
 
-_COMPILES = {"n": 0}
+_COMPILES = {"n": 0, "backend": 0, "hits": 0}
 
 
 def _count(name, *args, **kwargs):
     if name == "/jax/core/compile/backend_compile_duration":
         _COMPILES["n"] += 1
+        _COMPILES["backend"] += 1
 
 
 def _count_cache_hit(name, **kwargs):
     # A program loaded from the persistent cache below stands for a compilation.
     if name == "/jax/compilation_cache/cache_hits":
         _COMPILES["n"] += 1
+        _COMPILES["hits"] += 1
 
 
 import bridge_jax  # noqa: E402
@@ -79,3 +81,16 @@ def compile_count():
     (programs loaded from the session's compilation cache included)."""
     start = _COMPILES["n"]
     return lambda: _COMPILES["n"] - start
+
+
+@pytest.fixture
+def backend_compile_count():
+    """`backend_compile_count()`: how many programs XLA compiled since the fixture started,
+    not counting programs loaded from the session's compilation cache (JAX reports a load as a
+    backend compilation too, and as a cache hit)."""
+
+    def count():
+        return _COMPILES["backend"] - _COMPILES["hits"]
+
+    start = count()
+    return lambda: count() - start

@@ -1,9 +1,12 @@
 """Schedules, the unrolled model, measurement-only losses and the training loop."""
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import jax.tree_util as jtu
 import numpy as np
 import pytest
 
@@ -174,6 +177,27 @@ def test_fit_compiles_once_whatever_the_number_of_steps(key, compile_count):
     start = compile_count()
     bj.fit(loss, jnp.zeros(3), key=key, num_steps=12, learning_rate=0.1)
     assert compile_count() - start == two
+
+
+def _data_loss(data, m, k):
+    return jnp.sum((m - data) ** 2)
+
+
+def test_fit_takes_a_pytree_loss_data_as_inputs_not_constants(key, backend_compile_count):
+    # The same step program for other data of the same shapes: no new compilation (it comes
+    # from the session's compilation cache), where a closure over the data compiles anew.
+    fit = functools.partial(bj.fit, key=key, num_steps=3, learning_rate=0.1)
+    data, other_data = jnp.arange(5.0), jnp.arange(5.0) + 7.0
+    first, _ = fit(jtu.Partial(_data_loss, data), jnp.zeros(5))
+    start = backend_compile_count()
+    other, losses = fit(jtu.Partial(_data_loss, other_data), jnp.zeros(5))
+    assert backend_compile_count() == start
+    # ... and the data is really the input: the other data's answer, not the first's.
+    closure, closure_losses = fit(lambda m, k: _data_loss(other_data, m, k), jnp.zeros(5))
+    assert backend_compile_count() > start
+    np.testing.assert_array_equal(other, closure)
+    np.testing.assert_array_equal(losses, closure_losses)
+    assert not np.allclose(first, other)
 
 
 def test_unrolled_model_by_the_closed_form_equals_the_iteration(setting):

@@ -95,30 +95,35 @@ def _is_shrinkage(name: str, c: MethodsConfig) -> bool:
     return name not in bj.SSRL_METHODS and c.reconstructor == "shrinkage"
 
 
+def _per_trial(fn, batches: bj.Batch, c: MethodsConfig, ms, k):
+    # The same random minibatch for the loss and the update of a step (DINO's centre).
+    k_batch, k_method = jr.split(k)
+    index = jr.choice(k_batch, c.signals, (min(c.batch_size, c.signals),), replace=False)
+    full = c.batch_size >= c.signals
+
+    def one(m, b, kk):
+        return fn(m, b if full else b.subset(index), kk)
+
+    return eqx.filter_vmap(one)(ms, batches, jr.split(k_method, c.trials))
+
+
+def _loss(batches, c, ms, k):
+    return jnp.sum(_per_trial(lambda m, b, kk: m.loss(b, key=kk), batches, c, ms, k))
+
+
+def _update(batches, c, ms, k):
+    return _per_trial(lambda m, b, kk: m.update(b, key=kk), batches, c, ms, k)
+
+
 def step_functions(data: dict, c: MethodsConfig):
     """`(loss, update)` of a training step for a batch of models (one per trial), each
     `fn(models, key)`: the loss summed over trials, and the methods' own updates (EMA
-    targets, DINO's centre)."""
-    batches = data["train"]
-
-    def per_trial(fn, ms, k):
-        # The same random minibatch for the loss and the update of a step (DINO's centre).
-        k_batch, k_method = jr.split(k)
-        index = jr.choice(k_batch, c.signals, (min(c.batch_size, c.signals),), replace=False)
-        full = c.batch_size >= c.signals
-
-        def one(m, b, kk):
-            return fn(m, b if full else b.subset(index), kk)
-
-        return eqx.filter_vmap(one)(ms, batches, jr.split(k_method, c.trials))
-
-    def loss(ms, k):
-        return jnp.sum(per_trial(lambda m, b, kk: m.loss(b, key=kk), ms, k))
-
-    def update(ms, k):
-        return per_trial(lambda m, b, kk: m.update(b, key=kk), ms, k)
-
-    return loss, update
+    targets, DINO's centre). They carry the training batches as pytree leaves (`Partial`), so
+    `fit` takes them as inputs of its compiled step: the settings of one problem share it."""
+    return (
+        jax.tree_util.Partial(_loss, data["train"], c),
+        jax.tree_util.Partial(_update, data["train"], c),
+    )
 
 
 def train(name: str, data: dict, c: MethodsConfig, key, checkpoint: str | None):
