@@ -4,6 +4,7 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import pytest
+from jax.scipy.linalg import expm
 
 import bridge_jax as bj
 from bridge_jax.studies.learn_augment import null_energy
@@ -15,6 +16,22 @@ def test_full_rank_augmentation_is_random_rotation(key):
         aug.rotation(key=key), bj.random_rotation(10, 0.2, key=key), atol=1e-6
     )
     np.testing.assert_allclose([aug.angle, aug.noise], [0.2, 0.1], rtol=1e-6)
+
+
+def test_rotation_with_fewer_squarings_is_the_matrix_exponential(key):
+    # The capped squarings change nothing up to large angles (here ||alpha S||_1 ~ 300, six
+    # squarings), under vmap as in the studies; far beyond the cap the answer is NaN, not wrong.
+    aug = bj.LearnableAugmentation(16, angle=40.0, noise=0.1, rank=6, key=key)
+    keys = jr.split(jr.fold_in(key, 1), 4)
+
+    def full(k):
+        g = bj.random_skew(6, key=k)
+        return expm(aug.angle * (aug.basis @ g @ aug.basis.T), max_squarings=16)
+
+    rotations = jax.vmap(lambda k: aug.rotation(key=k))(keys)
+    np.testing.assert_array_equal(rotations, jax.vmap(full)(keys))
+    far = eqx.tree_at(lambda a: a.log_angle, aug, jnp.log(jnp.float32(1e5)))
+    assert np.all(np.isnan(far.rotation(key=keys[0])))
 
 
 def test_low_rank_generator_moves_only_inside_its_span(key, x64):
