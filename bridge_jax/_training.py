@@ -103,7 +103,14 @@ def fit(
     check.prng_key("key", key)
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
 
-    def raw_step(loss_fn, update_fn, model, opt_state, k):
+    # The array leaves of the loss and update go in as arguments: those of a pytree `loss_fn`
+    # (a `jax.tree_util.Partial`, an `eqx.Module`) are then the program's inputs, not
+    # constants compiled into it, so fits on other data of the same shapes run the same
+    # program. The rest (the functions) stays closed over: it need not be hashable.
+    fn_arrays, fn_static = eqx.partition((loss_fn, update_fn), eqx.is_array)
+
+    def raw_step(fn_arrays, model, opt_state, k):
+        loss_fn, update_fn = eqx.combine(fn_arrays, fn_static)
         loss, grads = eqx.filter_value_and_grad(loss_fn)(model, k)
         updates, opt_state = optimizer.update(grads, opt_state, eqx.filter(model, eqx.is_array))
         new_model = eqx.apply_updates(model, updates)
@@ -111,13 +118,10 @@ def fit(
             new_model = update_fn(new_model, k)
         return new_model, opt_state, loss, grads
 
-    # The loss and update go in as arguments: the array leaves of a pytree `loss_fn` (a
-    # `jax.tree_util.Partial`, an `eqx.Module`) are then the program's inputs, not constants
-    # compiled into it, so fits on other data of the same shapes run the same program.
     jitted_step = eqx.filter_jit(raw_step)
 
     def compiled_step(model, opt_state, k):
-        return jitted_step(loss_fn, update_fn, model, opt_state, k)
+        return jitted_step(fn_arrays, model, opt_state, k)
 
     @eqx.filter_jit
     def guard(new_model, new_state, loss, grads, model, opt_state, first_bad, i):

@@ -200,6 +200,21 @@ def test_fit_takes_a_pytree_loss_data_as_inputs_not_constants(key, backend_compi
     assert not np.allclose(first, other)
 
 
+class _UnhashableLoss:
+    __hash__ = None  # a callable that is neither a pytree nor hashable
+
+    def __call__(self, m, k):
+        return jnp.sum((m - 2.0) ** 2)
+
+
+def test_fit_takes_any_callable_loss(key):
+    model, losses = bj.fit(
+        _UnhashableLoss(), jnp.zeros(2), key=key, num_steps=100, learning_rate=0.1
+    )
+    np.testing.assert_allclose(model, 2.0, atol=0.1)
+    assert losses[-1] < 0.01 * losses[0]
+
+
 def test_unrolled_model_by_the_closed_form_equals_the_iteration(setting):
     op, xs, ys = setting
     svd = bj.operator_svd(op)
