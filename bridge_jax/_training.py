@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -118,10 +119,7 @@ def fit(
             new_model = update_fn(new_model, k)
         return new_model, opt_state, loss, grads
 
-    jitted_step = eqx.filter_jit(raw_step)
-
-    def compiled_step(model, opt_state, k):
-        return jitted_step(fn_arrays, model, opt_state, k)
+    compiled_step = functools.partial(eqx.filter_jit(raw_step), fn_arrays)
 
     @eqx.filter_jit
     def guard(new_model, new_state, loss, grads, model, opt_state, first_bad, i):
@@ -156,7 +154,7 @@ def fit(
             },
             store.tree_digest((model, opt_state)),
             # the data a pytree loss or update carries (a closure's data is not seen)
-            store.tree_digest(eqx.filter((loss_fn, update_fn), eqx.is_array)),
+            store.tree_digest(fn_arrays),
         )
     if checkpoint is not None and os.path.exists(checkpoint):
         first, model, opt_state, done = _load_checkpoint(
