@@ -113,9 +113,11 @@ from ._operators import cartesian_mask as cartesian_mask
 from ._operators import dense_matrix as dense_matrix
 from ._operators import gaussian_kernel as gaussian_kernel
 from ._operators import is_complex as is_complex
+from ._operators import is_real_linear as is_real_linear
 from ._operators import motion_kernel as motion_kernel
 from ._operators import random_kernel as random_kernel
 from ._operators import random_mask as random_mask
+from ._operators import real_matrix as real_matrix
 from ._phase import PhaseRetrieval as PhaseRetrieval
 from ._phase import amplitude_flow as amplitude_flow
 from ._phase import amplitude_gradient as amplitude_gradient

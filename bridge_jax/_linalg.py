@@ -20,7 +20,16 @@ from jax.experimental.sparse.linalg import lobpcg_standard
 from jaxtyping import Array, Bool, Float, Inexact, PRNGKeyArray
 
 from . import _validate as check
-from ._operators import adjoint, check_input, check_operator, is_complex
+from ._operators import (
+    adjoint,
+    check_input,
+    check_operator,
+    from_real,
+    is_complex,
+    is_real_linear,
+    real_matrix,
+    to_real,
+)
 
 # Dense paths up to this many matrix entries (16 MiB in float32): exact and fast at the
 # paper's sizes; beyond it the matrix-free paths.
@@ -72,20 +81,24 @@ def pinv_solve(
     solver: lx.AbstractLinearSolver | None = None,
     throw: bool = True,
 ) -> Inexact[Array, "..."]:
-    r"""Minimum-norm least-squares solution $x = A^{+} y$ for any operator.
+    r"""Minimum-norm least-squares solution $x = A^{+} y$ for any operator, over the field its
+    structures declare: real unknowns stay real when the data are complex (an image to
+    k-space), i.e. the least squares of the real matrix `real_matrix(op)` for an operator
+    that is linear over the reals only (`is_real_linear`).
 
     - Small operators (at most `DENSE_LIMIT` matrix entries) with `solver=None`: from the SVD
-      of the dense matrix, singular values below `rtol` times the largest treated as zero
-      (default `max(m, n) * eps`, as `numpy.linalg.pinv`). Under `vmap` over `y` with a shared
-      operator, the pseudoinverse is computed once. For real unknowns and complex data (an
-      image to k-space) the least squares is over real $x$ (real and imaginary parts stacked).
+      of the dense matrix (the real matrix for a real-linear operator), singular values at or
+      below `rtol` times the largest treated as zero; default `rtol` $= \max(p, q)\,\varepsilon$
+      for the $p \times q$ matrix solved, as `numpy.linalg.pinv(a, rtol=None)`. Under `vmap`
+      over `y` with a shared operator, the pseudoinverse is computed once.
     - Real diagonal operators (`lineax.is_diagonal`: a `Mask`, the identity) with
-      `solver=None`: entry by entry, $x_i = y_i / d_i$ where $|d_i|$ is above the same cutoff,
-      else 0 (no matrix formed).
+      `solver=None`: entry by entry, $x_i = y_i / d_i$ where $|d_i|$ is above the same cutoff
+      ($n \varepsilon \max_i |d_i|$ by default), else 0 (no matrix formed).
     - Otherwise: `lineax.linear_solve(op, y, solver)` with `solver` default `lineax.LSMR`
       (matrix-free, from zero, so the minimum-norm solution; tolerance `rtol`, default 1e-6);
-      for real unknowns and complex data, over the stacked real and imaginary parts of $Ax$
-      (a `lineax.CG` solver is applied to their normal equations).
+      for an operator linear over the reals only (real unknowns and complex data, or back),
+      over the real coordinates, real and imaginary parts stacked (a `lineax.CG` solver is
+      applied to their normal equations).
       `throw` as in lineax: raise at run time if the solver did not converge.
 
     Returns an array of the operator's input shape.
@@ -99,41 +112,66 @@ def pinv_solve(
         # cutoff on $|d_i|$ (its singular values), instead of an SVD of an n x n matrix.
         d = lx.diagonal(op).astype(jnp.result_type(y.dtype, in_struct.dtype))
         size = jnp.abs(d)
-        cutoff = (10 * n * jnp.finfo(d.dtype).eps if rtol is None else rtol) * jnp.max(size)
+        cutoff = (n * jnp.finfo(d.dtype).eps if rtol is None else rtol) * jnp.max(size)
         keep = size > cutoff
         x = jnp.where(keep, y.reshape(-1).astype(d.dtype) / jnp.where(keep, d, 1), 0)
         return x.reshape(in_struct.shape)
     if solver is None and m * n <= DENSE_LIMIT:
-        a = op.as_matrix().astype(jnp.result_type(y.dtype, in_struct.dtype))
-        y = y.reshape(-1).astype(a.dtype)
-        if jnp.iscomplexobj(a) and not jnp.issubdtype(in_struct.dtype, jnp.complexfloating):
-            # Real unknowns and complex data (an image to k-space): least squares over the
-            # stacked real and imaginary parts, so the solution is real.
-            a = jnp.concatenate([a.real, a.imag])
-            y = jnp.concatenate([y.real, y.imag])
-        x = jnp.linalg.pinv(a, rtol=rtol) @ y
-        return x.reshape(in_struct.shape)
+        dtype = jnp.result_type(y.dtype, in_struct.dtype, op.out_structure().dtype)
+        real = is_real_linear(op)
+        if real:
+            # Linear over the reals only (an image to k-space, or back): the least squares of
+            # its real matrix, on the real coordinates of y and x.
+            a = real_matrix(op).astype(jnp.finfo(dtype).dtype)
+            b = to_real(y.astype(jnp.result_type(y.dtype, op.out_structure().dtype)))
+        else:
+            a = op.as_matrix().astype(dtype)
+            b = y.reshape(-1).astype(dtype)
+        if rtol is None:
+            rtol = max(a.shape) * jnp.finfo(a.dtype).eps
+        x = jnp.linalg.pinv(a, rtol=rtol) @ b
+        return from_real(x, in_struct) if real else x.reshape(in_struct.shape)
     if solver is not None and not isinstance(solver, lx.AbstractLinearSolver):
         raise TypeError(f"solver must be a lineax.AbstractLinearSolver, got {solver!r}.")
     tol = 1e-6 if rtol is None else float(check.nonnegative("rtol", rtol))
     y = y.astype(jnp.result_type(y.dtype, op.out_structure().dtype))
     solver = lx.LSMR(rtol=tol, atol=tol) if solver is None else solver
-    if is_complex(op) and not jnp.issubdtype(in_struct.dtype, jnp.complexfloating):
-        # Real unknowns, complex data: lineax's solvers would treat the operator as complex-
-        # linear, so solve over the stacked real and imaginary parts of A x (a real-linear
-        # operator), as the dense path does. (CG on A^* A x = A^* y broke down: for an MRI
-        # operator A^* A is a projection, CG converges in one step and then divides 0 by 0.)
-        def stacked(x):
-            ax = op.mv(x)
-            return jnp.stack([ax.real, ax.imag])
-
-        real_op = lx.FunctionLinearOperator(stacked, in_struct)
-        y_real = jnp.stack([y.real, y.imag])
+    if is_real_linear(op):
+        # Linear over the reals only (real unknowns and complex data, or back): solve over the
+        # real coordinates (real and imaginary parts stacked), as the dense path does.
+        # (CG on A^* A x = A^* y broke down: for an MRI operator A^* A is a projection, CG
+        # converges in one step and then divides 0 by 0.)
+        real_op, unstack = _real_form(op)
+        y_real = _stack(y) if jnp.iscomplexobj(y) else y
         if isinstance(solver, lx.CG):  # a solver for square operators: the normal equations
             rhs = real_op.transpose().mv(y_real)
-            return lx.linear_solve(gram(real_op), rhs, solver, throw=throw).value
-        return lx.linear_solve(real_op, y_real, solver, throw=throw).value
+            x = lx.linear_solve(gram(real_op), rhs, solver, throw=throw).value
+        else:
+            x = lx.linear_solve(real_op, y_real, solver, throw=throw).value
+        return unstack(x)
     return lx.linear_solve(op, y, solver, throw=throw).value
+
+
+def _stack(z):
+    return jnp.stack([z.real, z.imag])
+
+
+def _real_form(op):
+    """`op` as a lineax operator between real arrays (a complex array's real and imaginary
+    parts stacked on a new first axis), and the map from its solutions back to `op`'s input."""
+    in_struct = op.in_structure()
+    complex_in = jnp.issubdtype(in_struct.dtype, jnp.complexfloating)
+    real = jnp.finfo(in_struct.dtype).dtype
+    shape = (2, *in_struct.shape) if complex_in else in_struct.shape
+
+    def forward(v):
+        ax = op.mv((v[0] + 1j * v[1]).astype(in_struct.dtype) if complex_in else v)
+        return _stack(ax) if jnp.iscomplexobj(ax) else ax
+
+    def unstack(v):
+        return (v[0] + 1j * v[1]).astype(in_struct.dtype) if complex_in else v
+
+    return lx.FunctionLinearOperator(forward, jax.ShapeDtypeStruct(shape, real)), unstack
 
 
 def _is_real_diagonal(op) -> bool:
@@ -311,7 +349,11 @@ def leading_eigenpairs(
     if method == "auto":
         method = "dense" if (n * n <= DENSE_LIMIT or 5 * k >= n) else "lobpcg"
     if method == "dense":
-        vals, vecs = jnp.linalg.eigh(op.as_matrix())
+        if is_real_linear(op):  # e.g. gram(mri): symmetric in the real coordinates
+            vals, vecs = jnp.linalg.eigh(real_matrix(op))
+            vecs = jax.vmap(lambda v: from_real(v, struct).reshape(-1), 1, 1)(vecs)
+        else:
+            vals, vecs = jnp.linalg.eigh(op.as_matrix())
         vals, vecs = vals[::-1][:k], vecs[:, ::-1][:, :k]
     else:
         if 5 * k >= n:

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import jax.random as jr
 import lineax as lx
@@ -22,7 +21,7 @@ from jax import lax
 from jaxtyping import PRNGKeyArray
 
 from . import _validate as check
-from ._operators import MatrixOperator, adjoint, check_operator, is_complex
+from ._operators import CodedDiffraction, MatrixOperator, adjoint, check_operator, is_complex
 
 
 def _vector_matrix(op):
@@ -152,11 +151,7 @@ class PhaseRetrieval(eqx.Module):
         real = jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
         theta = jr.uniform(key, (num_patterns, *shape), real, 0.0, 2 * jnp.pi)
         masks = jnp.exp(1j * theta.astype(jnp.result_type(real, jnp.complex64)))
-
-        def forward(x):
-            return jnp.fft.fft2(masks * x, norm="ortho")
-
-        return cls(lx.FunctionLinearOperator(forward, jax.ShapeDtypeStruct(shape, real)))
+        return cls(CodedDiffraction(masks, jnp.dtype(real)))
 
     @property
     def matrix(self):

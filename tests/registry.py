@@ -1,6 +1,7 @@
 """One registry of operators for the transformation tests (jit, vmap, grad, transpose), as
 lineax's tests do: every bridge_jax operator, compositions, lineax's own operators, a
-user-written `lineax.FunctionLinearOperator` on (H, W) images and complex operators.
+user-written `lineax.FunctionLinearOperator` on (H, W) images and complex operators: complex
+matrices, and maps from real to complex arrays or back (linear over the reals only).
 
 Each entry is `name -> make(key) -> operator`; sizes are small so every test is fast.
 """
@@ -112,6 +113,23 @@ def operators():
     def denoising(k):  # lineax's identity on (H, W) images: the denoising problem
         return lx.IdentityLinearOperator(jax.ShapeDtypeStruct(IMAGE, jnp.result_type(float)))
 
+    # Linear over the reals only: real images to complex data, back, and compositions.
+    def mri_adjoint(k):  # complex k-space to real images
+        return bj.adjoint(mri(k))
+
+    def mri_blur(k):
+        return mri(k) @ bj.Blur.gaussian(1.0, shape=(8, 8))
+
+    def mri_user(k):  # MRI after a user's lineax.FunctionLinearOperator
+        def fn(x):
+            return x - 0.5 * jnp.roll(x, 1, 0)
+
+        struct = jax.ShapeDtypeStruct((8, 8), jnp.result_type(float))
+        return mri(k) @ lx.FunctionLinearOperator(fn, struct)
+
+    def coded_diffraction(k):
+        return bj.PhaseRetrieval.coded_diffraction((4, 3), 2, key=k).operator
+
     return {
         "gaussian": gaussian,
         "gaussian_image": gaussian_image,
@@ -134,6 +152,10 @@ def operators():
         "blur_valid": blur_valid,
         "structured": structured,
         "denoising": denoising,
+        "mri_adjoint": mri_adjoint,
+        "mri_blur": mri_blur,
+        "mri_user": mri_user,
+        "coded_diffraction": coded_diffraction,
     }
 
 
@@ -141,8 +163,22 @@ OPERATORS = operators()
 NAMES = list(OPERATORS)
 # Written out, not computed: building every operator at import cost each test process 4 s of
 # compilation before its first test. test_operators.py checks the list against `bj.is_complex`.
-COMPLEX = ("matrix_complex", "masked_fourier", "mri")
+COMPLEX = (
+    "matrix_complex",
+    "masked_fourier",
+    "mri",
+    "mri_adjoint",
+    "mri_blur",
+    "mri_user",
+    "coded_diffraction",
+)
 REAL = [n for n in NAMES if n not in COMPLEX]
+# Linear over the reals only (`bj.is_real_linear`): a real side and a complex side.
+REAL_LINEAR = tuple(n for n in COMPLEX if n != "matrix_complex")
+# Built by the test's user, not by bridge_jax: `masked_fourier`'s real-to-complex part is a
+# lineax.FunctionLinearOperator, whose `.T` and `as_matrix()` are lineax's (JAX's plain
+# transpose; the complex matrix, which lineax's dense solvers misuse for real unknowns).
+USER_REAL_LINEAR = ("masked_fourier",)
 
 
 def random_input(op, key, *, output=False):

@@ -1,5 +1,6 @@
 """Operators: lineax linear operators on arrays of any shape (see `_base.py`)."""
 
+from ._base import AbstractMatrixFreeOperator as AbstractMatrixFreeOperator
 from ._base import AbstractOperator as AbstractOperator
 from ._base import Conjugate as Conjugate
 from ._base import Reshaped as Reshaped
@@ -8,12 +9,17 @@ from ._base import adjoint as adjoint
 from ._base import check_input as check_input
 from ._base import check_operator as check_operator
 from ._base import dense_matrix as dense_matrix
+from ._base import from_real as from_real
 from ._base import is_complex as is_complex
+from ._base import is_real_linear as is_real_linear
+from ._base import real_matrix as real_matrix
+from ._base import to_real as to_real
 from ._blur import BOUNDARIES as BOUNDARIES
 from ._blur import Blur as Blur
 from ._blur import gaussian_kernel as gaussian_kernel
 from ._blur import motion_kernel as motion_kernel
 from ._blur import random_kernel as random_kernel
+from ._diffraction import CodedDiffraction as CodedDiffraction
 from ._inpainting import Inpainting as Inpainting
 from ._inpainting import box_mask as box_mask
 from ._mri import MRI as MRI

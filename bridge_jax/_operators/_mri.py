@@ -6,9 +6,16 @@ frequency at index `[0, 0]`; `jnp.fft.fftshift(mask)` shows it centred). The mea
 the image's shape, complex, with zeros off the mask (the zero-filled k-space, as deepinv lays
 it out).
 
-The unknowns are real and the data complex, so the adjoint is over the real input space:
-$A^* y = \mathrm{Re}(F^* (M \odot y))$, the zero-filled reconstruction; `adjoint(op)` returns
-it. $A^* A = F^* \tfrac12 (M + M^\flat) F$ on real images, with $M^\flat$ the mask at the
+The unknowns are real and the data complex: $A$ is linear over the reals only, and its
+adjoint is for the real inner product $\mathrm{Re}\langle u, v\rangle$:
+$A^* y = \mathrm{Re}(F^* (M \odot y))$, the zero-filled reconstruction. `op.T` and
+`adjoint(op)` both return it (`op.T` is the real transpose, not the plain transpose
+$\mathrm{Re}(F^\top (M \odot y))$), so a dot test $\mathrm{Re}\langle Au, v\rangle =
+\langle u, A^\top v\rangle$ holds, also for compositions such as `op @ Blur(...)`. $A$ has no
+complex matrix: `op.as_matrix()` and `lineax.linear_solve` with a dense solver raise (lineax
+would solve the complex-linear problem and drop the imaginary part); `real_matrix(op)` is its
+$2HW \times HW$ real matrix, and `pinv_solve(op, y)` its least squares over real images.
+$A^* A = F^* \tfrac12 (M + M^\flat) F$ on real images, with $M^\flat$ the mask at the
 negated frequencies: its eigenvalues are 0, 1/2 and 1, and `MRI.pseudoinverse` applies
 $A^+$ in closed form. (`pinv_solve`'s CG on the normal equations converges in two or three
 iterations, then may break down in float32 on the exact zero residual: prefer
@@ -28,15 +35,20 @@ import numpy as np
 from jaxtyping import Array, Bool, Complex, Float, PRNGKeyArray
 
 from .. import _validate as check
-from ._base import AbstractOperator, Transpose, adjoint, check_input, dense_matrix
+from ._base import AbstractMatrixFreeOperator, adjoint, check_input
 
 
-class MRI(AbstractOperator):
+class MRI(AbstractMatrixFreeOperator):
     r"""Single-coil Cartesian MRI $A x = M \odot F x$ on real `(H, W)` images (see the module
     docstring): `mask` a boolean `(H, W)` k-space mask in `jnp.fft.fft2` order (e.g.
     `cartesian_mask`), `dtype` the image's real dtype (default: JAX's default float). The
     measurement is complex, of shape `(H, W)`, zero off the mask. The mask is a leaf: draw one
     per image under `vmap`.
+
+    Linear over the reals only (real images, complex data): `op.T` is the adjoint
+    $y \mapsto \mathrm{Re}(F^* (M \odot y))$ for the real inner product (as `adjoint(op)`),
+    `as_matrix()` raises (see `real_matrix`), and least squares are `pseudoinverse` (closed
+    form) or `pinv_solve`, not `lineax.linear_solve`.
     """
 
     mask: Bool[Array, "H W"]
@@ -76,12 +88,6 @@ class MRI(AbstractOperator):
         z = jnp.fft.fft2(adjoint(self).mv(y), norm="ortho")
         z = jnp.where(d > 0, z / jnp.where(d > 0, d, 1), 0)
         return jnp.fft.ifft2(z, norm="ortho").real.astype(self.dtype)
-
-    def transpose(self):
-        return Transpose(self)
-
-    def as_matrix(self):
-        return dense_matrix(self)
 
     def in_structure(self):
         return jax.ShapeDtypeStruct(self.mask.shape, self.dtype)

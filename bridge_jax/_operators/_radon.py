@@ -24,7 +24,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from .. import _validate as check
-from ._base import AbstractOperator, Transpose, dense_matrix
+from ._base import AbstractMatrixFreeOperator
 
 
 def _geometry(shape: tuple[int, int]) -> tuple[int, tuple[int, int]]:
@@ -35,7 +35,7 @@ def _geometry(shape: tuple[int, int]) -> tuple[int, tuple[int, int]]:
     return shape[0] + pad[0], before
 
 
-class Radon(AbstractOperator):
+class Radon(AbstractMatrixFreeOperator):
     r"""Parallel-beam CT $A$: real `(H, W)` images to sinograms of shape `(P, len(angles))`
     with $P = \lceil \sqrt2 \max(H, W) \rceil$ detector bins (see the module docstring for
     the formula); equal to `skimage.transform.radon(x, theta=angles, circle=False)`.
@@ -104,12 +104,6 @@ class Radon(AbstractOperator):
             return jnp.sum((1 - di) * top + di * bottom, axis=0)
 
         return jax.vmap(project, out_axes=1)(jnp.deg2rad(self.angles.astype(x.dtype)))
-
-    def transpose(self):
-        return Transpose(self)
-
-    def as_matrix(self):
-        return dense_matrix(self)
 
     def in_structure(self):
         return jax.ShapeDtypeStruct(self.shape, self.dtype)

@@ -8,10 +8,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _validate as check
-from ._base import AbstractOperator, Transpose, dense_matrix
+from ._base import AbstractMatrixFreeOperator
 
 
-class Downsample(AbstractOperator):
+class Downsample(AbstractMatrixFreeOperator):
     r"""Downsampling by an integer `factor` $f$ with a box anti-aliasing filter: each output
     pixel is the mean of an $f \times f$ block,
     $$ (A x)[i, j] = \frac{1}{f^2} \sum_{a, b = 0}^{f - 1} x[f i + a,\ f j + b], $$
@@ -41,12 +41,6 @@ class Downsample(AbstractOperator):
         f = self.factor
         blocks = x.reshape([n for s in self.shape for n in (s // f, f)])
         return blocks.mean(axis=tuple(range(1, 2 * len(self.shape), 2)))
-
-    def transpose(self):
-        return Transpose(self)
-
-    def as_matrix(self):
-        return dense_matrix(self)
 
     def in_structure(self):
         return jax.ShapeDtypeStruct(self.shape, self.dtype)

@@ -18,7 +18,7 @@ from jaxtyping import Array, Bool, Inexact, Int, PRNGKeyArray
 
 from .. import _validate as check
 from .._random import random_ranks
-from ._base import AbstractOperator, Transpose, dense_matrix
+from ._base import AbstractMatrixFreeOperator, AbstractOperator
 
 
 class AbstractMatrixOperator(AbstractOperator):
@@ -174,7 +174,7 @@ def random_mask(shape, ratio, *, key: PRNGKeyArray) -> Bool[Array, "..."]:
     return (rank >= num_hidden).reshape(shape)
 
 
-class Subsample(AbstractOperator):
+class Subsample(AbstractMatrixFreeOperator):
     r"""Keep the entries at `indices` (into the flattened input of shape `shape`): $m$ rows
     of the identity. The adjoint scatters a measurement back with zeros elsewhere."""
 
@@ -218,12 +218,6 @@ class Subsample(AbstractOperator):
 
     def _apply(self, x):
         return x.reshape(-1)[self.indices]
-
-    def transpose(self):
-        return Transpose(self)
-
-    def as_matrix(self):
-        return dense_matrix(self)
 
     def in_structure(self):
         return jax.ShapeDtypeStruct(self.shape, self.dtype)

@@ -12,10 +12,10 @@ from jax.scipy.fft import dctn
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from .. import _validate as check
-from ._base import AbstractOperator, Transpose, dense_matrix
+from ._base import AbstractMatrixFreeOperator
 
 
-class StructuredSensing(AbstractOperator):
+class StructuredSensing(AbstractMatrixFreeOperator):
     r"""Compressed sensing in $O(n \log n)$: $A x = \sqrt{n/m}\; P_\Omega\, C\, (s \odot x)$
     with $s$ i.i.d. random signs (shape `shape`), $C$ the orthonormal DCT-II over every axis
     (`jax.scipy.fft.dctn(..., norm="ortho")`) and $P_\Omega$ the $m$ flattened coefficients at
@@ -49,12 +49,6 @@ class StructuredSensing(AbstractOperator):
         n, m = math.prod(self.shape), self.indices.shape[0]
         coefficients = dctn(self.signs * x, norm="ortho").reshape(-1)
         return coefficients[self.indices] * jnp.sqrt(jnp.asarray(n / m, x.dtype))
-
-    def transpose(self):
-        return Transpose(self)
-
-    def as_matrix(self):
-        return dense_matrix(self)
 
     def in_structure(self):
         return jax.ShapeDtypeStruct(self.shape, self.signs.dtype)

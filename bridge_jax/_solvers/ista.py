@@ -36,7 +36,7 @@ def _ista(op, y, x0, steps, lam, accelerated: bool):
         return (x_new, z_new, t_new), _objective(op, x, y, lam)
 
     if accelerated:
-        (x, _, _), objs = lax.scan(fista_step, (x0, x0, jnp.ones((), y.dtype)), steps)
+        (x, _, _), objs = lax.scan(fista_step, (x0, x0, jnp.ones((), x0.dtype)), steps)
     else:
         x, objs = lax.scan(ista_step, x0, steps)
     return x, jnp.concatenate([objs, _objective(op, x, y, lam)[None]])
