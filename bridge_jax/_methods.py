@@ -291,10 +291,17 @@ def _mean_loss(batch: Batch, key, loss):
     return jnp.mean(batch.map(loss, jr.split(key, batch.size)))
 
 
+def _check_model(method) -> None:
+    """`__check_init__` of every method with a network `model`: the check `make_method` uses."""
+    check.reconstructor("model", method.model)
+
+
 class _AbstractReconstructorMethod(AbstractStatelessMethod):
     """An imaging method whose output is its network's reconstruction `model(op, y)`."""
 
     model: AbstractReconstructor
+
+    __check_init__ = _check_model
 
     def output(self, op, y, u, *, key):
         return self.model(op, y)
@@ -345,6 +352,8 @@ class Noise2Self(AbstractStatelessMethod):
     name: ClassVar[str] = "noise2self"
     domain: ClassVar[str] = "imaging"
     model: AbstractReconstructor
+
+    __check_init__ = _check_model
     num_groups: int = eqx.field(static=True, default=4)
     split_inference: bool | None = eqx.field(static=True, default=None)
     sigma: Float[Array, ""] | None = None
@@ -419,6 +428,8 @@ class SSDU(AbstractStatelessMethod):
     name: ClassVar[str] = "ssdu"
     domain: ClassVar[str] = "imaging"
     model: AbstractReconstructor
+
+    __check_init__ = _check_model
     holdout: float = eqx.field(static=True, default=0.4)
     draws: int = eqx.field(static=True, default=5)
     split_inference: bool | None = eqx.field(static=True, default=None)
@@ -476,6 +487,8 @@ class Noisier2Noise(AbstractStatelessMethod):
     name: ClassVar[str] = "noisier2noise"
     domain: ClassVar[str] = "imaging"
     model: AbstractReconstructor
+
+    __check_init__ = _check_model
     sigma: Float[Array, ""]
     alpha: float = eqx.field(static=True, default=1.0)
     draws: int = eqx.field(static=True, default=4)
@@ -510,6 +523,8 @@ class SURE(AbstractStatelessMethod):
     name: ClassVar[str] = "sure"
     domain: ClassVar[str] = "imaging"
     model: AbstractReconstructor
+
+    __check_init__ = _check_model
     sigma: Float[Array, ""]
     eps: float | None = eqx.field(static=True, default=None)
 
@@ -538,6 +553,8 @@ class R2R(AbstractStatelessMethod):
     name: ClassVar[str] = "r2r"
     domain: ClassVar[str] = "imaging"
     model: AbstractReconstructor
+
+    __check_init__ = _check_model
     sigma: Float[Array, ""]
     alpha: float = eqx.field(static=True, default=0.5)
     draws: int = eqx.field(static=True, default=4)
@@ -614,13 +631,8 @@ def make_method(
     n = check.positive_int("n", n)
     k = jr.split(check.prng_key("key", key), 4)
     if name not in SSRL_METHODS:
-        if isinstance(reconstructor, AbstractReconstructor):
-            model = reconstructor
-        elif not isinstance(reconstructor, str):
-            raise TypeError(
-                "reconstructor must be 'shrinkage', 'mlp' or an AbstractReconstructor, got "
-                f"{type(reconstructor).__name__}."
-            )
+        if not isinstance(reconstructor, str):
+            model = check.reconstructor("reconstructor", reconstructor)
         elif check.one_of("reconstructor", reconstructor, ("shrinkage", "mlp")) == "shrinkage":
             model = UnrolledShrinkage(n, num_iters=num_iters, step=step)
         else:

@@ -13,7 +13,7 @@ from jaxtyping import Array, Float
 
 from . import _validate as check
 from ._linalg import gram, leading_eigenpairs
-from ._operators import check_operator
+from ._operators import check_operator, is_real_linear, real_matrix
 
 
 def augmentation_covariance(
@@ -48,12 +48,14 @@ def operator_spectrum(
 ) -> Float[Array, " n"]:
     r"""Eigenvalues of $A^* A$, decreasing (the squared singular values, padded with zeros).
 
-    `k=None`: all $n$ of them, from the dense matrix. With `k`: the `k` largest, matrix-free
-    for large operators (`leading_eigenpairs(gram(op), k, **eig_kwargs)`).
+    `k=None`: all of them, from the dense matrix ($n$; for an operator linear over the reals
+    only, those of its real matrix `real_matrix(op)`: $n$ for real inputs, $2n$ for complex
+    ones). With `k`: the `k` largest, matrix-free for large operators
+    (`leading_eigenpairs(gram(op), k, **eig_kwargs)`).
     """
     op = check_operator(op)
     if k is None:
-        a = op.as_matrix()
+        a = real_matrix(op) if is_real_linear(op) else op.as_matrix()
         return eigenspectrum(jnp.conj(a).T @ a)  # conj is the identity on a real matrix
     return leading_eigenpairs(gram(op), k, **eig_kwargs)[0]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -133,3 +134,15 @@ def prng_key(name: str, key: Any):
             f"and shape {arr.shape}."
         )
     return key
+
+
+def reconstructor(name: str, value: Any):
+    """Check `value` is a reconstructor: an equinox Module called as `value(op, y)` (an
+    `AbstractReconstructor` such as `UNet`, or the user's own module)."""
+    if not (isinstance(value, eqx.Module) and callable(value)):
+        raise TypeError(
+            f"{name} must be an equinox Module called as {name}(op, y) (an "
+            f"AbstractReconstructor such as bridge_jax.UNet, or your own), got "
+            f"{type(value).__name__}."
+        )
+    return value

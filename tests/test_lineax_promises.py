@@ -197,6 +197,7 @@ def test_spectral_tools(name, key, x64):
     ref = ref[:3]
     np.testing.assert_allclose(vals, ref, rtol=1e-10, atol=1e-12)
     assert vecs.shape == (3, *op.in_structure().shape)
+    np.testing.assert_allclose(bj.operator_spectrum(op)[:3], ref, rtol=1e-10, atol=1e-12)
     for val, vec in zip(vals, vecs, strict=True):  # eigenvectors of the map A^* A
         np.testing.assert_allclose(bj.gram(op).mv(vec), val * vec, atol=1e-10)
 

@@ -379,6 +379,32 @@ def test_reconstructor_must_be_a_name_or_a_network(key):
         bj.make_method("ei", 64, key=key, reconstructor="unet")
 
 
+def test_a_network_is_checked_the_same_way_everywhere(key):
+    # An equinox Module called as model(op, y), not derived from AbstractReconstructor: the
+    # methods' constructors accepted it where make_method refused it. Both accept it now, and
+    # both refuse what is not a module, with one message.
+    class Mine(eqx.Module):
+        scale: jax.Array
+
+        def __call__(self, op, y, *, key=None):
+            return self.scale * bj.adjoint(op).mv(y)
+
+    mine = Mine(jnp.asarray(0.5))
+    op = bj.GaussianSensing(8, 4, key=key)
+    y = jnp.ones(4)
+    for name in ("ei", "sure", "noise2self", "mc"):
+        method = bj.make_method(name, 8, key=key, reconstructor=mine)
+        np.testing.assert_allclose(method.output(op, y, None, key=key), mine(op, y))
+    assert bj.SURE(mine, jnp.asarray(0.1)).model is mine
+    for make in (
+        lambda bad: bj.make_method("sure", 8, key=key, reconstructor=bad),
+        lambda bad: bj.SURE(bad, jnp.asarray(0.1)),
+        lambda bad: bj.EI(model=bad),
+    ):
+        with pytest.raises(TypeError, match=r"an equinox Module called as .*\(op, y\)"):
+            make(lambda op, y: y)
+
+
 @pytest.mark.parametrize("name", ("mc", "noise2self", "ei", "ssdu", "noisier2noise", "moi"))
 def test_measurement_losses_on_complex_data_are_real(name, key):
     """MRI measures complex k-space: the measurement-domain losses use |r|^2 (a real loss with
