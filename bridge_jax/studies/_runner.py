@@ -14,6 +14,7 @@ import gc
 import importlib
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -241,29 +242,64 @@ def use_compilation_cache(args) -> str | None:
     return enable_compilation_cache(path or DEFAULT_CACHE)
 
 
+# JAX's persistent cache writes `<module name>-<64 hex digits of SHA-256>-cache` (the program)
+# and `...-atime` (its last access) as regular files (jax/_src/cache_key.py, lru_cache.py).
+_JAX_ENTRY = re.compile(r"[A-Za-z0-9_.\-]+-[0-9a-f]{64}-(cache|atime)")
+CACHE_MARKER = ".bridge_jax-compilation-cache"  # written in a folder the cache was started in
+
+
+def _is_jax_entry(entry: os.DirEntry) -> bool:
+    return bool(_JAX_ENTRY.fullmatch(entry.name)) and entry.is_file(follow_symlinks=False)
+
+
 def prune_compilation_cache(path: str, limit: int = CACHE_LIMIT_BYTES) -> int:
     """Delete the oldest programs of the cache folder `path` until it holds at most `limit`
     bytes; returns how many were deleted.
+
+    Only in a folder that carries our mark (`CACHE_MARKER`, written when the cache starts in
+    a new or empty folder, or in the default one), and only JAX's own entries: regular files
+    (never links or folders) named as JAX names them. Anything else there (a user's files,
+    folders, links, other `*-cache` names) is neither counted nor touched.
 
     Once per run, instead of JAX's own size limit (`jax_compilation_cache_max_size`), which
     lists, stats and reads every entry of the folder at each program it writes: quadratic in
     the number of programs (a test run that wrote 7,600 programs took twice as long).
     """
-    entries = []
+    marker = os.path.join(path, CACHE_MARKER)
+    if not os.path.isfile(marker) or os.path.islink(marker):
+        return 0
+    entries, names = [], set()
     with os.scandir(path) as folder:
         for entry in folder:
-            if entry.name.endswith("-cache") and entry.is_file():
-                stat = entry.stat()
-                entries.append((stat.st_mtime, entry.path, stat.st_size))
+            if _is_jax_entry(entry):
+                names.add(entry.name)
+                if entry.name.endswith("-cache"):
+                    stat = entry.stat(follow_symlinks=False)
+                    entries.append((stat.st_mtime, entry.name, stat.st_size))
     total, removed = sum(size for _, _, size in entries), 0
-    for _, file, size in sorted(entries):
+    for _, name, size in sorted(entries):
         if total <= limit:
             break
-        for name in (file, file[: -len("-cache")] + "-atime"):  # JAX's access-time record
+        atime = name[: -len("-cache")] + "-atime"  # JAX's access-time record
+        for victim in (name, atime) if atime in names else (name,):
             with contextlib.suppress(OSError):
-                os.remove(name)
+                os.remove(os.path.join(path, victim))
         total, removed = total - size, removed + 1
     return removed
+
+
+def _mark_cache_folder(path: str) -> None:
+    """Write `CACHE_MARKER` in `path` when the folder is ours: the default one, or one that
+    holds nothing but JAX's entries (new or empty when the cache started there)."""
+    marker = os.path.join(path, CACHE_MARKER)
+    if os.path.lexists(marker):
+        return
+    ours = os.path.abspath(path) == os.path.abspath(DEFAULT_CACHE)
+    if not ours:
+        with os.scandir(path) as folder:
+            ours = all(_is_jax_entry(e) for e in folder if not e.name.startswith(".probe-"))
+    if ours:
+        store.atomic_write(marker, "bridge_jax prunes JAX's compiled programs in this folder.\n")
 
 
 def enable_compilation_cache(path: str | None, *, prune: bool = True) -> str | None:
@@ -294,6 +330,7 @@ def enable_compilation_cache(path: str | None, *, prune: bool = True) -> str | N
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     if prune:
+        _mark_cache_folder(path)
         prune_compilation_cache(path)
     return path
 
