@@ -102,6 +102,11 @@ def fit(
         check.nonnegative("learning_rate", learning_rate, strict=True)
         optimizer = optax.adam(learning_rate)
     check.prng_key("key", key)
+    if not jax.tree_util.tree_leaves(eqx.filter(model, eqx.is_inexact_array)):
+        raise ValueError(
+            f"{name}: the model has no trainable leaves (floating-point arrays), so fit would "
+            f"train nothing; got a {type(model).__name__}. Pass a model with array parameters."
+        )
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
 
     # The array leaves of the loss and update go in as arguments: those of a pytree `loss_fn`

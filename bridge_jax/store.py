@@ -88,9 +88,22 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
         f.write(data.encode() if isinstance(data, str) else data)
 
 
+def json_types(obj):
+    """`obj` with every float NaN (an undefined value: e.g. the interval of one trial) as None,
+    the JSON null; an infinity is still an error when written."""
+    if isinstance(obj, dict):
+        return {k: json_types(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_types(v) for v in obj]
+    if isinstance(obj, float | np.floating) and np.isnan(obj):
+        return None
+    return obj
+
+
 def write_json(path: str | os.PathLike, obj) -> None:
-    """`obj` as JSON (indent 1, no NaN or infinity, trailing newline), written atomically."""
-    atomic_write(path, json.dumps(obj, indent=1, allow_nan=False) + "\n")
+    """`obj` as JSON (indent 1, trailing newline), written atomically; NaN is written as null
+    (`json_types`), an infinity is an error."""
+    atomic_write(path, json.dumps(json_types(obj), indent=1, allow_nan=False) + "\n")
 
 
 def write_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray], *, header: dict) -> None:
@@ -224,6 +237,16 @@ def _read(path: str) -> tuple[dict, object]:
     if not isinstance(saved, dict):
         return {}, None
     return saved, saved.get("result")
+
+
+def saved_digest(path: str | os.PathLike) -> str | None:
+    """The digest in the header of the result saved at `path` (None if it has none or cannot
+    be read)."""
+    try:
+        head, _ = _read(os.fspath(path))
+    except Exception:  # noqa: BLE001 - unreadable: no digest
+        return None
+    return head.get("digest") if isinstance(head.get("digest"), str) else None
 
 
 def load_if_current(

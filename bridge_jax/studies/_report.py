@@ -38,8 +38,21 @@ MEANING = {
 }
 
 
+def undefined(v) -> bool:
+    """A value that a run could not estimate: None (as saved) or NaN (as computed)."""
+    return v is None or (isinstance(v, float) and v != v)
+
+
+def interval_text(mean, ci95, digits=4, *, n=None) -> str:
+    """'mean [lo, hi]', or 'mean (no interval: 1 trial)' when the interval is undefined."""
+    if undefined(ci95[0]) or undefined(ci95[1]):
+        trials = "fewer than 2 trials" if n is None else f"{n} trial{'s' if n != 1 else ''}"
+        return f"{fmt(mean, digits)} (no interval: {trials})"
+    return f"{fmt(mean, digits)} [{fmt(ci95[0], digits)}, {fmt(ci95[1], digits)}]"
+
+
 def fmt(v, digits=4):
-    if v is None:
+    if undefined(v):
         return "-"
     if isinstance(v, float) and abs(v) >= 100:
         return f"{v:.1f}"
@@ -50,7 +63,7 @@ def ci_text(m: dict) -> str:
     """'mean [lo, hi]', or 'undefined' for a statistic that no trial defines."""
     if m.get("mean") is None:
         return "undefined"
-    return f"{fmt(m['mean'])} [{fmt(m['ci95'][0])}, {fmt(m['ci95'][1])}]"
+    return interval_text(m["mean"], m["ci95"], n=m.get("n_trials"))
 
 
 def verdict(m: dict) -> str:
@@ -59,20 +72,27 @@ def verdict(m: dict) -> str:
     parts = []
     paper, (lo, hi), mean = m.get("paper"), m["ci95"], m["mean"]
     if paper is not None:
-        close = lo <= paper <= hi or abs(mean - paper) <= MATCH_RTOL * abs(paper)
+        inside = not (undefined(lo) or undefined(hi)) and lo <= paper <= hi
+        close = inside or abs(mean - paper) <= MATCH_RTOL * abs(paper)
         parts.append("matches the paper" if close else "differs from the paper")
     if m.get("null") is not None:
-        spread = m.get("null_std", 0.0)
-        z = abs(mean - m["null"]) / spread if spread > 0 else float("inf")
-        parts.append(
-            f"at null level (z = {z:.1f})" if z < NULL_Z else f"differs from null (z = {z:.1f})"
-        )
+        spread = m.get("null_std")
+        if undefined(spread):
+            parts.append("null spread unknown (fewer than 2 trials): no z-score")
+        elif spread == 0:
+            same = mean == m["null"]
+            parts.append("at null level" if same else "differs from a constant null")
+        else:
+            z = abs(mean - m["null"]) / spread
+            parts.append(
+                f"at null level (z = {z:.1f})" if z < NULL_Z else f"differs from null (z = {z:.1f})"
+            )
     return "; ".join(parts) or "-"
 
 
 def _row(name, m, meaning=""):
     ci = ci_text(m)
-    has_sd = m.get("null_std") is not None
+    has_sd = not undefined(m.get("null_std"))
     null = fmt(m.get("null")) + (f" ± {fmt(m['null_std'], 2)}" if has_sd else "")
     return f"| `{name}` | {fmt(m.get('paper'))} | {ci} | {null} | {verdict(m)} | {meaning} |"
 

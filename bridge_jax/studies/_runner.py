@@ -63,6 +63,62 @@ def load_cached(path: str, digest: str, *, fmt: str = FORMAT, writer="bridge-jax
         raise UserError(str(e)) from e
 
 
+def unit_digest(config, study: str, **identity) -> str:
+    """Identifies ONE saved unit of a study: the configuration, the study, the unit's own
+    parameters (`identity`: its data, field, m/n, ...) and all of the package's code.
+
+    Because the unit's parameters are in it, a unit file copied or renamed under another
+    unit's name does not match that unit and is recomputed, never read as its results."""
+    return store.digest(config, study, store.canonical_json(identity))
+
+
+def load_or_compute(
+    path: str,
+    digest: str,
+    compute,
+    *,
+    fmt: str,
+    writer: str,
+    required: tuple[str, ...],
+    say,
+    fresh: bool = False,
+) -> dict:
+    """The studies' one resume rule for a unit saved at `path`: its saved result if the file
+    carries `digest` (`unit_digest`) and a dict with every `required` key; else `compute()`,
+    saved atomically, then released programs if the process nears the OS limit.
+
+    `say(status)` gets one progress word per unit: loaded, running, done, and why a saved
+    file was not used (another unit, configuration or code; a file without a result). A
+    file that is unreadable or was written by something else is a `UserError` (never
+    overwritten).
+    """
+    unit, why = None, None
+    if not fresh:
+        unit = load_cached(path, digest, fmt=fmt, writer=writer)
+        if unit is None and os.path.lexists(path):
+            why = (
+                f"saved file has no {', '.join(required)}"
+                if store.saved_digest(path) == digest
+                else "saved for another unit, configuration or code"
+            )
+        elif unit is not None and not (isinstance(unit, dict) and all(k in unit for k in required)):
+            missing = [k for k in required if not isinstance(unit, dict) or k not in unit]
+            unit, why = None, f"saved file has no {', '.join(missing)}"
+    if unit is not None:
+        say("loaded from an earlier run")
+        return unit
+    say(f"running ({why}: recomputing)" if why else "running")
+    t0 = time.perf_counter()
+    unit = compute()
+    # Keep what is written (JSON types, NaN as None), so that a resumed run returns
+    # identical objects.
+    unit = json.loads(json.dumps(store.json_types(unit), allow_nan=False))
+    store.save_result(path, unit, fmt=fmt, digest=digest)
+    say(f"done in {time.perf_counter() - t0:.1f}s")
+    release_programs_if_needed()
+    return unit
+
+
 def write_timing(out: str, name: str, seconds: float) -> None:
     """Record a command's wall time in DIR/timings.json (`{name: seconds}`), apart from its
     results, so that identical runs write byte-identical result files."""
@@ -175,30 +231,23 @@ def run_experiments(config: Config, out: str, *, names=EXPERIMENTS, fresh=False)
     for i, name in enumerate(names, 1):
         module = importlib.import_module(f"bridge_jax.studies.{name}")
         path = os.path.join(out, "experiments", f"{name}.json")
-        digest = result_digest(config, module)
-        cached = None if fresh else load_cached(path, digest)
-        if cached is not None and not (
-            isinstance(cached, dict)
-            and isinstance(cached.get("metrics"), dict)
-            and "curves" in cached
-        ):
-            raise UserError(
-                f"{path} holds an incomplete result (no metrics or curves); delete that file to "
-                "recompute this experiment (the others are kept)."
-            )
-        if cached is not None:
-            say(i, name, "loaded from an earlier run")
-            results[name], timings[name] = cached, 0.0
-            continue
-        say(i, name, "running")
-        t0 = time.perf_counter()
-        result = module.run(config, progress=lambda msg, i=i, name=name: say(i, name, msg))
-        timings[name] = time.perf_counter() - t0
-        # Keep what was written (JSON types), so a resumed run returns identical objects.
-        results[name] = json.loads(json.dumps(result, allow_nan=False))
-        store.save_result(path, results[name], fmt=FORMAT, digest=digest)
-        say(i, name, f"done in {timings[name]:.1f}s")
-        release_programs_if_needed()
+        t0, ran = time.perf_counter(), []
+
+        def compute(module=module, i=i, name=name, ran=ran):
+            ran.append(True)
+            return module.run(config, progress=lambda msg: say(i, name, msg))
+
+        results[name] = load_or_compute(
+            path,
+            result_digest(config, module),
+            compute,
+            fmt=FORMAT,
+            writer="bridge-jax reproduce",
+            required=("metrics", "curves"),
+            say=lambda status, i=i, name=name: say(i, name, status),
+            fresh=fresh,
+        )
+        timings[name] = time.perf_counter() - t0 if ran else 0.0
     return {"results": results, "timings": timings}
 
 

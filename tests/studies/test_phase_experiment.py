@@ -77,12 +77,36 @@ def test_phase_resumes_from_saved_units(quick_phase, tmp_path, capsys):
     assert set(json.loads((tmp_path / "timings.json").read_text())) == {"phase"}
 
 
+def test_a_unit_copied_under_another_name_is_recomputed_not_read(quick_phase, tmp_path, capsys):
+    """`cp phase/sparse_real_2.json phase/sparse_real_6.json` must not report m/n = 6 with the
+    m/n = 2 data: each unit's digest holds its own (data, field, m/n)."""
+    import shutil
+
+    out, first = quick_phase
+    shutil.copytree(out, tmp_path, dirs_exist_ok=True)
+    units = tmp_path / "phase"
+    shutil.copyfile(units / "sparse_real_2.json", units / "sparse_real_6.json")
+    empty = json.loads((units / "sparse_complex_2.json").read_text())
+    (units / "sparse_complex_2.json").write_text(json.dumps({**empty, "result": {}}))
+    capsys.readouterr()
+    assert cli_main(ARGS + ["--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "sparse_real_6" in err and "saved for another unit, configuration or code" in err
+    assert "sparse_complex_2" in err and "saved file has no m, errors: recomputing" in err
+    assert err.count("recomputing") == 2
+    second = json.loads((tmp_path / "phase.json").read_text())
+    assert second["success"] == first["success"]
+    assert (units / "sparse_real_6.json").read_bytes() == (
+        out / "phase" / "sparse_real_6.json"
+    ).read_bytes()
+
+
 def test_unit_shapes_and_errors_are_relative(quick_phase):
     # A unit as run_unit returned it, saved by the quick run (m = 2n, real field).
     out, _ = quick_phase
     c = PhaseConfig.quick(data=("sparse",))
     saved = json.loads((out / "phase" / "sparse_real_2.json").read_text())
-    assert saved["digest"] == unit_digest(c)
+    assert saved["digest"] == unit_digest(c, "sparse", "real", 2.0)
     unit = saved["result"]
     a = np.asarray(unit["errors"])
     assert unit["m"] == 2 * c.n and a.shape == (c.trials, len(c.noise_levels), len(INITS))

@@ -1,5 +1,6 @@
 """The studies' runner: long runs give back what the OS limits (memory mappings)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -121,3 +122,56 @@ def test_the_cache_has_no_jax_size_limit(tmp_path):
     finally:
         jax.config.update("jax_compilation_cache_dir", os.environ["BRIDGE_JAX_TEST_CACHE"])
         jax.config.update("jax_compilation_cache_max_size", before)
+
+
+def _load_or_compute(path, digest, value, *, fresh=False):
+    said, calls = [], []
+
+    def compute():
+        calls.append(1)
+        return value
+
+    got = _runner.load_or_compute(
+        str(path),
+        digest,
+        compute,
+        fmt="test-unit/1",
+        writer="this test",
+        required=("a", "b"),
+        say=said.append,
+        fresh=fresh,
+    )
+    return got, said, len(calls)
+
+
+def test_load_or_compute_is_the_one_resume_rule(tmp_path):
+    path = tmp_path / "u" / "one.json"
+    d1 = _runner.unit_digest({"n": 4}, "study", field="real", m=2)
+    d2 = _runner.unit_digest({"n": 4}, "study", field="real", m=6)
+    assert d1 != d2  # the unit's own parameters are in its digest
+    got, said, calls = _load_or_compute(path, d1, {"a": 1, "b": [2.0]})
+    assert got == {"a": 1, "b": [2.0]} and calls == 1
+    assert said[0] == "running" and said[1].startswith("done in ") and len(said) == 2
+    assert _load_or_compute(path, d1, None) == (
+        {"a": 1, "b": [2.0]},
+        ["loaded from an earlier run"],
+        0,
+    )
+    # Another unit's file at this path (copied, renamed): recomputed, never read, and said.
+    got, said, calls = _load_or_compute(path, d2, {"a": 6, "b": [6.0]})
+    assert got == {"a": 6, "b": [6.0]} and calls == 1
+    assert said[0] == "running (saved for another unit, configuration or code: recomputing)"
+    # A valid header with an empty or partial result: recomputed, and said which keys lack.
+    for result in ({}, {"a": 1}, [1, 2], None):
+        saved = json.loads(path.read_text())
+        path.write_text(json.dumps({**saved, "result": result}))
+        got, said, calls = _load_or_compute(path, d2, {"a": 7, "b": []})
+        assert got == {"a": 7, "b": []} and calls == 1
+        missing = "b" if result == {"a": 1} else "a, b"
+        assert said[0] == f"running (saved file has no {missing}: recomputing)"
+    assert _load_or_compute(path, d2, {"a": 8, "b": []}, fresh=True)[0] == {"a": 8, "b": []}
+    # Something not ours is never overwritten: one line naming the file.
+    path.write_text('{"format": "other", "result": {"a": 1, "b": 2}}')
+    with pytest.raises(_runner.UserError, match="one.json was not written by this test"):
+        _load_or_compute(path, d2, {"a": 9, "b": []})
+    assert json.loads(path.read_text())["format"] == "other"
