@@ -74,11 +74,12 @@ def run_from_args(name: str, args) -> int:
 
     A mistake in the input is one line on stderr and exit code 2, for every command: a
     `UserError`, a `ValueError` from a configuration's checks, or a missing optional package
-    (`ModuleNotFoundError`, which names it). A study's `run_from_args` raises them and prints
-    only what it wrote."""
+    (`ModuleNotFoundError`, which names it). A failure of the machine (`OSError`: a full
+    disk, a file-size limit, an unwritable folder) is one line naming the path, exit code 1.
+    A study's `run_from_args` raises them and prints only what it wrote."""
     import sys
 
-    from bridge_jax.studies._runner import UserError, prepare_jax
+    from bridge_jax.studies._runner import UserError, os_error_line, prepare_jax
 
     try:
         prepare_jax(args)
@@ -86,3 +87,12 @@ def run_from_args(name: str, args) -> int:
     except (UserError, ValueError, ModuleNotFoundError) as e:
         print(f"bridge-jax: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        # Not the user's input but the machine (a full disk, a file-size limit, permissions):
+        # one line and exit code 1. Every file is written atomically, so what is in the
+        # folder stays consistent and a rerun resumes from the finished units.
+        print(
+            f"bridge-jax: error: {os_error_line(e)}. Finished units are saved: a rerun resumes.",
+            file=sys.stderr,
+        )
+        return 1

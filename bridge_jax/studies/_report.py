@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -161,10 +162,11 @@ def write_report(results: dict, figures: list[str], out: str, *, timings: dict, 
     lines += [f"| {k} | {v:.1f} |" for k, v in timings.items()]
     lines += [f"| total (incl. figures) | {elapsed:.1f} |", ""]
     path = os.path.join(out, "report.md")
-    # Keep the sections that other commands (learn, methods) added to an earlier report.
-    earlier = _earlier_report(path)
-    kept = _marked_sections(earlier) if earlier is not None else []
-    store.atomic_write(path, "\n".join(lines + kept))
+    with report_lock(out):
+        # Keep the sections that other commands (learn, methods) added to an earlier report.
+        earlier = _earlier_report(path)
+        kept = _marked_sections(earlier) if earlier is not None else []
+        store.atomic_write(path, "\n".join(lines + kept))
 
 
 def describe_setting(cfg: dict) -> str:
@@ -304,7 +306,9 @@ def _earlier_report(path: str) -> str | None:
         # Everything in a report is rebuilt from the saved results: keep the damaged file for
         # the user to look at and start a new report (its other commands' sections come back
         # when those commands are rerun, from their saved results).
-        aside = path + ".unreadable"
+        aside, i = path + ".unreadable", 1
+        while os.path.lexists(aside):  # never over an earlier one
+            aside, i = f"{path}.unreadable.{i}", i + 1
         os.replace(path, aside)
         print(
             f"bridge-jax: warning: {path} was not UTF-8 text; moved it to {aside} and wrote a "
@@ -321,12 +325,32 @@ def write_section(out: str, section: str, begin: str, end: str) -> None:
     (to the reproduction report when one is there).
     """
     path = os.path.join(out, "report.md")
-    text = _earlier_report(path)
-    if text is None:
-        text = "# bridge_jax report\n"
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        text = head + section + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    store.atomic_write(path, text)
+    with report_lock(out):
+        text = _earlier_report(path)
+        if text is None:
+            text = "# bridge_jax report\n"
+        if begin in text and end in text:
+            head, rest = text.split(begin, 1)
+            text = head + section + rest.split(end, 1)[1]
+        else:
+            text = text.rstrip("\n") + "\n\n" + section + "\n"
+        store.atomic_write(path, text)
+
+
+@contextlib.contextmanager
+def report_lock(out: str):
+    """Hold DIR/.report.md.lock (an exclusive `fcntl` lock) while report.md is read, changed
+    and replaced: two commands that finish at once into one folder keep both sections.
+    Where `fcntl` is missing (Windows) there is no lock."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    os.makedirs(out, exist_ok=True)
+    fd = os.open(os.path.join(out, ".report.md.lock"), os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

@@ -133,13 +133,41 @@ def write_timing(out: str, name: str, seconds: float) -> None:
     store.write_json(path, timings)
 
 
+def os_error_line(e: OSError) -> str:
+    """An operating-system failure (full disk, file-size limit, permissions, a file where a
+    folder should be) as one line naming the path and the cause."""
+    where = " -> ".join(str(f) for f in (e.filename, e.filename2) if f is not None)
+    cause = e.strerror or str(e) or type(e).__name__
+    return f"{where}: {cause}" if where else cause
+
+
+def check_no_links(out: str) -> None:
+    """A `UserError` if a folder inside `out` is a symbolic link: a run would write its
+    results through it into another place (every command checks this first)."""
+    for root, dirs, _ in os.walk(out):  # lists links to folders without following them
+        for name in dirs:
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                raise UserError(
+                    f"{path} is a symbolic link to a folder ({os.path.realpath(path)}); a run "
+                    "would write through it. Replace it by a real folder or pass another --out."
+                )
+
+
 def check_writable(out: str) -> None:
+    """What every command checks of its output folder before any work: a folder (not a
+    file) it can write to, with no symbolic links to folders inside; it also deletes the
+    temporary files of a killed earlier run."""
+    if os.path.lexists(out) and not os.path.isdir(out):
+        raise UserError(f"output folder {out!r} is a file, not a folder; pass another --out.")
     try:
         os.makedirs(out, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=out, prefix=".probe-"):
             pass
     except OSError as e:
         raise UserError(f"cannot write to output folder {out!r}: {e.strerror or e}.") from e
+    check_no_links(out)
+    store.remove_stale_temporaries(out)
 
 
 def progress_printer(total: int):
@@ -497,4 +525,7 @@ def single_experiment_main(name: str, argv=None, learn: bool = False, prog=None)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        print(f"error: {os_error_line(e)}; finished experiments are saved.", file=sys.stderr)
+        return 1
     return 0
