@@ -7,11 +7,21 @@ from __future__ import annotations
 import sys
 
 
+def _version() -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("bridge_jax")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout, not installed
+        return "unknown (not installed)"
+
+
 def main(argv=None) -> int:
     from bridge_jax.studies import COMMANDS, add_arguments, parser_options, run_from_args
     from bridge_jax.studies._runner import OneLineParser
 
     parser = OneLineParser(prog="bridge-jax", description="bridge_jax experiments.")
+    parser.add_argument("--version", action="version", version=f"bridge-jax {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for name, (help_line, _) in COMMANDS.items():
         command = sub.add_parser(name, help=help_line, **parser_options(name))

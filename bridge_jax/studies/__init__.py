@@ -34,6 +34,16 @@ COMMANDS = {
 }
 
 
+FOLDER_POLICY = (
+    "Output folder: every saved unit (experiment, unit, chunk) carries a digest of the "
+    "configuration, its own parameters and the code. A rerun loads the units that match and "
+    "recomputes, overwrites and names on its progress line those that do not (another "
+    "configuration, another unit's file, changed code, a file without a result); --fresh, "
+    "where a command has it, recomputes all. A file the command did not write or cannot read, and a folder inside "
+    "the output that is a symbolic link, stop it with one line before any work."
+)
+
+
 def study(name: str):
     """The module (or package) of the study behind command `name`."""
     return importlib.import_module(f"bridge_jax.studies.{name}")
@@ -67,6 +77,9 @@ def add_arguments(name: str, parser) -> None:
 
     study(name).add_arguments(parser)
     add_cache_arguments(parser)
+    import textwrap
+
+    parser.epilog = textwrap.fill(FOLDER_POLICY, 79)
 
 
 def run_from_args(name: str, args) -> int:

@@ -125,3 +125,27 @@ def test_a_full_disk_is_one_line_naming_the_path(tmp_path, capsys, monkeypatch):
     assert "a rerun resumes" in line
     leftovers = [n for _, _, files in os.walk(tmp_path) for n in files]
     assert leftovers == []  # no temporary file, no half-written figure
+
+
+def test_version_prints_the_package_version(capsys):
+    import importlib.metadata
+
+    import pytest
+
+    with pytest.raises(SystemExit) as info:
+        cli_main(["--version"])
+    assert info.value.code == 0
+    version = importlib.metadata.version("bridge_jax")
+    assert capsys.readouterr().out == f"bridge-jax {version}\n"
+
+
+def test_every_command_states_the_folder_policy_in_its_help(capsys):
+    import pytest
+
+    from bridge_jax.studies import COMMANDS
+
+    for name in COMMANDS:
+        with pytest.raises(SystemExit):
+            cli_main([name, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert "A rerun loads the units that match and recomputes, overwrites and names" in text
