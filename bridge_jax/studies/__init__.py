@@ -39,8 +39,9 @@ FOLDER_POLICY = (
     "configuration, its own parameters and the code. A rerun loads the units that match and "
     "recomputes, overwrites and names on its progress line those that do not (another "
     "configuration, another unit's file, changed code, a file without a result); --fresh, "
-    "where a command has it, recomputes all. A file the command did not write or cannot read, and a folder inside "
-    "the output that is a symbolic link, stop it with one line before any work."
+    "where a command has it, recomputes all. A file the command did not write or cannot "
+    "read, and a folder inside the output that is a symbolic link, stop it with one line "
+    "before any work."
 )
 
 

@@ -73,6 +73,7 @@ from bridge_jax.studies._config import (
 )
 from bridge_jax.studies._report import write_section
 from bridge_jax.studies._runner import (
+    UserError,
     check_writable,
     load_or_compute,
     progress_printer,
@@ -375,10 +376,29 @@ def summarize_unit(unit: dict) -> dict:
     return out
 
 
+def _check_size(c: SpectraConfig) -> None:
+    """Refuse, before any work, a run whose null subspaces (drawn for all trials at once:
+    null_samples x trials orthonormal n x k bases, float32) would not fit in the device."""
+    limit = bj.device_memory()
+    for data, side in c.sides().items():
+        if data not in c.data:
+            continue
+        need = 2 * 4 * c.null_samples * c.trials * side * side * c.k  # with their QR
+        if need > limit:
+            most = max(1, limit // (8 * c.null_samples * side * side * c.k))
+            raise UserError(
+                f"--trials {c.trials} needs about {need / 2**30:.1f} GiB at once for the {data} "
+                f"null subspaces ({c.null_samples} per trial, {side * side} x {c.k} each), "
+                f"more than the {limit / 2**30:.1f} GiB of {jax.devices()[0]}; use --trials "
+                f"{most} or fewer."
+            )
+
+
 def spectra(config: SpectraConfig, out: str, *, fresh: bool = False) -> dict:
     """Run (or resume) every (data, operator) unit; write DIR/spectra.json,
     DIR/figures/spectra.png and a section of DIR/report.md."""
     c = config.validate()
+    _check_size(c)
     check_writable(out)
     t0 = time.perf_counter()
     units = [(d, o) for d in c.data for o in c.operators]

@@ -7,6 +7,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from bridge_jax import store
 from bridge_jax._cli import main as cli_main
 from bridge_jax.studies._report import _earlier_report, report_lock, write_section
@@ -149,3 +151,20 @@ def test_every_command_states_the_folder_policy_in_its_help(capsys):
             cli_main([name, "--help"])
         text = " ".join(capsys.readouterr().out.split())
         assert "A rerun loads the units that match and recomputes, overwrites and names" in text
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["theorems", "--quick", "--n", "1000000"], ["n = 1000000 needs about", "use n <="]),
+        (["theorems", "--quick", "--k", "2,2"], ["k must not repeat an entry, got (2, 2)"]),
+        (["spectra", "--quick", "--trials", "100000000"], ["--trials 100000000 needs about"]),
+        (["phase", "--quick", "--data", "sparse,sparse"], ["data must not repeat an entry"]),
+    ],
+)
+def test_sizes_and_lists_are_refused_before_any_work(tmp_path, capsys, argv, words):
+    out = tmp_path / "out"
+    assert cli_main([*argv, "--out", str(out)]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert all(w in line for w in words), line
+    assert not out.exists()

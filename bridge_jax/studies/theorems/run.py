@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 import time
@@ -262,9 +263,26 @@ def unit_digest(c: TheoremsConfig, part: str, spec: tuple) -> str:
     return _unit_digest(c, "theorems", part=part, spec=list(spec))
 
 
+def _check_size(c: TheoremsConfig) -> None:
+    """Refuse, before any work, a size whose dense n x n matrices (one per trial and
+    measurement count m, float32) cannot fit in the device at once: the study's programs
+    build stacked Gram matrices and their eigendecompositions at every (trial, m)."""
+    cells = c.trials * max(len(c.moi_m), len(c.ei_m))
+    need = 4 * c.n * c.n * cells
+    limit = bj.device_memory()
+    if need > limit:
+        most = math.isqrt(limit // (4 * cells))
+        raise UserError(
+            f"n = {c.n} needs about {need / 2**30:.1f} GiB at once ({cells} dense {c.n} x {c.n} "
+            f"matrices: trials x measurement counts), more than the {limit / 2**30:.1f} GiB of "
+            f"{jax.devices()[0]}; use n <= {most}, or fewer trials or m values."
+        )
+
+
 def theorems(config: TheoremsConfig, out: str, *, fresh: bool = False) -> dict:
     """Run (or resume) every unit; write DIR/theorems.json, figures and a report section."""
     c = config.validate()
+    _check_size(c)
     check_writable(out)
     t0 = time.perf_counter()
     units = _units(c)
