@@ -4,7 +4,19 @@ Each command is a study registered in `bridge_jax.studies.COMMANDS`."""
 
 from __future__ import annotations
 
+import re
 import sys
+
+_OUT_OF_MEMORY = re.compile(r"RESOURCE_EXHAUSTED|out of memory|failed to allocate", re.I)
+
+
+def _version() -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("bridge_jax")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout, not installed
+        return "unknown (not installed)"
 
 
 def main(argv=None) -> int:
@@ -12,6 +24,7 @@ def main(argv=None) -> int:
     from bridge_jax.studies._runner import OneLineParser
 
     parser = OneLineParser(prog="bridge-jax", description="bridge_jax experiments.")
+    parser.add_argument("--version", action="version", version=f"bridge-jax {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for name, (help_line, _) in COMMANDS.items():
         command = sub.add_parser(name, help=help_line, **parser_options(name))
@@ -29,13 +42,16 @@ def main(argv=None) -> int:
     except TooLargeError as e:
         print(f"bridge-jax: error: {e} Finished units are saved.", file=sys.stderr)
         return 2
-    except jax.errors.JaxRuntimeError as e:
-        if "RESOURCE_EXHAUSTED" not in str(e):
+    except (jax.errors.JaxRuntimeError, MemoryError) as e:
+        text = str(e) or type(e).__name__
+        # XLA says RESOURCE_EXHAUSTED on a device, "INTERNAL: ... Out of memory" on the host.
+        if not (isinstance(e, MemoryError) or _OUT_OF_MEMORY.search(text)):
             raise
         # What an estimate did not foresee: still one line, and nothing finished is lost.
         print(
-            f"bridge-jax: error: out of memory ({str(e).splitlines()[0][:160]}); use smaller "
-            "sizes (--trials, --signals, n). Finished units are saved: a rerun resumes.",
+            f"bridge-jax: error: out of memory ({text.splitlines()[0][:160]}); use smaller "
+            "sizes (--trials, --signals, --steps, n). Finished units are saved: a rerun "
+            "resumes.",
             file=sys.stderr,
         )
         return 2

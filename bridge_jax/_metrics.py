@@ -14,8 +14,13 @@ from jaxtyping import Array, Float
 from . import _validate as check
 
 
-def _pair(x, reference):
+def _pair(x, reference, *, metric: str | None = None):
     x, reference = jnp.asarray(x), jnp.asarray(reference)
+    if metric is not None and (jnp.iscomplexobj(x) or jnp.iscomplexobj(reference)):
+        raise TypeError(
+            f"{metric} needs real images, got dtypes {x.dtype} and {reference.dtype}; for "
+            "complex ones (e.g. MRI) compare magnitudes: pass jnp.abs(x) and jnp.abs(reference)."
+        )
     if x.shape != reference.shape:
         raise ValueError(
             f"x and reference must have the same shape, got {x.shape} and {reference.shape} "
@@ -34,9 +39,10 @@ def mse(x: Float[Array, "..."], reference: Float[Array, "..."]) -> Float[Array, 
 def psnr(x: Float[Array, "..."], reference: Float[Array, "..."], *, data_range) -> Float[Array, ""]:
     r"""Peak signal-to-noise ratio in dB: $10 \log_{10}(L^2 / \mathrm{MSE}(x, r))$, with $L$ =
     `data_range` (1 for images in [0, 1]); $+\infty$ when $x = r$. Equals
-    `skimage.metrics.peak_signal_noise_ratio(reference, x, data_range=L)`."""
+    `skimage.metrics.peak_signal_noise_ratio(reference, x, data_range=L)`. Real images only
+    (a `TypeError` for complex ones: pass their magnitudes)."""
     check.nonnegative("data_range", data_range, strict=True)
-    error = mse(x, reference)
+    error = mse(*_pair(x, reference, metric="psnr"))
     return 10 * jnp.log10(jnp.asarray(data_range, error.dtype) ** 2 / error)
 
 
@@ -51,14 +57,16 @@ def ssim(
     window means $\mu$, sample (co)variances $\sigma$ (normalised by $N - 1$, $N$ the window's
     pixels), $C_1 = (0.01 L)^2$, $C_2 = (0.03 L)^2$, $L$ = `data_range`. Equals
     `skimage.metrics.structural_similarity(reference, x, data_range=L, win_size=win_size)`
-    (uniform window). Images of any number of axes, each at least `win_size` (odd) long.
+    (uniform window). Images of any number of axes, each at least `win_size` (odd, >= 3)
+    long. Real images only (a `TypeError` for complex ones: pass their magnitudes).
     """
-    x, reference = _pair(x, reference)
+    x, reference = _pair(x, reference, metric="ssim")
     check.nonnegative("data_range", data_range, strict=True)
     win_size = check.positive_int("win_size", win_size)
-    if win_size % 2 == 0 or any(s < win_size for s in x.shape):
+    if win_size < 3 or win_size % 2 == 0 or any(s < win_size for s in x.shape):
         raise ValueError(
-            f"win_size must be odd and at most every side of the image {x.shape}, got {win_size}."
+            f"win_size must be odd, >= 3 (a window's sample variance needs 2 pixels) and at "
+            f"most every side of the image {x.shape}, got {win_size}."
         )
     ndim = x.ndim
     n = win_size**ndim

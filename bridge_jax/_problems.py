@@ -20,6 +20,7 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Callable
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -129,7 +130,14 @@ class GaussianNoise(AbstractNoise):
 
 class PoissonNoise(AbstractNoise):
     r"""Photon counting: $y = g\,\mathrm{Poisson}(Ax/g)$ with gain $g$ (mean $Ax$, variance
-    $g\,Ax$); needs $Ax \ge 0$ (negative entries count as 0). Not differentiable in $y$."""
+    $g\,Ax$); needs $Ax \ge 0$ (negative entries count as 0). Not differentiable in $y$.
+
+    A NaN in $Ax$ stays NaN in $y$. Rates $Ax/g$ above `NORMAL_ABOVE` ($10^6$, beyond which
+    the Poisson law's skewness is below $10^{-3}$) are drawn from its normal approximation
+    $\mathcal{N}(\lambda, \lambda)$ rounded (to any size: JAX's Poisson sampler counts in
+    32-bit integers and would clip them at $2^{31}$)."""
+
+    NORMAL_ABOVE: ClassVar[float] = 1e6
 
     gain: Float[Array, ""]
 
@@ -141,8 +149,14 @@ class PoissonNoise(AbstractNoise):
         y = jnp.asarray(y)
         if jnp.iscomplexobj(y):
             raise ValueError("PoissonNoise needs real, non-negative measurements.")
-        rate = jnp.maximum(y, 0.0) / self.gain.astype(y.dtype)
-        return self.gain.astype(y.dtype) * jr.poisson(key, rate).astype(y.dtype)
+        nan = jnp.isnan(y)
+        rate = jnp.where(nan, 0.0, jnp.maximum(y, 0.0)) / self.gain.astype(y.dtype)
+        large = rate > self.NORMAL_ABOVE
+        counts = jr.poisson(key, jnp.where(large, 0.0, rate)).astype(y.dtype)
+        normal = jr.normal(jr.fold_in(key, 1), rate.shape, y.dtype)
+        approx = jnp.maximum(jnp.round(rate + jnp.sqrt(rate) * normal), 0.0)
+        counts = jnp.where(large, approx, counts)
+        return jnp.where(nan, jnp.nan, self.gain.astype(y.dtype) * counts)
 
 
 class PoissonGaussianNoise(AbstractNoise):

@@ -21,7 +21,8 @@ def summarize(samples) -> dict:
     r"""`{mean, std, ci95, n_trials}` of per-trial values (NaNs are an error, not dropped).
 
     `std` uses ddof=1; `ci95` is the two-sided 95% Student-t interval for the mean,
-    $\bar v \pm t_{0.975, n-1}\, s/\sqrt{n}$ (a single trial gives a zero-width interval).
+    $\bar v \pm t_{0.975, n-1}\, s/\sqrt{n}$. A single trial has no spread to estimate:
+    its `std` and both ends of `ci95` are NaN (saved results store them as JSON null).
     """
     v = np.asarray(samples, dtype=np.float64).ravel()
     if v.size == 0:
@@ -30,7 +31,7 @@ def summarize(samples) -> dict:
         raise ValueError(f"summarize got non-finite samples: {v[~np.isfinite(v)][:5]}.")
     mean = float(v.mean())
     if v.size == 1:
-        return {"mean": mean, "std": 0.0, "ci95": [mean, mean], "n_trials": 1}
+        return {"mean": mean, "std": math.nan, "ci95": [math.nan, math.nan], "n_trials": 1}
     std = float(v.std(ddof=1))
     half = t_quantile(0.975, v.size - 1) * std / math.sqrt(v.size)
     return {"mean": mean, "std": std, "ci95": [mean - half, mean + half], "n_trials": int(v.size)}

@@ -120,12 +120,13 @@ def _digest(trial_fn, shape_names, points, seed) -> str:
     return store.digest(config, name, source)
 
 
-def _load_chunk(path: str, digest: str) -> dict[str, np.ndarray] | None:
+def _load_chunk(path: str, digest: str, stale: str) -> dict[str, np.ndarray] | None:
     try:
         return store.load_if_current(
             path,
             digest,
             fmt=_FORMAT,
+            stale=stale,
             what="sweep chunk",
             writer="run_sweep",
             recover="use another output folder, or delete the folder's chunks/ to start again",
@@ -219,6 +220,7 @@ def run_sweep(
     bytes_per_trial: Callable[[dict], float] | None = None,
     devices=None,
     progress: Callable[[int, int, str], None] | None = None,
+    stale: str = "raise",
 ) -> dict:
     r"""Run `trial_fn` over every grid point and trial; return per-point, per-trial metrics.
 
@@ -234,7 +236,11 @@ def run_sweep(
       and, when Python can find it (`inspect.getsource`), its own source (not that of the
       functions it calls outside bridge_jax). A `trial_fn` whose source cannot be found (typed
       at a prompt, built at run time) is identified by its name only: after changing it, or
-      what it calls, use another `out`.
+      what it calls, use another `out`. Each chunk's digest also holds its own group and
+      trials, so a chunk file under another chunk's name is never read as that chunk.
+    - `stale`: what a chunk saved by another sweep (another grid, seed or code) does:
+      `"raise"` (default) a `SweepError`; `"recompute"`: it is computed again and replaced
+      (the progress line says so).
     - `chunk_trials`: trials per chunk (rounded up to a multiple of the device count); by
       default from `bytes_per_trial(shape)` and the device memory (see `auto_chunk`).
     - `devices`: the devices to shard trials over (default: all).
@@ -244,6 +250,7 @@ def run_sweep(
     **Returns:** `{"points": [...], "metrics": {name: array (points, trials)}, "groups": n}`.
     """
     trials = check.positive_int("trials", trials)
+    check.one_of("stale", stale, ("raise", "recompute"))
     points = grid_points(grid)
     unknown = [p for p in shape_params if p not in grid]
     if unknown:
@@ -305,7 +312,11 @@ def run_sweep(
             path = None
             if out is not None:
                 path = os.path.join(out, "chunks", f"g{g_index:03d}-t{start:07d}-{stop:07d}.npz")
-            arrays = None if path is None else _load_chunk(path, digest)
+            chunk_digest = store.digest(
+                {"group": g_index, "start": start, "stop": stop}, digest, code=False
+            )
+            arrays = None if path is None else _load_chunk(path, chunk_digest, stale)
+            replacing = arrays is None and path is not None and os.path.lexists(path)
             if path is not None and not _all(arrays is not None):
                 arrays = None  # reuse a saved chunk only where every process can read it
             if arrays is not None:
@@ -345,10 +356,10 @@ def run_sweep(
                 }  # (points in group, trials in chunk)
                 if path is not None and jax.process_index() == 0:
                     store.save_result(
-                        path, arrays, fmt=_FORMAT, digest=digest, start=start, stop=stop
+                        path, arrays, fmt=_FORMAT, digest=chunk_digest, start=start, stop=stop
                     )
                 computed += 1
-                status = "computed"
+                status = "computed: the saved one was another sweep's" if replacing else "computed"
             if not results:
                 _check_host_memory(len(arrays), len(points), trials, host)
             for k, v in arrays.items():

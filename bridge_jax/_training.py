@@ -102,6 +102,11 @@ def fit(
         check.nonnegative("learning_rate", learning_rate, strict=True)
         optimizer = optax.adam(learning_rate)
     check.prng_key("key", key)
+    if not jax.tree_util.tree_leaves(eqx.filter(model, eqx.is_inexact_array)):
+        raise ValueError(
+            f"{name}: the model has no trainable leaves (floating-point arrays), so fit would "
+            f"train nothing; got a {type(model).__name__}. Pass a model with array parameters."
+        )
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
 
     # The array leaves of the loss and update go in as arguments: those of a pytree `loss_fn`
@@ -137,7 +142,9 @@ def fit(
         )
         return model, opt_state, loss, first_bad
 
-    losses = np.empty(num_steps)
+    # The losses so far, in the pieces fetched from the device: nothing of size num_steps is
+    # allocated up front (a run of 10^9 steps must not ask for 8 GB before its first step).
+    recorded: list[np.ndarray] = []
     first = 0
     run_digest = None
     if checkpoint is not None:
@@ -165,7 +172,7 @@ def fit(
                 f"{name}: checkpoint {checkpoint} has {first} steps, more than num_steps="
                 f"{num_steps}; delete it or raise num_steps."
             )
-        losses[:first] = done
+        recorded.append(np.asarray(done, np.float64)[:first])
     first_bad = jnp.asarray(-1, jnp.int32)
     pending: list = []  # device scalars of the losses since the last look on the host
     for i in range(first, num_steps):
@@ -175,18 +182,22 @@ def fit(
         last = i == num_steps - 1
         save = checkpoint is not None and ((i + 1) % checkpoint_every == 0 or last)
         report = log_every and (i % log_every == 0 or last)
-        if not (save or report or last):
+        if not (save or report or last or len(pending) >= _FETCH_EVERY):
             continue
-        losses[i + 1 - len(pending) : i + 1] = np.asarray(jax.device_get(pending))
+        recorded.append(np.asarray(jax.device_get(pending), np.float64))
         pending = []
         bad = int(first_bad)
         if bad >= 0:
             _raise_nonfinite(name, compiled_step, model, opt_state, jr.fold_in(key, bad), bad)
         if save:
-            _save_checkpoint(checkpoint, name, run_digest, i + 1, model, opt_state, losses[: i + 1])
+            recorded = [np.concatenate(recorded)]  # joined once per save, not per piece
+            _save_checkpoint(checkpoint, name, run_digest, i + 1, model, opt_state, recorded[0])
         if report and progress is not None:
-            progress(name, i + 1, num_steps, float(losses[i]))
-    return model, jnp.asarray(losses)
+            progress(name, i + 1, num_steps, float(recorded[-1][-1]))
+    return model, jnp.asarray(np.concatenate(recorded) if recorded else np.zeros(0))
+
+
+_FETCH_EVERY = 1024  # at most this many losses wait on the device between fetches
 
 
 def _callable_name(fn) -> str:

@@ -3,7 +3,8 @@ r"""Saving results: one atomic writer, one digest of (configuration, code), one 
 - **Writing.** Every file (results, chunks, checkpoints, reports, figures) is written to a
   temporary file in the same folder, flushed, `fsync`-ed and renamed over the destination with
   `os.replace`, and the folder is `fsync`-ed after the rename. A reader sees the old file or
-  the new one, never half of one; an interrupted write leaves no temporary file behind.
+  the new one, never half of one; a failed write leaves no temporary file behind, and those
+  of a killed run are deleted by the next (`remove_stale_temporaries`).
   Renaming replaces a symbolic link at the destination by a regular file instead of writing
   through it, so a planted link cannot make a run overwrite the file it points to.
 - **Identifying.** `digest(config, *extra)` hashes a canonical JSON of the configuration
@@ -25,6 +26,8 @@ import hashlib
 import io
 import json
 import os
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -62,10 +65,35 @@ def _replacing(path: str | os.PathLike) -> Iterator[io.BufferedWriter]:
             os.fsync(f.fileno())
         os.replace(tmp, path)
         _sync_directory(directory)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(e, OSError) and (e.filename is None or e.filename == tmp):
+            # A full disk or a file-size limit names no file (or our temporary one): name
+            # the file that was being written, keeping the error's class and number.
+            raise type(e)(e.errno, e.strerror or str(e), path) from e
         raise
+
+
+_TEMPORARY = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")  # `_replacing`'s names
+
+
+def remove_stale_temporaries(folder: str | os.PathLike, *, older_than: float = 600.0) -> int:
+    """Delete the temporary files that `atomic_write` left under `folder` (its subfolders
+    too) when a run was killed mid-write: regular files named as it names them, untouched for
+    `older_than` seconds (a write in progress in another process is newer). Links and
+    anything else are left alone. Returns how many were deleted."""
+    removed, now = 0, time.time()
+    for root, _dirs, files in os.walk(folder):  # does not follow links to folders
+        for name in files:
+            path = os.path.join(root, name)
+            if not _TEMPORARY.fullmatch(name) or os.path.islink(path):
+                continue
+            with contextlib.suppress(OSError):
+                if now - os.lstat(path).st_mtime >= older_than:
+                    os.unlink(path)
+                    removed += 1
+    return removed
 
 
 def _sync_directory(directory: str) -> None:
@@ -88,9 +116,22 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
         f.write(data.encode() if isinstance(data, str) else data)
 
 
+def json_types(obj):
+    """`obj` with every float NaN (an undefined value: e.g. the interval of one trial) as None,
+    the JSON null; an infinity is still an error when written."""
+    if isinstance(obj, dict):
+        return {k: json_types(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_types(v) for v in obj]
+    if isinstance(obj, float | np.floating) and np.isnan(obj):
+        return None
+    return obj
+
+
 def write_json(path: str | os.PathLike, obj) -> None:
-    """`obj` as JSON (indent 1, no NaN or infinity, trailing newline), written atomically."""
-    atomic_write(path, json.dumps(obj, indent=1, allow_nan=False) + "\n")
+    """`obj` as JSON (indent 1, trailing newline), written atomically; NaN is written as null
+    (`json_types`), an infinity is an error."""
+    atomic_write(path, json.dumps(json_types(obj), indent=1, allow_nan=False) + "\n")
 
 
 def write_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray], *, header: dict) -> None:
@@ -224,6 +265,16 @@ def _read(path: str) -> tuple[dict, object]:
     if not isinstance(saved, dict):
         return {}, None
     return saved, saved.get("result")
+
+
+def saved_digest(path: str | os.PathLike) -> str | None:
+    """The digest in the header of the result saved at `path` (None if it has none or cannot
+    be read)."""
+    try:
+        head, _ = _read(os.fspath(path))
+    except Exception:  # noqa: BLE001 - unreadable: no digest
+        return None
+    return head.get("digest") if isinstance(head.get("digest"), str) else None
 
 
 def load_if_current(

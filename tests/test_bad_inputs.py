@@ -96,6 +96,31 @@ CASES = {
         ValueError,
         ["x0 is not finite", "1 of its 16 entries"],
     ),
+    "psnr of complex images": (
+        lambda: bj.psnr(jnp.ones((8, 8), jnp.complex64), jnp.ones((8, 8)), data_range=1.0),
+        TypeError,
+        ["psnr needs real images", "complex64", "jnp.abs(x)"],
+    ),
+    "ssim of complex images": (
+        lambda: bj.ssim(jnp.ones((8, 8)), jnp.ones((8, 8), jnp.complex64), data_range=1.0),
+        TypeError,
+        ["ssim needs real images", "jnp.abs(reference)"],
+    ),
+    "ssim with a 1-pixel window": (
+        lambda: bj.ssim(jnp.ones((8, 8)), jnp.ones((8, 8)), data_range=1.0, win_size=1),
+        ValueError,
+        ["win_size must be odd, >= 3", "got 1"],
+    ),
+    "Blur with NaN in its kernel": (
+        lambda: bj.Blur(jnp.ones((8, 8)).at[2, 3].set(jnp.nan)),
+        ValueError,
+        ["kernel is not finite", "1 of its 64 entries"],
+    ),
+    "fit of a model without trainable leaves": (
+        lambda: bj.fit(lambda m, k: jnp.float32(m["a"]), {"a": 1}, key=KEY, num_steps=3),
+        ValueError,
+        ["no trainable leaves", "would train nothing"],
+    ),
     "principal_angles of a rank-deficient basis": (
         lambda: bj.principal_angles(_rank_one_basis(), jnp.eye(3)[:, :1]),
         ValueError,

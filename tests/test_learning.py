@@ -232,3 +232,28 @@ def test_unrolled_model_by_the_closed_form_equals_the_iteration(setting):
     np.testing.assert_allclose(g_closed.x0, g_iter.x0, rtol=1e-4, atol=1e-6)
     with pytest.raises(ValueError, match="svd must be operator_svd"):
         model(op, ys[0], svd=bj.operator_svd(bj.MatrixOperator(jnp.ones((3, 24)))))
+
+
+def test_fit_records_every_loss_without_storage_for_the_whole_run(key):
+    """losses[i] is the loss before update i, past the host's fetch buffer; and a run of
+    10^12 steps starts (nothing of size num_steps is allocated up front)."""
+    import optax
+
+    def loss(w, k):
+        return jnp.sum(w**2)
+
+    steps, lr = 2500, 1e-3  # more steps than the losses buffered between fetches
+    _, losses = bj.fit(loss, jnp.ones(()), key=key, num_steps=steps, optimizer=optax.sgd(lr))
+    expected = (1 - 2 * lr) ** (2 * np.arange(steps))  # w_{i+1} = (1 - 2 lr) w_i
+    assert losses.shape == (steps,)
+    np.testing.assert_allclose(np.asarray(losses), expected, rtol=2e-3)
+
+    class Stop(Exception):
+        pass
+
+    def stop(name, step, num_steps, value):
+        raise Stop(step)
+
+    with pytest.raises(Stop) as info:
+        bj.fit(loss, jnp.ones(()), key=key, num_steps=10**12, log_every=1, progress=stop)
+    assert info.value.args == (1,)

@@ -95,3 +95,18 @@ def test_problem_rejects_mismatched_parts(key):
         bj.Problem(bj.SparseSource(8, 2), jnp.ones((4, 8)))
     with pytest.raises(ValueError, match="sigma must be finite and >= 0"):
         bj.GaussianNoise(-1.0)
+
+
+@pytest.mark.parametrize("gain", [1e-3, 1e-7, 1e-10])  # rate 1e3 (exact), 1e7, 1e10 (normal)
+def test_poisson_noise_mean_and_variance_at_any_rate(gain):
+    """Mean Ax and variance g Ax, also past JAX's 32-bit counts (rates above 2^31)."""
+    n = 20_000
+    y = np.asarray(bj.PoissonNoise(gain)(jnp.ones(n), key=jr.key(3)), np.float64)
+    assert abs(y.mean() - 1.0) < 5 * np.sqrt(gain / n)
+    # The sample variance's relative standard deviation is sqrt(2 / (n - 1)).
+    assert abs(y.var(ddof=1) / gain - 1.0) < 5 * np.sqrt(2 / (n - 1))
+
+
+def test_poisson_noise_keeps_nan_as_nan():
+    y = bj.PoissonNoise(0.1)(jnp.array([jnp.nan, 1.0, -2.0]), key=jr.key(0))
+    assert np.isnan(y[0]) and np.isfinite(y[1:]).all() and y[1] >= 0 and y[2] == 0.0

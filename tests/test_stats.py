@@ -18,7 +18,9 @@ def test_summarize_against_scipy():
     lo, hi = stats.t.interval(0.95, df=5, loc=v.mean(), scale=stats.sem(v))
     np.testing.assert_allclose(s["ci95"], [lo, hi], rtol=1e-6)
     assert s["n_trials"] == 6 and np.isclose(s["std"], v.std(ddof=1))
-    assert bj.summarize([2.0]) == {"mean": 2.0, "std": 0.0, "ci95": [2.0, 2.0], "n_trials": 1}
+    one = bj.summarize([2.0])  # one trial: no spread, so no interval (NaN, saved as null)
+    assert one["mean"] == 2.0 and one["n_trials"] == 1
+    assert np.isnan(one["std"]) and np.isnan(one["ci95"]).all()
 
 
 def test_summarize_rejects_nan_and_empty():

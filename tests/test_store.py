@@ -26,7 +26,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     with pytest.raises(TypeError):
         store.write_json(path, {"a": object()})  # fails to serialise
     with pytest.raises(ValueError):
-        store.write_json(path, {"a": float("nan")})
+        store.write_json(path, {"a": float("inf")})
 
     class HalfWritten:  # fails after the temporary file was opened and partly written
         def savefig(self, f, **kwargs):

@@ -96,6 +96,24 @@ def test_corrupted_or_foreign_chunk_is_a_clear_error(tmp_path):
         _run(out=out, chunk_trials=5)
 
 
+def test_a_chunk_under_another_chunks_name_is_never_read_as_it(tmp_path):
+    out = str(tmp_path)
+    reference = _run(out=out, chunk_trials=2)
+    chunks = sorted(os.listdir(os.path.join(out, "chunks")))
+    first, second = (os.path.join(out, "chunks", c) for c in chunks[:2])
+    with open(first, "rb") as f:
+        data = f.read()
+    with open(second, "wb") as f:  # trials 0-1's numbers under trials 2-3's name
+        f.write(data)
+    with pytest.raises(bj.SweepError, match="another configuration"):
+        _run(out=out, chunk_trials=2)
+    seen = []
+    again = _run(out=out, chunk_trials=2, stale="recompute", progress=lambda *a: seen.append(a))
+    assert sum("the saved one was another sweep's" in m for _, _, m in seen) == 1
+    for name, values in reference["metrics"].items():
+        np.testing.assert_array_equal(again["metrics"][name], values)
+
+
 PAPER_SETS = ["signals=6", "n=16", "m=8", "k=2", "num_steps=5", "sigma=0.0,0.1"]
 
 
@@ -269,6 +287,12 @@ def test_cli_sweep_of_the_paper_pipeline(tmp_path, capsys):
     assert cli_main(["sweep", str(config), "--out", str(out), "--no-cache"]) == 0
     assert (out / "sweep.json").read_bytes() == first
     assert set(json.loads((out / "timings.json").read_text())) == {"sweep"}
+    # Another configuration in the same folder: recomputed and said, as every command does.
+    capsys.readouterr()
+    config.write_text(config.read_text().replace("seed = 1", "seed = 2"))
+    assert cli_main(["sweep", str(config), "--out", str(out), "--no-cache"]) == 0
+    assert "the saved one was another sweep's" in capsys.readouterr().err
+    assert (out / "sweep.json").read_bytes() != first
     assert cli_main(["sweep", str(tmp_path / "missing.toml"), "--out", str(out)]) == 2
     assert "cannot read" in capsys.readouterr().err
     assert cli_main(["sweep", "--set", "sigma=-1", "--out", str(out), "--no-cache"]) == 2

@@ -67,6 +67,7 @@ class Blur(AbstractOperator):
             raise ValueError("kernel must be an array (e.g. an (H, W) image), got a scalar.")
         if not jnp.issubdtype(kernel.dtype, jnp.floating):
             raise TypeError(f"kernel must be real floating point, got dtype {kernel.dtype}.")
+        kernel = check.finite("kernel", kernel)  # when its values are known (not traced)
         if shape is None:
             if boundary != "circular":
                 raise ValueError(

@@ -34,6 +34,17 @@ COMMANDS = {
 }
 
 
+FOLDER_POLICY = (
+    "Output folder: every saved unit (experiment, unit, chunk) carries a digest of the "
+    "configuration, its own parameters and the code. A rerun loads the units that match and "
+    "recomputes, overwrites and names on its progress line those that do not (another "
+    "configuration, another unit's file, changed code, a file without a result); --fresh, "
+    "where a command has it, recomputes all. A file the command did not write or cannot "
+    "read, and a folder inside the output that is a symbolic link, stop it with one line "
+    "before any work."
+)
+
+
 def study(name: str):
     """The module (or package) of the study behind command `name`."""
     return importlib.import_module(f"bridge_jax.studies.{name}")
@@ -67,6 +78,9 @@ def add_arguments(name: str, parser) -> None:
 
     study(name).add_arguments(parser)
     add_cache_arguments(parser)
+    import textwrap
+
+    parser.epilog = textwrap.fill(FOLDER_POLICY, 79)
 
 
 def run_from_args(name: str, args) -> int:
@@ -74,11 +88,12 @@ def run_from_args(name: str, args) -> int:
 
     A mistake in the input is one line on stderr and exit code 2, for every command: a
     `UserError`, a `ValueError` from a configuration's checks, or a missing optional package
-    (`ModuleNotFoundError`, which names it). A study's `run_from_args` raises them and prints
-    only what it wrote."""
+    (`ModuleNotFoundError`, which names it). A failure of the machine (`OSError`: a full
+    disk, a file-size limit, an unwritable folder) is one line naming the path, exit code 1.
+    A study's `run_from_args` raises them and prints only what it wrote."""
     import sys
 
-    from bridge_jax.studies._runner import UserError, prepare_jax
+    from bridge_jax.studies._runner import UserError, os_error_line, prepare_jax
 
     try:
         prepare_jax(args)
@@ -86,3 +101,12 @@ def run_from_args(name: str, args) -> int:
     except (UserError, ValueError, ModuleNotFoundError) as e:
         print(f"bridge-jax: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        # Not the user's input but the machine (a full disk, a file-size limit, permissions):
+        # one line and exit code 1. Every file is written atomically, so what is in the
+        # folder stays consistent and a rerun resumes from the finished units.
+        print(
+            f"bridge-jax: error: {os_error_line(e)}. Finished units are saved: a rerun resumes.",
+            file=sys.stderr,
+        )
+        return 1

@@ -169,7 +169,8 @@ def metric(samples, *, paper, definition: str, null=None, **extra) -> dict[str, 
             out["null"], out["null_std"] = None, None
         else:
             out["null"] = float(null_arr.mean())
-            out["null_std"] = float(null_arr.std(ddof=1)) if null_arr.size > 1 else 0.0
+            # One trial has no spread: None, and the verdict says so instead of a z-score.
+            out["null_std"] = float(null_arr.std(ddof=1)) if null_arr.size > 1 else None
     out.update(extra)
     return out
 

@@ -96,6 +96,8 @@ def tuple_of(each, *, nonempty: bool = False, allowed=None):
             return f"must be a tuple, got {value!r}"
         if nonempty and not value:
             return "must not be empty"
+        if len(set(value)) != len(value):
+            return f"must not repeat an entry, got {value}"
         if allowed is not None:
             if not value or any(v not in allowed for v in value):
                 return f"must be a non-empty subset of {allowed}, got {value}"

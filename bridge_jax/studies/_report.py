@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -38,8 +39,21 @@ MEANING = {
 }
 
 
+def undefined(v) -> bool:
+    """A value that a run could not estimate: None (as saved) or NaN (as computed)."""
+    return v is None or (isinstance(v, float) and v != v)
+
+
+def interval_text(mean, ci95, digits=4, *, n=None) -> str:
+    """'mean [lo, hi]', or 'mean (no interval: 1 trial)' when the interval is undefined."""
+    if undefined(ci95[0]) or undefined(ci95[1]):
+        trials = "fewer than 2 trials" if n is None else f"{n} trial{'s' if n != 1 else ''}"
+        return f"{fmt(mean, digits)} (no interval: {trials})"
+    return f"{fmt(mean, digits)} [{fmt(ci95[0], digits)}, {fmt(ci95[1], digits)}]"
+
+
 def fmt(v, digits=4):
-    if v is None:
+    if undefined(v):
         return "-"
     if isinstance(v, float) and abs(v) >= 100:
         return f"{v:.1f}"
@@ -50,7 +64,7 @@ def ci_text(m: dict) -> str:
     """'mean [lo, hi]', or 'undefined' for a statistic that no trial defines."""
     if m.get("mean") is None:
         return "undefined"
-    return f"{fmt(m['mean'])} [{fmt(m['ci95'][0])}, {fmt(m['ci95'][1])}]"
+    return interval_text(m["mean"], m["ci95"], n=m.get("n_trials"))
 
 
 def verdict(m: dict) -> str:
@@ -59,20 +73,27 @@ def verdict(m: dict) -> str:
     parts = []
     paper, (lo, hi), mean = m.get("paper"), m["ci95"], m["mean"]
     if paper is not None:
-        close = lo <= paper <= hi or abs(mean - paper) <= MATCH_RTOL * abs(paper)
+        inside = not (undefined(lo) or undefined(hi)) and lo <= paper <= hi
+        close = inside or abs(mean - paper) <= MATCH_RTOL * abs(paper)
         parts.append("matches the paper" if close else "differs from the paper")
     if m.get("null") is not None:
-        spread = m.get("null_std", 0.0)
-        z = abs(mean - m["null"]) / spread if spread > 0 else float("inf")
-        parts.append(
-            f"at null level (z = {z:.1f})" if z < NULL_Z else f"differs from null (z = {z:.1f})"
-        )
+        spread = m.get("null_std")
+        if undefined(spread):
+            parts.append("null spread unknown (fewer than 2 trials): no z-score")
+        elif spread == 0:
+            same = mean == m["null"]
+            parts.append("at null level" if same else "differs from a constant null")
+        else:
+            z = abs(mean - m["null"]) / spread
+            parts.append(
+                f"at null level (z = {z:.1f})" if z < NULL_Z else f"differs from null (z = {z:.1f})"
+            )
     return "; ".join(parts) or "-"
 
 
 def _row(name, m, meaning=""):
     ci = ci_text(m)
-    has_sd = m.get("null_std") is not None
+    has_sd = not undefined(m.get("null_std"))
     null = fmt(m.get("null")) + (f" ± {fmt(m['null_std'], 2)}" if has_sd else "")
     return f"| `{name}` | {fmt(m.get('paper'))} | {ci} | {null} | {verdict(m)} | {meaning} |"
 
@@ -141,10 +162,11 @@ def write_report(results: dict, figures: list[str], out: str, *, timings: dict, 
     lines += [f"| {k} | {v:.1f} |" for k, v in timings.items()]
     lines += [f"| total (incl. figures) | {elapsed:.1f} |", ""]
     path = os.path.join(out, "report.md")
-    # Keep the sections that other commands (learn, methods) added to an earlier report.
-    earlier = _earlier_report(path)
-    kept = _marked_sections(earlier) if earlier is not None else []
-    store.atomic_write(path, "\n".join(lines + kept))
+    with report_lock(out):
+        # Keep the sections that other commands (learn, methods) added to an earlier report.
+        earlier = _earlier_report(path)
+        kept = _marked_sections(earlier) if earlier is not None else []
+        store.atomic_write(path, "\n".join(lines + kept))
 
 
 def describe_setting(cfg: dict) -> str:
@@ -284,7 +306,9 @@ def _earlier_report(path: str) -> str | None:
         # Everything in a report is rebuilt from the saved results: keep the damaged file for
         # the user to look at and start a new report (its other commands' sections come back
         # when those commands are rerun, from their saved results).
-        aside = path + ".unreadable"
+        aside, i = path + ".unreadable", 1
+        while os.path.lexists(aside):  # never over an earlier one
+            aside, i = f"{path}.unreadable.{i}", i + 1
         os.replace(path, aside)
         print(
             f"bridge-jax: warning: {path} was not UTF-8 text; moved it to {aside} and wrote a "
@@ -301,12 +325,32 @@ def write_section(out: str, section: str, begin: str, end: str) -> None:
     (to the reproduction report when one is there).
     """
     path = os.path.join(out, "report.md")
-    text = _earlier_report(path)
-    if text is None:
-        text = "# bridge_jax report\n"
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        text = head + section + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    store.atomic_write(path, text)
+    with report_lock(out):
+        text = _earlier_report(path)
+        if text is None:
+            text = "# bridge_jax report\n"
+        if begin in text and end in text:
+            head, rest = text.split(begin, 1)
+            text = head + section + rest.split(end, 1)[1]
+        else:
+            text = text.rstrip("\n") + "\n\n" + section + "\n"
+        store.atomic_write(path, text)
+
+
+@contextlib.contextmanager
+def report_lock(out: str):
+    """Hold DIR/.report.md.lock (an exclusive `fcntl` lock) while report.md is read, changed
+    and replaced: two commands that finish at once into one folder keep both sections.
+    Where `fcntl` is missing (Windows) there is no lock."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    os.makedirs(out, exist_ok=True)
+    fd = os.open(os.path.join(out, ".report.md.lock"), os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

@@ -14,6 +14,7 @@ import gc
 import importlib
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -62,6 +63,62 @@ def load_cached(path: str, digest: str, *, fmt: str = FORMAT, writer="bridge-jax
         raise UserError(str(e)) from e
 
 
+def unit_digest(config, study: str, **identity) -> str:
+    """Identifies ONE saved unit of a study: the configuration, the study, the unit's own
+    parameters (`identity`: its data, field, m/n, ...) and all of the package's code.
+
+    Because the unit's parameters are in it, a unit file copied or renamed under another
+    unit's name does not match that unit and is recomputed, never read as its results."""
+    return store.digest(config, study, store.canonical_json(identity))
+
+
+def load_or_compute(
+    path: str,
+    digest: str,
+    compute,
+    *,
+    fmt: str,
+    writer: str,
+    required: tuple[str, ...],
+    say,
+    fresh: bool = False,
+) -> dict:
+    """The studies' one resume rule for a unit saved at `path`: its saved result if the file
+    carries `digest` (`unit_digest`) and a dict with every `required` key; else `compute()`,
+    saved atomically, then released programs if the process nears the OS limit.
+
+    `say(status)` gets one progress word per unit: loaded, running, done, and why a saved
+    file was not used (another unit, configuration or code; a file without a result). A
+    file that is unreadable or was written by something else is a `UserError` (never
+    overwritten).
+    """
+    unit, why = None, None
+    if not fresh:
+        unit = load_cached(path, digest, fmt=fmt, writer=writer)
+        if unit is None and os.path.lexists(path):
+            why = (
+                f"saved file has no {', '.join(required)}"
+                if store.saved_digest(path) == digest
+                else "saved for another unit, configuration or code"
+            )
+        elif unit is not None and not (isinstance(unit, dict) and all(k in unit for k in required)):
+            missing = [k for k in required if not isinstance(unit, dict) or k not in unit]
+            unit, why = None, f"saved file has no {', '.join(missing)}"
+    if unit is not None:
+        say("loaded from an earlier run")
+        return unit
+    say(f"running ({why}: recomputing)" if why else "running")
+    t0 = time.perf_counter()
+    unit = compute()
+    # Keep what is written (JSON types, NaN as None), so that a resumed run returns
+    # identical objects.
+    unit = json.loads(json.dumps(store.json_types(unit), allow_nan=False))
+    store.save_result(path, unit, fmt=fmt, digest=digest)
+    say(f"done in {time.perf_counter() - t0:.1f}s")
+    release_programs_if_needed()
+    return unit
+
+
 def write_timing(out: str, name: str, seconds: float) -> None:
     """Record a command's wall time in DIR/timings.json (`{name: seconds}`), apart from its
     results, so that identical runs write byte-identical result files."""
@@ -76,13 +133,41 @@ def write_timing(out: str, name: str, seconds: float) -> None:
     store.write_json(path, timings)
 
 
+def os_error_line(e: OSError) -> str:
+    """An operating-system failure (full disk, file-size limit, permissions, a file where a
+    folder should be) as one line naming the path and the cause."""
+    where = " -> ".join(str(f) for f in (e.filename, e.filename2) if f is not None)
+    cause = e.strerror or str(e) or type(e).__name__
+    return f"{where}: {cause}" if where else cause
+
+
+def check_no_links(out: str) -> None:
+    """A `UserError` if a folder inside `out` is a symbolic link: a run would write its
+    results through it into another place (every command checks this first)."""
+    for root, dirs, _ in os.walk(out):  # lists links to folders without following them
+        for name in dirs:
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                raise UserError(
+                    f"{path} is a symbolic link to a folder ({os.path.realpath(path)}); a run "
+                    "would write through it. Replace it by a real folder or pass another --out."
+                )
+
+
 def check_writable(out: str) -> None:
+    """What every command checks of its output folder before any work: a folder (not a
+    file) it can write to, with no symbolic links to folders inside; it also deletes the
+    temporary files of a killed earlier run."""
+    if os.path.lexists(out) and not os.path.isdir(out):
+        raise UserError(f"output folder {out!r} is a file, not a folder; pass another --out.")
     try:
         os.makedirs(out, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=out, prefix=".probe-"):
             pass
     except OSError as e:
         raise UserError(f"cannot write to output folder {out!r}: {e.strerror or e}.") from e
+    check_no_links(out)
+    store.remove_stale_temporaries(out)
 
 
 def progress_printer(total: int):
@@ -174,30 +259,23 @@ def run_experiments(config: Config, out: str, *, names=EXPERIMENTS, fresh=False)
     for i, name in enumerate(names, 1):
         module = importlib.import_module(f"bridge_jax.studies.{name}")
         path = os.path.join(out, "experiments", f"{name}.json")
-        digest = result_digest(config, module)
-        cached = None if fresh else load_cached(path, digest)
-        if cached is not None and not (
-            isinstance(cached, dict)
-            and isinstance(cached.get("metrics"), dict)
-            and "curves" in cached
-        ):
-            raise UserError(
-                f"{path} holds an incomplete result (no metrics or curves); delete that file to "
-                "recompute this experiment (the others are kept)."
-            )
-        if cached is not None:
-            say(i, name, "loaded from an earlier run")
-            results[name], timings[name] = cached, 0.0
-            continue
-        say(i, name, "running")
-        t0 = time.perf_counter()
-        result = module.run(config, progress=lambda msg, i=i, name=name: say(i, name, msg))
-        timings[name] = time.perf_counter() - t0
-        # Keep what was written (JSON types), so a resumed run returns identical objects.
-        results[name] = json.loads(json.dumps(result, allow_nan=False))
-        store.save_result(path, results[name], fmt=FORMAT, digest=digest)
-        say(i, name, f"done in {timings[name]:.1f}s")
-        release_programs_if_needed()
+        t0, ran = time.perf_counter(), []
+
+        def compute(module=module, i=i, name=name, ran=ran):
+            ran.append(True)
+            return module.run(config, progress=lambda msg: say(i, name, msg))
+
+        results[name] = load_or_compute(
+            path,
+            result_digest(config, module),
+            compute,
+            fmt=FORMAT,
+            writer="bridge-jax reproduce",
+            required=("metrics", "curves"),
+            say=lambda status, i=i, name=name: say(i, name, status),
+            fresh=fresh,
+        )
+        timings[name] = time.perf_counter() - t0 if ran else 0.0
     return {"results": results, "timings": timings}
 
 
@@ -241,29 +319,64 @@ def use_compilation_cache(args) -> str | None:
     return enable_compilation_cache(path or DEFAULT_CACHE)
 
 
+# JAX's persistent cache writes `<module name>-<64 hex digits of SHA-256>-cache` (the program)
+# and `...-atime` (its last access) as regular files (jax/_src/cache_key.py, lru_cache.py).
+_JAX_ENTRY = re.compile(r"[A-Za-z0-9_.\-]+-[0-9a-f]{64}-(cache|atime)")
+CACHE_MARKER = ".bridge_jax-compilation-cache"  # written in a folder the cache was started in
+
+
+def _is_jax_entry(entry: os.DirEntry) -> bool:
+    return bool(_JAX_ENTRY.fullmatch(entry.name)) and entry.is_file(follow_symlinks=False)
+
+
 def prune_compilation_cache(path: str, limit: int = CACHE_LIMIT_BYTES) -> int:
     """Delete the oldest programs of the cache folder `path` until it holds at most `limit`
     bytes; returns how many were deleted.
+
+    Only in a folder that carries our mark (`CACHE_MARKER`, written when the cache starts in
+    a new or empty folder, or in the default one), and only JAX's own entries: regular files
+    (never links or folders) named as JAX names them. Anything else there (a user's files,
+    folders, links, other `*-cache` names) is neither counted nor touched.
 
     Once per run, instead of JAX's own size limit (`jax_compilation_cache_max_size`), which
     lists, stats and reads every entry of the folder at each program it writes: quadratic in
     the number of programs (a test run that wrote 7,600 programs took twice as long).
     """
-    entries = []
+    marker = os.path.join(path, CACHE_MARKER)
+    if not os.path.isfile(marker) or os.path.islink(marker):
+        return 0
+    entries, names = [], set()
     with os.scandir(path) as folder:
         for entry in folder:
-            if entry.name.endswith("-cache") and entry.is_file():
-                stat = entry.stat()
-                entries.append((stat.st_mtime, entry.path, stat.st_size))
+            if _is_jax_entry(entry):
+                names.add(entry.name)
+                if entry.name.endswith("-cache"):
+                    stat = entry.stat(follow_symlinks=False)
+                    entries.append((stat.st_mtime, entry.name, stat.st_size))
     total, removed = sum(size for _, _, size in entries), 0
-    for _, file, size in sorted(entries):
+    for _, name, size in sorted(entries):
         if total <= limit:
             break
-        for name in (file, file[: -len("-cache")] + "-atime"):  # JAX's access-time record
+        atime = name[: -len("-cache")] + "-atime"  # JAX's access-time record
+        for victim in (name, atime) if atime in names else (name,):
             with contextlib.suppress(OSError):
-                os.remove(name)
+                os.remove(os.path.join(path, victim))
         total, removed = total - size, removed + 1
     return removed
+
+
+def _mark_cache_folder(path: str) -> None:
+    """Write `CACHE_MARKER` in `path` when the folder is ours: the default one, or one that
+    holds nothing but JAX's entries (new or empty when the cache started there)."""
+    marker = os.path.join(path, CACHE_MARKER)
+    if os.path.lexists(marker):
+        return
+    ours = os.path.abspath(path) == os.path.abspath(DEFAULT_CACHE)
+    if not ours:
+        with os.scandir(path) as folder:
+            ours = all(_is_jax_entry(e) for e in folder if not e.name.startswith(".probe-"))
+    if ours:
+        store.atomic_write(marker, "bridge_jax prunes JAX's compiled programs in this folder.\n")
 
 
 def enable_compilation_cache(path: str | None, *, prune: bool = True) -> str | None:
@@ -294,6 +407,7 @@ def enable_compilation_cache(path: str | None, *, prune: bool = True) -> str | N
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     if prune:
+        _mark_cache_folder(path)
         prune_compilation_cache(path)
     return path
 
@@ -411,4 +525,7 @@ def single_experiment_main(name: str, argv=None, learn: bool = False, prog=None)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        print(f"error: {os_error_line(e)}; finished experiments are saved.", file=sys.stderr)
+        return 1
     return 0

@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 
 import bridge_jax as bj  # noqa: E402
 from bridge_jax import store  # noqa: E402
-from bridge_jax.studies._runner import UserError  # noqa: E402
+from bridge_jax.studies._runner import UserError, check_writable  # noqa: E402
 
 
 def test_image(name: str, size: int):
@@ -90,8 +90,16 @@ def add_arguments(parser) -> None:
 def run_from_args(args) -> int:
     if args.size < 16 or args.iters < 1:
         raise UserError(f"--size must be >= 16 and --iters >= 1, got {args.size}, {args.iters}.")
+    if args.seed < 0:
+        raise UserError(f"--seed must be >= 0, got {args.seed}.")
+    side = min(bj.load_image(args.image).shape)
+    if args.size > side:
+        raise UserError(
+            f"--size must be at most {side} (the shorter side of image {args.image!r}), got "
+            f"{args.size}."
+        )
+    check_writable(args.out)
     x = test_image(args.image, args.size)
-    os.makedirs(args.out, exist_ok=True)
     results = {}
     for name, op in operators(args.size, jr.key(args.seed)).items():
         y = op.mv(x)

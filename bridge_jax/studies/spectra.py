@@ -73,11 +73,13 @@ from bridge_jax.studies._config import (
 )
 from bridge_jax.studies._report import write_section
 from bridge_jax.studies._runner import (
+    UserError,
     check_writable,
-    load_cached,
+    load_or_compute,
     progress_printer,
-    release_programs_if_needed,
+    write_timing,
 )
+from bridge_jax.studies._runner import unit_digest as _unit_digest
 
 NAME = "spectra"
 FORMAT = "bridge_jax.spectra/1"
@@ -331,9 +333,10 @@ def run_unit(config: SpectraConfig, data: str, name: str, images) -> dict:
     return {key: [plain(tr[key]) for tr in trials] for key in trials[0]}
 
 
-def unit_digest(c: SpectraConfig) -> str:
-    """Identifies saved units: the configuration and all of the package's code."""
-    return store.digest(c, NAME)
+def unit_digest(c: SpectraConfig, data: str, operator: str) -> str:
+    """Identifies one saved unit: the configuration, the unit's (data, operator) and all of
+    the package's code."""
+    return _unit_digest(c, NAME, data=data, operator=operator)
 
 
 def _summary(values) -> dict:
@@ -373,32 +376,52 @@ def summarize_unit(unit: dict) -> dict:
     return out
 
 
+def _check_size(c: SpectraConfig) -> None:
+    """Refuse, before any work, a run whose null subspaces (drawn for all trials at once:
+    null_samples x trials orthonormal n x k bases, float32) would not fit in the device."""
+    limit = bj.device_memory()
+    for data, side in c.sides().items():
+        if data not in c.data:
+            continue
+        need = 2 * 4 * c.null_samples * c.trials * side * side * c.k  # with their QR
+        if need > limit:
+            most = max(1, limit // (8 * c.null_samples * side * side * c.k))
+            raise UserError(
+                f"--trials {c.trials} needs about {need / 2**30:.1f} GiB at once for the {data} "
+                f"null subspaces ({c.null_samples} per trial, {side * side} x {c.k} each), "
+                f"more than the {limit / 2**30:.1f} GiB of {jax.devices()[0]}; use --trials "
+                f"{most} or fewer."
+            )
+
+
 def spectra(config: SpectraConfig, out: str, *, fresh: bool = False) -> dict:
     """Run (or resume) every (data, operator) unit; write DIR/spectra.json,
     DIR/figures/spectra.png and a section of DIR/report.md."""
     c = config.validate()
+    _check_size(c)
     check_writable(out)
     t0 = time.perf_counter()
-    digest = unit_digest(c)
     units = [(d, o) for d in c.data for o in c.operators]
     say = progress_printer(len(units))
     pools, results = {}, {}
+
+    def compute(data, name):
+        if data not in pools:
+            pools[data] = pool(c, data)
+        return run_unit(c, data, name, pools[data])
+
     for i, (data, name) in enumerate(units, 1):
         label = f"{data}_{name}"
-        path = os.path.join(out, "spectra", f"{label}.json")
-        unit = None if fresh else load_cached(path, digest, fmt=UNIT_FORMAT, writer="spectra")
-        if unit is None:
-            say(i, label, "running")
-            t_unit = time.perf_counter()
-            if data not in pools:
-                pools[data] = pool(c, data)
-            unit = run_unit(c, data, name, pools[data])
-            unit["elapsed_s"] = time.perf_counter() - t_unit
-            store.save_result(path, unit, fmt=UNIT_FORMAT, digest=digest)
-            say(i, label, f"done in {unit['elapsed_s']:.1f}s")
-            release_programs_if_needed()
-        else:
-            say(i, label, "loaded from an earlier run")
+        unit = load_or_compute(
+            os.path.join(out, "spectra", f"{label}.json"),
+            unit_digest(c, data, name),
+            functools.partial(compute, data, name),
+            fmt=UNIT_FORMAT,
+            writer="bridge-jax spectra",
+            required=("spectrum_c", "spectrum_a", *STATISTICS, *(f"null_{s}" for s in STATISTICS)),
+            say=lambda status, i=i, label=label: say(i, label, status),
+            fresh=fresh,
+        )
         results.setdefault(data, {})[name] = {
             **summarize_unit(unit),
             "spectrum_c": np.mean(unit["spectrum_c"], axis=0).tolist(),
@@ -414,11 +437,12 @@ def spectra(config: SpectraConfig, out: str, *, fresh: bool = False) -> dict:
             "direction": "above or below the null's mean, when it differs",
         },
         "results": results,
-        "elapsed_s": time.perf_counter() - t0,
     }
     store.write_json(os.path.join(out, "spectra.json"), result)
     figure = plot(result, os.path.join(out, "figures"))
-    write_section(out, section(result, figure, out), BEGIN, END)
+    elapsed = time.perf_counter() - t0
+    write_timing(out, NAME, elapsed)
+    write_section(out, section(result, figure, out, elapsed=elapsed), BEGIN, END)
     return result
 
 
@@ -489,7 +513,7 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def section(result: dict, figure: str, out: str) -> str:
+def section(result: dict, figure: str, out: str, *, elapsed: float) -> str:
     c = result["config"]
     differ = [
         f"{d}/{o}: "
@@ -506,7 +530,7 @@ def section(result: dict, figure: str, out: str) -> str:
             f"{c['trials']} trials; mean [95% interval] and null mean; **bold**: the interval "
             "excludes the null (> above it, < below it); n/a: undefined (A^T A flat over its "
             "top k); (value, 1 trial): defined in one trial only. "
-            f"Wall time {result['elapsed_s']:.0f} s.",
+            f"Wall time {elapsed:.0f} s.",
             "",
             table(result),
             "",

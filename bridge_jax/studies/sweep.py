@@ -202,6 +202,7 @@ def sweep(config: dict, out: str, *, chunk_trials: int | None = None, progress=T
             chunk_trials=chunk,
             bytes_per_trial=bytes_per_trial,
             progress=_print_chunk if progress else None,
+            stale="recompute",  # every command's rule for a folder of another configuration
         )
     except SweepError as e:
         raise UserError(str(e)) from e

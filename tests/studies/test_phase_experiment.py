@@ -77,12 +77,36 @@ def test_phase_resumes_from_saved_units(quick_phase, tmp_path, capsys):
     assert set(json.loads((tmp_path / "timings.json").read_text())) == {"phase"}
 
 
+def test_a_unit_copied_under_another_name_is_recomputed_not_read(quick_phase, tmp_path, capsys):
+    """`cp phase/sparse_real_2.json phase/sparse_real_6.json` must not report m/n = 6 with the
+    m/n = 2 data: each unit's digest holds its own (data, field, m/n)."""
+    import shutil
+
+    out, first = quick_phase
+    shutil.copytree(out, tmp_path, dirs_exist_ok=True)
+    units = tmp_path / "phase"
+    shutil.copyfile(units / "sparse_real_2.json", units / "sparse_real_6.json")
+    empty = json.loads((units / "sparse_complex_2.json").read_text())
+    (units / "sparse_complex_2.json").write_text(json.dumps({**empty, "result": {}}))
+    capsys.readouterr()
+    assert cli_main(ARGS + ["--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "sparse_real_6" in err and "saved for another unit, configuration or code" in err
+    assert "sparse_complex_2" in err and "saved file has no m, errors: recomputing" in err
+    assert err.count("recomputing") == 2
+    second = json.loads((tmp_path / "phase.json").read_text())
+    assert second["success"] == first["success"]
+    assert (units / "sparse_real_6.json").read_bytes() == (
+        out / "phase" / "sparse_real_6.json"
+    ).read_bytes()
+
+
 def test_unit_shapes_and_errors_are_relative(quick_phase):
     # A unit as run_unit returned it, saved by the quick run (m = 2n, real field).
     out, _ = quick_phase
     c = PhaseConfig.quick(data=("sparse",))
     saved = json.loads((out / "phase" / "sparse_real_2.json").read_text())
-    assert saved["digest"] == unit_digest(c)
+    assert saved["digest"] == unit_digest(c, "sparse", "real", 2.0)
     unit = saved["result"]
     a = np.asarray(unit["errors"])
     assert unit["m"] == 2 * c.n and a.shape == (c.trials, len(c.noise_levels), len(INITS))
@@ -118,3 +142,48 @@ def test_wilson_interval_rejects_bad_counts():
         proportion_interval(5, 3)
     with pytest.raises(ValueError, match="trials"):
         proportion_interval(0, 0)
+
+
+def test_machine_failures_are_one_line_and_a_rerun_matches(
+    quick_phase, tmp_path, capsys, monkeypatch
+):
+    """A full disk while a unit is saved, then report.md that is a folder: one line naming the
+    path, exit code 1, the folder consistent; a rerun after the fix writes the same bytes."""
+    import errno
+    import os
+    import shutil
+
+    from bridge_jax import store
+
+    out, _ = quick_phase
+    shutil.copytree(out, tmp_path, dirs_exist_ok=True)
+    unit = tmp_path / "phase" / "sparse_real_6.json"
+    unit.unlink()
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(store.os, "fsync", full)
+        capsys.readouterr()
+        assert cli_main(ARGS + ["--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"bridge-jax: error: {unit}: No space left on device." in err
+    assert err.count("error") == 1 and "Traceback" not in err
+    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == before  # nothing half-written, no temporary file, nothing else changed
+
+    (tmp_path / "report.md").unlink()
+    (tmp_path / "report.md").mkdir()
+    assert cli_main(ARGS + ["--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    line = [x for x in err.splitlines() if "error" in x]
+    assert line == [
+        f"bridge-jax: error: {tmp_path / 'report.md'}: Is a directory. Finished "
+        "units are saved: a rerun resumes."
+    ]
+    os.rmdir(tmp_path / "report.md")
+    assert cli_main(ARGS + ["--out", str(tmp_path)]) == 0
+    for name in ("phase.json", "phase/sparse_real_6.json"):
+        assert (tmp_path / name).read_bytes() == (out / name).read_bytes()

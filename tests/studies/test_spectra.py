@@ -19,7 +19,8 @@ def test_quick_run_writes_the_contract_and_resumes(tmp_path, capsys):
     out = str(tmp_path)
     assert cli_main([*QUICK, "--out", out]) == 0
     result = json.loads((tmp_path / "spectra.json").read_text())
-    assert set(result) >= {"format", "config", "definitions", "results", "elapsed_s"}
+    assert set(result) >= {"format", "config", "definitions", "results"}
+    assert "elapsed_s" not in result  # wall times go to timings.json: identical runs match
     assert set(result["results"]) == {"patches"}
     for per_op in result["results"].values():
         assert set(per_op) == {"ct", "inpainting"}
@@ -42,9 +43,19 @@ def test_quick_run_writes_the_contract_and_resumes(tmp_path, capsys):
     assert (tmp_path / "figures" / "spectra.png").stat().st_size > 0
     assert spectra.BEGIN in (tmp_path / "report.md").read_text()
     capsys.readouterr()
+    first = (tmp_path / "spectra.json").read_bytes()
     assert cli_main([*QUICK, "--out", out]) == 0
     err = capsys.readouterr().err
     assert err.count("loaded from an earlier run") == 2 and "running" not in err
+    assert (tmp_path / "spectra.json").read_bytes() == first
+    # One unit's file under another's name is that unit's no more: recomputed, and said so.
+    units = tmp_path / "spectra"
+    (units / "patches_inpainting.json").write_bytes((units / "patches_ct.json").read_bytes())
+    assert cli_main([*QUICK, "--out", out]) == 0
+    err = capsys.readouterr().err
+    assert "patches_inpainting" in err and "saved for another unit" in err
+    assert err.count("recomputing") == 1
+    assert (tmp_path / "spectra.json").read_bytes() == first
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,8 @@ import os
 
 import numpy as np
 
+from bridge_jax.studies._report import undefined
+
 BEGIN, END = "<!-- imaging:begin -->", "<!-- imaging:end -->"
 REFERENCE = "pinv"
 
@@ -43,6 +45,9 @@ def plot(result: dict, examples: dict, shown: dict, fig_dir: str) -> list[str]:
 
 def _cell(m: dict, digits: int) -> str:
     lo, hi = m["ci95"]
+    if undefined(lo) or undefined(hi):
+        n = m.get("n_seeds")
+        return f"{m['mean']:.{digits}f} (no interval: {n} seed{'s' if n != 1 else ''})"
     return f"{m['mean']:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
@@ -53,7 +58,8 @@ def _gap(row) -> str:
 
 def _above(a: dict, b: dict) -> bool:
     """a's 95% interval lies above b's (PSNR)."""
-    return a["psnr"]["ci95"][0] > b["psnr"]["ci95"][1]
+    lo, hi = a["psnr"]["ci95"][0], b["psnr"]["ci95"][1]
+    return not (undefined(lo) or undefined(hi)) and lo > hi
 
 
 def expectations(result: dict) -> list[str]:
@@ -83,7 +89,7 @@ def expectations(result: dict) -> list[str]:
                 "held = 95% intervals apart)"
             )
             if paired is not None:
-                seeds_above = paired["ci95"][0] > 0
+                seeds_above = not undefined(paired["ci95"][0]) and paired["ci95"][0] > 0
                 line += (
                     f"; paired by seed, {m} - mc = {_cell(paired, 2)} dB over "
                     f"{paired['n_seeds']} seeds: {'above 0' if seeds_above else 'not above 0'}"

@@ -21,13 +21,13 @@ from bridge_jax.studies._report import write_section
 from bridge_jax.studies._runner import (
     UserError,
     check_writable,
-    load_cached,
+    load_or_compute,
     progress_printer,
-    release_programs_if_needed,
     study_config,
     training_printer,
     write_timing,
 )
+from bridge_jax.studies._runner import unit_digest as _unit_digest
 from bridge_jax.studies.imaging.plot import BEGIN, END, plot, section
 from bridge_jax.studies.imaging.tasks import CS_POOL, TASKS, applicable
 
@@ -231,7 +231,7 @@ def unit_digest(c: ImagingConfig, task: str, method: str) -> str:
     """Identifies a saved unit: the settings it depends on (not the lists of tasks and
     methods, so that adding one keeps the others), the unit and all of the package's code."""
     setting = {k: v for k, v in c.as_dict().items() if k not in ("tasks", "methods")}
-    return store.digest(setting, "imaging", task, method)
+    return _unit_digest(setting, "imaging", task=task, method=method)
 
 
 def _summary(values) -> dict:
@@ -265,14 +265,8 @@ def imaging(config: ImagingConfig, out: str, *, fresh: bool = False) -> dict:
     for i, (t, m) in enumerate(units, 1):
         label = f"{t}/{m}"
         path = os.path.join(out, "imaging", t, f"{m}.json")
-        digest = unit_digest(c, t, m)
-        unit = (
-            None
-            if fresh
-            else load_cached(path, digest, fmt=UNIT_FORMAT, writer="bridge-jax imaging")
-        )
-        if unit is None:
-            say(i, label, "running")
+
+        def compute(t=t, m=m, label=label):
             t_unit = time.perf_counter()
             if m == REFERENCE:
                 unit = run_reference(c, TASKS[t])
@@ -283,13 +277,20 @@ def imaging(config: ImagingConfig, out: str, *, fresh: bool = False) -> dict:
                     m,
                     progress=lambda name, s, n, loss: training_printer(name, s, n, loss / c.seeds),
                 )
-            store.save_result(path, unit, fmt=UNIT_FORMAT, digest=digest)
-            seconds = time.perf_counter() - t_unit
-            write_timing(out, f"imaging/{label}", seconds)
-            say(i, label, f"done in {seconds:.1f}s")
-            release_programs_if_needed()
-        else:
-            say(i, label, "loaded from an earlier run")
+            write_timing(out, f"imaging/{label}", time.perf_counter() - t_unit)
+            return unit
+
+        required = (*METRICS, "example") + (("truth", "measurement") if m == REFERENCE else ())
+        unit = load_or_compute(
+            path,
+            unit_digest(c, t, m),
+            compute,
+            fmt=UNIT_FORMAT,
+            writer="bridge-jax imaging",
+            required=required,
+            say=lambda status, i=i, label=label: say(i, label, status),
+            fresh=fresh,
+        )
         saved[(t, m)] = unit
     results = {}
     for t in c.tasks:

@@ -4,7 +4,6 @@ summary, figures and report, and the command line."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import sys
 import time
@@ -23,20 +22,29 @@ from bridge_jax.studies._runner import (
     add_config_arguments,
     check_writable,
     config_from_args,
-    load_cached,
+    load_or_compute,
     progress_printer,
-    release_programs_if_needed,
 )
-from bridge_jax.studies.methods.config import BEGIN, END, FORMAT, STREAM, UNIT_FORMAT, settings
+from bridge_jax.studies._runner import unit_digest as _unit_digest
+from bridge_jax.studies.methods.config import (
+    AXES,
+    BASELINES,
+    BEGIN,
+    END,
+    FORMAT,
+    STREAM,
+    UNIT_FORMAT,
+    settings,
+)
 from bridge_jax.studies.methods.plot import plot, section
 from bridge_jax.studies.methods.summary import summarise
 from bridge_jax.studies.methods.trial import baselines, evaluate, make_trial, train
 
 
-def unit_digest(config: MethodsConfig) -> str:
-    """Identifies saved units: the configuration and all of the package's code (the library
-    and the studies: any change to them computes the units again)."""
-    return store.digest(config, "methods")
+def unit_digest(config: MethodsConfig, setting: str, name: str) -> str:
+    """Identifies one saved unit: the configuration, the unit's (setting, method) and all of
+    the package's code (the library and the studies: any change to them computes it again)."""
+    return _unit_digest(config, "methods", setting=setting, method=name)
 
 
 def _curve(losses, trials: int, points: int = 100) -> list[float]:
@@ -47,61 +55,58 @@ def _curve(losses, trials: int, points: int = 100) -> list[float]:
 
 def run_units(c: MethodsConfig, out: str, *, fresh: bool = False) -> dict:
     """Train and evaluate every (setting, method); each is saved as it finishes."""
-    digest = unit_digest(c)
     unit_dir = os.path.join(out, "methods")
     grid = settings(c)
     total = len(grid) * (len(c.methods) + 1)
-    done = 0
     units: dict[str, dict] = {}
     printer = progress_printer(total)
-
-    def say(label, what, status):
-        printer(done, f"{label} {what}", status)
+    index = 0
 
     for s_index, (label, kind, value) in enumerate(grid):
         key = jr.fold_in(jr.fold_in(jr.key(c.seed), STREAM), s_index)
         trial_keys = jr.split(jr.fold_in(key, 0), c.trials)
-        data = None
+        data = []  # the setting's trials, drawn once when a unit first needs them
+
+        def trials(kind=kind, value=value, trial_keys=trial_keys, data=data):
+            if not data:
+                make = jax.vmap(lambda k: make_trial(k, kind, value, c))
+                data.append(jax.jit(make)(trial_keys))
+            return data[0]
+
         for name in ("baselines",) + tuple(c.methods):
-            path = os.path.join(unit_dir, f"{label}__{name}.json")
-            cached = (
-                None
-                if fresh
-                else load_cached(path, digest, fmt=UNIT_FORMAT, writer="bridge-jax methods")
+            digest = unit_digest(c, label, name)
+
+            def compute(name=name, key=key, digest=digest, label=label, trials=trials):
+                d, t0 = trials(), time.perf_counter()
+                if name == "baselines":
+                    run = jax.jit(jax.vmap(lambda a, b: baselines(a, b, c)))
+                    result = to_numpy(run(d["train"], d["test"]))
+                    result = {k: v.tolist() for k, v in result.items()}
+                else:
+                    ckpt = os.path.join(unit_dir, "checkpoints", f"{label}__{name}__{digest}.eqx")
+                    mkey = jr.fold_in(key, 1 + bj.METHODS.index(name))
+                    trained, losses = train(name, d, c, mkey, None if fresh else ckpt)
+                    scores = eqx.filter_jit(
+                        eqx.filter_vmap(lambda m, a, b, kk: evaluate(m, a, b, kk, c))
+                    )(trained, d["train"], d["test"], jr.split(jr.fold_in(mkey, 9), c.trials))
+                    result = {k: np.asarray(v).tolist() for k, v in scores.items()}
+                    result["learning_curve"] = _curve(losses, c.trials)
+                    if os.path.exists(ckpt):
+                        os.remove(ckpt)
+                result["seconds"] = time.perf_counter() - t0
+                return result
+
+            index += 1
+            units[f"{label}/{name}"] = load_or_compute(
+                os.path.join(unit_dir, f"{label}__{name}.json"),
+                digest,
+                compute,
+                fmt=UNIT_FORMAT,
+                writer="bridge-jax methods",
+                required=BASELINES if name == "baselines" else ("mse", *AXES, "learning_curve"),
+                say=lambda status, i=index, what=f"{label} {name}": printer(i, what, status),
+                fresh=fresh,
             )
-            if cached is not None:
-                units[f"{label}/{name}"] = cached
-                done += 1
-                say(label, name, "loaded from an earlier run")
-                continue
-            if data is None:
-                data = jax.jit(jax.vmap(lambda k, kind=kind, v=value: make_trial(k, kind, v, c)))(
-                    trial_keys
-                )
-            say(label, name, "running")
-            t0 = time.perf_counter()
-            if name == "baselines":
-                result = to_numpy(
-                    jax.jit(jax.vmap(lambda a, b: baselines(a, b, c)))(data["train"], data["test"])
-                )
-                result = {k: v.tolist() for k, v in result.items()}
-            else:
-                ckpt = os.path.join(unit_dir, "checkpoints", f"{label}__{name}__{digest}.eqx")
-                mkey = jr.fold_in(key, 1 + bj.METHODS.index(name))
-                trained, losses = train(name, data, c, mkey, None if fresh else ckpt)
-                scores = eqx.filter_jit(
-                    eqx.filter_vmap(lambda m, a, b, kk: evaluate(m, a, b, kk, c))
-                )(trained, data["train"], data["test"], jr.split(jr.fold_in(mkey, 9), c.trials))
-                result = {k: np.asarray(v).tolist() for k, v in scores.items()}
-                result["learning_curve"] = _curve(losses, c.trials)
-                if os.path.exists(ckpt):
-                    os.remove(ckpt)
-            result["seconds"] = time.perf_counter() - t0
-            store.save_result(path, result, fmt=UNIT_FORMAT, digest=digest)
-            units[f"{label}/{name}"] = json.loads(json.dumps(result))
-            done += 1
-            say(label, name, f"done in {result['seconds']:.1f}s")
-            release_programs_if_needed()
     return units
 
 

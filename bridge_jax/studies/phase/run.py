@@ -21,13 +21,13 @@ from bridge_jax.studies._common import (
 from bridge_jax.studies._report import write_section
 from bridge_jax.studies._runner import (
     check_writable,
-    load_cached,
+    load_or_compute,
     progress_printer,
-    release_programs_if_needed,
     require_scikit_learn,
     study_config,
     write_timing,
 )
+from bridge_jax.studies._runner import unit_digest as _unit_digest
 from bridge_jax.studies.phase.config import (
     BEGIN,
     DATA,
@@ -90,9 +90,10 @@ def run_unit(c: PhaseConfig, data: str, field: str, ratio: float) -> dict:
     return {"m": m, "errors": errors.tolist()}
 
 
-def unit_digest(c: PhaseConfig) -> str:
-    """Identifies saved units: the configuration and all of the package's code."""
-    return store.digest(c, "phase")
+def unit_digest(c: PhaseConfig, data: str, field: str, ratio: float) -> str:
+    """Identifies one saved unit: the configuration, the unit's (data, field, m/n) and all
+    of the package's code."""
+    return _unit_digest(c, "phase", data=data, field=field, m_over_n=ratio)
 
 
 def phase(config: PhaseConfig, out: str, *, fresh: bool = False) -> dict:
@@ -101,25 +102,22 @@ def phase(config: PhaseConfig, out: str, *, fresh: bool = False) -> dict:
     c = config.validate()
     check_writable(out)
     t0 = time.perf_counter()
-    digest = unit_digest(c)
     units = [(d, f, r) for d in c.data for f in c.fields for r in c.ratios]
     say = progress_printer(len(units))
     records = []
     for i, (data, field, ratio) in enumerate(units, 1):
         label = f"{data}_{field}_{ratio:g}"
         path = os.path.join(out, "phase", f"{label}.json")
-        unit = (
-            None if fresh else load_cached(path, digest, fmt=UNIT_FORMAT, writer="bridge-jax phase")
+        unit = load_or_compute(
+            path,
+            unit_digest(c, data, field, ratio),
+            functools.partial(run_unit, c, data, field, ratio),
+            fmt=UNIT_FORMAT,
+            writer="bridge-jax phase",
+            required=("m", "errors"),
+            say=lambda status, i=i, label=label: say(i, label, status),
+            fresh=fresh,
         )
-        if unit is None:
-            say(i, label, "running")
-            t_unit = time.perf_counter()
-            unit = run_unit(c, data, field, ratio)
-            store.save_result(path, unit, fmt=UNIT_FORMAT, digest=digest)
-            say(i, label, f"done in {time.perf_counter() - t_unit:.1f}s")
-            release_programs_if_needed()
-        else:
-            say(i, label, "loaded from an earlier run")
         errors = np.asarray(unit["errors"])
         for j, sigma in enumerate(c.noise_levels):
             for q, init in enumerate(INITS):

@@ -128,7 +128,7 @@ def _moi_learner(c: dict) -> str:
     return f"{c['num_steps']} Adam steps"
 
 
-def section(result: dict, figures: list[str], out: str) -> str:
+def section(result: dict, figures: list[str], out: str, *, elapsed: float) -> str:
     c = result["config"]
     lines = [
         BEGIN,
@@ -201,5 +201,5 @@ def section(result: dict, figures: list[str], out: str) -> str:
     lines.append("")
     for path in figures:
         lines += [f"![{os.path.basename(path)}]({os.path.relpath(path, out)})", ""]
-    lines += [f"Run time: {result['elapsed_s']:.0f} s.", END]
+    lines += [f"Run time: {elapsed:.0f} s.", END]
     return "\n".join(lines)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 import time
@@ -21,11 +22,12 @@ from bridge_jax.studies._report import write_section
 from bridge_jax.studies._runner import (
     UserError,
     check_writable,
-    load_cached,
+    load_or_compute,
     progress_printer,
-    release_programs_if_needed,
     study_config,
+    write_timing,
 )
+from bridge_jax.studies._runner import unit_digest as _unit_digest
 from bridge_jax.studies.theorems.plot import BEGIN, END, plot, section
 from bridge_jax.studies.theorems.trial import ei_trial, moi_trial
 
@@ -255,36 +257,50 @@ def transitions(c: TheoremsConfig, records: list[dict]) -> list[dict]:
     return rows
 
 
-def unit_digest(c: TheoremsConfig) -> str:
-    return store.digest(c, "theorems")
+def unit_digest(c: TheoremsConfig, part: str, spec: tuple) -> str:
+    """Identifies one saved unit: the configuration, the unit's part and parameters, and all
+    of the package's code."""
+    return _unit_digest(c, "theorems", part=part, spec=list(spec))
+
+
+def _check_size(c: TheoremsConfig) -> None:
+    """Refuse, before any work, a size whose dense n x n matrices (one per trial and
+    measurement count m, float32) cannot fit in the device at once: the study's programs
+    build stacked Gram matrices and their eigendecompositions at every (trial, m)."""
+    cells = c.trials * max(len(c.moi_m), len(c.ei_m))
+    need = 4 * c.n * c.n * cells
+    limit = bj.device_memory()
+    if need > limit:
+        most = math.isqrt(limit // (4 * cells))
+        raise UserError(
+            f"n = {c.n} needs about {need / 2**30:.1f} GiB at once ({cells} dense {c.n} x {c.n} "
+            f"matrices: trials x measurement counts), more than the {limit / 2**30:.1f} GiB of "
+            f"{jax.devices()[0]}; use n <= {most}, or fewer trials or m values."
+        )
 
 
 def theorems(config: TheoremsConfig, out: str, *, fresh: bool = False) -> dict:
     """Run (or resume) every unit; write DIR/theorems.json, figures and a report section."""
     c = config.validate()
+    _check_size(c)
     check_writable(out)
     t0 = time.perf_counter()
-    digest = unit_digest(c)
     units = _units(c)
     say = progress_printer(len(units))
     moi, ei = [], []
     for i, (part, spec) in enumerate(units, 1):
         label = unit_label(part, spec)
         path = os.path.join(out, "theorems", f"{label}.json")
-        unit = (
-            None
-            if fresh
-            else load_cached(path, digest, fmt=UNIT_FORMAT, writer="bridge-jax theorems")
+        unit = load_or_compute(
+            path,
+            unit_digest(c, part, spec),
+            functools.partial(run_unit, c, part, spec),
+            fmt=UNIT_FORMAT,
+            writer="bridge-jax theorems",
+            required=("cells",),
+            say=lambda status, i=i, label=label: say(i, label, status),
+            fresh=fresh,
         )
-        if unit is None:
-            say(i, label, "running")
-            t_unit = time.perf_counter()
-            unit = run_unit(c, part, spec)
-            store.save_result(path, unit, fmt=UNIT_FORMAT, digest=digest)
-            say(i, label, f"done in {time.perf_counter() - t_unit:.1f}s")
-            release_programs_if_needed()
-        else:
-            say(i, label, "loaded from an earlier run")
         (moi if part == "moi" else ei).extend(_summary(c, part, spec, unit["cells"]))
     result = {
         "format": FORMAT,
@@ -297,11 +313,12 @@ def theorems(config: TheoremsConfig, out: str, *, fresh: bool = False) -> dict:
             "moi": rank_correlations(moi) if moi else {},
             "ei": rank_correlations(ei) if ei else {},
         },
-        "elapsed_s": time.perf_counter() - t0,
     }
     store.write_json(os.path.join(out, "theorems.json"), result)
     figures = plot(result, os.path.join(out, "figures"))
-    write_section(out, section(result, figures, out), BEGIN, END)
+    elapsed = time.perf_counter() - t0
+    write_timing(out, "theorems", elapsed)
+    write_section(out, section(result, figures, out, elapsed=elapsed), BEGIN, END)
     return result
 
 
