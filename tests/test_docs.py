@@ -151,3 +151,18 @@ def test_every_command_help_shows_its_defaults_and_no_tracker_numbers():
         text = parser.format_help()
         assert not LOG_REFERENCES.search(text), (name, LOG_REFERENCES.search(text))
         assert "in seconds" not in text, name
+
+
+def test_version_citation_and_changelog_agree():
+    """pyproject's version is the CITATION.cff version and the newest CHANGELOG release, and the
+    citation names the paper by its title."""
+    version = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M)
+    citation = (ROOT / "CITATION.cff").read_text()
+    assert re.search(rf"^version: {re.escape(version.group(1))}$", citation, re.M)
+    assert 'title: "Bridging Self-Supervised Representation Learning and Imaging' in citation
+    assert "preferred-citation:" in citation and "KDD '26" in citation
+    releases = re.findall(r"^## \[(\d[^\]]*)\]", (ROOT / "CHANGELOG.md").read_text(), re.M)
+    assert releases[0] == version.group(1)
+    assert "## [Unreleased]" in (ROOT / "CHANGELOG.md").read_text()
+    assert "Apache License" in (ROOT / "LICENSE").read_text()
+    assert (ROOT / "bridge_jax" / "py.typed").exists()
