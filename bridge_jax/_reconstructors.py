@@ -42,7 +42,7 @@ from ._operators import adjoint, check_input, check_operator
 # materialises broadcast parameters and stacked residuals inside a loop (a Noise2Self training
 # step of the learned ISTA 74 -> 42-49 ms at T = 10; convolutions in a loop ran ~8x slower).
 # Compile time grows with T and past ~30 iterations the gain is gone, so longer ones keep the
-# rolled loop (`benchmarks/RESULTS.md`, session 11).
+# rolled loop (docs/performance.md).
 FULL_UNROLL_MAX = 32
 
 

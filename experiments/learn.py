@@ -1,4 +1,4 @@
-"""Beyond the paper: learned step sizes and learned augmentations (issue 4).
+"""Beyond the paper: learned step sizes and learned augmentations.
 
 Questions (part 1, learned steps): how much can T learned step sizes beat the default
 1/||A||^2, the best constant step 2/(lambda_max + lambda_min) and the Chebyshev schedule

@@ -1,4 +1,4 @@
-"""Phase retrieval (issue 7, beyond the paper): how often does amplitude flow recover x from
+"""Phase retrieval (beyond the paper): how often does amplitude flow recover x from
 y = |Ax|^2, against the number of measurements m/n and the noise, from each initialisation?
 
 Question: the paper's linear analysis says an SSRL-informed start helps Landweber only early

@@ -1,4 +1,4 @@
-"""Imaging physics (issue 13): a figure per operator: a test image, its measurement and its
+"""Imaging physics: a figure per operator: a test image, its measurement and its
 pseudoinverse reconstruction, with PSNR.
 
 Question: what does each imaging operator of bridge_jax keep of a real 128 x 128 image?

@@ -1,4 +1,4 @@
-"""The paper's spectral and subspace statistics (Figures 1 and 4) at image scale (issue 13).
+"""The paper's spectral and subspace statistics (Figures 1 and 4) at image scale.
 
 Question: on MNIST 28 x 28 and 64 x 64 image patches with image augmentations, do the
 statistics relating C_SSRL to A^T A (spectral correlation, subspace alignment, Grassmann

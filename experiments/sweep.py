@@ -1,4 +1,4 @@
-"""Sweeps of the paper's pipeline over a grid (issue 6).
+"""Sweeps of the paper's pipeline over a grid.
 
 Question: how do the paper's quantities (Landweber and SSRL-initialised reconstruction error,
 the masking gap) move with the noise level, masking ratio, step size, augmentation strength,

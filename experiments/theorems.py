@@ -1,4 +1,4 @@
-"""Sensing theorems (issue 16): when can a signal model be learned from measurements alone?
+"""Sensing theorems: when can a signal model be learned from measurements alone?
 Phase diagrams of MOI (G operators) and EI (one operator and a group) against the bounds of
 Tachella, Chen & Davies, and whether the paper's statistics predict success.
 

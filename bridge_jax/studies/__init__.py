@@ -52,12 +52,12 @@ def study(name: str):
 
 def parser_options(name: str) -> dict:
     """The description and help formatter of command `name`'s parser (its module docstring)."""
-    import argparse
+    from bridge_jax.studies._runner import DefaultsHelpFormatter, RawDefaultsHelpFormatter
 
     raw = COMMANDS[name][1]
     return {
         "description": study(name).__doc__,
-        "formatter_class": argparse.RawDescriptionHelpFormatter if raw else argparse.HelpFormatter,
+        "formatter_class": RawDefaultsHelpFormatter if raw else DefaultsHelpFormatter,
     }
 
 

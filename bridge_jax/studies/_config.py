@@ -165,7 +165,7 @@ class Config(Recorded):
     Landweber runs 100 steps of 1/||A||^2; the transfer study uses 7 noise levels from 0.01 to 1
     and the convergence study sigma = 0.1.
 
-    Beyond the paper (issue 7): `data="digits"` replaces the sparse signals by the 8x8 digits
+    Beyond the paper: `data="digits"` replaces the sparse signals by the 8x8 digits
     of scikit-learn (per trial a random N of them as test signals, N others as the training
     set) and the rotations by real image augmentations T_k (resized crop of at least
     `image_crop` of each side, rotation by U(-image_angle, image_angle) degrees, shift by
@@ -270,7 +270,7 @@ class Config(Recorded):
 
 @dataclasses.dataclass(frozen=True)
 class LearnConfig(Config):
-    """The paper's setting plus the learning studies' choices (issue 4).
+    """The paper's setting plus the learning studies' choices.
 
     `learn_sigma`: measurement noise; `unroll`: the T values; `learn_iters`/`learn_lr`: Adam
     iterations and learning rate; `plain_max`: how far plain Landweber is run to find the
@@ -307,7 +307,7 @@ class LearnConfig(Config):
 
 @dataclasses.dataclass(frozen=True)
 class MethodsConfig(Config):
-    """The paper's setting plus the choices of the eight-methods study (issue 5).
+    """The paper's setting plus the choices of the eight-methods study.
 
     Problems: Gaussian CS (one A per trial, m x n) at each of `cs_noise`, and inpainting (a
     random mask per signal hiding `inpaint_ratios` of the entries) at noise `inpaint_sigma`.
@@ -498,7 +498,7 @@ class TheoremsConfig(Recorded):
                 yield f"{name} must be <= n={self.n}, got {getattr(self, name)}."
 
 
-# The imaging benchmark (issue 14): the tasks and methods it knows (their definitions are in
+# The imaging benchmark: the tasks and methods it knows (their definitions are in
 # bridge_jax/studies/imaging/tasks.py).
 IMAGING_TASKS = (
     "mnist_denoise",
@@ -515,7 +515,7 @@ IMAGING_METHODS = ("mc", "noise2self", "ei", "ssdu", "noisier2noise", "sure", "r
 
 @dataclasses.dataclass(frozen=True)
 class ImagingConfig(Recorded):
-    """The imaging benchmark's setting (issue 14); definitions in the docstring of
+    """The imaging benchmark's setting; definitions in the docstring of
     bridge_jax/studies/imaging/__init__.py.
 
     Data: `mnist_train` / `mnist_test` MNIST digits (disjoint), `patch_size` x `patch_size`
@@ -526,7 +526,7 @@ class ImagingConfig(Recorded):
     `batch_size` measurements; `seeds` independent seeds (operator, noise, initialisation and
     minibatches) trained as one batch of models (one compilation).
 
-    Sizes chosen for the issue's budget (the default run under 60 minutes on a 2-core CPU):
+    Sizes chosen for a budget (the default run under 60 minutes on a 2-core CPU):
     512 training and 64 test digits, 208 training and 48 test patches of 32 x 32 (was 64 x
     64; CT keeps 40 angles per 64 pixels of side, 20 here), UNet of 2 scales and width 8,
     160 steps (was 200) of minibatch 8, 3 seeds. Estimate: 64 trained units (task x method,

@@ -255,7 +255,7 @@ def write_variants_section(out: str) -> str | None:
     names = list(runs)
     lines = [
         begin,
-        "## The five experiments on other data and operators (issue 7)",
+        "## The five experiments on other data and operators",
         "",
         "Each column is one `bridge-jax reproduce` run; its full report is in its folder. "
         "Cells: mean [95% CI] over trials, and the null's mean where the metric has one "

@@ -448,11 +448,15 @@ def add_config_arguments(parser: argparse.ArgumentParser, *, data_options: bool 
             help="measurement operator A: Gaussian CS (the paper's, default), inpainting "
             "(m random pixels) or blur followed by m random pixels",
         )
-    parser.add_argument("--trials", type=int, help="number of trials (paper: 20)")
-    parser.add_argument("--signals", type=int, help="signals per trial N (paper: 500)")
-    parser.add_argument("--seed", type=int, help="random seed (paper: 42)")
+    parser.add_argument("--trials", type=int, help="number of trials (default: 20, the paper's)")
     parser.add_argument(
-        "--quick", action="store_true", help="a tiny setting that runs in seconds (smoke test)"
+        "--signals", type=int, help="signals per trial N (default: 500, the paper's)"
+    )
+    parser.add_argument("--seed", type=int, help="random seed (default: 42, the paper's)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a tiny setting for a smoke test (its numbers are not comparable with the paper's)",
     )
     parser.add_argument(
         "--fresh", action="store_true", help="recompute experiments even if saved results exist"
@@ -500,6 +504,22 @@ def study_config(cls, args, flags: dict[str, str], **overrides):
     return (cls.quick if args.quick else cls)(**overrides).validate()
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Appends "(default: ...)" to an option's help unless the help states it already; flags
+    and options without a default (None) are left as they are."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        no_default = action.default is None or action.default is False or action.default == []
+        if no_default or action.default == argparse.SUPPRESS or "default" in text.lower():
+            return text
+        return f"{text} (default: %(default)s)".lstrip()
+
+
+class RawDefaultsHelpFormatter(DefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """`DefaultsHelpFormatter` that keeps the description's own line breaks."""
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse that reports a usage mistake as one line and exits with code 2."""
 
@@ -511,7 +531,7 @@ def single_experiment_main(name: str, argv=None, learn: bool = False, prog=None)
     parser = OneLineParser(
         prog=prog or f"python -m bridge_jax.studies.{name}",
         description=importlib.import_module(f"bridge_jax.studies.{name}").__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDefaultsHelpFormatter,
     )
     add_config_arguments(parser)
     add_cache_arguments(parser)

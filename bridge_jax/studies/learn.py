@@ -1,4 +1,4 @@
-"""Beyond the paper: learned step sizes and learned augmentations (issue 4).
+"""Beyond the paper: learned step sizes and learned augmentations.
 
 Runs bridge_jax/studies/learn_steps.py and bridge_jax/studies/learn_augment.py, writes
 DIR/learn.json, DIR/figures/learn_*.png, and a "Beyond the paper" section in DIR/report.md (added

@@ -1,4 +1,4 @@
-"""Beyond the paper (issue 4, part 2): learning the SSRL augmentation by gradient.
+"""Beyond the paper (part 2): learning the SSRL augmentation by gradient.
 
 Questions: (a) can a learned augmentation make the leading subspace of C_SSRL align with the
 operator's null space far beyond the random-subspace level that the paper's 0.651 / 5.023 sit

@@ -1,4 +1,4 @@
-"""Beyond the paper (issue 4, part 1): learned Landweber step sizes, unrolled.
+"""Beyond the paper (part 1): learned Landweber step sizes, unrolled.
 
 Question: how much can T learned step sizes beat the default 1/||A||^2, the best constant
 step 2/(lambda_max + lambda_min) and the Chebyshev schedule (optimal for a known spectrum

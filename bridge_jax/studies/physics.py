@@ -1,4 +1,4 @@
-"""Imaging physics (issue 13): a figure per operator: a test image, its measurement and its
+"""Imaging physics: a figure per operator: a test image, its measurement and its
 pseudoinverse reconstruction, with PSNR.
 
 Question: what does each imaging operator of bridge_jax keep of a real 128 x 128 image, i.e.
@@ -81,10 +81,16 @@ def shown(y, size):
 
 def add_arguments(parser) -> None:
     parser.add_argument("--out", default="results", help="output folder (default: results)")
-    parser.add_argument("--image", default="camera", choices=bj.IMAGE_NAMES)
+    parser.add_argument(
+        "--image",
+        default="camera",
+        choices=bj.IMAGE_NAMES,
+        metavar="NAME",
+        help=f"scikit-image test image, one of {', '.join(bj.IMAGE_NAMES)}",
+    )
     parser.add_argument("--size", type=int, default=128, help="image side (default 128)")
     parser.add_argument("--iters", type=int, default=300, help="LSMR iterations at most")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
 
 
 def run_from_args(args) -> int:

@@ -1,4 +1,4 @@
-"""The paper's spectral and subspace analyses (Figures 1 and 4) at image scale (issue 13).
+"""The paper's spectral and subspace analyses (Figures 1 and 4) at image scale.
 
 Question: on real images (MNIST 28 x 28, 64 x 64 patches of scikit-image's pictures) with
 image augmentations, do the paper's statistics relating C_SSRL to A^T A carry information,
@@ -550,8 +550,10 @@ def section(result: dict, figure: str, out: str, *, elapsed: float) -> str:
 def add_arguments(parser) -> None:
     parser.add_argument("--out", default="results", help="output folder (default: results)")
     parser.add_argument("--quick", action="store_true", help="a tiny setting (smoke test)")
-    parser.add_argument("--data", help=f"comma-separated subset of {','.join(DATA)}")
-    parser.add_argument("--operators", help=f"comma-separated subset of {','.join(OPERATORS)}")
+    parser.add_argument("--data", help=f"comma-separated subset of {','.join(DATA)} (default: all)")
+    parser.add_argument(
+        "--operators", help=f"comma-separated subset of {','.join(OPERATORS)} (default: all)"
+    )
     parser.add_argument("--trials", type=int, help="trials per (data, operator) (default 5)")
     parser.add_argument("--seed", type=int, help="random seed (default 0)")
     parser.add_argument("--fresh", action="store_true", help="recompute saved units")

@@ -1,4 +1,4 @@
-"""Sweeps of the paper's pipeline over a grid (issue 6): `bridge-jax sweep [CONFIG.toml]`.
+"""Sweeps of the paper's pipeline over a grid: `bridge-jax sweep [CONFIG.toml]`.
 
 Question: how do the paper's quantities (Landweber and SSRL-initialised reconstruction error,
 the masking gap) move with the noise level, masking ratio, step size, augmentation strength,
@@ -238,7 +238,13 @@ def start_distributed(coordinator=None, num_processes=None, process_id=None) -> 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", nargs="?", help="TOML file (see the docstring); optional")
     parser.add_argument("--out", default="results-sweep", help="output folder")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=V1,V2")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2",
+        help="add or replace a grid entry (repeatable; default: the grid of the TOML file)",
+    )
     parser.add_argument("--chunk", type=int, help="trials per chunk (default: from memory)")
     parser.add_argument(
         "--distributed",
@@ -248,10 +254,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "SLURM or Open MPI, or from the three options below); --out must be a shared folder",
     )
     parser.add_argument(
-        "--coordinator", metavar="HOST:PORT", help="with --distributed: process 0's address"
+        "--coordinator",
+        metavar="HOST:PORT",
+        help="with --distributed: process 0's address (default: from the cluster environment)",
     )
-    parser.add_argument("--num-processes", type=int, help="with --distributed: how many")
-    parser.add_argument("--process-id", type=int, help="with --distributed: this one's, from 0")
+    parser.add_argument(
+        "--num-processes",
+        type=int,
+        help="with --distributed: how many (default: from the cluster environment)",
+    )
+    parser.add_argument(
+        "--process-id",
+        type=int,
+        help="with --distributed: this one's, from 0 (default: from the cluster environment)",
+    )
 
 
 def run_from_args(args) -> int:

@@ -1,4 +1,4 @@
-"""A self-supervised imaging benchmark that runs on a CPU (issue 14): which methods learn a
+"""A self-supervised imaging benchmark that runs on a CPU: which methods learn a
 reconstruction from measurements alone, and how much of the gap between the pseudoinverse and
 supervised training do they close?
 

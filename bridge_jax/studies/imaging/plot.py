@@ -63,7 +63,7 @@ def _above(a: dict, b: dict) -> bool:
 
 
 def expectations(result: dict) -> list[str]:
-    """The issue's expectations, each with what this run shows (or why it cannot say)."""
+    """The report's expectations, each with what this run shows (or why it cannot say)."""
     r = result["results"]
     lines = []
     for task in ("mnist_inpaint", "ct"):
@@ -113,7 +113,7 @@ def section(result: dict, figures: list[str], out: str, *, elapsed: float) -> st
     c, d = result["config"], result["definitions"]
     lines = [
         BEGIN,
-        "## Self-supervised imaging benchmark (issue 14)",
+        "## Self-supervised imaging benchmark",
         "",
         f"{d['network']}, trained {c['train_steps']} Adam steps (lr {c['learning_rate']:g}, "
         f"minibatch {c['batch_size']}) on measurements only (supervised: on pairs), "

@@ -1,4 +1,4 @@
-"""Eight methods, one interface (issue 5): train all eight and measure the taxonomy.
+"""Eight methods, one interface: train all eight and measure the taxonomy.
 
 Question: trained on the same problems, how well does each of SimCLR, BYOL, DINO, MAE (SSRL),
 Noise2Self, EI, SSDU, Noisier2Noise (imaging) and a supervised reference reconstruct, and where

@@ -69,7 +69,7 @@ def section(result: dict, figures: list[str], out: str, *, elapsed: float) -> st
     c = result["config"]
     lines = [
         BEGIN,
-        "## Phase retrieval: success rate against m/n, noise and initialisation (issue 7)",
+        "## Phase retrieval: success rate against m/n, noise and initialisation",
         "",
         f"Amplitude flow ({c['num_steps']} steps of {c['step_size']:g}) on y = |Ax|^2 + noise "
         f"||x||^2 e; success = relative error up to global sign/phase < {c['threshold']:g}; "

@@ -1,4 +1,4 @@
-"""Sensing theorems (issue 16): when can a signal model be learned from measurements alone?
+"""Sensing theorems: when can a signal model be learned from measurements alone?
 
 Question: Tachella, Chen & Davies state when unsupervised learning of a signal model from
 incomplete linear measurements is possible: with G operators of m rows, necessary m >= n/G

@@ -132,7 +132,7 @@ def section(result: dict, figures: list[str], out: str, *, elapsed: float) -> st
     c = result["config"]
     lines = [
         BEGIN,
-        "## When can a model be learned from measurements alone? (sensing theorems, issue 16)",
+        "## When can a model be learned from measurements alone? (sensing theorems)",
         "",
         f"Signals in R^{c['n']} of dimension k = {c['k']}: models {c['models']} (subspace: one "
         f"(or a union of {c['num_subspaces']}) k-dim subspace(s), learned by `SubspaceUnion`, "
