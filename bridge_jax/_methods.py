@@ -59,8 +59,8 @@ from ._ssrl_losses import byol_loss, dino_loss, ema_update, mae_loss, nt_xent_lo
 
 SSRL_METHODS = ("simclr", "byol", "dino", "mae")
 IMAGING_METHODS = ("noise2self", "ei", "ssdu", "noisier2noise")
-# The paper's eight, the supervised reference, then the methods added since (new names go at
-# the end: studies derive per-method keys from the position in METHODS).
+# The paper's eight, the supervised reference, then the methods added since (studies derive
+# each method's key from its name, not from its position here).
 METHODS = SSRL_METHODS + IMAGING_METHODS + ("supervised", "moi", "sure", "r2r", "mc")
 
 

@@ -106,19 +106,19 @@ def test_one_map(name, key, x64):
         np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
 
 
-def _least_squares(op, y):
-    """NumPy's minimum-norm least squares of the real matrix, and that matrix."""
-    r = _reference_matrix(op)
-    return np.linalg.pinv(r, rtol=None) @ _coords(y), r
+def _least_squares(name, key):
+    """An operator, data off its range (so the solution is a least squares, not an inverse),
+    NumPy's minimum-norm least squares of its real matrix, that matrix and the data's real
+    coordinates."""
+    op = _op(name, key)
+    y = random_input(op, jr.fold_in(key, 11), output=True)
+    r, b = _reference_matrix(op), _coords(y)
+    return op, y, np.linalg.pinv(r, rtol=None) @ b, r, b
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_least_squares(name, key, x64):
-    # Data off the range: the solution is the least squares, not an exact inverse.
-    op = _op(name, key)
-    y = random_input(op, jr.fold_in(key, 11), output=True)
-    ref, r = _least_squares(op, y)
-    b = _coords(y)
+    op, y, ref, r, b = _least_squares(name, key)
 
     def normal_residual(x):  # A^*(A x - y) in real coordinates
         return np.linalg.norm(r.T @ (r @ _coords(x) - b))
@@ -152,10 +152,7 @@ def test_iterative_solvers_reach_the_least_squares(name, key, x64):
     # (1 - s^2/s_max^2) per step, so ||A^*(A x_k - y)|| <= (1 - s_min^2/s_max^2)^k ||A^* y||
     # (s_min the smallest non-zero singular value). FISTA: the objective gap is at most
     # 2 s_max^2 ||x*||^2 / (k + 1)^2 (Beck & Teboulle 2009, Thm 4.4).
-    op = _op(name, key)
-    y = random_input(op, jr.fold_in(key, 12), output=True)
-    ref, r = _least_squares(op, y)
-    b = _coords(y)
+    op, y, ref, r, b = _least_squares(name, key)
     s = np.linalg.svd(r, compute_uv=False)
     s_max, s_min = s[0], s[s > max(r.shape) * np.finfo(float).eps * s[0]][-1]
     tau, k = 1 / s_max**2, 200

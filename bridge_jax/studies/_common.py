@@ -14,7 +14,7 @@ import lineax as lx
 import numpy as np
 
 import bridge_jax as bj
-from bridge_jax import summarize
+from bridge_jax import store, summarize
 from bridge_jax.studies._config import Config
 
 
@@ -22,6 +22,18 @@ def trial_keys(config: Config, stream: int):
     """One key per trial. `stream` separates experiments, so each draws its own randomness."""
     base = jr.fold_in(jr.key(config.seed), stream)
     return jax.vmap(lambda t: jr.fold_in(base, t))(jnp.arange(config.trials))
+
+
+def hash_label(label: str) -> int:
+    """A stable small integer for a label (Python's hash() is salted per process)."""
+    return int(store.digest({"label": label}, code=False)[:6], 16)
+
+
+def name_key(key, name: str):
+    """The key of the unit or method called `name` under `key`: from the name itself, so it does
+    not depend on the order of any tuple of names (adding or reordering names changes no other
+    unit's draws)."""
+    return jr.fold_in(key, hash_label(name))
 
 
 def output_folder(config: Config, out: str) -> str:

@@ -2,6 +2,8 @@
 
 import json
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -84,3 +86,31 @@ def test_user_mistakes_exit_2(tmp_path, capsys):
     assert "unknown methods" in capsys.readouterr().err
     assert cli_main(["methods", "--quick", "--steps", "0", "--out", str(tmp_path)]) == 2
     assert "train_steps" in capsys.readouterr().err
+
+
+def test_method_keys_do_not_depend_on_the_order_of_names(tmp_path, monkeypatch):
+    # Each method's key comes from its name: reordering the public METHODS tuple changes no
+    # method's draws (the key came from the position in METHODS).
+    from bridge_jax.studies.methods import run
+
+    class Stop(Exception):
+        pass
+
+    seen = {}
+
+    def train(name, data, c, key, ckpt):
+        seen[name] = np.asarray(jax.random.key_data(key))
+        raise Stop  # the key is all this test needs
+
+    monkeypatch.setattr(run, "train", train)
+    monkeypatch.setattr(run, "baselines", lambda a, b, c: {"zero": jnp.zeros(())})
+    keys = {}
+    for order in (bj.METHODS, tuple(reversed(bj.METHODS))):
+        monkeypatch.setattr(bj, "METHODS", order)
+        for name in ("ei", "sure"):
+            with pytest.raises(Stop):
+                run.run_units(MethodsConfig.quick(methods=(name,)), str(tmp_path), fresh=True)
+            keys.setdefault(name, []).append(seen[name])
+    for first, second in keys.values():
+        np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(keys["ei"][0], keys["sure"][0])

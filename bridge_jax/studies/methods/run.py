@@ -15,7 +15,7 @@ import numpy as np
 
 import bridge_jax as bj
 from bridge_jax import store
-from bridge_jax.studies._common import output_folder, to_numpy
+from bridge_jax.studies._common import name_key, output_folder, to_numpy
 from bridge_jax.studies._config import MethodsConfig
 from bridge_jax.studies._report import fmt, write_section
 from bridge_jax.studies._runner import (
@@ -84,7 +84,9 @@ def run_units(c: MethodsConfig, out: str, *, fresh: bool = False) -> dict:
                     result = {k: v.tolist() for k, v in result.items()}
                 else:
                     ckpt = os.path.join(unit_dir, "checkpoints", f"{label}__{name}__{digest}.eqx")
-                    mkey = jr.fold_in(key, 1 + bj.METHODS.index(name))
+                    # From the method's name (not its position in bj.METHODS), in a stream
+                    # apart from the data's (0).
+                    mkey = name_key(jr.fold_in(key, 1), name)
                     trained, losses = train(name, d, c, mkey, None if fresh else ckpt)
                     scores = eqx.filter_jit(
                         eqx.filter_vmap(lambda m, a, b, kk: evaluate(m, a, b, kk, c))

@@ -17,6 +17,7 @@ import scipy.stats
 
 import bridge_jax as bj
 from bridge_jax import store
+from bridge_jax.studies._common import name_key
 from bridge_jax.studies._config import MOI_INITS, MOI_LEARNERS, TheoremsConfig
 from bridge_jax.studies._report import write_section
 from bridge_jax.studies._runner import (
@@ -87,12 +88,7 @@ def _unit_key(c: TheoremsConfig, part: str, spec: tuple):
     label = f"moi_G{rest[0]}" if part == "moi" else f"ei_{rest[0]}_{rest[1]}"
     if model != "subspace":
         label = f"{model}_{label}"
-    return jr.fold_in(jr.fold_in(jr.key(c.seed), ("moi", "ei").index(part)), hash_label(label))
-
-
-def hash_label(label: str) -> int:
-    """A stable small integer for a unit label (Python's hash() is salted per process)."""
-    return int(store.digest({"label": label}, code=False)[:6], 16)
+    return name_key(jr.fold_in(jr.key(c.seed), ("moi", "ei").index(part)), label)
 
 
 def run_unit(c: TheoremsConfig, part: str, spec: tuple) -> dict:
