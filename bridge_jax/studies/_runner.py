@@ -138,6 +138,8 @@ def os_error_line(e: OSError) -> str:
     folder should be) as one line naming the path and the cause."""
     where = " -> ".join(str(f) for f in (e.filename, e.filename2) if f is not None)
     cause = e.strerror or str(e) or type(e).__name__
+    if isinstance(e, FileExistsError | NotADirectoryError):
+        cause += " (a file is where a folder is needed: move it away)"
     return f"{where}: {cause}" if where else cause
 
 

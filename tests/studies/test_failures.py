@@ -168,3 +168,11 @@ def test_sizes_and_lists_are_refused_before_any_work(tmp_path, capsys, argv, wor
     line = _one_line(capsys.readouterr().err)
     assert all(w in line for w in words), line
     assert not out.exists()
+
+
+def test_a_file_where_a_folder_goes_is_one_line(tmp_path, capsys):
+    (tmp_path / "figures").write_text("mine")
+    assert cli_main(["physics", "--size", "16", "--iters", "2", "--out", str(tmp_path)]) == 1
+    line = _one_line(capsys.readouterr().err)
+    assert line.startswith(f"bridge-jax: error: {tmp_path / 'figures'}: ")
+    assert "Traceback" not in line and (tmp_path / "figures").read_text() == "mine"
