@@ -26,8 +26,10 @@ bridge_jax) is an error, never silently overwritten; see `bridge_jax.store`.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import itertools
+import logging
 import math
 import os
 import time
@@ -201,6 +203,18 @@ def _check_metrics(one_point: Callable, value_names, shape: dict) -> None:
                 "metric must be a scalar (shape ()): reduce it (e.g. its mean), or use "
                 "map_trials for arrays."
             )
+
+
+@contextlib.contextmanager
+def _quiet_callback_log():
+    """JAX logs the traceback of a host callback that raised (an `eqx.error_if`) before the
+    error reaches the caller; `run_sweep` reports it itself, in one line."""
+    logger = logging.getLogger("jax._src.callback")
+    before, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = before
 
 
 def _runtime_cause(e: Exception) -> str | None:
@@ -400,15 +414,19 @@ def run_sweep(
                         )
                     checked = True
                 try:
-                    out_tree = over_trials(trial_ids, values)
-                    arrays = {
-                        k: _gather(v)[: stop - start].T for k, v in out_tree.items()
-                    }  # (points in group, trials in chunk)
+                    # A failed run-time check is re-raised below as one line naming the grid
+                    # point; JAX's own log of the callback's traceback would only repeat it.
+                    with _quiet_callback_log():
+                        out_tree = over_trials(trial_ids, values)
+                        arrays = {
+                            k: _gather(v)[: stop - start].T for k, v in out_tree.items()
+                        }  # (points in group, trials in chunk)
                 except jax.errors.JaxRuntimeError as e:
                     cause = _runtime_cause(e)
                     if cause is None:
                         raise
-                    where = _failing_point(one_point, points, idx, value_names, start, stop)
+                    with _quiet_callback_log():
+                        where = _failing_point(one_point, points, idx, value_names, start, stop)
                     raise SweepError(f"the trial function failed {where}: {cause}") from None
                 if path is not None and jax.process_index() == 0:
                     store.save_result(

@@ -392,3 +392,19 @@ def test_the_paper_trial_has_no_host_callback_so_the_cache_can_keep_it():
     values = {k: jnp.asarray(v) for k, v in study.VALUE.items()}
     trial = jax.jit(lambda key, v: study.paper_trial(key, v, **shape))
     assert "callback" not in trial.lower(jr.key(0), values).as_text()
+
+
+def test_a_failing_trial_is_one_line_and_nothing_printed(capfd):
+    import equinox as eqx
+
+    def trial(key, v):
+        return {"x": eqx.error_if(v["step"], v["step"] > 2.0, "diverged: lower step_size.")}
+
+    with pytest.raises(bj.SweepError) as info:
+        bj.run_sweep(trial, {"step": [1.0, 3.0]}, trials=2)
+    assert str(info.value) == (
+        "the trial function failed at grid point {'step': 3.0}, trial 0: diverged: lower "
+        "step_size."
+    )
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""  # the library prints nothing
