@@ -403,8 +403,7 @@ def test_a_failing_trial_is_one_line_and_nothing_printed(capfd):
     with pytest.raises(bj.SweepError) as info:
         bj.run_sweep(trial, {"step": [1.0, 3.0]}, trials=2)
     assert str(info.value) == (
-        "the trial function failed at grid point {'step': 3.0}, trial 0: diverged: lower "
-        "step_size."
+        "the trial function failed at grid point {'step': 3.0}, trial 0: diverged: lower step_size."
     )
     captured = capfd.readouterr()
     assert captured.err == "" and captured.out == ""  # the library prints nothing
