@@ -146,6 +146,8 @@ def os_error_line(e: OSError) -> str:
 def check_no_links(out: str) -> None:
     """A `UserError` if a folder inside `out` is a symbolic link: a run would write its
     results through it into another place (every command checks this first)."""
+    if not os.path.isdir(out):
+        return
     for root, dirs, _ in os.walk(out):  # lists links to folders without following them
         for name in dirs:
             path = os.path.join(root, name)
