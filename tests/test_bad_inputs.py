@@ -4,6 +4,7 @@ One row per input: what is called, the exception expected and words its message 
 The CLI and damaged-folder cases live beside their studies (tests/studies/).
 """
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -15,6 +16,11 @@ import bridge_jax as bj
 KEY = jr.key(0)
 OP = bj.GaussianSensing(16, 8, key=KEY)
 PR = bj.PhaseRetrieval(jr.normal(KEY, (20, 8)))
+
+
+def _diverging(key, v):
+    x = eqx.error_if(v["step"], v["step"] > 2.0, "diverged: lower step_size.")
+    return {"x": x}
 
 
 def _rank_one_basis():
@@ -120,6 +126,31 @@ CASES = {
         lambda: bj.fit(lambda m, k: jnp.float32(m["a"]), {"a": 1}, key=KEY, num_steps=3),
         ValueError,
         ["no trainable leaves", "would train nothing"],
+    ),
+    "map_trials with an int for keys": (
+        lambda: bj.map_trials(lambda k: jnp.zeros(()), keys=4),
+        TypeError,
+        ["keys must be an array of jax.random keys", "got 4"],
+    ),
+    "run_sweep over no devices": (
+        lambda: bj.run_sweep(lambda k, v: {"a": jnp.zeros(())}, {"x": [1.0]}, trials=2, devices=[]),
+        bj.SweepError,
+        ["devices must be a non-empty list of JAX devices", "got []"],
+    ),
+    "run_sweep with a metric that is not a scalar": (
+        lambda: bj.run_sweep(lambda k, v: {"err": jnp.zeros(3)}, {"x": [1.0]}, trials=2),
+        bj.SweepError,
+        ["metric 'err' has shape (3,)", "must be a scalar (shape ())"],
+    ),
+    "run_sweep whose trial fails at one grid point": (
+        lambda: bj.run_sweep(_diverging, {"step": [1.0, 3.0]}, trials=2),
+        bj.SweepError,
+        ["failed at grid point {'step': 3.0}, trial 0", "diverged: lower step_size"],
+    ),
+    "load_image_patches with more patches than memory": (
+        lambda: bj.load_image_patches(64, patches_per_image=10**9),
+        ValueError,
+        ["patches_per_image=1000000000", "GiB", "use fewer patches_per_image"],
     ),
     "principal_angles of a rank-deficient basis": (
         lambda: bj.principal_angles(_rank_one_basis(), jnp.eye(3)[:, :1]),

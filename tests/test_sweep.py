@@ -381,3 +381,29 @@ def test_every_command_uses_the_cache_by_default_and_as_told(tmp_path, monkeypat
         assert _runner.use_compilation_cache(given) == str(tmp_path / name)
         assert _runner.use_compilation_cache(parser.parse_args(["--no-cache"])) is None
     assert seen[-1] == str(tmp_path / "reproduce")
+
+
+def test_the_paper_trial_has_no_host_callback_so_the_cache_can_keep_it():
+    """JAX's persistent cache does not save programs with host callbacks: the sweep's main
+    program must have none, or every rerun compiles it again."""
+    import jax.random as jr
+
+    shape = dict(n=12, m=6, s=3, signals=8, k=2, num_steps=4)
+    values = {k: jnp.asarray(v) for k, v in study.VALUE.items()}
+    trial = jax.jit(lambda key, v: study.paper_trial(key, v, **shape))
+    assert "callback" not in trial.lower(jr.key(0), values).as_text()
+
+
+def test_a_failing_trial_is_one_line_and_nothing_printed(capfd):
+    import equinox as eqx
+
+    def trial(key, v):
+        return {"x": eqx.error_if(v["step"], v["step"] > 2.0, "diverged: lower step_size.")}
+
+    with pytest.raises(bj.SweepError) as info:
+        bj.run_sweep(trial, {"step": [1.0, 3.0]}, trials=2)
+    assert str(info.value) == (
+        "the trial function failed at grid point {'step': 3.0}, trial 0: diverged: lower step_size."
+    )
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""  # the library prints nothing

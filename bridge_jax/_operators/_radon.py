@@ -79,6 +79,8 @@ class Radon(AbstractMatrixFreeOperator):
         return _geometry(self.shape)[0]
 
     def _apply(self, x):
+        if jnp.iscomplexobj(x):  # a real operator: each part on its own (linearity)
+            return self._apply(x.real) + 1j * self._apply(x.imag)
         h, w = self.shape
         size, (before_i, before_j) = _geometry(self.shape)
         c = size // 2

@@ -68,6 +68,7 @@ def landweber_spectral(
     step_size=None,
     num_steps: int,
     svd: SVD | None = None,
+    throw: bool = True,
 ) -> tuple[Float[Array, "..."], Float[Array, " num_steps+1"]]:
     r"""Exactly `landweber(op, y, ...)` (same arguments and returns), computed from the SVD.
 
@@ -75,9 +76,12 @@ def landweber_spectral(
     with an unbatched `op`, the decomposition is computed once anyway. Differentiable in
     `step_size` and `x0`. Exact for linear operators only (the iterative `landweber` is the
     general path). There is no divergence check: with too large a step the returned losses
-    grow, as the iterative path's would.
+    grow, as the iterative path's would. A traced `step_size` is checked to be > 0 at run
+    time (a host callback in the compiled program) unless `throw=False`: a caller that has
+    checked it already gets a program without callbacks, which JAX's persistent compilation
+    cache can save.
     """
-    y, x0, steps = prepare(op, y, x0, step_size, num_steps)
+    y, x0, steps = prepare(op, y, x0, step_size, num_steps, throw=throw)
     return spectral_iterate(op, svd, y, x0, steps)
 
 

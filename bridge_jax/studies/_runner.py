@@ -138,12 +138,16 @@ def os_error_line(e: OSError) -> str:
     folder should be) as one line naming the path and the cause."""
     where = " -> ".join(str(f) for f in (e.filename, e.filename2) if f is not None)
     cause = e.strerror or str(e) or type(e).__name__
+    if isinstance(e, FileExistsError | NotADirectoryError):
+        cause += " (a file is where a folder is needed: move it away)"
     return f"{where}: {cause}" if where else cause
 
 
 def check_no_links(out: str) -> None:
     """A `UserError` if a folder inside `out` is a symbolic link: a run would write its
     results through it into another place (every command checks this first)."""
+    if not os.path.isdir(out):
+        return
     for root, dirs, _ in os.walk(out):  # lists links to folders without following them
         for name in dirs:
             path = os.path.join(root, name)

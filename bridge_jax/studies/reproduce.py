@@ -19,6 +19,7 @@ from bridge_jax.studies._common import output_folder
 from bridge_jax.studies._report import write_report, write_variants_section
 from bridge_jax.studies._runner import (
     add_config_arguments,
+    check_no_links,
     config_from_args,
     make_figures,
     run_experiments,
@@ -33,6 +34,7 @@ def reproduce(config, out: str, *, fresh: bool = False) -> dict:
     Other data or operators (`--data digits`, `--operator blur`) write the same files into
     DIR/VARIANT/ and a comparison section into DIR/report.md.
     """
+    check_no_links(out)  # DIR/VARIANT itself included
     base, out = out, output_folder(config, out)
     t0 = time.perf_counter()
     run = run_experiments(config, out, fresh=fresh)

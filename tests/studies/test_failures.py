@@ -168,3 +168,23 @@ def test_sizes_and_lists_are_refused_before_any_work(tmp_path, capsys, argv, wor
     line = _one_line(capsys.readouterr().err)
     assert all(w in line for w in words), line
     assert not out.exists()
+
+
+def test_a_file_where_a_folder_goes_is_one_line(tmp_path, capsys):
+    (tmp_path / "figures").write_text("mine")
+    assert cli_main(["physics", "--size", "16", "--iters", "2", "--out", str(tmp_path)]) == 1
+    line = _one_line(capsys.readouterr().err)
+    assert line.startswith(f"bridge-jax: error: {tmp_path / 'figures'}: ")
+    assert "Traceback" not in line and (tmp_path / "figures").read_text() == "mine"
+
+
+def test_a_variant_folder_that_is_a_link_is_refused(tmp_path, capsys):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "digits").symlink_to(elsewhere)
+    argv = ["reproduce", "--quick", "--data", "digits", "--out", str(out)]
+    assert cli_main(argv) == 2
+    assert f"{out / 'digits'} is a symbolic link to a folder" in _one_line(capsys.readouterr().err)
+    assert os.listdir(elsewhere) == []

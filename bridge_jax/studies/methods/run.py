@@ -20,6 +20,7 @@ from bridge_jax.studies._config import MethodsConfig
 from bridge_jax.studies._report import fmt, write_section
 from bridge_jax.studies._runner import (
     add_config_arguments,
+    check_no_links,
     check_writable,
     config_from_args,
     load_or_compute,
@@ -117,6 +118,7 @@ def methods(config: MethodsConfig, out: str, *, fresh: bool = False) -> dict:
     (DIR/digits/... for `--data digits`)."""
     t0 = time.perf_counter()
     config.validate()
+    check_no_links(out)  # DIR/VARIANT itself included
     out = output_folder(config, out)
     check_writable(out)
     units = run_units(config, out, fresh=fresh)
