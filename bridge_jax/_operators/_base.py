@@ -79,7 +79,15 @@ def is_complex(op: lx.AbstractLinearOperator) -> bool:
 
 
 def adjoint(op: lx.AbstractLinearOperator) -> lx.AbstractLinearOperator:
-    r"""The adjoint $A^*$: `op.T` for a real operator, `lineax.conj(op).T` for a complex one."""
+    r"""The adjoint $A^*$: `op.T` for a real operator, `lineax.conj(op).T` for a complex one.
+
+    Example:
+        ```python
+        op = bj.MRI(bj.cartesian_mask((8, 8), 2, key=jr.key(0)))
+        y = op.mv(jnp.ones((8, 8)))
+        x = bj.adjoint(op).mv(y)  # the conjugate transpose; op.T is the plain transpose
+        ```
+    """
     op = check_operator(op)
     return lx.conj(op).T if is_complex(op) else op.T
 
@@ -194,7 +202,15 @@ def _(op):
 class Reshaped(AbstractOperator):
     r"""`operator` seen through reshapes: inputs of shape `in_shape` are reshaped to the
     operator's input shape, and its outputs to `out_shape` (e.g. an image operator acting on
-    flattened images, `Reshaped(blur, in_shape=(64,), out_shape=(64,))`)."""
+    flattened images, `Reshaped(blur, in_shape=(64,), out_shape=(64,))`).
+
+    Example:
+        ```python
+        base = bj.MatrixOperator(jr.normal(jr.key(0), (8, 16)))
+        op = bj.Reshaped(base, in_shape=(4, 4), out_shape=(2, 4))
+        y = op.mv(jnp.ones((4, 4)))  # shape (2, 4)
+        ```
+    """
 
     operator: lx.AbstractLinearOperator
     in_shape: tuple[int, ...] = eqx.field(static=True)

@@ -76,6 +76,14 @@ def landweber_spectral(
     `step_size` and `x0`. Exact for linear operators only (the iterative `landweber` is the
     general path). There is no divergence check: with too large a step the returned losses
     grow, as the iterative path's would.
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(64, 32, key=jr.key(0))
+        svd = bj.operator_svd(op)  # once per operator
+        y = op.mv(bj.sparse_signal(64, 8, key=jr.key(1)))
+        x_hat, losses = bj.landweber_spectral(op, y, num_steps=100, svd=svd)
+        ```
     """
     y, x0, steps = prepare(op, y, x0, step_size, num_steps)
     return spectral_iterate(op, svd, y, x0, steps)
