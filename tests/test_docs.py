@@ -15,7 +15,12 @@ import bridge_jax as bj
 
 ROOT = pathlib.Path(__file__).parents[1]
 DOCS = ROOT / "docs"
-MARKDOWN = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted(DOCS.rglob("*.md"))]
+MARKDOWN = [
+    ROOT / "README.md",
+    ROOT / "CHANGELOG.md",
+    ROOT / "benchmarks" / "RESULTS.md",
+    *sorted(DOCS.rglob("*.md")),
+]
 # What a user reads: docs, docstrings, --help, report templates and error messages.
 USER_TEXT = [*MARKDOWN, *sorted((ROOT / "bridge_jax").rglob("*.py")), *sorted(DOCS.rglob("*.py"))]
 
