@@ -1,4 +1,4 @@
-"""Time per batch of each imaging operator (issue 13) at 128 x 128, forward and adjoint.
+"""Time per batch of each imaging operator at 128 x 128, forward and adjoint.
 
 For each operator a batch of 64 images and, where the operator has random parameters (masks,
 kernels, signs and rows, CT angles), 64 operators drawn from 64 keys (otherwise one operator

@@ -5,7 +5,7 @@ The phase study runs `bj.amplitude_flow` from 28 starts (4 noise levels x 7 init
 per trial, vmapped over 100 trials, each trial with its own m x 64 matrix. For a complex
 matrix the library computes on the pair (Re x, Im x) with real products (`_phase._loop`).
 This times that against the same iteration written with complex products, matrix first
-(`A @ x`, what the library did until session 10) and vector first (`x @ A.T`), at the
+(`A @ x`, what the library did before) and vector first (`x @ A.T`), at the
 study's shapes with `--steps` steps, median of `--repeat` calls after a compiling one; and
 for a real matrix, the library (vector first) against matrix first. It reports the largest
 difference of each form from the library's iterates, relative to their largest entry.

@@ -55,7 +55,7 @@ SIZES = {
 # W2's blocked forms: signals per block and trial. The trials are vmapped inside each block,
 # so one step of the loop over blocks runs all iterations on 20 x 1,000 signals at the 10x
 # size (10 MB of iterates, against 51 MB unblocked). From one sweep at the 10x size (100, 250,
-# 500, 1000, 2500 signals; benchmarks/RESULTS.md, session 9) it was the fastest for both
+# 500, 1000, 2500 signals; measured once, at the 10x size) it was the fastest for both
 # forms, and the neighbours within 10%.
 W2_BLOCK = 1000
 

@@ -45,14 +45,14 @@ def check_jaxlib() -> None:
 
 def use_unrolled_threefry() -> bool:
     """Draw random numbers on the CPU with JAX's unrolled Threefry (the GPU's lowering): the
-    same bits, 3-4x faster. Returns whether it is on.
+    same bits, several times faster. Returns whether it is on.
 
     On the CPU, JAX lowers each Threefry-2x32 call to a loop of 5 passes over the whole array
-    (4 rounds each), which is memory-bound: 82 million 32-bit words take 1.8 s on the 2-core
-    CPU. The unrolled lowering (JAX's default on every other platform) computes the same
-    20 rounds in one fused pass: 0.47 s, bit-identical (`tests/test_random.py`;
-    `benchmarks/RESULTS.md`). Drawing a fresh 64 x 64 rotation generator per view, as the
-    per-view readings and the SSRL methods do, is bound by exactly this.
+    (4 rounds each), which is memory-bound. The unrolled lowering (JAX's default on every
+    other platform) computes the same 20 rounds in one fused pass, bit-identical
+    (`tests/test_random.py`; timings: the documentation's Performance page,
+    `python -m benchmarks.random_draws`). Drawing a fresh 64 x 64 rotation generator per
+    view, as the per-view readings and the SSRL methods do, is bound by exactly this.
 
     Opt-in, for the whole process and every later compilation, because it reaches into JAX's
     internals (`jax._src.prng`): the `bridge-jax` command, the tests and the benchmarks turn

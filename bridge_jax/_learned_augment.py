@@ -24,7 +24,8 @@ from ._augmentations import ViewBank, random_skew
 # all `max_squarings` squarings of scaling and squaring (JAX's default is 16). Eight cover
 # ||alpha S||_1 up to 3.93 * 2**9 (about 2,000: rotations by hundreds of radians); past that
 # `expm` returns NaN, which `fit`'s finiteness guard reports. A learn_augment step: 440 -> 373
-# and 325 -> 297 ms for its two objectives, values and gradients bit-identical (RESULTS.md).
+# and 325 -> 297 ms for its two objectives, values and gradients bit-identical
+# (docs/performance.md).
 MAX_SQUARINGS = 8
 
 

@@ -102,6 +102,13 @@ def pinv_solve(
       `throw` as in lineax: raise at run time if the solver did not converge.
 
     Returns an array of the operator's input shape.
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(16, 8, key=jr.key(0))
+        y = op.mv(jnp.ones(16))
+        x = bj.pinv_solve(op, y)  # the minimum-norm least-squares solution A^+ y
+        ```
     """
     op = check_operator(op)
     y = check_input(op, y, "y", output=True)
@@ -222,6 +229,13 @@ def masked_pinv_solve(
     (QR has no such check).
 
     **Returns:** an array of the operator's input shape.
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(16, 16, key=jr.key(0))
+        keep = bj.random_mask((16,), 0.5, key=jr.key(1))  # the rows kept
+        x = bj.masked_pinv_solve(op, keep, op.mv(jnp.ones(16)))  # (D A)^+ y, D the row mask
+        ```
     """
     op = check_operator(op)
     y = check_input(op, y, "y", output=True)

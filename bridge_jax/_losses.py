@@ -36,12 +36,30 @@ def _abs2(r):
 
 
 def supervised_loss(model, op: lx.AbstractLinearOperator, y, x) -> Float[Array, ""]:
-    r"""$\frac1n\|f(A, y) - x\|^2$ (needs the ground truth $x$)."""
+    r"""$\frac1n\|f(A, y) - x\|^2$ (needs the ground truth $x$).
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(16, 8, key=jr.key(0))
+        x = bj.sparse_signal(16, 3, key=jr.key(1))
+        model = bj.UnrolledShrinkage(16, num_iters=3, step=bj.default_step_size(op))
+        loss = bj.supervised_loss(model, op, op.mv(x), x)  # model(op, y, *, key=None) -> x_hat
+        ```
+    """
     return jnp.mean((model(op, y) - x) ** 2)
 
 
 def measurement_consistency_loss(model, op: lx.AbstractLinearOperator, y) -> Float[Array, ""]:
-    r"""$\frac1m\|A f(A, y) - y\|^2$: measurement-only, blind to $\ker A$ and to noise."""
+    r"""$\frac1m\|A f(A, y) - y\|^2$: measurement-only, blind to $\ker A$ and to noise.
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(16, 8, key=jr.key(0))
+        y = op.mv(bj.sparse_signal(16, 3, key=jr.key(1)))
+        model = bj.UnrolledShrinkage(16, num_iters=3, step=bj.default_step_size(op))
+        loss = bj.measurement_consistency_loss(model, op, y)  # model(op, y, *, key=None) -> x_hat
+        ```
+    """
     return jnp.mean(_abs2(op.mv(model(op, y)) - y))
 
 
@@ -55,6 +73,15 @@ def measurement_split_loss(
     With noise independent across rows the held-out noise does not correlate with $\hat x$,
     so the loss tracks the error on what $A$ measures, plus a constant. Only the held-out
     rows are scored: `SSDU.output` evaluates with `split_inference` (see there why).
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(16, 8, key=jr.key(0))
+        y = op.mv(bj.sparse_signal(16, 3, key=jr.key(1)))
+        model = bj.UnrolledShrinkage(16, num_iters=3, step=bj.default_step_size(op))
+        # SSDU; the model is called as model(op, y, *, key=None)
+        loss = bj.measurement_split_loss(model, op, y, key=jr.key(2))
+        ```
     """
     check.ratio("holdout", holdout)
     out = op.out_structure()
@@ -212,6 +239,14 @@ def noise2self_loss(
     (as `Noise2Self.output` does), not on the full measurement. Compared with
     `measurement_split_loss` (SSDU), every row is held out once per step instead of one
     random subset.
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(16, 8, key=jr.key(0))
+        y = op.mv(bj.sparse_signal(16, 3, key=jr.key(1)))
+        model = bj.UnrolledShrinkage(16, num_iters=3, step=bj.default_step_size(op))
+        loss = bj.noise2self_loss(model, op, y, key=jr.key(2))  # model(op, y, *, key=None)
+        ```
     """
     out = op.out_structure()
     groups = row_groups(out.shape, num_groups, key=key)
@@ -249,6 +284,14 @@ def ei_loss(
     in its rate). Re-measuring with the measurements' own noise model, as robust EI does
     (Chen et al. 2022), is what makes the second term teach denoising: without noise, for
     denoising ($A = I$) the identity $f(A, y) = y$ makes both terms 0.
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(16, 8, key=jr.key(0))
+        y = op.mv(bj.sparse_signal(16, 3, key=jr.key(1)))
+        model = bj.UnrolledShrinkage(16, num_iters=3, step=bj.default_step_size(op))
+        loss = bj.ei_loss(model, op, y, bj.random_shift, key=jr.key(2))  # model(op, y, *, key=None)
+        ```
     """
     check.nonnegative("sigma", sigma)
     check.nonnegative("weight", weight)
@@ -280,6 +323,15 @@ def moi_loss(
     reconstruction to be a fixed point when measured again through $A'$, which sees part of
     $\ker A$: with operators whose stacked rows have rank $n$ it determines the signal model,
     which consistency with one fixed $A$ cannot.
+
+    Example:
+        ```python
+        ops = jax.vmap(lambda k: bj.GaussianSensing(16, 8, key=k))(jr.split(jr.key(0), 2))
+        op, other = jax.tree.map(lambda a: a[0], ops), jax.tree.map(lambda a: a[1], ops)
+        y = op.mv(bj.sparse_signal(16, 3, key=jr.key(1)))
+        model = bj.UnrolledShrinkage(16, num_iters=3, step=0.5)
+        loss = bj.moi_loss(model, op, y, other)  # model(op, y, *, key=None) -> x_hat
+        ```
     """
     check.nonnegative("weight", weight)
     check_operator(other_op, "other_op")
@@ -310,13 +362,23 @@ def noisier2noise_loss(
     $z$ = `noisier(key, y, sigma=sigma, alpha=alpha)`. Its minimiser has
     $A f(A, z) = E[y \mid z]$, which `noisier2noise_estimate` turns into $E[Ax \mid z]$.
     Requires the noise level $\sigma$ of $y$ (Gaussian, i.i.d. across rows).
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(16, 8, key=jr.key(0))
+        y = op.mv(bj.sparse_signal(16, 3, key=jr.key(1))) + 0.1 * jr.normal(jr.key(2), (8,))
+        model = bj.UnrolledShrinkage(16, num_iters=3, step=bj.default_step_size(op))
+        # the model is called as model(op, y, *, key=None)
+        loss = bj.noisier2noise_loss(model, op, y, key=jr.key(3), sigma=0.1)
+        ```
     """
     z = noisier(y, key=key, sigma=sigma, alpha=alpha)
     return jnp.mean(_abs2(op.mv(model(op, z)) - y))
 
 
 def noisier2noise_estimate(model, op: lx.AbstractLinearOperator, z, *, alpha=1.0, sigma=None):
-    r"""The Noisier2Noise correction applied to a model trained by `noisier2noise_loss`.
+    r"""The Noisier2Noise correction applied to a model trained by `noisier2noise_loss`
+    (called as `model(op, z, *, key=None)`, one measurement in, one signal out).
 
     With noise $\sigma$ in $y$ and $\alpha\sigma$ added, $E[y|z] = (z + \alpha^2 E[Ax|z])
     / (1 + \alpha^2)$, so $E[Ax|z] = ((1+\alpha^2) E[y|z] - z)/\alpha^2$ (Moran et al., eq. 6).
@@ -374,6 +436,14 @@ def sure_loss(
     float32 the rounding error of the difference, about $10^{-7}\|g\|/\epsilon$ per entry,
     stays far below $\sigma^2$ for $\sigma \gg 10^{-5}$). With $\sigma = 0$ the loss is
     measurement consistency.
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(16, 8, key=jr.key(0))
+        y = op.mv(bj.sparse_signal(16, 3, key=jr.key(1))) + 0.1 * jr.normal(jr.key(2), (8,))
+        model = bj.UnrolledShrinkage(16, num_iters=3, step=bj.default_step_size(op))
+        loss = bj.sure_loss(model, op, y, key=jr.key(3), sigma=0.1)  # model(op, y, *, key=None)
+        ```
     """
     _real_measurements(op, "sure_loss")
     check.nonnegative("sigma", sigma)
@@ -429,6 +499,14 @@ def r2r_loss(
     $\sigma\sqrt{1+\alpha^2}$), plus a constant. Requires the noise level $\sigma$ of $y$
     (Gaussian, i.i.d. across rows). At test time apply $f$ to recorrupted copies
     $y + \alpha z$, the inputs it was trained on (`R2R.output` averages several).
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(16, 8, key=jr.key(0))
+        y = op.mv(bj.sparse_signal(16, 3, key=jr.key(1))) + 0.1 * jr.normal(jr.key(2), (8,))
+        model = bj.UnrolledShrinkage(16, num_iters=3, step=bj.default_step_size(op))
+        loss = bj.r2r_loss(model, op, y, key=jr.key(3), sigma=0.1)  # model(op, y, *, key=None)
+        ```
     """
     _real_measurements(op, "r2r_loss")
     y1, y2 = recorrupt(y, key=key, sigma=sigma, alpha=alpha)

@@ -37,6 +37,13 @@ class MLPReconstructor(AbstractReconstructor):
     r"""$\hat x = \mathrm{MLP}(A^\top y)$: a learned map from the back-projection.
 
     Knows the physics only through $A^\top$; it must learn any inverse itself.
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(16, 8, key=jr.key(0))
+        model = bj.MLPReconstructor(16, width=32, key=jr.key(1))
+        x_hat = model(op, op.mv(jnp.ones(16)))  # an MLP on A^T y
+        ```
     """
 
     mlp: eqx.nn.MLP
@@ -66,6 +73,13 @@ class UnrolledNet(AbstractReconstructor):
 
     The denoiser's last layer starts at zero, so the untrained model is plain Landweber with
     steps $\tau_k$ = `step`; the steps are learned on a log scale (they stay positive).
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(16, 8, key=jr.key(0))
+        model = bj.UnrolledNet(16, num_iters=3, step=bj.default_step_size(op), key=jr.key(1))
+        x_hat = model(op, op.mv(jnp.ones(16)))
+        ```
     """
 
     log_steps: Float[Array, " T"]
@@ -119,6 +133,14 @@ class UnrolledShrinkage(AbstractReconstructor):
     even when training sees a subsampled operator of smaller norm (SSDU, Noise2Self). They
     start at $\tau_k = s$; the thresholds $\lambda_k$ are learned on a log scale from
     `threshold`.
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(16, 8, key=jr.key(0))
+        # learned ISTA: 10 iterations, thresholds and steps learnable
+        model = bj.UnrolledShrinkage(16, num_iters=10, step=bj.default_step_size(op))
+        x_hat = model(op, op.mv(bj.sparse_signal(16, 3, key=jr.key(1))))
+        ```
     """
 
     step_logits: Float[Array, " T"]
@@ -161,7 +183,14 @@ class UnrolledShrinkage(AbstractReconstructor):
 
 
 class Encoder(eqx.Module):
-    r"""An MLP encoder $e: \mathbb{R}^{n} \to \mathbb{R}^{d}$ for SSRL (one input vector)."""
+    r"""An MLP encoder $e: \mathbb{R}^{n} \to \mathbb{R}^{d}$ for SSRL (one input vector).
+
+    Example:
+        ```python
+        encoder = bj.Encoder(16, 4, width=32, key=jr.key(0))
+        z = encoder(jnp.ones(16))  # a representation in R^4
+        ```
+    """
 
     mlp: eqx.nn.MLP
 

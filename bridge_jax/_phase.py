@@ -208,7 +208,15 @@ def _gradient_and_loss(op, loop: _Loop, x, sqrt_y):
 
 def spectral_init(op: PhaseRetrieval, y, *, num_iters: int = 100, key: PRNGKeyArray | None = None):
     r"""Leading eigenvector of $\frac1m\sum_i y_i a_i a_i^*$ (power iteration), scaled to
-    $\sqrt{\mathrm{mean}(y)}$, the norm of $x$ for Gaussian $A$ (Candes et al. 2015)."""
+    $\sqrt{\mathrm{mean}(y)}$, the norm of $x$ for Gaussian $A$ (Candes et al. 2015).
+
+    Example:
+        ```python
+        model = bj.PhaseRetrieval.gaussian(16, 96, key=jr.key(0))
+        y = model(bj.sparse_signal(16, 3, key=jr.key(1)))
+        x0 = bj.spectral_init(model, y)  # leading eigenvector, scaled to sqrt(mean y)
+        ```
+    """
     num_iters = check.positive_int("num_iters", num_iters)
     y = check.shape("y", y, op.out_shape)
     key = jr.key(0) if key is None else check.prng_key("key", key)
@@ -227,6 +235,15 @@ def amplitude_flow(op: PhaseRetrieval, y, *, x0, step_size=0.6, num_steps: int =
     r"""Gradient descent on `amplitude_loss` from `x0`: $x_{k+1} = x_k - \mu \nabla f(x_k)$.
 
     Returns `(x_T, losses)` with `losses[k]` the amplitude loss at $x_k$, $k = 0..T$.
+
+    Example:
+        ```python
+        model = bj.PhaseRetrieval.gaussian(16, 96, key=jr.key(0))
+        x = bj.sparse_signal(16, 3, key=jr.key(1))
+        y = model(x)  # |Ax|^2
+        x_hat, losses = bj.amplitude_flow(model, y, x0=bj.spectral_init(model, y), num_steps=300)
+        error = bj.relative_error(x_hat, x)  # up to a global sign
+        ```
     """
     num_steps = check.positive_int("num_steps", num_steps)
     check.nonnegative("step_size", step_size, strict=True)

@@ -145,6 +145,13 @@ class DnCNN(AbstractDenoiser):
 
     Arguments: `depth` the number of convolutions ($\ge 2$), `width` $w$ the hidden channels,
     `key` for the initial weights.
+
+    Example:
+        ```python
+        model = bj.DnCNN(depth=3, width=8, key=jr.key(0))
+        op = bj.Inpainting(bj.random_mask((16, 16), 0.3, key=jr.key(1)))
+        x_hat = model(op, op.mv(jnp.ones((16, 16))))  # on A^T y; untrained: A^T y itself
+        ```
     """
 
     layers: tuple[eqx.nn.Conv2d, ...]
@@ -202,6 +209,13 @@ class UNet(AbstractDenoiser):
     then concatenation with the skip connection. A final 1x1 convolution, zero at the start,
     gives one channel: the untrained network is the identity ($\hat x = A^* y$ as a
     reconstructor). Any image size works.
+
+    Example:
+        ```python
+        model = bj.UNet(scales=2, width=8, key=jr.key(0))
+        op = bj.Inpainting(bj.random_mask((28, 28), 0.3, key=jr.key(1)))
+        x_hat = model(op, op.mv(jnp.ones((28, 28))))  # model(op, y, *, key=None) -> (28, 28)
+        ```
     """
 
     down: tuple[_Block, ...]
@@ -261,6 +275,13 @@ class UnrolledProximalGradient(AbstractReconstructor):
     network is exactly $K$ Landweber steps from $A^* y$ (`landweber(op, y, x0=adjoint(op).mv(y),
     step_size=step, num_steps=K)`); `step` should be below $2/\|A\|^2$ (1 suits masks, MRI
     and normalised blurs, whose norm is at most 1).
+
+    Example:
+        ```python
+        model = bj.UnrolledProximalGradient(num_iters=3, depth=3, width=8, key=jr.key(0))
+        op = bj.Blur.gaussian(1.0, shape=(16, 16))
+        x_hat = model(op, op.mv(jnp.ones((16, 16))))  # calls only op and its adjoint
+        ```
     """
 
     log_steps: Float[Array, " K"]

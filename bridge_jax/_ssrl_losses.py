@@ -33,6 +33,12 @@ def nt_xent_loss(
     With $s_{ij} = \cos(z_i, z_j)/t$ over the $2N$ views,
     $\ell_i = -\log \frac{e^{s_{i,p(i)}}}{\sum_{j \ne i} e^{s_{ij}}}$, $p(i)$ the other view
     of the same signal.
+
+    Example:
+        ```python
+        z1, z2 = jr.normal(jr.key(0), (8, 4)), jr.normal(jr.key(1), (8, 4))  # two views' embeddings
+        loss = bj.nt_xent_loss(z1, z2, temperature=0.5)
+        ```
     """
     z1, z2 = _pair("z1", z1, "z2", z2)
     check.nonnegative("temperature", temperature, strict=True)
@@ -52,6 +58,12 @@ def byol_loss(p: Float[Array, "N d"], z_target: Float[Array, "N d"]) -> Float[Ar
 
     `p` is the online predictor's output on one view, `z_target` the target network's
     projection of the other view; no gradient flows into the target.
+
+    Example:
+        ```python
+        p, z_target = jr.normal(jr.key(0), (8, 4)), jr.normal(jr.key(1), (8, 4))
+        loss = bj.byol_loss(p, z_target)
+        ```
     """
     p, z_target = _pair("p", p, "z_target", z_target)
     cos = jnp.sum(_normalize(p) * _normalize(lax.stop_gradient(z_target)), axis=-1)
@@ -71,6 +83,12 @@ def dino_loss(
     $H(P_t, P_s) = -\sum_j P_t^{(j)} \log P_s^{(j)}$ with
     $P_t = \mathrm{softmax}((g_t - c)/\tau_t)$ (no gradient) and
     $P_s = \mathrm{softmax}(g_s/\tau_s)$.
+
+    Example:
+        ```python
+        student, teacher = jr.normal(jr.key(0), (8, 4)), jr.normal(jr.key(1), (8, 4))
+        loss = bj.dino_loss(student, teacher, jnp.zeros(4))  # centre of the teacher's outputs
+        ```
     """
     student, teacher = _pair("student", student, "teacher", teacher)
     center = check.shape("center", center, (student.shape[1],))
@@ -87,6 +105,13 @@ def mae_loss(
     r"""MAE (He et al. 2022): mean squared error over the hidden (masked) entries only.
 
     `hidden` is a boolean array of the same shape, `True` where the input was masked.
+
+    Example:
+        ```python
+        x = jr.normal(jr.key(0), (16,))
+        hidden = ~bj.random_mask((16,), 0.5, key=jr.key(1))  # True where masked
+        loss = bj.mae_loss(jnp.zeros(16), x, hidden)
+        ```
     """
     prediction = jnp.asarray(prediction)
     target = check.shape("target", target, prediction.shape)

@@ -22,6 +22,13 @@ class UnrolledLandweber(AbstractReconstructor):
     $0 < \tau < 2/\|A\|^2$ is what makes Landweber converge, not what makes $T$ unrolled steps
     a valid network, and learned schedules do leave it (`landweber` itself still requires
     positive steps).
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(16, 8, key=jr.key(0))
+        model = bj.UnrolledLandweber(jnp.full(10, bj.default_step_size(op)))  # 10 learnable steps
+        x_hat = model(op, op.mv(jnp.ones(16)))
+        ```
     """
 
     steps: Float[Array, " T"]

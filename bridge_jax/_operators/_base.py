@@ -134,7 +134,15 @@ def adjoint(op: lx.AbstractLinearOperator) -> lx.AbstractLinearOperator:
     r"""The adjoint $A^*$ over the field `op`'s structures declare (module docstring):
     `op.T` for a real operator, `lineax.conj(op).T` otherwise. For a real-to-complex map
     (MRI) it is $y \mapsto \mathrm{Re}(A^H y)$, the adjoint for the real inner product
-    $\mathrm{Re}\langle u, v\rangle$; for a complex matrix it is $A^H$."""
+    $\mathrm{Re}\langle u, v\rangle$; for a complex matrix it is $A^H$.
+
+    Example:
+        ```python
+        op = bj.MRI(bj.cartesian_mask((8, 8), 2, key=jr.key(0)))
+        y = op.mv(jnp.ones((8, 8)))
+        x = bj.adjoint(op).mv(y)  # Re(A^H y), a real image; the same as op.T.mv(y)
+        ```
+    """
     op = check_operator(op)
     return lx.conj(op).T if is_complex(op) else op.T
 
@@ -314,7 +322,15 @@ def _(op):
 class Reshaped(AbstractOperator):
     r"""`operator` seen through reshapes: inputs of shape `in_shape` are reshaped to the
     operator's input shape, and its outputs to `out_shape` (e.g. an image operator acting on
-    flattened images, `Reshaped(blur, in_shape=(64,), out_shape=(64,))`)."""
+    flattened images, `Reshaped(blur, in_shape=(64,), out_shape=(64,))`).
+
+    Example:
+        ```python
+        base = bj.MatrixOperator(jr.normal(jr.key(0), (8, 16)))
+        op = bj.Reshaped(base, in_shape=(4, 4), out_shape=(2, 4))
+        y = op.mv(jnp.ones((4, 4)))  # shape (2, 4)
+        ```
+    """
 
     operator: lx.AbstractLinearOperator
     in_shape: tuple[int, ...] = eqx.field(static=True)

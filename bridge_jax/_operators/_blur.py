@@ -53,6 +53,14 @@ class Blur(AbstractOperator):
     `shape` (the image shape) is required for every boundary but `"circular"`; the kernel
     has as many axes as the image and fits inside it. The kernel is a leaf: a blur can be
     drawn per image under `vmap` or learned by gradient.
+
+    Example:
+        ```python
+        op = bj.Blur(bj.gaussian_kernel(1.0, size=5), shape=(16, 16), boundary="reflect")
+        y = op.mv(jnp.ones((16, 16)))
+        circ = bj.Blur.gaussian(1.0, shape=(16, 16))  # circular (FFT)
+        singular_values = circ.spectrum()
+        ```
     """
 
     kernel: Float[Array, "..."]

@@ -20,7 +20,14 @@ def box_mask(shape, box, *, key: PRNGKeyArray, num_boxes: int = 1) -> Bool[Array
     r"""A boolean `(H, W)` mask, `True` where observed, hiding `num_boxes` rectangles of size
     `box = (h, w)`; each box's top-left pixel is uniform over the $(H - h + 1)(W - w + 1)$
     positions that keep it inside the image (boxes may overlap). `key` traced under `vmap`
-    gives one mask per key."""
+    gives one mask per key.
+
+    Example:
+        ```python
+        mask = bj.box_mask((16, 16), (4, 4), key=jr.key(0), num_boxes=2)
+        op = bj.Inpainting(mask)
+        ```
+    """
     shape = check.signal_shape("shape", shape)
     box = check.signal_shape("box", box)
     if len(shape) != 2 or len(box) != 2:

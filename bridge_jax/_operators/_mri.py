@@ -49,6 +49,15 @@ class MRI(AbstractMatrixFreeOperator):
     $y \mapsto \mathrm{Re}(F^* (M \odot y))$ for the real inner product (as `adjoint(op)`),
     `as_matrix()` raises (see `real_matrix`), and least squares are `pseudoinverse` (closed
     form) or `pinv_solve`, not `lineax.linear_solve`.
+
+    Example:
+        ```python
+        mask = bj.cartesian_mask((16, 16), 4, key=jr.key(0))  # fft2 order, zero frequency at [0, 0]
+        op = bj.MRI(mask)
+        y = op.mv(jnp.ones((16, 16)))  # complex (16, 16), zero off the mask
+        x_zero_filled = bj.adjoint(op).mv(y)
+        x_pinv = op.pseudoinverse(y)
+        ```
     """
 
     mask: Bool[Array, "H W"]
@@ -134,6 +143,13 @@ def cartesian_mask(
     numbers: they fix the number of lines), `key` a PRNG key (traced under `vmap`: one mask per
     key). **Returns** a boolean `(H, W)` mask in `jnp.fft.fft2` order (zero frequency at
     `[0, 0]`), `True` where sampled.
+
+    Example:
+        ```python
+        mask = bj.cartesian_mask((32, 32), 4, center_fraction=0.08, key=jr.key(0))
+        assert int(mask[0].sum()) == 8  # round(32 / 4) full columns
+        centred = jnp.fft.fftshift(mask)  # to look at it with the zero frequency in the middle
+        ```
     """
     shape = check.signal_shape("shape", shape)
     if len(shape) != 2:

@@ -44,6 +44,13 @@ class Radon(AbstractMatrixFreeOperator):
     a leaf: draw them per image under `vmap`, or learn them), or a Python int $a$ for $a$
     evenly spaced angles in $[0°, 180°)$ (sparse view: 30 to 60); `dtype` (default: JAX's
     default float). Costs $4 P^2$ gathers per angle; the adjoint the same scatters.
+
+    Example:
+        ```python
+        op = bj.Radon((16, 16), 30)  # 30 angles evenly spaced in [0, 180) degrees
+        sinogram = op.mv(jnp.ones((16, 16)))  # shape (23, 30): P = ceil(sqrt(2) * 16)
+        back = op.T.mv(sinogram)  # the exact transpose (not a filtered back-projection)
+        ```
     """
 
     angles: Float[Array, " a"]

@@ -20,6 +20,12 @@ class Downsample(AbstractMatrixFreeOperator):
     divisible by $f$; output shape divided by $f$). $A A^\top = I / f^{d}$ ($d$ axes): the
     rows are orthogonal, and $A^\top$ spreads each value evenly over its block (divided by
     $f^d$).
+
+    Example:
+        ```python
+        op = bj.Downsample((16, 16), 2)  # 2 x 2 box average, then decimation
+        y = op.mv(jnp.ones((16, 16)))  # shape (8, 8)
+        ```
     """
 
     shape: tuple[int, ...] = eqx.field(static=True)

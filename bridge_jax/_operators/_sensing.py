@@ -33,7 +33,7 @@ class AbstractMatrixOperator(AbstractOperator):
         # x A^T rather than A x: the same sum for one signal, but under `vmap` over signals
         # the signals' axis stays first in the product (a batch of rows times A^T, one GEMM
         # whose output needs no transpose); with A x it lands last and every use of the result
-        # transposes it. Batched Landweber runs 1.7x faster this way (benchmarks/RESULTS.md).
+        # transposes it. Batched Landweber runs 1.7x faster this way (docs/performance.md).
         return jnp.matmul(x.reshape(-1), self.matrix.T).reshape(self.out_shape)
 
     def transpose(self):
@@ -64,7 +64,16 @@ def _matrix_shapes(matrix, in_shape, out_shape):
 
 
 class MatrixOperator(AbstractMatrixOperator):
-    """A given dense matrix as an operator, optionally on inputs/outputs of any shape."""
+    """A given dense matrix as an operator, optionally on inputs/outputs of any shape.
+
+    Example:
+        ```python
+        op = bj.MatrixOperator(jr.normal(jr.key(0), (8, 16)))  # vectors of 16 -> 8
+        y = op.mv(jnp.ones(16))
+        img_op = bj.MatrixOperator(jr.normal(jr.key(1), (8, 16)), in_shape=(4, 4))
+        x_back = img_op.T.mv(img_op.mv(jnp.ones((4, 4))))  # (4, 4)
+        ```
+    """
 
     matrix: Inexact[Array, "m n"]
     in_shape: tuple[int, ...] = eqx.field(static=True)
@@ -88,6 +97,14 @@ class GaussianSensing(AbstractMatrixOperator):
     **Arguments:** `shape` the signal shape (an int $n$ for vectors, or e.g. `(H, W)`),
     `m` the number of measurements, `key` a PRNG key, `dtype` (default: JAX's default float).
     Dense: $mn$ numbers, for $n$ up to a few thousand.
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(64, 32, key=jr.key(0))  # A: 32 x 64, N(0, 1/m) entries
+        y = op.mv(bj.sparse_signal(64, 8, key=jr.key(1)))
+        keys = jr.split(jr.key(2), 5)
+        ops = jax.vmap(lambda k: bj.GaussianSensing(64, 32, key=k))(keys)  # 5 operators
+        ```
     """
 
     matrix: Inexact[Array, "m n"]
@@ -110,6 +127,13 @@ class Mask(AbstractOperator):
     Acts on arrays of the mask's shape (`dtype` default: JAX's default float; pass a complex
     dtype for k-space). Self-adjoint and idempotent. `Subsample` drops the hidden entries
     instead of zeroing them.
+
+    Example:
+        ```python
+        mask = bj.random_mask((8, 8), 0.5, key=jr.key(0))  # hide half of the pixels
+        op = bj.Mask(mask)  # also bj.Inpainting(mask)
+        y = op.mv(jnp.ones((8, 8)))  # hidden pixels are 0
+        ```
     """
 
     mask: Bool[Array, "..."]
@@ -164,6 +188,12 @@ def random_mask(shape, ratio, *, key: PRNGKeyArray) -> Bool[Array, "..."]:
     The hidden set is uniform over all subsets of that size. `ratio` $\rho \in [0, 1)$ may
     be a traced array (e.g. `vmap`-ed over a sweep of ratios): the count is computed at run
     time, the shape stays fixed. `True` means *observed*.
+
+    Example:
+        ```python
+        mask = bj.random_mask((8, 8), 0.25, key=jr.key(0))  # True where observed
+        masks = jax.vmap(lambda k: bj.random_mask((8, 8), 0.25, key=k))(jr.split(jr.key(1), 4))
+        ```
     """
     shape = check.signal_shape("n", shape)
     check.ratio("ratio", ratio)
@@ -176,7 +206,15 @@ def random_mask(shape, ratio, *, key: PRNGKeyArray) -> Bool[Array, "..."]:
 
 class Subsample(AbstractMatrixFreeOperator):
     r"""Keep the entries at `indices` (into the flattened input of shape `shape`): $m$ rows
-    of the identity. The adjoint scatters a measurement back with zeros elsewhere."""
+    of the identity. The adjoint scatters a measurement back with zeros elsewhere.
+
+    Example:
+        ```python
+        op = bj.Subsample(jnp.array([0, 3, 5]), (8,))  # keep entries 0, 3 and 5
+        y = op.mv(jnp.arange(8.0))  # [0., 3., 5.]
+        x_back = op.T.mv(y)  # zeros elsewhere
+        ```
+    """
 
     indices: Int[Array, " m"]
     shape: tuple[int, ...] = eqx.field(static=True)

@@ -27,6 +27,12 @@ class StructuredSensing(AbstractMatrixFreeOperator):
     measurements ($1 \le m \le n$), `key` a PRNG key (traced under `vmap`: one operator per
     key), `dtype` (default: JAX's default float). Output shape `(m,)`. Stores $n + m$ numbers
     instead of GaussianSensing's $mn$.
+
+    Example:
+        ```python
+        op = bj.StructuredSensing((16, 16), 64, key=jr.key(0))  # m = n/4, O(n log n)
+        y = op.mv(jnp.ones((16, 16)))  # shape (64,)
+        ```
     """
 
     signs: Float[Array, "..."]

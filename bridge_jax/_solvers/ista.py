@@ -58,6 +58,13 @@ def ista(op, y, *, lam, x0=None, step_size=None, num_steps: int):
 
     Converges for $0 < \tau \leq 1/\|A\|^2$ (the default). Returns `(x_T, objectives)` with
     `objectives[k]` the lasso objective at $x_k$, $k = 0..T$ (non-increasing).
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(64, 32, key=jr.key(0))
+        y = op.mv(bj.sparse_signal(64, 4, key=jr.key(1)))
+        x_hat = bj.ista(op, y, lam=0.01, num_steps=200)
+        ```
     """
     return _run(op, y, lam, x0, step_size, num_steps, accelerated=False)
 
@@ -67,5 +74,12 @@ def fista(op, y, *, lam, x0=None, step_size=None, num_steps: int):
 
     Same arguments and returns as `ista` (`objectives[k]` at the k-th main iterate; FISTA's
     objective is not monotone).
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(64, 32, key=jr.key(0))
+        y = op.mv(bj.sparse_signal(64, 4, key=jr.key(1)))
+        x_hat = bj.fista(op, y, lam=0.01, num_steps=200)
+        ```
     """
     return _run(op, y, lam, x0, step_size, num_steps, accelerated=True)

@@ -128,11 +128,18 @@ def landweber(
     **Many signals:** `jax.vmap` it over `y` (one operator: each iteration is then one matrix
     product for the whole batch). For tens of thousands of signals, `jax.lax.map(solve, ys,
     batch_size=B)` runs every iteration on one block of B signals before the next, with a
-    smaller working set. Measured on the 2-core CPU, 100 iterations of a 64 x 128 matrix on
-    100,000 signals: 1.62 s vmapped, 1.27-1.30 s in blocks of 5,000-20,000 signals, 1.66 s
-    in blocks of 1,000 (no gain: too small). For 20 trials x 5,000 signals
-    (`python -m benchmarks --only W2`, blocks of 1,000 signals per trial): 0.53 -> 0.68 of
-    the GEMM peak.
+    smaller working set; blocks of several thousand signals can be faster on a CPU, small
+    ones are not (measurements: the documentation's Performance page,
+    `python -m benchmarks --only W2`).
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(64, 32, key=jr.key(0))
+        y = op.mv(bj.sparse_signal(64, 8, key=jr.key(1)))
+        x_hat, losses = bj.landweber(op, y, num_steps=100)  # step 1/||A||^2
+        ys = jax.vmap(op.mv)(bj.sparse_signals(10, 64, 8, key=jr.key(2)))
+        x_hats, _ = jax.vmap(lambda y: bj.landweber(op, y, num_steps=100))(ys)  # 10 signals
+        ```
     """
     y, x0, steps = prepare(op, y, x0, step_size, num_steps, bool(throw))
     return _landweber(op, y, x0, steps, bool(throw))
@@ -170,6 +177,13 @@ def landweber_gram(
     which loses relative accuracy once the loss is below ~1e-6 of $\|y\|^2$ (float32).
     Real operators only (dense: for small $n$); no divergence check. Returns `x_T` in the
     operator's input shape.
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(64, 32, key=jr.key(0))
+        y = op.mv(bj.sparse_signal(64, 8, key=jr.key(1)))
+        x_hat, losses = bj.landweber_gram(op, y, num_steps=100)  # the same iterates as landweber
+        ```
     """
     y, x0, steps = prepare(op, y, x0, step_size, num_steps)
     if jnp.iscomplexobj(y):

@@ -80,6 +80,14 @@ def landweber_spectral(
     time (a host callback in the compiled program) unless `throw=False`: a caller that has
     checked it already gets a program without callbacks, which JAX's persistent compilation
     cache can save.
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(64, 32, key=jr.key(0))
+        svd = bj.operator_svd(op)  # once per operator
+        y = op.mv(bj.sparse_signal(64, 8, key=jr.key(1)))
+        x_hat, losses = bj.landweber_spectral(op, y, num_steps=100, svd=svd)
+        ```
     """
     y, x0, steps = prepare(op, y, x0, step_size, num_steps, throw=throw)
     return spectral_iterate(op, svd, y, x0, steps)

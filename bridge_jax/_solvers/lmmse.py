@@ -23,6 +23,15 @@ def lmmse_fit(xs: Float[Array, "N n"], ys: Float[Array, "N m"], *, ridge=1e-6) -
     covariances over the `N` pairs and $\epsilon$ = `ridge` times the mean diagonal of
     $\hat C_{yy}$ (for a well-posed solve when $N < m$). This is the best affine map in
     mean-squared error on the fitting set: a lower bound for any linear reconstructor.
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(16, 8, key=jr.key(0))
+        xs = bj.sparse_signals(200, 16, 3, key=jr.key(1))
+        ys = jax.vmap(op.mv)(xs)
+        estimator = bj.lmmse_fit(xs, ys)  # uses the ground truth
+        x_hat = bj.lmmse_apply(estimator, ys[0])
+        ```
     """
     xs = check.shape("xs", xs, (None, None))
     ys = check.shape("ys", ys, (xs.shape[0], None))
@@ -37,6 +46,15 @@ def lmmse_fit(xs: Float[Array, "N n"], ys: Float[Array, "N m"], *, ridge=1e-6) -
 
 
 def lmmse_apply(estimator: LMMSE, y: Float[Array, " m"]) -> Float[Array, " n"]:
-    r"""$\hat x = W y + b$ for one measurement."""
+    r"""$\hat x = W y + b$ for one measurement.
+
+    Example:
+        ```python
+        op = bj.GaussianSensing(16, 8, key=jr.key(0))
+        xs = bj.sparse_signals(200, 16, 3, key=jr.key(1))
+        estimator = bj.lmmse_fit(xs, jax.vmap(op.mv)(xs))
+        x_hats = jax.vmap(lambda y: bj.lmmse_apply(estimator, y))(jax.vmap(op.mv)(xs))
+        ```
+    """
     y = check.shape("y", y, (estimator.weight.shape[1],))
     return estimator.weight @ y + estimator.bias

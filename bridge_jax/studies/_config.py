@@ -201,7 +201,7 @@ class Config(Recorded):
 
     @classmethod
     def quick(cls, **overrides) -> Config:
-        """A tiny setting that runs the whole pipeline in seconds (for tests and smoke runs)."""
+        """A tiny setting for tests and smoke runs (about a minute cold on a 2-core CPU)."""
         return cls(**{**_QUICK, **cls.QUICK_EXTRA, **overrides})
 
     RULES: ClassVar[dict] = {

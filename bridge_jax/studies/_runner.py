@@ -302,7 +302,7 @@ def add_cache_arguments(parser: argparse.ArgumentParser) -> None:
 
 def prepare_jax(args) -> None:
     """What every command does before its study runs: JAX's unrolled Threefry on the CPU (the
-    same random bits, drawn 3-4x faster) and the compilation cache `args` ask for."""
+    same random bits, drawn faster) and the compilation cache `args` ask for."""
     import bridge_jax as bj
 
     bj.use_unrolled_threefry()
