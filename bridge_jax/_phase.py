@@ -231,10 +231,20 @@ def spectral_init(op: PhaseRetrieval, y, *, num_iters: int = 100, key: PRNGKeyAr
     return loop.unpack(v) * jnp.sqrt(jnp.maximum(jnp.mean(y), 0.0))
 
 
-def amplitude_flow(op: PhaseRetrieval, y, *, x0, step_size=0.6, num_steps: int = 500):
+def amplitude_flow(
+    op: PhaseRetrieval, y, *, x0, step_size=0.6, num_steps: int = 500, tol: float | None = None
+):
     r"""Gradient descent on `amplitude_loss` from `x0`: $x_{k+1} = x_k - \mu \nabla f(x_k)$.
 
-    Returns `(x_T, losses)` with `losses[k]` the amplitude loss at $x_k$, $k = 0..T$.
+    With `tol`, it stops early, after the first step with
+    $\|x_{k+1} - x_k\| \le \mathrm{tol}\,\|x_{k+1}\|$ (the iterate has stopped moving;
+    `tol` about 1e-7 is float32's rounding), and at most `num_steps` steps; without, it runs
+    all of them. Under `vmap` the loop runs until every signal has stopped, but the iterates
+    of those that stopped stay where they stopped.
+
+    Returns `(x_T, losses)` with `losses[k]` the amplitude loss at $x_k$, $k = 0..T$
+    (`num_steps + 1` of them: after an early stop at step $k$, `losses[j]` for $j > k$ repeat
+    the loss at $x_k$).
 
     Example:
         ```python
@@ -247,29 +257,50 @@ def amplitude_flow(op: PhaseRetrieval, y, *, x0, step_size=0.6, num_steps: int =
     """
     num_steps = check.positive_int("num_steps", num_steps)
     check.nonnegative("step_size", step_size, strict=True)
+    if tol is not None:
+        tol = check.nonnegative("tol", tol)
     y = check.shape("y", y, op.out_shape)
     x0 = check.shape("x0", x0, op.in_shape).astype(
         jnp.result_type(_dtype(op), jnp.asarray(x0).dtype)
     )
     # A step size traced by a caller's jit is checked at run time; a concrete one was checked
     # above, and then the program has no host callback (JAX's persistent cache needs that).
-    return _amplitude_flow(op, y, x0, step_size, num_steps, not check.is_concrete(step_size))
+    return _amplitude_flow(op, y, x0, step_size, num_steps, tol, not check.is_concrete(step_size))
 
 
 @eqx.filter_jit
-def _amplitude_flow(op, y, x0, step_size, num_steps, check_step: bool):
+def _amplitude_flow(op, y, x0, step_size, num_steps, tol, check_step: bool):
     if check_step:
         x0 = eqx.error_if(x0, jnp.asarray(step_size) <= 0, "step_size must be > 0.")
     loop = _loop(op)
     sqrt_y = jnp.sqrt(jnp.maximum(y, 0.0))
 
-    def step(x, _):
-        gradient, loss = _gradient_and_loss(op, loop, x, sqrt_y)
-        return x - step_size * gradient, loss
+    if tol is None:
 
-    x, losses = lax.scan(step, loop.pack(x0), None, length=num_steps)
+        def step(x, _):
+            gradient, loss = _gradient_and_loss(op, loop, x, sqrt_y)
+            return x - step_size * gradient, loss
+
+        x, losses = lax.scan(step, loop.pack(x0), None, length=num_steps)
+        final_loss = _gradient_and_loss(op, loop, x, sqrt_y)[1]
+        return loop.unpack(x), jnp.concatenate([losses, final_loss[None]])
+
+    def moving(state):
+        k, _, _, stopped = state
+        return (k < num_steps) & ~stopped
+
+    def body(state):
+        k, x, losses, _ = state
+        gradient, loss = _gradient_and_loss(op, loop, x, sqrt_y)
+        new = x - step_size * gradient
+        stopped = jnp.linalg.norm(new - x) <= tol * jnp.linalg.norm(new)
+        return k + 1, new, losses.at[k].set(loss), stopped
+
+    x = loop.pack(x0)
+    losses = jnp.zeros(num_steps + 1, jnp.real(x).dtype)
+    k, x, losses, _ = lax.while_loop(moving, body, (0, x, losses, False))
     final_loss = _gradient_and_loss(op, loop, x, sqrt_y)[1]
-    return loop.unpack(x), jnp.concatenate([losses, final_loss[None]])
+    return loop.unpack(x), jnp.where(jnp.arange(num_steps + 1) >= k, final_loss, losses)
 
 
 def relative_error(x_hat, x):

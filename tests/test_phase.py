@@ -165,3 +165,54 @@ def test_amplitude_flow_vmapped_over_signals_equals_a_loop(key):
     for i in range(3):
         one = bj.amplitude_flow(op, ys[i], x0=x0s[i], num_steps=10)[0]
         np.testing.assert_allclose(batched[i], one, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("complex_", [False, True])
+def test_amplitude_flow_stops_when_the_iterate_stops_moving(key, complex_):
+    """With `tol` the flow stops after the first step whose relative change is <= tol: its
+    result is the fixed-length flow's after that many steps, and its losses repeat the last."""
+    k_op, k_x = jr.split(key)
+    op = bj.PhaseRetrieval.gaussian(8, 64, key=k_op, complex=complex_)
+    x = jr.normal(k_x, (8,))
+    y = op(x)
+    x0 = bj.spectral_init(op, y)
+    tol = 1e-4
+    x_stop, losses = bj.amplitude_flow(op, y, x0=x0, num_steps=500, tol=tol)
+    x_all, losses_all = bj.amplitude_flow(op, y, x0=x0, num_steps=500)
+    # The step count from the fixed-length flow: the first k with a change <= tol.
+    xs = [x0]
+    for _ in range(500):
+        xs.append(bj.amplitude_flow(op, y, x0=xs[-1], num_steps=1)[0])
+        if jnp.linalg.norm(xs[-1] - xs[-2]) <= tol * jnp.linalg.norm(xs[-1]):
+            break
+    k = len(xs) - 1
+    assert 1 < k < 500
+    np.testing.assert_allclose(x_stop, xs[-1], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(losses[: k + 1], losses_all[: k + 1], rtol=1e-5, atol=1e-9)
+    np.testing.assert_array_equal(losses[k:], jnp.full(501 - k, losses[k]))
+    assert losses.shape == losses_all.shape
+    assert float(bj.relative_error(x_stop, x)) < 1e-2
+
+
+def test_amplitude_flow_with_tol_vmapped_equals_a_loop(key):
+    """Under vmap each signal stops at its own step (one starts at 0, where it never moves)."""
+    op = bj.PhaseRetrieval.gaussian(4, 32, key=key)
+    xs = jr.normal(jr.fold_in(key, 1), (3, 4))
+    ys = jax.vmap(op)(xs)
+    x0s = jnp.stack([xs[0] + 0.05, xs[1] + 0.3, jnp.zeros(4)])
+
+    def flow(y, z):
+        return bj.amplitude_flow(op, y, x0=z, num_steps=300, tol=1e-5)
+
+    batched_x, batched_losses = jax.vmap(flow)(ys, x0s)
+    for i in range(3):
+        one_x, one_losses = flow(ys[i], x0s[i])
+        np.testing.assert_allclose(batched_x[i], one_x, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(batched_losses[i], one_losses, rtol=1e-5, atol=1e-9)
+    np.testing.assert_array_equal(batched_x[2], jnp.zeros(4))
+
+
+def test_amplitude_flow_rejects_a_negative_tol(key):
+    op = bj.PhaseRetrieval.gaussian(3, 6, key=key)
+    with pytest.raises(ValueError, match="tol must be finite and >= 0"):
+        bj.amplitude_flow(op, op(jnp.ones(3)), x0=jnp.ones(3), tol=-1.0)

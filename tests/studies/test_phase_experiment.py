@@ -126,7 +126,8 @@ def test_one_trial_draws_its_own_view_transforms_as_run_unit_passes_them():
     given = view_transforms(c, "sparse", key)
     assert given.shape == (2, c.k, c.n, c.n)
     trial = jax.jit(lambda t: one_trial(c, "sparse", "complex", 2 * c.n, x, sub, key, t))
-    np.testing.assert_array_equal(trial(None), trial(given))
+    # Equal to rounding: the two programs may fuse the flow's loop differently.
+    np.testing.assert_allclose(trial(None), trial(given), rtol=1e-5)
 
 
 @pytest.mark.parametrize("k,n", [(0, 10), (3, 10), (10, 10), (17, 40), (1, 1)])

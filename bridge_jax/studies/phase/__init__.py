@@ -13,7 +13,9 @@ Definitions (all stated in phase.json too):
   the mean measurement E|a_i^* x|^2 = ||x||^2. A is m x n, N(0, 1) (real) or CN(0, 1)
   (complex) entries, drawn per trial; m = round(ratio n).
 - Solver: amplitude flow (gradient descent on (1/2m) sum (|a_i^* x| - sqrt(y_i))^2), step 0.6,
-  `num_steps` steps, from each initialisation:
+  at most `num_steps` steps, stopping after the first step with ||x_{k+1} - x_k|| <=
+  `stop_tol` ||x_{k+1}|| (1e-7: the iterate no longer moves in float32; 0 runs all steps),
+  from each initialisation:
   spectral: leading eigenvector of (1/m) sum_i y_i a_i a_i^* (100 power iterations), scaled to
   sqrt(mean y) (an estimate of ||x||); random: a Gaussian direction (complex Gaussian for
   complex A) at the same scale; zero: x0 = 0, where the amplitude gradient vanishes, so the

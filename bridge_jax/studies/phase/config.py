@@ -39,6 +39,7 @@ class PhaseConfig(Recorded):
     trials: int = 100
     seed: int = 42
     num_steps: int = 1000
+    stop_tol: float = 1e-7
     step_size: float = 0.6
     power_iters: int = 100
     k: int = 10
@@ -61,7 +62,7 @@ class PhaseConfig(Recorded):
         "data": tuple_of(None, allowed=DATA),
         "fields": tuple_of(None, allowed=FIELDS),
         **dict.fromkeys(("step_size", "threshold"), number(0, low_open=True)),
-        **dict.fromkeys(("angle", "aug_noise"), number(0)),
+        **dict.fromkeys(("angle", "aug_noise", "stop_tol"), number(0)),
     }
 
     def relations(self):

@@ -71,8 +71,9 @@ def section(result: dict, figures: list[str], out: str, *, elapsed: float) -> st
         BEGIN,
         "## Phase retrieval: success rate against m/n, noise and initialisation",
         "",
-        f"Amplitude flow ({c['num_steps']} steps of {c['step_size']:g}) on y = |Ax|^2 + noise "
-        f"||x||^2 e; success = relative error up to global sign/phase < {c['threshold']:g}; "
+        f"Amplitude flow (at most {c['num_steps']} steps of {c['step_size']:g}) on "
+        f"y = |Ax|^2 + noise ||x||^2 e; success = relative error up to global sign/phase "
+        f"< {c['threshold']:g}; "
         f"{c['trials']} trials per cell (a new A per trial). Definitions in "
         "the docstring of bridge_jax/studies/phase/__init__.py and phase.json; every cell "
         "with its 95% Wilson interval and median error is in phase.json.",

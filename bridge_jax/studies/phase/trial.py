@@ -93,7 +93,7 @@ def one_trial(c: PhaseConfig, data: str, field: str, m: int, x, subspace, key, t
         }
         x0 = jnp.stack([inits[name].astype(dtype) for name in INITS])
         solve = lambda z: bj.amplitude_flow(  # noqa: E731
-            op, y, x0=z, step_size=c.step_size, num_steps=c.num_steps
+            op, y, x0=z, step_size=c.step_size, num_steps=c.num_steps, tol=c.stop_tol or None
         )[0]
         xs = jax.vmap(solve)(x0)
         return jax.vmap(lambda xh: bj.relative_error(xh, x))(xs)
