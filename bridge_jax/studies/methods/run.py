@@ -30,13 +30,31 @@ from bridge_jax.studies._runner import (
 from bridge_jax.studies.methods.config import BEGIN, END, FORMAT, STREAM, UNIT_FORMAT, settings
 from bridge_jax.studies.methods.plot import plot, section
 from bridge_jax.studies.methods.summary import summarise
-from bridge_jax.studies.methods.trial import baselines, evaluate, make_trial, train
+from bridge_jax.studies.methods.trial import (
+    baselines,
+    evaluate,
+    evaluation_draws,
+    make_trial,
+    train,
+)
 
 
 def unit_digest(config: MethodsConfig) -> str:
     """Identifies saved units: the configuration and all of the package's code (the library
     and the studies: any change to them computes the units again)."""
     return store.digest(config, "methods")
+
+
+# The evaluation's random draws in one program per problem shape, shared by every method; each
+# method's own evaluation program then has no random-number code.
+@eqx.filter_jit
+def _draws(c: MethodsConfig, test, keys):
+    return eqx.filter_vmap(lambda b, k: evaluation_draws(b, k, c))(test, keys)
+
+
+@eqx.filter_jit
+def _evaluate(c: MethodsConfig, trained, train, test, draws):
+    return eqx.filter_vmap(lambda m, a, b, d: evaluate(m, a, b, d, c))(trained, train, test, draws)
 
 
 def _curve(losses, trials: int, points: int = 100) -> list[float]:
@@ -89,9 +107,8 @@ def run_units(c: MethodsConfig, out: str, *, fresh: bool = False) -> dict:
                 ckpt = os.path.join(unit_dir, "checkpoints", f"{label}__{name}__{digest}.eqx")
                 mkey = jr.fold_in(key, 1 + bj.METHODS.index(name))
                 trained, losses = train(name, data, c, mkey, None if fresh else ckpt)
-                scores = eqx.filter_jit(
-                    eqx.filter_vmap(lambda m, a, b, kk: evaluate(m, a, b, kk, c))
-                )(trained, data["train"], data["test"], jr.split(jr.fold_in(mkey, 9), c.trials))
+                draws = _draws(c, data["test"], jr.split(jr.fold_in(mkey, 9), c.trials))
+                scores = _evaluate(c, trained, data["train"], data["test"], draws)
                 result = {k: np.asarray(v).tolist() for k, v in scores.items()}
                 result["learning_curve"] = _curve(losses, c.trials)
                 if os.path.exists(ckpt):
