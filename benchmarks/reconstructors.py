@@ -1,21 +1,21 @@
-"""One training step of the UNet and of the unrolled network: bridge_jax against PyTorch.
+"""One training step of the UNet, the unrolled network and DnCNN: bridge_jax against PyTorch.
 
 The step is forward + backward + Adam update on a batch of `--batch` images of `--size` x
 `--size`, inpainting with 50% of the pixels kept and one random mask per image, the supervised
 loss $\\frac1{B}\\sum_i \\mathrm{mean}((f(A_i, y_i) - x_i)^2)$. bridge_jax: `bj.UNet` and
-`bj.UnrolledProximalGradient` (shared DnCNN), the step `eqx.filter_jit`-ed, `jax.vmap` over
-the batch, optax Adam. PyTorch: the same networks written with `torch.nn` (same layers,
-widths, pooling, upsampling and residuals; the weights are copied from the bridge_jax
-networks, and the two losses are checked to agree before timing), `torch.optim.Adam`, eager
-autograd, `torch.set_num_threads` = the number of cores XLA uses.
+`bj.UnrolledProximalGradient` (shared DnCNN) and `bj.DnCNN` on its own, the step
+`eqx.filter_jit`-ed, `jax.vmap` over the batch, optax Adam. PyTorch: the same networks
+written with `torch.nn` (same layers, widths, pooling, upsampling and residuals; the weights
+are copied from the bridge_jax networks, and the two losses are checked to agree before
+timing), `torch.optim.Adam`, eager autograd, `torch.set_num_threads` = the number of cores XLA uses.
 
 Runs alternate (bridge_jax, PyTorch, bridge_jax, ...) so that both see the same machine load;
 the statistic is the median and the interquartile range of `--repeat` steps after one
 untimed warm-up step each (the warm-up, which includes JAX's compilation, is reported apart).
 PyTorch is also timed with one thread (`torch_1_thread`), interleaved with the others.
 
-    python benchmarks/reconstructors.py [--size 64] [--batch 16] [--repeat 15]
-        [--out benchmarks/reconstructors.json]
+    python benchmarks/reconstructors.py [--size 32,64] [--batch 8,16] [--repeat 15]
+        [--networks unet,unrolled,dncnn] [--out benchmarks/reconstructors.json]
 """
 
 from __future__ import annotations
@@ -39,12 +39,15 @@ import bridge_jax as bj
 CONFIGS = {
     "unet": dict(scales=3, width=16),
     "unrolled": dict(num_iters=5, step=1.0, depth=5, width=32),
+    "dncnn": dict(depth=5, width=32),
 }
 
 
 def jax_model(name: str, key):
     if name == "unet":
         return bj.UNet(**CONFIGS["unet"], key=key)
+    if name == "dncnn":
+        return bj.DnCNN(**CONFIGS["dncnn"], key=key)
     return bj.UnrolledProximalGradient(**CONFIGS["unrolled"], key=key)
 
 
@@ -149,7 +152,7 @@ def torch_modules(torch):
                 x = self.denoiser(x - torch.exp(log_tau) * masks * (masks * x - y))
             return x
 
-    return UNet, Unrolled
+    return UNet, Unrolled, DnCNN
 
 
 def _copy_conv(torch, tconv, jconv):
@@ -160,7 +163,12 @@ def _copy_conv(torch, tconv, jconv):
 
 def torch_model(torch, name: str, jmodel):
     """The PyTorch network with bridge_jax's weights."""
-    UNet, Unrolled = torch_modules(torch)
+    UNet, Unrolled, DnCNN = torch_modules(torch)
+    if name == "dncnn":
+        net = DnCNN(**CONFIGS["dncnn"])
+        for tl, jl in zip(net.layers, jmodel.layers, strict=True):
+            _copy_conv(torch, tl, jl)
+        return net
     if name == "unet":
         net = UNet(**CONFIGS["unet"])
         for tb, jb in zip(list(net.down) + list(net.up), jmodel.down + jmodel.up, strict=True):
@@ -180,7 +188,7 @@ def torch_step(torch, name, net, learning_rate: float = 1e-3):
     optimiser = torch.optim.Adam(net.parameters(), lr=learning_rate)
 
     def forward(masks, ys):
-        return net(ys) if name == "unet" else net(masks, ys)
+        return net(masks, ys) if name == "unrolled" else net(ys)
 
     def step(masks, ys, xs):
         optimiser.zero_grad(set_to_none=True)
@@ -195,12 +203,23 @@ def torch_step(torch, name, net, learning_rate: float = 1e-3):
 # --------------------------------------------------------------------------- driver
 
 
+def _synchronised(torch, fn):
+    def step(*args):
+        out = fn(*args)
+        torch.cuda.synchronize()
+        return out
+
+    return step
+
+
 def _stats(times):
     q = statistics.quantiles(times, n=4)
     return {"median_s": statistics.median(times), "iqr_s": [q[0], q[2]]}
 
 
-def bench(name: str, size: int, batch: int, repeat: int, torch) -> dict:
+def bench(name: str, size: int, batch: int, repeat: int, torch, device: str = "cpu") -> dict:
+    """One network's training step at one size and batch: bridge_jax (on JAX's default
+    device), PyTorch on `device` ("cpu": with all cores and with one thread)."""
     key = jr.key(0)
     masks = jax.vmap(lambda k: bj.random_mask((size, size), 0.5, key=k))(
         jr.split(jr.fold_in(key, 1), batch)
@@ -219,10 +238,14 @@ def bench(name: str, size: int, batch: int, repeat: int, torch) -> dict:
     }
     t_masks = t_ys = t_xs = t_step = None
     if torch is not None:
-        net = torch_model(torch, name, model)
+        net = torch_model(torch, name, model).to(device)
         entry["torch_parameters"] = sum(p.numel() for p in net.parameters())
-        t_masks, t_ys, t_xs = (torch.from_numpy(np.array(a, np.float32)) for a in (masks, ys, xs))
+        t_masks, t_ys, t_xs = (
+            torch.from_numpy(np.array(a, np.float32)).to(device) for a in (masks, ys, xs)
+        )
         t_step, t_forward = torch_step(torch, name, net)
+        if device != "cpu":
+            t_step = _synchronised(torch, t_step)
         with torch.no_grad():
             t_loss = float(torch.mean((t_forward(t_masks, t_ys) - t_xs) ** 2))
         j_loss = float(loss(model, masks, ys, xs))
@@ -240,6 +263,7 @@ def bench(name: str, size: int, batch: int, repeat: int, torch) -> dict:
 
     j_times, t_times, t1_times = [], [], []
     threads = None if torch is None else torch.get_num_threads()
+    one_thread = torch is not None and device == "cpu" and threads > 1
     for _ in range(repeat):
         t0 = time.perf_counter()
         model, state, value = step(model, state, masks, ys, xs)
@@ -249,6 +273,8 @@ def bench(name: str, size: int, batch: int, repeat: int, torch) -> dict:
             t0 = time.perf_counter()
             t_step(t_masks, t_ys, t_xs)
             t_times.append(time.perf_counter() - t0)
+            if not one_thread:
+                continue
             # Also one thread: on a loaded machine OpenMP's barriers wait for descheduled
             # threads, which can cost PyTorch more than the second core gains.
             torch.set_num_threads(1)
@@ -258,19 +284,50 @@ def bench(name: str, size: int, batch: int, repeat: int, torch) -> dict:
             torch.set_num_threads(threads)
     entry["bridge_jax"] = _stats(j_times)
     if torch is not None:
+        entry["torch_device"] = device
+        entry["torch_threads"] = threads if device == "cpu" else None
         entry["torch"] = _stats(t_times)
-        entry["torch_1_thread"] = _stats(t1_times)
         entry["speedup_vs_torch"] = entry["torch"]["median_s"] / entry["bridge_jax"]["median_s"]
-        entry["speedup_vs_torch_1_thread"] = (
-            entry["torch_1_thread"]["median_s"] / entry["bridge_jax"]["median_s"]
+        if one_thread:
+            entry["torch_1_thread"] = _stats(t1_times)
+            entry["speedup_vs_torch_1_thread"] = (
+                entry["torch_1_thread"]["median_s"] / entry["bridge_jax"]["median_s"]
+            )
+        best = min(
+            entry["torch"]["median_s"], entry.get("torch_1_thread", {}).get("median_s", 1e30)
         )
+        entry["speedup_vs_best_torch"] = best / entry["bridge_jax"]["median_s"]
     return entry
+
+
+TABLE_HEAD = (
+    "| network | image | batch | bridge_jax s | PyTorch s (all cores) | PyTorch s (1 thread) | "
+    "best PyTorch / bridge_jax | loss rel. diff | load (1 min) |\n"
+    "|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def table_row(e: dict) -> str:
+    """One markdown row of the step times (medians) and the ratio to the faster PyTorch."""
+
+    def cell(key):
+        return f"{e[key]['median_s']:.3g}" if key in e else "-"
+
+    ratio = e.get("speedup_vs_best_torch")
+    return (
+        f"| {e['network']} | {e['image_shape'][0]}x{e['image_shape'][1]} | {e['batch']} | "
+        f"{cell('bridge_jax')} | {cell('torch')} | {cell('torch_1_thread')} | "
+        f"{'-' if ratio is None else f'{ratio:.2f}'} | "
+        f"{e.get('loss_relative_difference', float('nan')):.1e} | "
+        f"{e.get('loadavg_after', [float('nan')])[0]:.1f} |"
+    )
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--size", default="64", help="image sizes, comma-separated")
+    parser.add_argument("--batch", default="16", help="batch sizes, comma-separated")
+    parser.add_argument("--networks", default=",".join(CONFIGS), help="networks, comma-separated")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--out", default="benchmarks/reconstructors.json")
     args = parser.parse_args(argv)
@@ -282,14 +339,17 @@ def main(argv=None) -> int:
         torch.set_num_threads(len(os.sched_getaffinity(0)))
     load_before = os.getloadavg()
     entries = []
-    for name in CONFIGS:
-        entry = bench(name, args.size, args.batch, args.repeat, torch)
-        entries.append(entry)
-        line = f"{name:9s} bridge_jax {entry['bridge_jax']['median_s'] * 1e3:8.1f} ms"
-        if torch is not None:
-            line += f"  torch {entry['torch']['median_s'] * 1e3:8.1f} ms"
-            line += f"  torch (1 thread) {entry['torch_1_thread']['median_s'] * 1e3:8.1f} ms"
-        print(line)
+    names = [n.strip() for n in args.networks.split(",") if n.strip()]
+    print(TABLE_HEAD)
+    if not names or any(n not in CONFIGS for n in names):
+        parser.error(f"--networks must name some of {','.join(CONFIGS)}, got {args.networks!r}")
+    for name in names:
+        for size in (int(v) for v in args.size.split(",")):
+            for batch in (int(v) for v in args.batch.split(",")):
+                entry = bench(name, size, batch, args.repeat, torch)
+                entry["loadavg_after"] = os.getloadavg()
+                entries.append(entry)
+                print(table_row(entry), flush=True)
     result = {
         "problem": "inpainting, 50% of pixels kept, one random mask per image; supervised MSE",
         "statistic": "median and interquartile range of seconds per training step (forward + "

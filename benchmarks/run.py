@@ -75,6 +75,10 @@ def _median_time(fn, repeat: int) -> float:
     return statistics.median(times)
 
 
+# The device PyTorch runs on: "cpu", or "cuda" for `--gpu` (set by `benchmarks.gpu`).
+TORCH_DEVICE = "cpu"
+
+
 def _torch():
     try:
         import torch
@@ -82,6 +86,24 @@ def _torch():
         return None
     torch.set_num_threads(os.cpu_count() or 1)
     return torch
+
+
+def _to_torch(torch, *arrays):
+    """NumPy arrays as tensors on `TORCH_DEVICE`."""
+    return tuple(torch.from_numpy(a).to(TORCH_DEVICE) for a in arrays)
+
+
+def _torch_timed(torch, fn):
+    """`fn` that returns once the device has finished its work (CUDA runs asynchronously)."""
+    if TORCH_DEVICE == "cpu":
+        return fn
+
+    def synced():
+        out = fn()
+        torch.cuda.synchronize()
+        return out
+
+    return synced
 
 
 def _blas() -> str | None:
@@ -187,18 +209,18 @@ def w2(p: dict, repeat: int, impls) -> dict:
         out["numpy_s"] = _median_time(numpy_run, repeat)
     torch = _torch() if "torch" in impls else None
     if torch is not None:
-        ta, ty, tt = torch.from_numpy(a), torch.from_numpy(y), torch.from_numpy(tau)
+        ta, ty, tt = _to_torch(torch, a, y, tau)
 
         def torch_run():
             with torch.no_grad():
-                x = torch.zeros(p["trials"], p["signals"], p["n"])
+                x = torch.zeros(p["trials"], p["signals"], p["n"], device=TORCH_DEVICE)
                 at = ta.transpose(1, 2)
                 for _ in range(iters):
                     x += tt[:, None, None] * torch.bmm(ty - torch.bmm(x, at), ta)
             return x
 
-        out["torch_x"] = torch_run().numpy()
-        out["torch_s"] = _median_time(torch_run, repeat)
+        out["torch_x"] = torch_run().cpu().numpy()
+        out["torch_s"] = _median_time(_torch_timed(torch, torch_run), repeat)
     return out
 
 
@@ -258,7 +280,7 @@ def w3(p: dict, repeat: int, impls) -> dict:
         out["numpy_s"] = _median_time(numpy_run, repeat)
     torch = _torch() if "torch" in impls else None
     if torch is not None:
-        tv, ta = torch.from_numpy(views), torch.from_numpy(a)
+        tv, ta = _to_torch(torch, views, a)
 
         def torch_run():
             v = tv - tv.mean(dim=2, keepdim=True)
@@ -270,8 +292,8 @@ def w3(p: dict, repeat: int, impls) -> dict:
             s = torch.linalg.svdvals(lead.transpose(1, 2) @ row)
             return torch.sort(torch.arccos(s.clamp(-1, 1)), dim=-1)[0]
 
-        out["torch_x"] = torch_run().numpy()
-        out["torch_s"] = _median_time(torch_run, repeat)
+        out["torch_x"] = torch_run().cpu().numpy()
+        out["torch_s"] = _median_time(_torch_timed(torch, torch_run), repeat)
     return out
 
 
@@ -325,10 +347,12 @@ def w4(p: dict, repeat: int, impls) -> dict:
         )
     torch = _torch() if "torch" in impls else None
     if torch is not None:
-        ta, ty, tx = torch.from_numpy(a), torch.from_numpy(y), torch.from_numpy(x)
+        ta, ty, tx = _to_torch(torch, a, y, x)
 
         def torch_run():
-            s = torch.tensor(np.repeat(tau[:, None], p["unroll"], 1), requires_grad=True)
+            s = torch.tensor(
+                np.repeat(tau[:, None], p["unroll"], 1), requires_grad=True, device=TORCH_DEVICE
+            )
             opt = torch.optim.Adam([s], lr=1e-3)
             at = ta.transpose(1, 2)
             for _ in range(steps):
@@ -339,7 +363,7 @@ def w4(p: dict, repeat: int, impls) -> dict:
                 ((xk - tx) ** 2).mean(dim=(1, 2)).sum().backward()
                 opt.step()
 
-        out["torch_s"] = _median_time(torch_run, repeat)
+        out["torch_s"] = _median_time(_torch_timed(torch, torch_run), repeat)
     for impl in ("bridge_jax", "torch"):
         if f"{impl}_s" in out:
             out[f"{impl}_steps_per_s"] = steps / out[f"{impl}_s"]
@@ -597,9 +621,16 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="results-bench")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument(
+        "--gpu",
+        action="store_true",
+        help="on a GPU: W1-W4 and the networks' training steps against PyTorch on the same "
+        "device, into DIR/bench-gpu-<date>.json and .md (with --quick and no GPU: a dry run "
+        "on the CPU)",
+    )
+    parser.add_argument(
         "--only",
-        default=",".join(PARTS),
-        help=f"comma-separated parts to run, of {','.join(PARTS)} (default: all)",
+        help=f"comma-separated parts to run, of {','.join(PARTS)} (with --gpu: "
+        "W1,W2,W3,W4,networks; default: all)",
     )
     parser.add_argument("--entry", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -607,10 +638,13 @@ def main(argv=None) -> int:
         spec = json.loads(args.entry)
         print(json.dumps(run_entry(spec["workload"], spec["size"], spec["params"], spec["repeat"])))
         return 0
-    only = [part.strip() for part in args.only.split(",") if part.strip()]
-    if not only or any(part not in PARTS for part in only):
+    from benchmarks import gpu
+
+    parts = gpu.PARTS if args.gpu else PARTS
+    only = parts if args.only is None else [p.strip() for p in args.only.split(",") if p.strip()]
+    if not only or any(part not in parts for part in only):
         print(
-            f"benchmarks: error: --only must name parts of {','.join(PARTS)}, got {args.only!r}.",
+            f"benchmarks: error: --only must name parts of {','.join(parts)}, got {args.only!r}.",
             file=sys.stderr,
         )
         return 2
@@ -624,6 +658,14 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.gpu:
+        try:
+            result = gpu.bench_gpu(args.out, args.quick, only)
+        except gpu.NoGPU as e:
+            print(f"benchmarks: error: {e}", file=sys.stderr)
+            return 2
+        print(f"wrote {args.out}/bench-gpu-{result['date']}.json and .md", file=sys.stderr)
+        return 0
     result = bench(args.out, args.quick, only)
     for e in result["entries"]:
         cells = [

@@ -202,9 +202,11 @@ from ._sweep import grid_points as grid_points
 from ._sweep import map_trials as map_trials
 from ._sweep import memory_needed as memory_needed
 from ._sweep import run_sweep as run_sweep
+from ._taxonomy import AxisDraws as AxisDraws
 from ._taxonomy import Taxonomy as Taxonomy
 from ._taxonomy import cosine_similarity_matrix as cosine_similarity_matrix
 from ._taxonomy import cross_domain_pairs as cross_domain_pairs
+from ._taxonomy import draw_axes as draw_axes
 from ._taxonomy import load_taxonomy as load_taxonomy
 from ._taxonomy import measure_axes as measure_axes
 from ._training import fit as fit

@@ -240,7 +240,8 @@ def amplitude_flow(
     $\|x_{k+1} - x_k\| \le \mathrm{tol}\,\|x_{k+1}\|$ (the iterate has stopped moving;
     `tol` about 1e-7 is float32's rounding), and at most `num_steps` steps; without, it runs
     all of them. Under `vmap` the loop runs until every signal has stopped, but the iterates
-    of those that stopped stay where they stopped.
+    of those that stopped stay where they stopped. With `tol` the loop is a while loop:
+    forward-mode derivatives only (`jax.jvp`), not `jax.grad`.
 
     Returns `(x_T, losses)` with `losses[k]` the amplitude loss at $x_k$, $k = 0..T$
     (`num_steps + 1` of them: after an early stop at step $k$, `losses[j]` for $j > k$ repeat

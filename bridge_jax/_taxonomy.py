@@ -7,6 +7,7 @@ from collections.abc import Callable
 from importlib import resources
 from typing import NamedTuple
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -86,9 +87,25 @@ def _sq(a, b):
     return jnp.sum((a - b) ** 2, axis=1)
 
 
-def measure_axes(
-    represent,
-    reconstruct,
+class AxisDraws(eqx.Module):
+    r"""The random draws of `measure_axes` on one trial's N test signals, drawn by
+    `draw_axes`: what does not depend on the method measured.
+
+    `noise` $\sigma e$ (N, m); `keys` (N,) given to `represent`/`reconstruct`; `x_aug`, the
+    augmented signals (N, n); `visible`, the masking axis's kept rows (N, m); `x_shift`, the
+    transformed signals $Sx$ (N, n); `shift`, what transforms the estimates: the cyclic shifts
+    (N,) or, for a given `transform`, its keys (N,).
+    """
+
+    noise: Array
+    keys: Array
+    x_aug: Array
+    visible: Array
+    x_shift: Array
+    shift: Array
+
+
+def draw_axes(
     op,
     x: Float[Array, "N n"],
     *,
@@ -100,6 +117,58 @@ def measure_axes(
     mask_ratio=0.3,
     augment_fn: Callable | None = None,
     transform: Callable | None = None,
+) -> AxisDraws:
+    """The random draws `measure_axes` makes from `key` (same arguments). Drawn once, they
+    can be given to `measure_axes(..., draws=...)` for several methods: a program that draws
+    them once and one per method that does not are quicker to compile than one per method
+    that draws them (random-number code is most of `measure_axes`'s operations)."""
+    x = check.shape("x", x, (None, None))
+    num, n = x.shape
+    if num < 2:
+        raise ValueError(f"measure_axes needs at least 2 test signals, got {num}.")
+    k = jr.split(check.prng_key("key", key), 8)
+
+    def keys(kk):
+        return jr.split(kk, num)
+
+    ax = _per_signal(op, shared_op, lambda o, xi: o.mv(xi), x)
+    noise = sigma * jr.normal(k[0], ax.shape, ax.dtype)  # one draw, shared by every variant
+    if augment_fn is None:
+
+        def augment_fn(xi, *, key):
+            return augment(xi, key=key, angle=angle, noise=aug_noise)
+
+    x_aug = jax.vmap(lambda kk, xi: augment_fn(xi, key=kk))(keys(k[2]), x)
+    visible = jax.vmap(lambda kk: random_mask(ax.shape[1], mask_ratio, key=kk))(keys(k[4]))
+    if transform is None:
+        shift = jr.randint(k[5], (num,), 1, n)
+        x_shift = jax.vmap(cyclic_shift)(x, shift)
+    else:
+        shift = keys(k[5])
+        x_shift = jax.vmap(lambda kk, xi: transform(xi, key=kk))(shift, x)
+    return AxisDraws(noise, keys(k[1]), x_aug, visible, x_shift, shift)
+
+
+def _per_signal(op, shared_op: bool, fn, *args):
+    op_axis = None if shared_op else 0
+    return jax.vmap(fn, in_axes=(op_axis,) + (0,) * len(args))(op, *args)
+
+
+def measure_axes(
+    represent,
+    reconstruct,
+    op,
+    x: Float[Array, "N n"],
+    *,
+    key: PRNGKeyArray | None = None,
+    sigma=None,
+    shared_op: bool = True,
+    angle=0.1,
+    aug_noise=0.1,
+    mask_ratio=0.3,
+    augment_fn: Callable | None = None,
+    transform: Callable | None = None,
+    draws: AxisDraws | None = None,
 ) -> dict[str, Array]:
     r"""Measure the four taxonomy axes of a TRAINED method on test signals (one trial).
 
@@ -128,28 +197,40 @@ def measure_axes(
     same group element to every input for the same key, as `random_shift` and
     `random_image_augmentation` do).
 
-    `op` is one operator (`shared_op=True`) or a batch with a leading axis $N$.
+    `op` is one operator (`shared_op=True`) or a batch with a leading axis $N$. The random
+    draws come from `key` (with `sigma`), or from `draws = draw_axes(op, x, key=key,
+    sigma=sigma, ...)` made beforehand with the same arguments (then `key` and `sigma` are
+    not used; `transform` is still needed to transform the estimates).
     **Returns:** a dict with the four clipped scores and the raw values (`raw_<axis>`).
     """
+    if draws is None:
+        if key is None or sigma is None:
+            raise TypeError("measure_axes needs key= and sigma=, or draws= from draw_axes.")
+        draws = draw_axes(
+            op,
+            x,
+            key=key,
+            sigma=sigma,
+            shared_op=shared_op,
+            angle=angle,
+            aug_noise=aug_noise,
+            mask_ratio=mask_ratio,
+            augment_fn=augment_fn,
+            transform=transform,
+        )
+    elif not isinstance(draws, AxisDraws):
+        raise TypeError(f"draws must be an AxisDraws from draw_axes, got {type(draws).__name__}.")
     x = check.shape("x", x, (None, None))
-    num, n = x.shape
-    if num < 2:
-        raise ValueError(f"measure_axes needs at least 2 test signals, got {num}.")
-    op_axis = None if shared_op else 0
-    k = jr.split(check.prng_key("key", key), 8)
-
-    def keys(kk):
-        return jr.split(kk, num)
+    d = draws
 
     def per_signal(fn, *args):
-        return jax.vmap(fn, in_axes=(op_axis,) + (0,) * len(args))(op, *args)
+        return _per_signal(op, shared_op, fn, *args)
 
     def clean(xs):
         return per_signal(lambda o, xi: o.mv(xi), xs)
 
     ax = clean(x)
-    noise = sigma * jr.normal(k[0], ax.shape, ax.dtype)  # one draw, shared by every variant
-    y = ax + noise
+    y = ax + d.noise
 
     def rep(o, yi, kk):
         return represent(o, yi, key=kk)
@@ -157,42 +238,30 @@ def measure_axes(
     def rec(o, yi, kk):
         return reconstruct(o, yi, key=kk)
 
-    phi = per_signal(rep, y, keys(k[1]))
-    x_hat = per_signal(rec, y, keys(k[1]))
+    phi = per_signal(rep, y, d.keys)
+    x_hat = per_signal(rec, y, d.keys)
     between = _sq(jnp.roll(phi, 1, axis=0), phi)
 
-    if augment_fn is None:
-
-        def augment_fn(xi, *, key):
-            return augment(xi, key=key, angle=angle, noise=aug_noise)
-
-    x_aug = jax.vmap(lambda kk, xi: augment_fn(xi, key=kk))(keys(k[2]), x)
-    ax_aug = clean(x_aug)
-    phi_aug = per_signal(rep, ax_aug + noise, keys(k[1]))
+    ax_aug = clean(d.x_aug)
+    phi_aug = per_signal(rep, ax_aug + d.noise, d.keys)
     moved = _ratio(_sq(ax_aug, ax), _sq(clean(jnp.roll(x, 1, axis=0)), ax))
     inv = _relative_score(_sq(phi_aug, phi), between, moved)
 
-    m_out = y.shape[1]
-    visible = jax.vmap(lambda kk: random_mask(m_out, mask_ratio, key=kk))(keys(k[4]))
     phi_mask = per_signal(
         lambda o, yi, vi, kk: represent(Mask(vi) @ o, jnp.where(vi, yi, 0.0), key=kk),
         y,
-        visible,
-        keys(k[1]),
+        d.visible,
+        d.keys,
     )
-    y_masked = jnp.where(visible, y, 0.0)
+    y_masked = jnp.where(d.visible, y, 0.0)
     moved = _ratio(_sq(y_masked, y), _sq(jnp.roll(y, 1, axis=0), y))
     msk = _relative_score(_sq(phi_mask, phi), between, moved)
 
     if transform is None:
-        shifts = jr.randint(k[5], (num,), 1, n)
-        x_shift = jax.vmap(cyclic_shift)(x, shifts)
-        shifted_hat = jax.vmap(cyclic_shift)(x_hat, shifts)
+        shifted_hat = jax.vmap(cyclic_shift)(x_hat, d.shift)
     else:
-        group = jax.vmap(lambda kk, xi: transform(xi, key=kk))
-        x_shift = group(keys(k[5]), x)
-        shifted_hat = group(keys(k[5]), x_hat)
-    xh_shift = per_signal(rec, clean(x_shift) + noise, keys(k[1]))
+        shifted_hat = jax.vmap(lambda kk, xi: transform(xi, key=kk))(d.shift, x_hat)
+    xh_shift = per_signal(rec, clean(d.x_shift) + d.noise, d.keys)
     eqv = _relative_score(
         jnp.sum((xh_shift - shifted_hat) ** 2, axis=1),
         jnp.sum((shifted_hat - x_hat) ** 2, axis=1),

@@ -154,3 +154,41 @@ def test_profile_step_sums_xla_ops_by_kind():
     assert list(kinds) == ["sort", "dot"]
     assert kinds["dot"] == {"ms_per_step": 2.0, "ops": 2}
     assert kinds["sort"] == {"ms_per_step": 3.0, "ops": 1}
+
+
+def test_gpu_benchmark_dry_run_writes_dated_tables(tmp_path, capsys):
+    """`python -m benchmarks --gpu --quick` runs W2, W4 and a network's training step (on the
+    CPU where there is no GPU: a dry run) and writes bench-gpu-<date>.json and .md."""
+    import jax
+
+    from benchmarks.run import main
+
+    assert main(["--gpu", "--quick", "--only", "W2,W4,networks", "--out", str(tmp_path)]) == 0
+    (record,) = tmp_path.glob("bench-gpu-*.json")
+    result = json.loads(record.read_text())
+    assert result["dry_run"] == (jax.default_backend() != "gpu")
+    assert [e["workload"] for e in result["entries"]] == ["W2", "W4"]
+    assert all(e["bridge_jax_s"] > 0 for e in result["entries"])
+    (net,) = result["networks"]
+    assert net["network"] == "dncnn" and net["bridge_jax"]["median_s"] > 0
+    if "torch" in net:
+        assert net["loss_relative_difference"] < 1e-5
+    table = record.with_suffix(".md").read_text()
+    assert f"bridge_jax benchmark on a GPU, {result['date']}" in table
+    assert "| W4 | paper |" in table and "| dncnn | 16x16 | 2 |" in table
+
+
+def test_gpu_benchmark_without_a_gpu_needs_quick(tmp_path, capsys):
+    import jax
+
+    from benchmarks.run import main
+
+    if jax.default_backend() == "gpu":
+        pytest.skip("a GPU is present")
+    assert main(["--gpu", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--gpu needs a GPU that JAX can use" in err and "--quick" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.glob("bench-gpu-*"))
+    assert main(["--gpu", "--quick", "--only", "W2,scaling", "--out", str(tmp_path)]) == 2
+    assert "--only must name parts of W1,W2,W3,W4,networks" in capsys.readouterr().err

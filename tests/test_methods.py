@@ -150,6 +150,36 @@ def test_measure_axes_on_exact_properties(key):
         bj.measure_axes(identity, identity, op, x[:1], key=key, sigma=0.0)
 
 
+@pytest.mark.parametrize("shared_op", [True, False])
+def test_measure_axes_from_draws_made_beforehand(key, shared_op):
+    """`draw_axes` then `measure_axes(..., draws=)` (in another program) gives what
+    `measure_axes(..., key=)` does; without a key or draws it says what is missing."""
+    n, num = 8, 6
+    k_x, k_a, k_m = jr.split(key, 3)
+    x = jr.normal(k_x, (num, n))
+    if shared_op:
+        op = bj.MatrixOperator(jr.normal(k_a, (6, n)))
+    else:
+        op = jax.vmap(lambda a: bj.MatrixOperator(a))(jr.normal(k_a, (num, 6, n)))
+    w = jr.normal(k_m, (n, 6))
+
+    def method(o, y, *, key):  # not equivariant, not consistent, uses its key
+        return jnp.tanh(w @ y) + 0.1 * jr.normal(key, (n,))
+
+    args = dict(sigma=0.1, shared_op=shared_op)
+    direct = jax.jit(lambda k: bj.measure_axes(method, method, op, x, key=k, **args))(key)
+    draws = jax.jit(lambda k: bj.draw_axes(op, x, key=k, **args))(key)
+    assert isinstance(draws, bj.AxisDraws) and draws.noise.shape == (num, 6)
+    given = jax.jit(lambda d: bj.measure_axes(method, method, op, x, draws=d, shared_op=shared_op))(
+        draws
+    )
+    assert set(given) == set(direct)
+    for name in direct:
+        np.testing.assert_allclose(given[name], direct[name], rtol=1e-5, atol=1e-6)
+    with pytest.raises(TypeError, match="key= and sigma=, or draws="):
+        bj.measure_axes(method, method, op, x, sigma=0.1)
+
+
 def _quadratic_fit(tmp_path, num_steps, checkpoint=None, every=2, start=0.0, lr=0.1):
     target = jnp.arange(3.0)
 

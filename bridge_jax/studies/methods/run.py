@@ -39,13 +39,31 @@ from bridge_jax.studies.methods.config import (
 )
 from bridge_jax.studies.methods.plot import plot, section
 from bridge_jax.studies.methods.summary import summarise
-from bridge_jax.studies.methods.trial import baselines, evaluate, make_trial, train
+from bridge_jax.studies.methods.trial import (
+    baselines,
+    evaluate,
+    evaluation_draws,
+    make_trial,
+    train,
+)
 
 
 def unit_digest(config: MethodsConfig, setting: str, name: str) -> str:
     """Identifies one saved unit: the configuration, the unit's (setting, method) and all of
     the package's code (the library and the studies: any change to them computes it again)."""
     return _unit_digest(config, "methods", setting=setting, method=name)
+
+
+# The evaluation's random draws in one program per problem shape, shared by every method; each
+# method's own evaluation program then has no random-number code.
+@eqx.filter_jit
+def _draws(c: MethodsConfig, test, keys):
+    return eqx.filter_vmap(lambda b, k: evaluation_draws(b, k, c))(test, keys)
+
+
+@eqx.filter_jit
+def _evaluate(c: MethodsConfig, trained, train, test, draws):
+    return eqx.filter_vmap(lambda m, a, b, d: evaluate(m, a, b, d, c))(trained, train, test, draws)
 
 
 def _curve(losses, trials: int, points: int = 100) -> list[float]:
@@ -89,9 +107,8 @@ def run_units(c: MethodsConfig, out: str, *, fresh: bool = False) -> dict:
                     # apart from the data's (0).
                     mkey = name_key(jr.fold_in(key, 1), name)
                     trained, losses = train(name, d, c, mkey, None if fresh else ckpt)
-                    scores = eqx.filter_jit(
-                        eqx.filter_vmap(lambda m, a, b, kk: evaluate(m, a, b, kk, c))
-                    )(trained, d["train"], d["test"], jr.split(jr.fold_in(mkey, 9), c.trials))
+                    draws = _draws(c, d["test"], jr.split(jr.fold_in(mkey, 9), c.trials))
+                    scores = _evaluate(c, trained, d["train"], d["test"], draws)
                     result = {k: np.asarray(v).tolist() for k, v in scores.items()}
                     result["learning_curve"] = _curve(losses, c.trials)
                     if os.path.exists(ckpt):

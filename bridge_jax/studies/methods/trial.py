@@ -154,10 +154,42 @@ def _landweber_from(batch: bj.Batch, x0, num_steps: int):
     return batch.map(one, x0)
 
 
-def evaluate(method, train_b: bj.Batch, test_b: bj.Batch, key, c: MethodsConfig) -> dict:
-    """Test MSE and measured axes of one trained method on one trial (unbatched)."""
+def _axis_options(c: MethodsConfig) -> dict:
+    """`measure_axes`'s augmentation and transform group for the study's data."""
+    if c.data == "digits":
+        return dict(augment_fn=image_views(c), transform=image_group(c))
+    return dict(angle=c.angle, aug_noise=c.aug_noise)
+
+
+class EvaluationDraws(eqx.Module):
+    """One trial's random draws for `evaluate` (`evaluation_draws`): the keys of the test
+    reconstructions and the representation's readout, and `measure_axes`'s draws."""
+
+    keys: jax.Array
+    readout_key: jax.Array
+    axes: bj.AxisDraws
+
+
+def evaluation_draws(test_b: bj.Batch, key, c: MethodsConfig) -> EvaluationDraws:
+    """What `evaluate` draws from `key`, drawn apart from the method: one program per problem
+    shape draws them for every method, and each method's evaluation program has no
+    random-number code of its own (most of its operations before, and of its compile time)."""
     k = jr.split(key, 3)
-    keys = jr.split(k[0], test_b.size)
+    axes = bj.draw_axes(
+        test_b.op,
+        test_b.x,
+        key=k[2],
+        sigma=test_b.sigma,
+        shared_op=test_b.shared_op,
+        **_axis_options(c),
+    )
+    return EvaluationDraws(jr.split(k[0], test_b.size), k[1], axes)
+
+
+def evaluate(method, train_b: bj.Batch, test_b: bj.Batch, draws, c: MethodsConfig) -> dict:
+    """Test MSE and measured axes of one trained method on one trial (unbatched); `draws` is
+    `evaluation_draws(test_b, key, c)`."""
+    keys = draws.keys
     out = {}
     if method.domain == "imaging":
 
@@ -167,7 +199,9 @@ def evaluate(method, train_b: bj.Batch, test_b: bj.Batch, key, c: MethodsConfig)
         reconstruct = represent
         x_hat = test_b.map(lambda o, y, kk: represent(o, y, key=kk), keys)
     else:
-        feats = train_b.map(lambda o, y, u: method.output(o, y, u, key=k[1]), train_b.u)
+        feats = train_b.map(
+            lambda o, y, u: method.output(o, y, u, key=draws.readout_key), train_b.u
+        )
         probe = bj.lmmse_fit(train_b.x, feats)  # the linear-evaluation protocol: uses labels
 
         def represent(o, y, *, key):
@@ -184,22 +218,16 @@ def evaluate(method, train_b: bj.Batch, test_b: bj.Batch, key, c: MethodsConfig)
         out["probe_mse"] = jnp.mean((x_probe - test_b.x) ** 2)
         x_hat = _landweber_from(test_b, x_probe, c.probe_steps)
     out["mse"] = jnp.mean((x_hat - test_b.x) ** 2)
+    options = _axis_options(c)
     out.update(
         bj.measure_axes(
             represent,
             reconstruct,
             test_b.op,
             test_b.x,
-            key=k[2],
-            sigma=test_b.sigma,
+            draws=draws.axes,
             shared_op=test_b.shared_op,
-            angle=c.angle,
-            aug_noise=c.aug_noise,
-            **(
-                dict(augment_fn=image_views(c), transform=image_group(c))
-                if c.data == "digits"
-                else {}
-            ),
+            transform=options.get("transform"),
         )
     )
     return out
