@@ -10,7 +10,6 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -137,12 +136,11 @@ def prng_key(name: str, key: Any):
 
 
 def reconstructor(name: str, value: Any):
-    """Check `value` is a reconstructor: an equinox Module called as `value(op, y)` (an
-    `AbstractReconstructor` such as `UNet`, or the user's own module)."""
-    if not (isinstance(value, eqx.Module) and callable(value)):
+    """Check `value` is a reconstructor, called as `value(op, y)`: an `AbstractReconstructor`
+    such as `UNet`, the user's own equinox Module, or a plain function (no parameters)."""
+    if isinstance(value, str | type) or not callable(value):
         raise TypeError(
-            f"{name} must be an equinox Module called as {name}(op, y) (an "
-            f"AbstractReconstructor such as bridge_jax.UNet, or your own), got "
-            f"{type(value).__name__}."
+            f"{name} must be called as {name}(op, y): an AbstractReconstructor such as "
+            f"bridge_jax.UNet, your own equinox Module or a function; got {value!r}."
         )
     return value

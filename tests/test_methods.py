@@ -404,15 +404,15 @@ def test_mc_is_blind_to_the_null_space(image_batches, key):
 
 def test_reconstructor_must_be_a_name_or_a_network(key):
     with pytest.raises(TypeError, match="AbstractReconstructor"):
-        bj.make_method("ei", 64, key=key, reconstructor=lambda op, y: y)
+        bj.make_method("ei", 64, key=key, reconstructor=3.0)
     with pytest.raises(ValueError, match="reconstructor"):
         bj.make_method("ei", 64, key=key, reconstructor="unet")
 
 
 def test_a_network_is_checked_the_same_way_everywhere(key):
     # An equinox Module called as model(op, y), not derived from AbstractReconstructor: the
-    # methods' constructors accepted it where make_method refused it. Both accept it now, and
-    # both refuse what is not a module, with one message.
+    # methods' constructors accepted it where make_method refused it. Both accept it (and a
+    # plain function) now, and both refuse what cannot be called, with one message.
     class Mine(eqx.Module):
         scale: jax.Array
 
@@ -431,8 +431,9 @@ def test_a_network_is_checked_the_same_way_everywhere(key):
         lambda bad: bj.SURE(bad, jnp.asarray(0.1)),
         lambda bad: bj.EI(model=bad),
     ):
-        with pytest.raises(TypeError, match=r"an equinox Module called as .*\(op, y\)"):
-            make(lambda op, y: y)
+        with pytest.raises(TypeError, match=r"must be called as .*\(op, y\)"):
+            make(3.0)
+    assert bj.make_method("sure", 8, key=key, reconstructor=lambda o, v: v).model(op, y) is y
 
 
 @pytest.mark.parametrize("name", ("mc", "noise2self", "ei", "ssdu", "noisier2noise", "moi"))
