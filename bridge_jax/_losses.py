@@ -459,6 +459,16 @@ def sure_loss(
     linear and with a bias $O(\epsilon)$ otherwise. `divergence="exact"` computes the trace of
     the Jacobian of $g$ with $m$ forward-mode products (for tests and small problems).
 
+    Complex measurements (MRI) carry the library's circular noise, $\sigma(\varepsilon_1 +
+    i\varepsilon_2)/\sqrt2$: $\sigma^2$ per complex entry, $\sigma^2/2$ on each real part. As
+    a real vector of $2m$ coordinates the same lemma gives
+    $$\tfrac1m\|g(y) - y\|^2 - \sigma^2 + \tfrac{\sigma^2}{m}\,\mathrm{div}_{\mathbb R}\,g(y),$$
+    with $\mathrm{div}_{\mathbb R}$ the trace of the real $2m \times 2m$ Jacobian ($g$ need not
+    be holomorphic); the probe is complex, $b = b_1 + i b_2$ with $b_1, b_2 \sim
+    \mathcal{N}(0, I_m)$, and $\mathrm{Re}\,b^* (g(y + \epsilon b) - g(y))/\epsilon$ estimates
+    it. Rows of $A$ that are zero (MRI's unsampled frequencies) add pure noise to
+    $\|g(y) - y\|^2$, which the $-\sigma^2$ removes on average.
+
     **Arguments:** `sigma` (the known noise standard deviation, $\ge 0$), `key` (the probe),
     `eps` (default $\epsilon = 10^{-2}\sigma$: small against the noise, so the probe
     explores $f$ only where the noise already does, and relative to $\sigma$ instead of
@@ -475,13 +485,15 @@ def sure_loss(
         loss = bj.sure_loss(model, op, y, key=jr.key(3), sigma=0.1)  # model(op, y, *, key=None)
         ```
     """
-    _real_measurements(op, "sure_loss")
+    check_operator(op)
     check.nonnegative("sigma", sigma)
     check.one_of("divergence", divergence, ("mc", "exact"))
     if eps is not None:
         check.nonnegative("eps", eps, strict=True)
     y = jnp.asarray(y)
-    sigma = jnp.asarray(sigma, y.dtype)
+    cplx = jnp.iscomplexobj(y)
+    real = jnp.finfo(y.dtype).dtype
+    sigma = jnp.asarray(sigma, real)
 
     def g(v):
         return op.mv(model(op, v))
@@ -489,16 +501,26 @@ def sure_loss(
     gy = g(y)
     m = y.size
     if divergence == "exact":
-        basis = jnp.eye(m, dtype=y.dtype).reshape(m, *y.shape)
+        basis = jnp.eye(m, dtype=real).reshape(m, *y.shape)
+        if cplx:  # the real and the imaginary direction of every entry
+            basis = jnp.concatenate([basis, 1j * basis]).astype(y.dtype)
         columns = jax.vmap(lambda e: jax.jvp(g, (y,), (e,))[1])(basis)
-        div = jnp.trace(columns.reshape(m, m))
+        # the real Jacobian's diagonal: Re <e, J e> for each real direction e
+        div = jnp.sum(jnp.real(jnp.conj(basis) * columns))
     else:
-        step = 1e-2 * sigma if eps is None else jnp.asarray(eps, y.dtype)
+        step = 1e-2 * sigma if eps is None else jnp.asarray(eps, real)
         # sigma = 0 multiplies the divergence by 0: any finite step keeps the loss finite.
-        step = jnp.where(step > 0, step, jnp.ones((), y.dtype))
-        b = jr.normal(key, y.shape, y.dtype)
-        div = jnp.sum(b * (g(y + step * b) - gy)) / step
-    return jnp.mean((gy - y) ** 2) - sigma**2 + 2 * sigma**2 * div / m
+        step = jnp.where(step > 0, step, jnp.ones((), real))
+        if cplx:
+            k1, k2 = jr.split(key)
+            b = (jr.normal(k1, y.shape, real) + 1j * jr.normal(k2, y.shape, real)).astype(y.dtype)
+        else:
+            b = jr.normal(key, y.shape, y.dtype)
+        div = jnp.sum(jnp.real(jnp.conj(b) * (g(y + step * b) - gy))) / step
+    # 2 sigma^2 / m per real coordinate's variance sigma^2; sigma^2 / m for complex entries,
+    # each real part of which has variance sigma^2 / 2.
+    weight = 1.0 if cplx else 2.0
+    return jnp.mean(_abs2(gy - y)) - sigma**2 + weight * sigma**2 * div / m
 
 
 def recorrupt(y, *, key: PRNGKeyArray, sigma, alpha=0.5):
