@@ -209,9 +209,11 @@ from ._taxonomy import cross_domain_pairs as cross_domain_pairs
 from ._taxonomy import draw_axes as draw_axes
 from ._taxonomy import load_taxonomy as load_taxonomy
 from ._taxonomy import measure_axes as measure_axes
+from ._training import FitResult as FitResult
 from ._training import fit as fit
 from ._training import fit_scan as fit_scan
 from ._training import fit_scan_restarts as fit_scan_restarts
+from ._training import fit_until_converged as fit_until_converged
 from ._unrolled import UnrolledLandweber as UnrolledLandweber
 
 _check_jaxlib()
@@ -269,9 +271,11 @@ __all__ = [
     "Encoder",
     "fista",
     "fit",
+    "FitResult",
     "fit_scan",
     "fit_scan_restarts",
     "fit_subspaces",
+    "fit_until_converged",
     "fourier_basis",
     "fourier_frequencies",
     "gaussian_kernel",

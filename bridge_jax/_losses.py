@@ -170,7 +170,11 @@ def split_inference(
     minimum-variance weighting of two independent estimates of $(Ax)_i$, with $\hat v =
     \max(0, \overline{|\hat y - y|^2} - \sigma^2)$ the prediction's error variance estimated
     from $y$ alone (the error of a held-out prediction is independent of the row's own noise, so
-    $E|\hat y_i - y_i|^2 = v + \sigma^2$). A $J$-invariant estimate ignores $y_i$ entirely,
+    $E|\hat y_i - y_i|^2 = v + \sigma^2$). The mean runs over the rows that $A$ measures,
+    those not identically zero (found by one product with a fixed random probe): on the
+    zero rows of a `Mask` or `MRI` (its unmeasured pixels or frequencies) $y_i$ is pure noise
+    and $\hat y_i = 0$, which would pull $\hat v$ towards 0 (on 4x MRI, to a quarter of its
+    value); those rows keep $\hat y_i = 0$. A $J$-invariant estimate ignores $y_i$ entirely,
     which costs little at the noise of denoising but much when rows are nearly exact: at
     $\sigma = 0$ this gives $A\hat x = y$. This is Batson & Royer's remark that $f_J$ can be
     combined with the noisy input, in its simplest form (one weight per signal); Laine et al.
@@ -201,19 +205,45 @@ def split_inference(
     y_hat = jnp.sum(jnp.where(held_out, ys, 0), axis=0) / jnp.maximum(count, 1)
     y_hat = jnp.where(count > 0, y_hat, y_bar)
     if sigma is not None:
-        measured = count > 0
-        noise_var = jnp.square(check.nonnegative("sigma", sigma))
-        gap = jnp.sum(jnp.where(measured, jnp.abs(y_hat - y) ** 2, 0)) / jnp.maximum(
-            jnp.sum(measured), 1
-        )
-        # w = v / (v + sigma^2) with v = max(gap - sigma^2, 0), so v + sigma^2 = max(gap,
-        # sigma^2); when both are 0 the prediction equals y and any w will do (1).
-        total = jnp.maximum(gap, noise_var)
-        w = jnp.where(
-            total > 0, jnp.maximum(gap - noise_var, 0.0) / jnp.where(total > 0, total, 1), 1.0
-        )
+        measured = (count > 0) & _measured_rows(op)
+        w = _split_weight(y_hat, y, measured, sigma)
         y_hat = jnp.where(measured, y_hat + w.astype(y_hat.real.dtype) * (y - y_hat), y_hat)
     return x_bar + pinv_solve(op, y_hat - y_bar, rtol=noise_cutoff(sigma))
+
+
+def _measured_rows(op: lx.AbstractLinearOperator) -> Bool[Array, "..."]:
+    r"""The rows that `op` actually measures: true where row $i$ of $A$ is not identically zero
+    (a `Mask`'s or an `MRI`'s mask; every row of a Gaussian matrix).
+
+    Decided by one matrix-vector product with a fixed Gaussian probe $z$: row $a_i$ is taken
+    as zero where $|a_i^\top z| \le 16\,\epsilon \max_j |a_j^\top z|$ ($\epsilon$ the
+    precision of the output). A non-zero row passes with probability one (for a continuous
+    $z$, $a_i^\top z = 0$ has probability zero); a row zeroed by a mask gives an exact zero.
+    The probe is deterministic, so the answer is the same at every call.
+
+    **Returns:** a boolean array of `op`'s output shape.
+    """
+    check_operator(op)
+    inp = op.in_structure()
+    z = jr.normal(jr.key(0), inp.shape, jnp.finfo(inp.dtype).dtype).astype(inp.dtype)
+    a = jnp.abs(op.mv(z))
+    eps = jnp.finfo(a.dtype).eps
+    return a > 16 * eps * jnp.max(a)
+
+
+def _split_weight(y_hat, y, measured, sigma):
+    r"""$w = \hat v / (\hat v + \sigma^2)$, $\hat v = \max(0, \overline{|\hat y - y|^2} -
+    \sigma^2)$ with the mean over the `measured` rows only (see `split_inference`)."""
+    noise_var = jnp.square(check.nonnegative("sigma", sigma))
+    gap = jnp.sum(jnp.where(measured, jnp.abs(y_hat - y) ** 2, 0)) / jnp.maximum(
+        jnp.sum(measured), 1
+    )
+    # w = v / (v + sigma^2) with v = max(gap - sigma^2, 0), so v + sigma^2 = max(gap,
+    # sigma^2); when both are 0 the prediction equals y and any w will do (1).
+    total = jnp.maximum(gap, noise_var)
+    return jnp.where(
+        total > 0, jnp.maximum(gap - noise_var, 0.0) / jnp.where(total > 0, total, 1), 1.0
+    )
 
 
 def noise_cutoff(sigma):
@@ -429,6 +459,16 @@ def sure_loss(
     linear and with a bias $O(\epsilon)$ otherwise. `divergence="exact"` computes the trace of
     the Jacobian of $g$ with $m$ forward-mode products (for tests and small problems).
 
+    Complex measurements (MRI) carry the library's circular noise, $\sigma(\varepsilon_1 +
+    i\varepsilon_2)/\sqrt2$: $\sigma^2$ per complex entry, $\sigma^2/2$ on each real part. As
+    a real vector of $2m$ coordinates the same lemma gives
+    $$\tfrac1m\|g(y) - y\|^2 - \sigma^2 + \tfrac{\sigma^2}{m}\,\mathrm{div}_{\mathbb R}\,g(y),$$
+    with $\mathrm{div}_{\mathbb R}$ the trace of the real $2m \times 2m$ Jacobian ($g$ need not
+    be holomorphic); the probe is complex, $b = b_1 + i b_2$ with $b_1, b_2 \sim
+    \mathcal{N}(0, I_m)$, and $\mathrm{Re}\,b^* (g(y + \epsilon b) - g(y))/\epsilon$ estimates
+    it. Rows of $A$ that are zero (MRI's unsampled frequencies) add pure noise to
+    $\|g(y) - y\|^2$, which the $-\sigma^2$ removes on average.
+
     **Arguments:** `sigma` (the known noise standard deviation, $\ge 0$), `key` (the probe),
     `eps` (default $\epsilon = 10^{-2}\sigma$: small against the noise, so the probe
     explores $f$ only where the noise already does, and relative to $\sigma$ instead of
@@ -445,13 +485,15 @@ def sure_loss(
         loss = bj.sure_loss(model, op, y, key=jr.key(3), sigma=0.1)  # model(op, y, *, key=None)
         ```
     """
-    _real_measurements(op, "sure_loss")
+    check_operator(op)
     check.nonnegative("sigma", sigma)
     check.one_of("divergence", divergence, ("mc", "exact"))
     if eps is not None:
         check.nonnegative("eps", eps, strict=True)
     y = jnp.asarray(y)
-    sigma = jnp.asarray(sigma, y.dtype)
+    cplx = jnp.iscomplexobj(y)
+    real = jnp.finfo(y.dtype).dtype
+    sigma = jnp.asarray(sigma, real)
 
     def g(v):
         return op.mv(model(op, v))
@@ -459,16 +501,26 @@ def sure_loss(
     gy = g(y)
     m = y.size
     if divergence == "exact":
-        basis = jnp.eye(m, dtype=y.dtype).reshape(m, *y.shape)
+        basis = jnp.eye(m, dtype=real).reshape(m, *y.shape)
+        if cplx:  # the real and the imaginary direction of every entry
+            basis = jnp.concatenate([basis, 1j * basis]).astype(y.dtype)
         columns = jax.vmap(lambda e: jax.jvp(g, (y,), (e,))[1])(basis)
-        div = jnp.trace(columns.reshape(m, m))
+        # the real Jacobian's diagonal: Re <e, J e> for each real direction e
+        div = jnp.sum(jnp.real(jnp.conj(basis) * columns))
     else:
-        step = 1e-2 * sigma if eps is None else jnp.asarray(eps, y.dtype)
+        step = 1e-2 * sigma if eps is None else jnp.asarray(eps, real)
         # sigma = 0 multiplies the divergence by 0: any finite step keeps the loss finite.
-        step = jnp.where(step > 0, step, jnp.ones((), y.dtype))
-        b = jr.normal(key, y.shape, y.dtype)
-        div = jnp.sum(b * (g(y + step * b) - gy)) / step
-    return jnp.mean((gy - y) ** 2) - sigma**2 + 2 * sigma**2 * div / m
+        step = jnp.where(step > 0, step, jnp.ones((), real))
+        if cplx:
+            k1, k2 = jr.split(key)
+            b = (jr.normal(k1, y.shape, real) + 1j * jr.normal(k2, y.shape, real)).astype(y.dtype)
+        else:
+            b = jr.normal(key, y.shape, y.dtype)
+        div = jnp.sum(jnp.real(jnp.conj(b) * (g(y + step * b) - gy))) / step
+    # 2 sigma^2 / m per real coordinate's variance sigma^2; sigma^2 / m for complex entries,
+    # each real part of which has variance sigma^2 / 2.
+    weight = 1.0 if cplx else 2.0
+    return jnp.mean(_abs2(gy - y)) - sigma**2 + weight * sigma**2 * div / m
 
 
 def recorrupt(y, *, key: PRNGKeyArray, sigma, alpha=0.5):

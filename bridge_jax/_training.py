@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import json
 import os
 from collections.abc import Callable
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -49,7 +51,7 @@ def fit(
     *,
     key,
     num_steps: int,
-    learning_rate: float = 1e-2,
+    learning_rate: float | optax.Schedule = 1e-2,
     optimizer: optax.GradientTransformation | None = None,
     update_fn: Callable | None = None,
     checkpoint: str | None = None,
@@ -87,9 +89,256 @@ def fit(
     arrays are then inputs of the compiled step, so fits on other data of the same shapes and
     dtypes share one program (from the persistent compilation cache, where it is on).
 
+    `learning_rate` is a float or an optax schedule, a function of the step (e.g.
+    `optax.warmup_cosine_decay_schedule(0.0, 1e-3, 100, num_steps)`), for the default Adam;
+    or pass any `optimizer`. An optimizer that takes extra arguments gets the step's loss as
+    `value` (`optax.contrib.reduce_on_plateau` chained after Adam lowers the learning rate
+    when the training loss stops falling; average it over steps with its
+    `accumulation_size`). To stop on held-out data and keep the best model, see
+    `fit_until_converged`.
+
     **Returns:** `(model, losses)` with `losses[i]` the loss before update `i` (for a batch
     of trials, the summed loss).
     """
+    model, losses, _ = _run(
+        loss_fn,
+        model,
+        key=key,
+        num_steps=num_steps,
+        learning_rate=learning_rate,
+        optimizer=optimizer,
+        update_fn=update_fn,
+        checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every,
+        log_every=log_every,
+        progress=progress,
+        name=name,
+        monitor=None,
+    )
+    return model, jnp.asarray(losses)
+
+
+@dataclasses.dataclass(frozen=True)
+class FitResult:
+    r"""What `fit_until_converged` returns.
+
+    **Fields:** `model` the model with the best validation value (the one to use);
+    `last_model` and `opt_state` those after the last step (to continue training);
+    `losses` the training loss before each update, shape `(stopped_at,)`; `eval_steps` the
+    number of updates done at each evaluation (0 is the starting model) and `eval_values` the
+    validation values there; `best_step` and `best_value` the evaluation `model` comes from;
+    `stopped_at` the number of updates done; `reason` why training ended: `"patience"` (no
+    improvement in `patience` evaluations) or `"num_steps"` (the cap).
+    """
+
+    model: Any
+    last_model: Any
+    opt_state: Any
+    losses: np.ndarray
+    eval_steps: np.ndarray
+    eval_values: np.ndarray
+    best_step: int
+    best_value: float
+    stopped_at: int
+    reason: str
+
+
+def fit_until_converged(
+    loss_fn: Callable,
+    model,
+    *,
+    key,
+    validation: Callable,
+    num_steps: int,
+    eval_every: int = 100,
+    patience: int = 10,
+    min_delta: float = 0.0,
+    learning_rate: float | optax.Schedule = 1e-2,
+    optimizer: optax.GradientTransformation | None = None,
+    update_fn: Callable | None = None,
+    checkpoint: str | None = None,
+    checkpoint_every: int | None = None,
+    log_every: int = 0,
+    progress: Callable[[str, int, int, float], None] | None = None,
+    name: str = "training",
+) -> FitResult:
+    r"""`fit` with early stopping on held-out data: train until `validation(model)` stops
+    improving, at most `num_steps` steps, and return the best model it saw.
+
+    `validation(model) -> scalar`, lower is better, is evaluated on the starting model and
+    after every `eval_every` updates (and after the last). For a self-supervised method it
+    should use held-out MEASUREMENTS only, e.g. the method's own loss on measurements kept out
+    of training: the rule then needs no ground truth, and a user without clean signals can
+    apply it. An evaluation improves when its value is below the best so far by more than
+    `min_delta` (absolute); after `patience` evaluations in a row without improvement,
+    training stops (a NaN value never improves). Give `validation` its data as pytree leaves
+    (`jax.tree_util.Partial(f, data)`, called `f(data, model)`, or an `eqx.Module`), as for
+    `loss_fn`: its arrays are then inputs of its compiled program, not constants.
+
+    Everything else is `fit`'s: the keys, the finiteness guard, `learning_rate` as a float or
+    an optax schedule, extra-argument optimizers given the loss as `value`
+    (`optax.contrib.reduce_on_plateau`), `update_fn`, progress. With `checkpoint`, the
+    model, the optimiser state, the losses, the best model and the stopping state (the
+    evaluations so far, the patience count) are saved every `checkpoint_every` steps
+    (default: `eval_every`) and when training ends; a call with the same arguments resumes,
+    stops at the same step and returns the same result as an uninterrupted run, and a
+    finished run's checkpoint returns its result at once. For a batch of trials
+    (`fit`'s summed loss) the trials stop together, on the summed validation value: train
+    them one by one to stop each at its own step.
+
+    **Returns:** a `FitResult` (`result.model` the best model).
+
+    Example:
+        ```python
+        import jax, jax.numpy as jnp, jax.random as jr, optax
+        import bridge_jax as bj
+
+        op = bj.GaussianSensing((8, 8), 32, key=jr.key(0))
+        y = jax.vmap(op.mv)(jr.uniform(jr.key(1), (40, 8, 8)))  # measurements only
+        train, held_out = y[:32], y[32:]
+
+        def mc(data, model, key=None):  # measurement consistency on held measurements
+            one = lambda yy: bj.measurement_consistency_loss(model, op, yy)
+            return jnp.mean(jax.vmap(one)(data))
+
+        result = bj.fit_until_converged(
+            jax.tree_util.Partial(mc, train),
+            bj.UNet(scales=1, width=4, key=jr.key(2)),
+            key=jr.key(3),
+            validation=jax.tree_util.Partial(mc, held_out),
+            num_steps=2000,
+            eval_every=50,
+            patience=5,
+            learning_rate=optax.warmup_cosine_decay_schedule(0.0, 1e-3, 100, 2000),
+        )
+        result.model, result.stopped_at, result.reason  # best model; when and why it stopped
+        ```
+    """
+    if not callable(validation):
+        raise TypeError(f"validation must be callable (model) -> scalar, got {validation!r}.")
+    eval_every = check.positive_int("eval_every", eval_every)
+    patience = check.positive_int("patience", patience)
+    min_delta = float(check.nonnegative("min_delta", min_delta))
+    monitor = _Monitor(validation, eval_every, patience, min_delta)
+    last_model, losses, opt_state = _run(
+        loss_fn,
+        model,
+        key=key,
+        num_steps=num_steps,
+        learning_rate=learning_rate,
+        optimizer=optimizer,
+        update_fn=update_fn,
+        checkpoint=checkpoint,
+        checkpoint_every=eval_every if checkpoint_every is None else checkpoint_every,
+        log_every=log_every,
+        progress=progress,
+        name=name,
+        monitor=monitor,
+    )
+    return FitResult(
+        model=monitor.best_model,
+        last_model=last_model,
+        opt_state=opt_state,
+        losses=losses,
+        eval_steps=np.asarray(monitor.steps, np.int64),
+        eval_values=np.asarray(monitor.values, np.float64),
+        best_step=monitor.best_step,
+        best_value=monitor.best_value,
+        stopped_at=int(losses.shape[0]),
+        reason=monitor.reason,
+    )
+
+
+class _Monitor:
+    """Early stopping on the host: the validation curve, the best model and the patience
+    count, all of which a checkpoint saves."""
+
+    def __init__(self, validation, eval_every, patience, min_delta):
+        self.eval_every = eval_every
+        self.patience = patience
+        self.min_delta = min_delta
+        val_arrays, val_static = eqx.partition(validation, eqx.is_array)
+        self.val_arrays = val_arrays
+        self.name = _callable_name(validation)
+
+        @eqx.filter_jit
+        def value(val_arrays, model):
+            return eqx.combine(val_arrays, val_static)(model)
+
+        self._value = value
+        self.steps: list[int] = []
+        self.values: list[float] = []
+        self.best_model = None
+        self.best_step = -1
+        self.best_value = float("inf")
+        self.wait = 0
+        self.reason: str | None = None
+
+    def evaluate(self, model, step: int) -> None:
+        value = np.asarray(self._value(self.val_arrays, model))
+        if value.shape != ():
+            raise ValueError(
+                f"validation must return a scalar, got an array of shape {value.shape}."
+            )
+        value = float(value)
+        self.steps.append(step)
+        self.values.append(value)
+        # An improvement beats the best by more than min_delta; a NaN never improves.
+        if self.best_model is None or value < self.best_value - self.min_delta:
+            self.best_model, self.best_step, self.best_value, self.wait = model, step, value, 0
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                self.reason = "patience"
+
+    def state(self) -> dict:
+        return {
+            "steps": self.steps,
+            "values": self.values,
+            "best_step": self.best_step,
+            "best_value": self.best_value,
+            "wait": self.wait,
+            "reason": self.reason,
+        }
+
+    def restore(self, state: dict, best_model) -> None:
+        self.steps = [int(s) for s in state["steps"]]
+        self.values = [float(v) for v in state["values"]]
+        self.best_step = int(state["best_step"])
+        self.best_value = float(state["best_value"])
+        self.wait = int(state["wait"])
+        self.reason = state["reason"]
+        self.best_model = best_model
+
+
+def _learning_rate_digest(learning_rate, num_steps):
+    """A float, or a schedule's values at 33 steps spread over the run (a schedule is a
+    closure: its name does not tell one warm-up or decay from another)."""
+    if learning_rate is None:
+        return None
+    if callable(learning_rate):
+        steps = np.unique(np.linspace(0, num_steps, 33).astype(int))
+        return [float(learning_rate(int(i))) for i in steps]
+    return float(learning_rate)
+
+
+def _run(
+    loss_fn,
+    model,
+    *,
+    key,
+    num_steps,
+    learning_rate,
+    optimizer,
+    update_fn,
+    checkpoint,
+    checkpoint_every,
+    log_every,
+    progress,
+    name,
+    monitor: _Monitor | None,
+):
+    """`fit`'s loop; with a `monitor`, also the evaluations and early stopping."""
     num_steps = check.positive_int("num_steps", num_steps)
     checkpoint_every = check.positive_int("checkpoint_every", checkpoint_every)
     if isinstance(log_every, bool) or not isinstance(log_every, int) or log_every < 0:
@@ -99,7 +348,8 @@ def fit(
             f"progress must be callable (name, step, num_steps, loss), got {progress!r}."
         )
     if optimizer is None:
-        check.nonnegative("learning_rate", learning_rate, strict=True)
+        if not callable(learning_rate):
+            check.nonnegative("learning_rate", learning_rate, strict=True)
         optimizer = optax.adam(learning_rate)
     check.prng_key("key", key)
     if not jax.tree_util.tree_leaves(eqx.filter(model, eqx.is_inexact_array)):
@@ -108,6 +358,9 @@ def fit(
             f"train nothing; got a {type(model).__name__}. Pass a model with array parameters."
         )
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
+    # Transformations that take extra arguments (`optax.contrib.reduce_on_plateau` in a
+    # chain) see the step's loss as `value`; the others ignore it.
+    takes_value = isinstance(optimizer, optax.GradientTransformationExtraArgs)
 
     # The array leaves of the loss and update go in as arguments: those of a pytree `loss_fn`
     # (a `jax.tree_util.Partial`, an `eqx.Module`) are then the program's inputs, not
@@ -118,7 +371,11 @@ def fit(
     def raw_step(fn_arrays, model, opt_state, k):
         loss_fn, update_fn = eqx.combine(fn_arrays, fn_static)
         loss, grads = eqx.filter_value_and_grad(loss_fn)(model, k)
-        updates, opt_state = optimizer.update(grads, opt_state, eqx.filter(model, eqx.is_array))
+        params = eqx.filter(model, eqx.is_array)
+        if takes_value:
+            updates, opt_state = optimizer.update(grads, opt_state, params, value=loss)
+        else:
+            updates, opt_state = optimizer.update(grads, opt_state, params)
         new_model = eqx.apply_updates(model, updates)
         if update_fn is not None:
             new_model = update_fn(new_model, k)
@@ -151,21 +408,32 @@ def fit(
         # What the run is: the starting model and optimiser state, the key, the names of the
         # loss and update functions, the learning rate and the code (a custom `optimizer` is
         # known only through its initial state). A checkpoint of another run is never resumed.
-        run_digest = store.digest(
-            {
-                "name": name,
-                "loss_fn": _callable_name(loss_fn),
-                "update_fn": _callable_name(update_fn),
-                "learning_rate": None if learning_rate is None else float(learning_rate),
-                "key": np.asarray(jr.key_data(key)).tolist(),
-            },
+        what = {
+            "name": name,
+            "loss_fn": _callable_name(loss_fn),
+            "update_fn": _callable_name(update_fn),
+            "learning_rate": _learning_rate_digest(learning_rate, num_steps),
+            "key": np.asarray(jr.key_data(key)).tolist(),
+        }
+        parts = [
             store.tree_digest((model, opt_state)),
             # the data a pytree loss or update carries (a closure's data is not seen)
             store.tree_digest(fn_arrays),
-        )
+        ]
+        if monitor is not None:  # the stopping rule and its data are part of the run
+            what["validation"] = {
+                "fn": monitor.name,
+                "eval_every": monitor.eval_every,
+                "patience": monitor.patience,
+                "min_delta": monitor.min_delta,
+                "num_steps": num_steps,
+            }
+            parts.append(store.tree_digest(monitor.val_arrays))
+        run_digest = store.digest(what, *parts)
+    resumed = False
     if checkpoint is not None and os.path.exists(checkpoint):
-        first, model, opt_state, done = _load_checkpoint(
-            checkpoint, name, run_digest, model, opt_state
+        first, model, opt_state, done, extra = _load_checkpoint(
+            checkpoint, name, run_digest, model, opt_state, monitor is not None
         )
         if first > num_steps:
             raise ValueError(
@@ -173,28 +441,46 @@ def fit(
                 f"{num_steps}; delete it or raise num_steps."
             )
         recorded.append(np.asarray(done, np.float64)[:first])
+        if monitor is not None:
+            monitor.restore(*extra)
+        resumed = True
+    if monitor is not None and not resumed:
+        monitor.evaluate(model, 0)  # the starting model is a candidate too
     first_bad = jnp.asarray(-1, jnp.int32)
     pending: list = []  # device scalars of the losses since the last look on the host
-    for i in range(first, num_steps):
+    stop = monitor is not None and monitor.reason is not None
+    i = first
+    while i < num_steps and not stop:
         k = jr.fold_in(key, i)  # independent of num_steps, so a longer run extends a shorter one
         model, opt_state, loss, first_bad = step(model, opt_state, k, first_bad, jnp.int32(i))
         pending.append(loss)
         last = i == num_steps - 1
+        evaluate = monitor is not None and ((i + 1) % monitor.eval_every == 0 or last)
         save = checkpoint is not None and ((i + 1) % checkpoint_every == 0 or last)
         report = log_every and (i % log_every == 0 or last)
-        if not (save or report or last or len(pending) >= _FETCH_EVERY):
+        i += 1
+        if not (save or report or last or evaluate or len(pending) >= _FETCH_EVERY):
             continue
         recorded.append(np.asarray(jax.device_get(pending), np.float64))
         pending = []
         bad = int(first_bad)
         if bad >= 0:
             _raise_nonfinite(name, compiled_step, model, opt_state, jr.fold_in(key, bad), bad)
+        if evaluate:
+            monitor.evaluate(model, i)
+            stop = monitor.reason is not None
+            save = save or (checkpoint is not None and stop)
         if save:
             recorded = [np.concatenate(recorded)]  # joined once per save, not per piece
-            _save_checkpoint(checkpoint, name, run_digest, i + 1, model, opt_state, recorded[0])
+            _save_checkpoint(
+                checkpoint, name, run_digest, i, model, opt_state, recorded[0], monitor
+            )
         if report and progress is not None:
-            progress(name, i + 1, num_steps, float(recorded[-1][-1]))
-    return model, jnp.asarray(np.concatenate(recorded) if recorded else np.zeros(0))
+            progress(name, i, num_steps, float(recorded[-1][-1]))
+    if monitor is not None and monitor.reason is None:
+        monitor.reason = "num_steps"
+    losses = np.concatenate(recorded) if recorded else np.zeros(0)
+    return model, losses, opt_state
 
 
 _FETCH_EVERY = 1024  # at most this many losses wait on the device between fetches
@@ -231,8 +517,9 @@ def _raise_nonfinite(name, step, model, opt_state, k, i):
 _CKPT_FORMAT = "bridge_jax.checkpoint/2"
 
 
-def _save_checkpoint(path, name, digest, done, model, opt_state, losses):
-    """One file: a JSON header line, then the leaves; replaced atomically by the store."""
+def _save_checkpoint(path, name, digest, done, model, opt_state, losses, monitor=None):
+    """One file: a JSON header line, then the leaves; replaced atomically by the store. With a
+    monitor, its state in the header and the best model after the optimiser state."""
     meta = {
         "format": _CKPT_FORMAT,
         "name": name,
@@ -240,13 +527,17 @@ def _save_checkpoint(path, name, digest, done, model, opt_state, losses):
         "steps": done,
         "losses": losses.tolist(),
     }
+    leaves = (model, opt_state)
+    if monitor is not None:
+        meta["monitor"] = monitor.state()
+        leaves = (model, opt_state, monitor.best_model)
     buf = io.BytesIO()
     buf.write(json.dumps(meta).encode() + b"\n")
-    eqx.tree_serialise_leaves(buf, (model, opt_state))
+    eqx.tree_serialise_leaves(buf, leaves)
     store.atomic_write(path, buf.getvalue())
 
 
-def _load_checkpoint(path, name, digest, model, opt_state):
+def _load_checkpoint(path, name, digest, model, opt_state, monitored=False):
     try:
         with open(path, "rb") as f:
             meta = json.loads(f.readline())
@@ -259,13 +550,19 @@ def _load_checkpoint(path, name, digest, model, opt_state):
                     "written by another run (another starting model, key, loss, optimiser "
                     "setting or version of the code)"
                 )
-            model, opt_state = eqx.tree_deserialise_leaves(f, (model, opt_state))
+            if monitored != ("monitor" in meta):
+                raise ValueError("written by another kind of run (with or without early stopping)")
+            if monitored:
+                model, opt_state, best = eqx.tree_deserialise_leaves(f, (model, opt_state, model))
+            else:
+                model, opt_state = eqx.tree_deserialise_leaves(f, (model, opt_state))
     except (OSError, ValueError, UnicodeDecodeError, RuntimeError, TypeError) as e:
         raise ValueError(
             f"{name}: {path} is not a usable checkpoint for this run ({e}); delete it to start "
             "again."
         ) from e
-    return int(meta["steps"]), model, opt_state, np.asarray(meta["losses"])
+    extra = (meta["monitor"], best) if monitored else None
+    return int(meta["steps"]), model, opt_state, np.asarray(meta["losses"]), extra
 
 
 def fit_scan(

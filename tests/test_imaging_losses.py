@@ -291,3 +291,41 @@ def test_corrections_on_an_ill_conditioned_blur_stay_bounded(key):
     n2n_exact = bj.noisier2noise_estimate(model, op, y)
     n2n_known = bj.noisier2noise_estimate(model, op, y, sigma=sigma)
     assert err(n2n_known) < 1.0 < 10.0 < err(n2n_exact)
+
+
+def test_split_weight_ignores_the_unmeasured_rows_of_mri(key):
+    # MRI at 4x: three quarters of k-space are rows of A that are identically zero, where y is
+    # pure noise and the held-out prediction is 0. The prediction's error variance v, and the
+    # weight w = v / (v + sigma^2), must be estimated over the measured rows only.
+    from bridge_jax._losses import _measured_rows, _split_weight
+
+    k_m, k_x, k_d, k_n = jr.split(key, 4)
+    shape, sigma = (32, 32), 0.05
+    mask = bj.cartesian_mask(shape, 4, key=k_m)
+    op = bj.MRI(mask)
+    rows = _measured_rows(op)
+    np.testing.assert_array_equal(rows, mask)  # the probe finds exactly the mask
+    x = jr.uniform(k_x, shape)
+    d = 2 * sigma * jr.normal(k_d, shape)  # the prediction's error: v ~ 4 sigma^2
+    y = bj.GaussianNoise(sigma)(op.mv(x), key=k_n)  # noise on every entry, as measured
+    y_hat = op.mv(x + d)  # a held-out prediction with a known error A d
+    v = float(jnp.mean(jnp.abs(op.mv(d))[mask] ** 2))
+    oracle = v / (v + sigma**2)
+    # The sampling error of the estimate: the mean of t_i = |A d_i - n_i|^2 over the measured
+    # rows has standard error s; w = 1 - sigma^2 / mean(t) moves by sigma^2 / mean(t)^2 per unit.
+    t = np.asarray(jnp.abs(y_hat - y)[mask] ** 2)
+    tol = 4 * t.std() / np.sqrt(t.size) * sigma**2 / t.mean() ** 2
+    w = float(_split_weight(y_hat, y, rows, sigma))
+    assert abs(w - oracle) < tol, (w, oracle, tol)
+    # Over every entry (the old estimate) the zero rows pull v, and w, far down.
+    old = float(_split_weight(y_hat, y, jnp.ones(shape, bool), sigma))
+    assert oracle - old > 3 * tol, (old, oracle, tol)
+
+
+def test_measured_rows_of_dense_operators(key):
+    # A Gaussian matrix measures every row; an inpainting mask only its observed pixels.
+    from bridge_jax._losses import _measured_rows
+
+    assert bool(jnp.all(_measured_rows(bj.GaussianSensing((4, 4), 10, key=key))))
+    mask = jr.bernoulli(key, 0.5, (5, 5))
+    np.testing.assert_array_equal(_measured_rows(bj.Inpainting(mask)), mask)

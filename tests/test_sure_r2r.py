@@ -185,12 +185,51 @@ def test_bad_inputs_are_refused(problem, call, match):
         call(lambda o, v: w @ v, op, jnp.zeros(M_ROWS))
 
 
-def test_complex_measurements_are_refused():
+def test_r2r_refuses_complex_measurements():
     a = (jnp.ones((3, 4)) + 1j * jnp.eye(3, 4)).astype(jnp.complex64)
     op = bj.MatrixOperator(a)
-    for loss in (bj.sure_loss, bj.r2r_loss):
-        with pytest.raises(ValueError, match="real Gaussian noise"):
-            loss(lambda o, v: v, op, jnp.zeros(3, jnp.complex64), key=jr.key(0), sigma=0.1)
+    with pytest.raises(ValueError, match="real Gaussian noise"):
+        bj.r2r_loss(lambda o, v: v, op, jnp.zeros(3, jnp.complex64), key=jr.key(0), sigma=0.1)
+
+
+def test_complex_sure_expectation_is_the_measurement_mse(x64):
+    # MRI on real 4 x 4 images (half the frequencies sampled: the other rows of A are zero)
+    # with circular noise, sigma^2 per complex entry. As real vectors of 2m coordinates,
+    # y~ = A~ x + n~ with n~ ~ N(0, sigma^2/2 I); a linear reconstructor x = W y~ gives
+    # g~ = M y~, M = A~ W, and (1/m) E||g - Ax||^2 = (tau^2 ||(M - I) A~||_F^2
+    # + sigma^2/2 ||M||_F^2) / m.
+    mask = jnp.zeros((4, 4), bool).at[:, :2].set(True)
+    op = bj.MRI(mask)
+    n, m = 16, 16
+
+    def real_vector(z):
+        return jnp.concatenate([jnp.real(z).reshape(-1), jnp.imag(z).reshape(-1)])
+
+    a = jax.vmap(lambda e: real_vector(op.mv(e.reshape(4, 4))))(jnp.eye(n)).T  # (2m, n)
+    b = 0.7 * jnp.eye(2 * m) + 0.2 * jr.normal(jr.key(5), (2 * m, 2 * m))
+    w = jnp.linalg.pinv(a) @ b
+    model = lambda o, v: (w @ real_vector(v)).reshape(4, 4)  # noqa: E731
+    mm = a @ w
+
+    def one(key):
+        k_x, k_e, k_p = jr.split(key, 3)
+        x = TAU * jr.normal(k_x, (4, 4))
+        y = bj.GaussianNoise(SIGMA)(op.mv(x), key=k_e)
+        mc = bj.sure_loss(model, op, y, key=k_p, sigma=SIGMA)
+        exact = bj.sure_loss(model, op, y, key=k_p, sigma=SIGMA, divergence="exact")
+        return real_vector(y), mc, exact
+
+    y, mc, exact = jax.jit(jax.vmap(one))(jr.split(jr.key(0), DRAWS))
+    r = (mm - jnp.eye(2 * m)) @ a
+    expected = float((TAU**2 * jnp.sum(r**2) + SIGMA**2 / 2 * jnp.sum(mm**2)) / m)
+    within_spread(mc, expected)
+    within_spread(exact, expected)
+    # The exact version is the formula by hand: the divergence is the real Jacobian's trace.
+    by_hand = jnp.sum((y @ mm.T - y) ** 2, axis=1) / m - SIGMA**2 + SIGMA**2 * jnp.trace(mm) / m
+    np.testing.assert_allclose(exact, by_hand, rtol=1e-10, atol=1e-12)
+    # The test has power: the real-data weight (2 sigma^2 / m on the divergence) or half the
+    # divergence (a probe of unit complex variance) moves the mean by many standard errors.
+    assert SIGMA**2 * float(jnp.trace(mm)) / m / 2 > 20 * standard_error(mc)
 
 
 def test_r2r_output_averages_recorrupted_inputs(problem):

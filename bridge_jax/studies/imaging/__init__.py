@@ -26,11 +26,12 @@ Definitions (all stated in imaging.json too):
   reconstruction measured again with the task's noise model, Poisson included),
   noisier2noise, sure, r2r (the last
   three with the known Gaussian sigma), moi (trained on measurements with one operator per
-  training image: a random mask / Cartesian mask / set of 40 random angles / random
-  anisotropic blur kernel per image, one of 16 Gaussian matrices for CS; tested like the
-  others on the seed's fixed operator), supervised (the upper reference). Not run where they
-  do not apply (stated in the report): MOI without a family (denoising, sr), the
-  Gaussian-noise methods on Poisson noise, SURE and R2R on complex (MRI) data. The SSRL
+  training image: a random mask / Cartesian mask / set of random angles, as many as the
+  fixed operator's (20 on 32 x 32) / random anisotropic blur kernel per image, one of 16
+  Gaussian matrices for CS; tested like the others on the seed's fixed operator),
+  supervised (the upper reference). Not run where they do not apply (stated in the
+  report): MOI without a family (denoising, sr), the Gaussian-noise methods on Poisson
+  noise, SURE and R2R on complex (MRI) data. The SSRL
   methods (simclr, byol, dino, mae) learn representations, not reconstructions: not in this
   benchmark.
 - Lower reference 'pinv': y for denoising and deblurring (the blurred image), the zero-filled
