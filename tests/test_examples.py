@@ -45,7 +45,9 @@ def test_sweep_writes_its_plot_and_more_measurements_help(tmp_path):
     assert (tmp_path / "sweep.png").stat().st_size > 0
     mse = np.asarray(result["metrics"]["mse"])
     assert mse.shape == (4, 3) and np.all(np.isfinite(mse))
-    by_point = {(p["sigma"], p["m"]): row.mean() for p, row in zip(result["points"], mse)}
+    by_point = {
+        (p["sigma"], p["m"]): row.mean() for p, row in zip(result["points"], mse, strict=True)
+    }
     assert by_point[(0.01, 32)] < by_point[(0.01, 16)]  # at low noise, m = 32 beats m = 16
 
 
