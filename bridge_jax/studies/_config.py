@@ -13,7 +13,7 @@ from bridge_jax import store
 DIGITS = 1797  # images in scikit-learn's digits data set
 
 
-# The quick setting shared by every study (each adds its own in QUICK_EXTRA).
+# The quick setting of the paper's studies (`Config` and its subclasses extend it).
 _QUICK = dict(
     signals=40,
     n=16,
@@ -66,6 +66,11 @@ def number(low=None, high=None, *, low_open=False, high_open=False):
         return None
 
     return rule
+
+
+def each(names: str, rule) -> dict:
+    """`rule` for each of the space-separated field `names` (one entry of a `RULES` dict)."""
+    return dict.fromkeys(names.split(), rule)
 
 
 def known_methods(value) -> str | None:
@@ -195,26 +200,19 @@ class Config(Recorded):
     image_shift: float = 1.0
     image_crop: float = 0.75
     blur_sigma: float = 1.0
-    QUICK_EXTRA: ClassVar[dict] = {}
+    QUICK: ClassVar[dict] = _QUICK
     DATA: ClassVar[tuple[str, ...]] = DATA
     OPERATORS: ClassVar[tuple[str, ...]] = OPERATORS
 
-    @classmethod
-    def quick(cls, **overrides) -> Config:
-        """A tiny setting for tests and smoke runs (about a minute cold on a 2-core CPU)."""
-        return cls(**{**_QUICK, **cls.QUICK_EXTRA, **overrides})
-
     RULES: ClassVar[dict] = {
-        **dict.fromkeys(
-            ("signals", "n", "m", "s", "k", "trials", "num_steps", "null_samples"), positive_int
-        ),
+        **each("signals n m s k trials num_steps null_samples", positive_int),
         "seed": seed_value,
-        **dict.fromkeys(("angle", "aug_noise", "convergence_sigma"), number(0)),
+        **each("angle aug_noise convergence_sigma", number(0)),
         "noise_levels": tuple_of(number(0)),
         "mask_ratios": tuple_of(number(0, 1, high_open=True)),
         "data": one_of(DATA),
         "operator": one_of(OPERATORS),
-        **dict.fromkeys(("image_angle", "image_shift"), number(0)),
+        **each("image_angle image_shift", number(0)),
         "image_crop": number(0, 1, low_open=True),
         "blur_sigma": number(0, low_open=True),
     }
@@ -285,15 +283,15 @@ class LearnConfig(Config):
     aug_rank: int = 32
     aug_steps: int = 100
 
-    QUICK_EXTRA: ClassVar[dict] = dict(
-        unroll=(2, 10), learn_iters=15, plain_max=200, aug_rank=8, aug_steps=10
+    QUICK: ClassVar[dict] = dict(
+        Config.QUICK, unroll=(2, 10), learn_iters=15, plain_max=200, aug_rank=8, aug_steps=10
     )
 
     RULES: ClassVar[dict] = {
         **Config.RULES,
         "learn_sigma": number(0),
         "unroll": tuple_of(positive_int, nonempty=True),
-        **dict.fromkeys(("learn_iters", "plain_max", "aug_steps", "aug_rank"), positive_int),
+        **each("learn_iters plain_max aug_steps aug_rank", positive_int),
         "learn_lr": number(0, low_open=True),
     }
 
@@ -314,10 +312,10 @@ class MethodsConfig(Config):
     Training: `train_steps` Adam steps on minibatches of `batch_size` of the N training
     signals of each trial, learning rate `train_lr` for the SSRL encoders and the MLP
     reconstructor, `recon_lr` for the learned-ISTA one. Networks: hidden width `width`,
-    representations of size `dim`, imaging reconstructors `reconstructor` ("shrinkage":
-    learned ISTA, or "mlp": Landweber + MLP denoiser) with `unroll` iterations. SSRL readout:
-    a linear probe, then `probe_steps` Landweber steps. Baselines: `baseline_steps` Landweber
-    steps; FISTA for `fista_steps`.
+    representations of size `dim`, imaging reconstructors `reconstructor`
+    ("unrolled_shrinkage": learned ISTA, or "unrolled_net": Landweber + MLP denoiser) with
+    `unroll` iterations. SSRL readout: a linear probe, then `probe_steps` Landweber steps.
+    Baselines: `baseline_steps` Landweber steps; FISTA for `fista_steps`.
     """
 
     cs_noise: tuple[float, ...] = (0.01, 0.1, 0.5, 1.0)
@@ -330,13 +328,14 @@ class MethodsConfig(Config):
     width: int = 128
     dim: int = 64
     unroll: int = 10
-    reconstructor: str = "shrinkage"
+    reconstructor: str = "unrolled_shrinkage"
     probe_steps: int = 20
     baseline_steps: int = 100
     fista_steps: int = 300
     methods: tuple[str, ...] = bj.SSRL_METHODS + bj.IMAGING_METHODS + ("supervised",)
 
-    QUICK_EXTRA: ClassVar[dict] = dict(
+    QUICK: ClassVar[dict] = dict(
+        Config.QUICK,
         signals=32,
         trials=2,
         cs_noise=(0.1,),
@@ -356,21 +355,12 @@ class MethodsConfig(Config):
         "cs_noise": tuple_of(number(0, low_open=True)),
         "inpaint_ratios": tuple_of(number(0, 1, low_open=True, high_open=True)),
         "inpaint_sigma": number(0, low_open=True),
-        **dict.fromkeys(
-            (
-                "train_steps",
-                "batch_size",
-                "width",
-                "dim",
-                "unroll",
-                "probe_steps",
-                "baseline_steps",
-                "fista_steps",
-            ),
+        **each(
+            "train_steps batch_size width dim unroll probe_steps baseline_steps fista_steps",
             positive_int,
         ),
-        **dict.fromkeys(("train_lr", "recon_lr"), number(0, low_open=True)),
-        "reconstructor": one_of(("shrinkage", "mlp")),
+        **each("train_lr recon_lr", number(0, low_open=True)),
+        "reconstructor": one_of(bj.RECONSTRUCTORS),
         "methods": known_methods,
     }
 
@@ -445,18 +435,9 @@ class TheoremsConfig(Recorded):
     )
 
     RULES: ClassVar[dict] = {
-        **dict.fromkeys(
-            (
-                "n",
-                "num_subspaces",
-                "signals_per_operator",
-                "ei_signals",
-                "test_signals",
-                "trials",
-                "num_steps",
-                "varpro_steps",
-                "views",
-            ),
+        **each(
+            "n num_subspaces signals_per_operator ei_signals test_signals trials num_steps "
+            "varpro_steps views",
             positive_int,
         ),
         "k": tuple_of(positive_int, nonempty=True),
@@ -469,8 +450,8 @@ class TheoremsConfig(Recorded):
         "ei_groups": tuple_of(None, allowed=bj.GROUPS),
         "ei_kinds": tuple_of(None, allowed=EI_KINDS),
         "ei_m": tuple_of(positive_int, nonempty=True),
-        **dict.fromkeys(("learning_rate", "threshold"), number(0, low_open=True)),
-        **dict.fromkeys(("angle", "aug_noise"), number(0)),
+        **each("learning_rate threshold", number(0, low_open=True)),
+        **each("angle aug_noise", number(0)),
         "seed": seed_value,
     }
 
@@ -573,24 +554,14 @@ class ImagingConfig(Recorded):
     RULES: ClassVar[dict] = {
         "tasks": tuple_of(None, allowed=IMAGING_TASKS),
         "methods": tuple_of(None, allowed=IMAGING_METHODS + ("supervised",)),
-        **dict.fromkeys(
-            (
-                "seeds",
-                "mnist_train",
-                "mnist_test",
-                "patches_per_image",
-                "patch_size",
-                "width",
-                "train_steps",
-                "batch_size",
-            ),
+        **each(
+            "seeds mnist_train mnist_test patches_per_image patch_size width train_steps "
+            "batch_size",
             positive_int,
         ),
         "seed": seed_value,
         "scales": number(1, 3),
-        **dict.fromkeys(
-            ("denoise_sigma", "poisson_gain", "sigma", "learning_rate"), number(0, low_open=True)
-        ),
+        **each("denoise_sigma poisson_gain sigma learning_rate", number(0, low_open=True)),
     }
 
     def relations(self):

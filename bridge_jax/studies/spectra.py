@@ -66,6 +66,7 @@ import bridge_jax as bj
 from bridge_jax import store
 from bridge_jax.studies._config import (
     Recorded,
+    each,
     number,
     positive_int,
     seed_value,
@@ -135,11 +136,7 @@ class SpectraConfig(Recorded):
     RULES: ClassVar[dict] = {
         "data": tuple_of(None, allowed=DATA),
         "operators": tuple_of(None, allowed=OPERATORS),
-        **dict.fromkeys(
-            ("signals", "views", "k", "trials", "patch_size", "ct_angles", "null_samples"),
-            positive_int,
-        ),
-        "eig_iters": positive_int,
+        **each("signals views k trials patch_size ct_angles null_samples eig_iters", positive_int),
         "seed": seed_value,
         "max_angle": number(0, 90),
         "max_shift": number(0, 0.5),
@@ -198,7 +195,7 @@ def operator(config: SpectraConfig, name: str, side: int, *, key):
     if name == "blur":
         return bj.Blur(bj.gaussian_kernel(config.blur_sigma), shape=shape)
     if name == "inpainting":
-        return bj.Inpainting(bj.random_mask(shape, 0.5, key=key))
+        return bj.Mask(bj.random_mask(shape, 0.5, key=key))
     return bj.StructuredSensing(shape, n // 4, key=key)
 
 

@@ -47,7 +47,7 @@ import numpy as np
 
 import bridge_jax as bj
 from bridge_jax import SweepError, run_sweep, store, summarize
-from bridge_jax.studies._config import number, positive_int, seed_value
+from bridge_jax.studies._config import each, number, positive_int, seed_value
 from bridge_jax.studies._runner import UserError, check_writable, write_timing
 
 FORMAT = "bridge_jax.sweep/1"
@@ -76,7 +76,7 @@ def paper_trial(key, v, *, n, m, s, signals, k, num_steps):
         return jax.vmap(one)(y, x0)
 
     rotations = jax.vmap(lambda kk: bj.random_rotation(n, v["angle"], key=kk))(jr.split(k_rot, k))
-    views = bj.ViewBank.from_transforms(rotations, noise=v["aug_noise"]).views(u, key=k_view)
+    views = bj.ViewBank.from_transforms(rotations, sigma=v["aug_noise"]).views(u, key=k_view)
     visible = jax.vmap(lambda kk: bj.random_mask(n, v["mask_ratio"], key=kk))(
         jr.split(k_mask, signals)
     )
@@ -107,7 +107,7 @@ def bytes_per_trial(shape: dict) -> float:
 # The rules of the study configurations (one validation path), per grid parameter.
 RULES = {
     **dict.fromkeys(SHAPE, positive_int),
-    **dict.fromkeys(("sigma", "angle", "aug_noise"), number(0)),
+    **each("sigma angle aug_noise", number(0)),
     "mask_ratio": number(0, 1, high_open=True),
     "step_scale": number(0, 2, low_open=True, high_open=True),
 }

@@ -6,7 +6,7 @@ import dataclasses
 import math
 from typing import ClassVar
 
-from bridge_jax.studies._config import Recorded, number, positive_int, seed_value, tuple_of
+from bridge_jax.studies._config import Recorded, each, number, positive_int, seed_value, tuple_of
 
 FORMAT = "bridge_jax.phase/1"
 UNIT_FORMAT = "bridge_jax.phase-unit/1"
@@ -53,16 +53,14 @@ class PhaseConfig(Recorded):
     )
 
     RULES: ClassVar[dict] = {
-        **dict.fromkeys(
-            ("n", "s", "trials", "num_steps", "power_iters", "k", "train_signals"), positive_int
-        ),
+        **each("n s trials num_steps power_iters k train_signals", positive_int),
         "seed": seed_value,
         "ratios": tuple_of(number(0, low_open=True), nonempty=True),
         "noise_levels": tuple_of(number(0), nonempty=True),
         "data": tuple_of(None, allowed=DATA),
         "fields": tuple_of(None, allowed=FIELDS),
-        **dict.fromkeys(("step_size", "threshold"), number(0, low_open=True)),
-        **dict.fromkeys(("angle", "aug_noise", "stop_tol"), number(0)),
+        **each("step_size threshold", number(0, low_open=True)),
+        **each("angle aug_noise stop_tol", number(0)),
     }
 
     def relations(self):
