@@ -4,7 +4,8 @@ The suite compiles with XLA's backend optimisations off and the older fusion emi
 (`compiler_settings.py`), and with `use_unrolled_threefry()` on: faster to compile, the same
 values up to float rounding. Users run none of this. The tests marked `default_compiler` run
 once more in a separate process with JAX's defaults (`test_core_paths_under_default_settings`):
-operators' `mv` and adjoint, one solver, one loss's gradient, one model's forward pass.
+operators' `mv` and adjoint and one loss's gradient (here), one solver (`test_solvers.py`),
+one model's forward pass (`test_models.py`).
 """
 
 import os
@@ -61,14 +62,6 @@ def test_operator_mv_and_adjoint(name, key):
     np.testing.assert_allclose(ax, op.mv(x), rtol=1e-5, atol=1e-5 * float(jnp.abs(ax).max()))
 
 
-def test_landweber_reaches_the_minimum_norm_solution(key, x64):
-    k_op, k_x = jr.split(key)
-    op = bj.GaussianSensing(30, 10, key=k_op)
-    y = op.mv(bj.sparse_signal(30, 4, key=k_x))
-    x, _ = bj.landweber(op, y, num_steps=800)
-    np.testing.assert_allclose(x, np.linalg.pinv(np.asarray(op.matrix)) @ np.asarray(y), atol=1e-9)
-
-
 def test_sure_loss_gradient_matches_finite_differences(key, x64):
     k_op, k_x, k_n, k_m, k_loss, k_dir = jr.split(key, 6)
     op = bj.GaussianSensing(12, 6, key=k_op)
@@ -87,26 +80,26 @@ def test_sure_loss_gradient_matches_finite_differences(key, x64):
     np.testing.assert_allclose(along, central, rtol=1e-5)
 
 
-def test_untrained_shrinkage_network_is_ista(key, x64):
-    k_op, k_x = jr.split(key)
-    op = bj.GaussianSensing(12, 6, key=k_op)
-    y = op.mv(bj.sparse_signal(12, 2, key=k_x))
-    tau = float(bj.default_step_size(op))
-    net = bj.UnrolledShrinkage(12, num_iters=7, step=tau, threshold=0.1)
-    expected, _ = bj.ista(op, y, lam=0.1, step_size=tau, num_steps=7)
-    np.testing.assert_allclose(eqx.filter_jit(net)(op, y), expected, rtol=1e-10, atol=1e-12)
+# The files holding tests marked `default_compiler`.
+MARKED_FILES = ("test_default_compiler.py", "test_solvers.py", "test_models.py")
+
+
+def test_the_separate_run_reads_every_file_with_marked_tests():
+    tests = Path(__file__).parent
+    marked = {p.name for p in tests.rglob("test_*.py") if "mark.default_compiler" in p.read_text()}
+    assert marked == set(MARKED_FILES)
 
 
 @pytest.mark.skipif(default_compiler(), reason="the separate run itself")
 def test_core_paths_under_default_settings():
-    """This file's tests again, in a process with JAX's default compiler settings."""
+    """The tests marked `default_compiler` again, in a process with JAX's default settings."""
     env = dict(os.environ)
     env["XLA_FLAGS"] = env.get("XLA_FLAGS", "").replace(COMPILE_FLAGS, "").strip()
     env[DEFAULT_COMPILER_ENV] = "1"
     root = Path(__file__).resolve().parents[1]
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider"]
-        + ["-m", "default_compiler", str(Path(__file__).relative_to(root))],
+        + ["-m", "default_compiler", *(f"tests/{name}" for name in MARKED_FILES)],
         cwd=root,
         env=env,
         capture_output=True,
