@@ -47,7 +47,7 @@ import numpy as np
 
 import bridge_jax as bj
 from bridge_jax import SweepError, run_sweep, store, summarize
-from bridge_jax.studies._config import each, number, positive_int, seed_value
+from bridge_jax.studies._config import number, positive_int, seed_value
 from bridge_jax.studies._runner import UserError, check_writable, write_timing
 
 FORMAT = "bridge_jax.sweep/1"
@@ -107,7 +107,7 @@ def bytes_per_trial(shape: dict) -> float:
 # The rules of the study configurations (one validation path), per grid parameter.
 RULES = {
     **dict.fromkeys(SHAPE, positive_int),
-    **each("sigma angle aug_noise", number(0)),
+    **dict.fromkeys(("sigma", "angle", "aug_noise"), number(0)),
     "mask_ratio": number(0, 1, high_open=True),
     "step_scale": number(0, 2, low_open=True, high_open=True),
 }
