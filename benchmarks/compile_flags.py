@@ -70,7 +70,7 @@ def _programs():
         return jax.vmap(lambda y: bj.landweber(op, y, step_size=0.5, num_steps=200)[0])(ys)
 
     images = jr.uniform(k_x, (16, 32, 32))
-    mask_op = bj.Inpainting(bj.random_mask((32, 32), 0.3, key=k_m))
+    mask_op = bj.Mask(bj.random_mask((32, 32), 0.3, key=k_m))
     noisy = jax.vmap(mask_op.mv)(images) + 0.05 * jr.normal(k_n, images.shape)
     image_batch = bj.Batch(mask_op, noisy, sigma=0.05, u=noisy)
     net = bj.UNet(scales=2, width=8, key=k_op)

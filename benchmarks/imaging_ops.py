@@ -36,11 +36,11 @@ def operators(size: int):
 
     return {
         "inpainting (pixels, 50%)": (
-            lambda k: bj.Inpainting(bj.random_mask(shape, 0.5, key=k)),
+            lambda k: bj.Mask(bj.random_mask(shape, 0.5, key=k)),
             "mask",
         ),
         "inpainting (4 boxes 24x24)": (
-            lambda k: bj.Inpainting(bj.box_mask(shape, (24, 24), key=k, num_boxes=4)),
+            lambda k: bj.Mask(bj.box_mask(shape, (24, 24), key=k, num_boxes=4)),
             "mask",
         ),
         "cs structured (m = n/4)": (

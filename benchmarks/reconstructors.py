@@ -67,7 +67,7 @@ def jax_step(learning_rate: float = 1e-3):
     optimiser = optax.adam(learning_rate)
 
     def loss(model, masks, ys, xs):
-        out = jax.vmap(lambda m, y: model(bj.Inpainting(m), y))(masks, ys)
+        out = jax.vmap(lambda m, y: model(bj.Mask(m), y))(masks, ys)
         return jnp.mean((out - xs) ** 2)
 
     @eqx.filter_jit

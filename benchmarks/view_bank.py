@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     print("| K | pick then product ms | all products ms | bank(x) ms | max abs diff |")
     print("|---|---|---|---|---|")
     for num in (4, 16, 32, 64, 256):
-        bank = bj.ViewBank(n, key=jr.key(2), num_rotations=num, noise=0.0)
+        bank = bj.ViewBank(n, key=jr.key(2), num_rotations=num, sigma=0.0)
         r = bank.rotations
 
         def gather(keys, xs, r=r, num=num):

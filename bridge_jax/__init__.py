@@ -7,7 +7,6 @@ here is the public API.
 from importlib.metadata import version as _version
 
 from ._augmentations import ViewBank as ViewBank
-from ._augmentations import add_noise as add_noise
 from ._augmentations import augment as augment
 from ._augmentations import augmentations as augmentations
 from ._augmentations import cyclic_shift as cyclic_shift
@@ -74,6 +73,7 @@ from ._methods import MAE as MAE
 from ._methods import METHODS as METHODS
 from ._methods import MOI as MOI
 from ._methods import R2R as R2R
+from ._methods import RECONSTRUCTORS as RECONSTRUCTORS
 from ._methods import SSDU as SSDU
 from ._methods import SSRL_METHODS as SSRL_METHODS
 from ._methods import SURE as SURE
@@ -99,7 +99,6 @@ from ._operators import AbstractOperator as AbstractOperator
 from ._operators import Blur as Blur
 from ._operators import Downsample as Downsample
 from ._operators import GaussianSensing as GaussianSensing
-from ._operators import Inpainting as Inpainting
 from ._operators import Mask as Mask
 from ._operators import MatrixOperator as MatrixOperator
 from ._operators import Radon as Radon
@@ -164,7 +163,7 @@ from ._solvers.landweber import default_step_size as default_step_size
 from ._solvers.landweber import landweber as landweber
 from ._solvers.landweber import landweber_gram as landweber_gram
 from ._solvers.landweber import measurement_loss as measurement_loss
-from ._solvers.landweber_closed_form import SVD as SVD
+from ._solvers.landweber_closed_form import OperatorSVD as OperatorSVD
 from ._solvers.landweber_closed_form import landweber_spectral as landweber_spectral
 from ._solvers.landweber_closed_form import operator_svd as operator_svd
 from ._solvers.lmmse import LMMSE as LMMSE
@@ -232,7 +231,6 @@ __all__ = [
     "AbstractSource",
     "AbstractStatelessMethod",
     "AxisDraws",
-    "add_noise",
     "adjoint",
     "amplitude_flow",
     "amplitude_gradient",
@@ -300,7 +298,6 @@ __all__ = [
     "image_shift",
     "ImagePatches",
     "IMAGING_METHODS",
-    "Inpainting",
     "invariant_subspace",
     "is_complex",
     "is_real_linear",
@@ -334,6 +331,7 @@ __all__ = [
     "MeasurementConsistency",
     "memory_needed",
     "METHODS",
+    "RECONSTRUCTORS",
     "MLPReconstructor",
     "MOI",
     "moi_bounds",
@@ -418,7 +416,7 @@ __all__ = [
     "supports",
     "SURE",
     "sure_loss",
-    "SVD",
+    "OperatorSVD",
     "SweepError",
     "Taxonomy",
     "TooLargeError",

@@ -19,6 +19,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from . import _validate as check
 from ._operators import random_mask
+from ._problems import gaussian_noise
 
 
 def random_skew(n: int, *, key: PRNGKeyArray, dtype=None) -> Float[Array, "n n"]:
@@ -131,14 +132,6 @@ def _expm_skew_mv_bwd(residuals, g):
 _expm_skew_mv.defvjp(_expm_skew_mv_fwd, _expm_skew_mv_bwd)
 
 
-def add_noise(x: Float[Array, "..."], sigma, *, key: PRNGKeyArray) -> Float[Array, "..."]:
-    r"""$x + \sigma \varepsilon$, $\varepsilon \sim \mathcal{N}(0, I)$."""
-    check.prng_key("key", key)
-    check.nonnegative("sigma", sigma)
-    x = jnp.asarray(x)
-    return x + jnp.asarray(sigma, x.dtype) * jr.normal(key, x.shape, x.dtype)
-
-
 def random_masking(x: Float[Array, " n"], ratio, *, key: PRNGKeyArray) -> Float[Array, " n"]:
     r"""Zero a uniformly random subset of $\mathrm{round}(\rho n)$ entries of `x` (MAE-style)."""
     x = check.shape("x", x, (None,))
@@ -150,7 +143,7 @@ def augment(
     *,
     key: PRNGKeyArray,
     angle=0.1,
-    noise=0.1,
+    sigma=0.1,
     mask_ratio=0.0,
 ) -> Float[Array, " n"]:
     r"""One SSRL view $T(x) = m \odot (Q x + \sigma\varepsilon)$.
@@ -159,7 +152,7 @@ def augment(
     - `key`: PRNG key; each call with a fresh key gives an independent view.
     - `x`: one signal, shape `(n,)`.
     - `angle`: RMS rotation angle of $Q$ (`random_rotation`), radians.
-    - `noise`: standard deviation $\sigma$ of the additive Gaussian noise.
+    - `sigma`: standard deviation $\sigma$ of the additive Gaussian noise (`gaussian_noise`).
     - `mask_ratio`: fraction of entries zeroed by the mask $m$ (0 disables masking).
 
     The defaults (0.1 rad, 0.1) are this project's reading of the paper's "small random
@@ -169,7 +162,7 @@ def augment(
     x = check.shape("x", x, (None,))
     k_rot, k_noise, k_mask = jr.split(key, 3)
     view = rotate(x, angle, key=k_rot)
-    view = add_noise(view, noise, key=k_noise)
+    view = gaussian_noise(view, sigma, key=k_noise)
     if check.is_concrete(mask_ratio) and float(np.max(np.asarray(mask_ratio))) == 0.0:
         return view
     return random_masking(view, mask_ratio, key=k_mask)
@@ -237,7 +230,7 @@ class ViewBank(eqx.Module):
     """
 
     rotations: Float[Array, "K n n"]
-    noise: float | Float[Array, ""]
+    sigma: float | Float[Array, ""]
 
     def __init__(
         self,
@@ -246,15 +239,15 @@ class ViewBank(eqx.Module):
         key: PRNGKeyArray | None = None,
         num_rotations: int = 16,
         angle=0.1,
-        noise=0.1,
+        sigma=0.1,
         transforms: Float[Array, "K n n"] | None = None,
     ):
         """`K = num_rotations` rotations of R^n of RMS angle `angle`, drawn from `key`; or,
-        with `transforms`, the given (K, n, n) matrices (see `from_transforms`). `noise` is
+        with `transforms`, the given (K, n, n) matrices (see `from_transforms`). `sigma` is
         the standard deviation of the views' Gaussian noise (a float, or an array, e.g. a
         learnable one)."""
-        check.nonnegative("noise", noise)
-        self.noise = float(noise) if isinstance(noise, (int, float)) else noise
+        check.nonnegative("sigma", sigma)
+        self.sigma = float(sigma) if isinstance(sigma, (int, float)) else sigma
         if transforms is not None:
             transforms = jnp.asarray(transforms)
             if transforms.ndim != 3 or transforms.shape[1] != transforms.shape[2]:
@@ -268,9 +261,9 @@ class ViewBank(eqx.Module):
         self.rotations = jax.vmap(lambda k: random_rotation(n, angle, key=k))(keys)
 
     @classmethod
-    def from_transforms(cls, transforms: Float[Array, "K n n"], *, noise=0.1) -> ViewBank:
+    def from_transforms(cls, transforms: Float[Array, "K n n"], *, sigma=0.1) -> ViewBank:
         r"""A bank of the given $K$ matrices $T_k$ (views $T_k x + \sigma\varepsilon$)."""
-        return cls(transforms=transforms, noise=noise)
+        return cls(transforms=transforms, sigma=sigma)
 
     def __call__(self, x: Float[Array, " n"], *, key: PRNGKeyArray) -> Float[Array, " n"]:
         """One view of one signal (transforms and noise level held constant)."""
@@ -288,8 +281,8 @@ class ViewBank(eqx.Module):
             view = (rotations @ x)[pick]
         else:
             view = rotations[pick] @ x
-        noise = self.noise if isinstance(self.noise, float) else jax.lax.stop_gradient(self.noise)
-        return add_noise(view, noise, key=k_noise)
+        sigma = self.sigma if isinstance(self.sigma, float) else jax.lax.stop_gradient(self.sigma)
+        return gaussian_noise(view, sigma, key=k_noise)
 
     def views(self, x: Float[Array, "... n"], *, key: PRNGKeyArray) -> Float[Array, "... K n"]:
         r"""All $K$ views $T_k x + \sigma\varepsilon_k$ of `x` (one signal or a stack)."""
@@ -304,4 +297,4 @@ class ViewBank(eqx.Module):
         views = jnp.einsum("kab,...b->...ka", self.rotations.astype(x.dtype), x)
         # Real noise, also for complex signals (as the phase-retrieval study has always drawn).
         real = jnp.finfo(views.dtype).dtype
-        return views + self.noise * jr.normal(key, views.shape, real)
+        return views + self.sigma * jr.normal(key, views.shape, real)

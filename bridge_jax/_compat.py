@@ -54,9 +54,19 @@ def use_unrolled_threefry() -> bool:
     `python -m benchmarks.random_draws`). Drawing a fresh 64 x 64 rotation generator per
     view, as the per-view readings and the SSRL methods do, is bound by exactly this.
 
-    Opt-in, for the whole process and every later compilation, because it reaches into JAX's
-    internals (`jax._src.prng`): the `bridge-jax` command, the tests and the benchmarks turn
-    it on. Returns False, changing nothing, where this JAX version lacks those internals.
+    What it changes, exactly: one call to `jax._src.interpreters.mlir.register_lowering`
+    that replaces the CPU lowering of the primitive `jax._src.prng.threefry2x32_p` by JAX's
+    own `_threefry2x32_lowering` with `use_rolled_loops=False`. Nothing else: not the random
+    bits (every `jax.random` function returns the same values), not other platforms (GPU and
+    TPU already use this lowering), not programs compiled before the call (only later
+    compilations: a function that `jit` already compiled keeps its program), not any XLA
+    flag or `jax.config` option. The change lasts for the process; there is no call to undo
+    it.
+
+    Off by default: importing `bridge_jax` does not call it, because it reaches into JAX's
+    internals. The `bridge-jax` command, the benchmarks and the test suite turn it on (the
+    suite also runs its `default_compiler` tests without it). Returns False, changing
+    nothing, where this JAX version lacks those internals.
     """
     try:
         from jax._src import prng

@@ -30,20 +30,21 @@ MAX_SQUARINGS = 8
 
 
 class LearnableAugmentation(eqx.Module):
-    """Rotation-plus-noise augmentation whose angle, noise and generator basis are leaves."""
+    """Rotation-plus-noise augmentation whose angle, noise level `sigma` and generator basis
+    are leaves."""
 
     log_angle: Float[Array, ""]
-    log_noise: Float[Array, ""]
+    log_sigma: Float[Array, ""]
     basis: Float[Array, "n r"]
 
-    def __init__(self, n: int, *, angle=0.1, noise=0.1, rank: int | None = None, key=None):
+    def __init__(self, n: int, *, angle=0.1, sigma=0.1, rank: int | None = None, key=None):
         """`rank=None`: full generator ($B = I_n$); otherwise a random orthonormal $n \\times r$
         start drawn from `key`."""
         n = check.positive_int("n", n)
         check.nonnegative("angle", angle, strict=True)
-        check.nonnegative("noise", noise, strict=True)
+        check.nonnegative("sigma", sigma, strict=True)
         self.log_angle = jnp.log(jnp.asarray(angle, float))
-        self.log_noise = jnp.log(jnp.asarray(noise, float))
+        self.log_sigma = jnp.log(jnp.asarray(sigma, float))
         if rank is None:
             self.basis = jnp.eye(n)
         else:
@@ -56,8 +57,8 @@ class LearnableAugmentation(eqx.Module):
         return jnp.exp(self.log_angle)
 
     @property
-    def noise(self):
-        return jnp.exp(self.log_noise)
+    def sigma(self):
+        return jnp.exp(self.log_sigma)
 
     def rotation(self, *, key: PRNGKeyArray) -> Float[Array, "n n"]:
         """One random rotation $\\exp(\\alpha B G B^\\top)$ (NaN where
@@ -71,7 +72,7 @@ class LearnableAugmentation(eqx.Module):
         (differentiable in the angle, the noise and the basis through `ViewBank.views`)."""
         k = check.positive_int("k", k)
         rotations = jax.vmap(lambda kk: self.rotation(key=kk))(jr.split(key, k))
-        return ViewBank(transforms=rotations, noise=self.noise)
+        return ViewBank(transforms=rotations, sigma=self.sigma)
 
     def views(self, signals: Float[Array, "N n"], k: int, *, key: PRNGKeyArray):
         """`k` views of every signal, shape (N, k, n): k rotations shared by all signals (the

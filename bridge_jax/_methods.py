@@ -590,6 +590,10 @@ class Supervised(_AbstractReconstructorMethod):
 # --------------------------------------------------------------------------- construction
 
 
+# The networks `make_method` builds by name, each named after its class.
+RECONSTRUCTORS = ("unrolled_shrinkage", "unrolled_net")
+
+
 def make_method(
     name: str,
     n: int,
@@ -603,7 +607,7 @@ def make_method(
     angle=0.1,
     aug_noise=0.1,
     num_rotations: int = 16,
-    reconstructor: str | AbstractReconstructor = "shrinkage",
+    reconstructor: str | AbstractReconstructor = "unrolled_shrinkage",
     views: ViewBank | None = None,
     ei_transform: Callable | None = None,
     noise: AbstractNoise | None = None,
@@ -620,11 +624,11 @@ def make_method(
     augmentations); `ei_transform(x, *, key)`: EI's transform group (default: cyclic shifts);
     `noise`: the noise model EI measures its transformed reconstructions with (default:
     Gaussian of the batch's `sigma`; e.g. `PoissonNoise(gain)` for photon counts).
-    `reconstructor`: the imaging methods' network, `"shrinkage"`
-    (`UnrolledShrinkage`, learned ISTA), `"mlp"` (`UnrolledNet`, Landweber + MLP denoiser), or
-    any `AbstractReconstructor` instance (e.g. a `UNet`, `DnCNN` or
-    `UnrolledProximalGradient` on images, or the user's own network), trained as given; `n`,
-    `step`, `width` and `num_iters` then do not shape it.
+    `reconstructor`: the imaging methods' network, by name (one of `RECONSTRUCTORS`):
+    `"unrolled_shrinkage"` (`UnrolledShrinkage`, learned ISTA) or `"unrolled_net"`
+    (`UnrolledNet`, Landweber steps with a learned MLP denoiser); or any `AbstractReconstructor`
+    instance (e.g. a `UNet`, `DnCNN` or `UnrolledProximalGradient` on images, or the user's own
+    network), trained as given; `n`, `step`, `width` and `num_iters` then do not shape it.
     Equal keys give equal encoders, so methods start from the same weights where they share them.
     """
     check.one_of("name", name, METHODS)
@@ -633,7 +637,7 @@ def make_method(
     if name not in SSRL_METHODS:
         if not isinstance(reconstructor, str):
             model = check.reconstructor("reconstructor", reconstructor)
-        elif check.one_of("reconstructor", reconstructor, ("shrinkage", "mlp")) == "shrinkage":
+        elif check.one_of("reconstructor", reconstructor, RECONSTRUCTORS) == "unrolled_shrinkage":
             model = UnrolledShrinkage(n, num_iters=num_iters, step=step)
         else:
             model = UnrolledNet(n, num_iters=num_iters, step=step, width=width, key=k[0])
@@ -669,7 +673,7 @@ def make_method(
     enc = Encoder(2 * n if name == "mae" else n, dim, width=width, key=k[0])
     proj = Encoder(dim, dim, width=width, key=k[1])
     if views is None:
-        views = ViewBank(n, key=k[3], num_rotations=num_rotations, angle=angle, noise=aug_noise)
+        views = ViewBank(n, key=k[3], num_rotations=num_rotations, angle=angle, sigma=aug_noise)
     elif not isinstance(views, ViewBank) or views.rotations.shape[1:] != (n, n):
         raise ValueError(f"views must be a ViewBank of (K, {n}, {n}) transforms.")
     if name == "simclr":

@@ -18,7 +18,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from . import _validate as check
 from ._operators import adjoint
-from ._reconstructors import AbstractReconstructor, scan_unroll
+from ._reconstructors import AbstractReconstructor, measurement, scan_unroll
 
 
 def _mlp(in_size: int, out_size: int, width: int, depth: int, key, *, zero_last=False):
@@ -60,8 +60,7 @@ class MLPReconstructor(AbstractReconstructor):
         *,
         key: PRNGKeyArray | None = None,
     ) -> Float[Array, " n"]:
-        if op.in_size() != self.mlp.in_size:
-            raise ValueError(f"op.in_size() must be {self.mlp.in_size}, got {op.in_size()}.")
+        y = measurement("MLPReconstructor", op, y, self.mlp.in_size)
         u = adjoint(op).mv(y)
         return self.mlp(u.reshape(-1)).reshape(u.shape)
 
@@ -109,8 +108,7 @@ class UnrolledNet(AbstractReconstructor):
         *,
         key: PRNGKeyArray | None = None,
     ) -> Float[Array, " n"]:
-        if op.in_size() != self.denoiser.in_size:
-            raise ValueError(f"op.in_size() must be {self.denoiser.in_size}, got {op.in_size()}.")
+        y = measurement("UnrolledNet", op, y, self.denoiser.in_size)
 
         def body(x, log_tau):
             z = x + jnp.exp(log_tau) * adjoint(op).mv(y - op.mv(x))
@@ -168,8 +166,7 @@ class UnrolledShrinkage(AbstractReconstructor):
         *,
         key: PRNGKeyArray | None = None,
     ) -> Float[Array, " n"]:
-        if op.in_size() != self.n:
-            raise ValueError(f"op.in_size() must be {self.n}, got {op.in_size()}.")
+        y = measurement("UnrolledShrinkage", op, y, self.n)
 
         def body(x, params):
             tau, log_lam = params

@@ -30,7 +30,6 @@ import lineax as lx
 from jaxtyping import Array, Float, Inexact, PRNGKeyArray
 
 from . import _validate as check
-from ._augmentations import add_noise
 from ._operators import check_input, check_operator
 from ._signals import AMPLITUDES, sparse_signal
 
@@ -119,13 +118,7 @@ class GaussianNoise(AbstractNoise):
         self.sigma = jnp.asarray(sigma, jnp.result_type(float))
 
     def __call__(self, y, *, key):
-        y = jnp.asarray(y)
-        if jnp.iscomplexobj(y):
-            real = jnp.finfo(y.dtype).dtype
-            k1, k2 = jr.split(key)
-            e = (jr.normal(k1, y.shape, real) + 1j * jr.normal(k2, y.shape, real)) / jnp.sqrt(2.0)
-            return y + self.sigma.astype(real) * e.astype(y.dtype)
-        return add_noise(y, self.sigma, key=key)
+        return gaussian_noise(y, self.sigma, key=key)
 
 
 class PoissonNoise(AbstractNoise):
@@ -252,8 +245,21 @@ class Problem(eqx.Module):
 
 
 def gaussian_noise(y: Inexact[Array, "..."], sigma, *, key: PRNGKeyArray) -> Inexact[Array, "..."]:
-    r"""$y + \sigma\varepsilon$: `GaussianNoise(sigma)(y, key=key)`."""
-    return GaussianNoise(sigma)(y, key=key)
+    r"""$y + \sigma\varepsilon$, $\varepsilon \sim \mathcal{N}(0, I)$; for complex $y$ circular
+    noise $\sigma(\varepsilon_1 + i\varepsilon_2)/\sqrt2$ (the same $\sigma^2$ per entry).
+
+    The one Gaussian noise of bridge_jax: `GaussianNoise(sigma)` (the noise model of `measure`
+    and `Problem`) and the augmentations' views (`augment`, `ViewBank`) draw theirs here.
+    """
+    check.prng_key("key", key)
+    check.nonnegative("sigma", sigma)
+    y = jnp.asarray(y)
+    if jnp.iscomplexobj(y):
+        real = jnp.finfo(y.dtype).dtype
+        k1, k2 = jr.split(key)
+        e = (jr.normal(k1, y.shape, real) + 1j * jr.normal(k2, y.shape, real)) / jnp.sqrt(2.0)
+        return y + jnp.asarray(sigma).astype(real) * e.astype(y.dtype)
+    return y + jnp.asarray(sigma, y.dtype) * jr.normal(key, y.shape, y.dtype)
 
 
 def poisson_noise(y: Float[Array, "..."], gain, *, key: PRNGKeyArray) -> Float[Array, "..."]:

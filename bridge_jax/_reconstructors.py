@@ -71,6 +71,21 @@ class AbstractReconstructor(eqx.Module):
         """The reconstruction of `y` measured through `op`."""
 
 
+# The reconstructors' input checks, in one place: `measurement` for the vector networks (built
+# for signals of a fixed size), `_check_image_operator` and `_back_projection` for the image ones.
+
+
+def measurement(name: str, op, y, n: int) -> Inexact[Array, "..."]:
+    """`y` as one measurement of `op`, after checking that `op` takes signals of `n` entries
+    (the size the vector network `name` was built for)."""
+    size = check_operator(op).in_size()
+    if size != n:
+        raise ValueError(
+            f"{name} was built for signals of {n} entries: op.in_size() must be {n}, got {size}."
+        )
+    return check_input(op, y, "y", output=True)
+
+
 def _check_image_operator(name: str, op) -> tuple[int, int]:
     """The `(H, W)` of an operator on real images, or an error naming `name`."""
     struct = check_operator(op).in_structure()
@@ -149,7 +164,7 @@ class DnCNN(AbstractDenoiser):
     Example:
         ```python
         model = bj.DnCNN(depth=3, width=8, key=jr.key(0))
-        op = bj.Inpainting(bj.random_mask((16, 16), 0.3, key=jr.key(1)))
+        op = bj.Mask(bj.random_mask((16, 16), 0.3, key=jr.key(1)))
         x_hat = model(op, op.mv(jnp.ones((16, 16))))  # on A^T y; untrained: A^T y itself
         ```
     """
@@ -213,7 +228,7 @@ class UNet(AbstractDenoiser):
     Example:
         ```python
         model = bj.UNet(scales=2, width=8, key=jr.key(0))
-        op = bj.Inpainting(bj.random_mask((28, 28), 0.3, key=jr.key(1)))
+        op = bj.Mask(bj.random_mask((28, 28), 0.3, key=jr.key(1)))
         x_hat = model(op, op.mv(jnp.ones((28, 28))))  # model(op, y, *, key=None) -> (28, 28)
         ```
     """

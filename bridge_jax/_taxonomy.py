@@ -136,7 +136,7 @@ def draw_axes(
     if augment_fn is None:
 
         def augment_fn(xi, *, key):
-            return augment(xi, key=key, angle=angle, noise=aug_noise)
+            return augment(xi, key=key, angle=angle, sigma=aug_noise)
 
     x_aug = jax.vmap(lambda kk, xi: augment_fn(xi, key=kk))(keys(k[2]), x)
     visible = jax.vmap(lambda kk: random_mask(ax.shape[1], mask_ratio, key=kk))(keys(k[4]))

@@ -9,7 +9,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from . import _validate as check
 from ._reconstructors import AbstractReconstructor, scan_unroll
 from ._solvers.landweber import _landweber, prepare
-from ._solvers.landweber_closed_form import SVD, spectral_iterate
+from ._solvers.landweber_closed_form import OperatorSVD, spectral_iterate
 
 
 class UnrolledLandweber(AbstractReconstructor):
@@ -61,7 +61,7 @@ class UnrolledLandweber(AbstractReconstructor):
         y: Float[Array, " m"],
         *,
         key: PRNGKeyArray | None = None,
-        svd: SVD | None = None,
+        svd: OperatorSVD | None = None,
     ) -> Float[Array, " n"]:
         """$x_T$ for one measurement `y`. With `svd=operator_svd(op)` (a real operator) the
         same iterate by the closed form of `landweber_spectral`: $O(Tn)$ per signal after one

@@ -3,15 +3,14 @@ import os
 import shutil
 import tempfile
 
-# The tests run small programs many times over: XLA's compile time, not run time, is what they
-# spend. Without the backend's optimisation passes XLA:CPU compiles in about 40% less CPU time
-# (tests/test_reconstructors.py 74 -> 45 CPU s, test_phase_experiment.py with
-# test_imaging_losses.py 58 -> 35 CPU s) and computes the same values up to float rounding.
-# XLA:CPU's older (LLVM IR) fusion emitters compile a program in about half the time of its
-# MLIR fusion emitters (benchmarks/compile_flags.py; test_operators.py 63 -> 46 s).
-# Subprocesses started by the tests inherit both. A user's XLA_FLAGS are kept.
-COMPILE_FLAGS = "--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false"
-os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {COMPILE_FLAGS}".strip()
+from compiler_settings import COMPILE_FLAGS, default_compiler
+
+# The suite's compile flags (why: compiler_settings.py). Subprocesses started by the tests
+# inherit them. A user's XLA_FLAGS are kept. Not in the separate run of the tests marked
+# `default_compiler` (tests/test_default_compiler.py).
+DEFAULT_COMPILER = default_compiler()
+if not DEFAULT_COMPILER:
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {COMPILE_FLAGS}".strip()
 
 import jax  # noqa: E402  (after XLA_FLAGS: the CPU backend reads them when it starts)
 import jax.monitoring  # noqa: E402
@@ -38,7 +37,8 @@ import bridge_jax  # noqa: E402
 
 # JAX's unrolled Threefry on the CPU, as the `bridge-jax` command uses (the same bits, 3-4x
 # faster draws; tests/test_random.py).
-bridge_jax.use_unrolled_threefry()
+if not DEFAULT_COMPILER:
+    bridge_jax.use_unrolled_threefry()
 
 jax.monitoring.register_event_duration_secs_listener(_count)
 jax.monitoring.register_event_listener(_count_cache_hit)
@@ -58,9 +58,10 @@ if not _CACHE:
     os.environ["BRIDGE_JAX_TEST_CACHE"] = _CACHE
     atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # XLA:CPU logs a harmless line per load
-jax.config.update("jax_compilation_cache_dir", _CACHE)
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+if not DEFAULT_COMPILER:
+    jax.config.update("jax_compilation_cache_dir", _CACHE)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 @pytest.fixture

@@ -65,9 +65,9 @@ def test_rotate_rejects_bad_angles(angle, message, key):
         bj.rotate(jnp.ones(5), angle, key=key)
 
 
-def test_add_noise_statistics(key):
+def test_gaussian_noise_statistics(key):
     x = jnp.zeros(20000)
-    z = bj.add_noise(x, 0.3, key=key)
+    z = bj.gaussian_noise(x, 0.3, key=key)
     assert abs(float(z.std()) - 0.3) < 5 * 0.3 / np.sqrt(2 * 20000)
 
 
@@ -80,17 +80,17 @@ def test_random_masking_zeroes_round_ratio_n(key):
 
 def test_augment_defaults_and_views(key):
     x = bj.sparse_signal(32, 4, key=key)
-    views = bj.augmentations(x, 7, key=jr.fold_in(key, 1), angle=0.1, noise=0.05)
+    views = bj.augmentations(x, 7, key=jr.fold_in(key, 1), angle=0.1, sigma=0.05)
     assert views.shape == (7, 32)
     # distinct keys give distinct views; zero strengths give the signal back.
     assert not np.allclose(views[0], views[1])
-    same = bj.augmentations(x, 3, key=key, angle=0.0, noise=0.0)
+    same = bj.augmentations(x, 3, key=key, angle=0.0, sigma=0.0)
     np.testing.assert_allclose(same, jnp.broadcast_to(x, (3, 32)), atol=1e-6)
 
 
 def test_augment_with_masking_hides_entries(key):
     x = jnp.ones(20)
-    v = bj.augment(x, key=key, angle=0.0, noise=0.0, mask_ratio=0.5)
+    v = bj.augment(x, key=key, angle=0.0, sigma=0.0, mask_ratio=0.5)
     assert int((v == 0).sum()) == 10
 
 
@@ -100,7 +100,7 @@ def test_view_perturbation_scales_with_angle(key):
     keys = jr.split(jr.fold_in(key, 3), 200)
 
     def dist(a):
-        views = jax.vmap(lambda k: bj.augment(x, key=k, angle=a, noise=0.0))(keys)
+        views = jax.vmap(lambda k: bj.augment(x, key=k, angle=a, sigma=0.0))(keys)
         return jnp.mean(jnp.linalg.norm(views - x, axis=1))
 
     r = float(dist(0.02) / dist(0.01))
@@ -110,13 +110,13 @@ def test_view_perturbation_scales_with_angle(key):
 def test_view_bank_views_one_signal_or_a_stack(key):
     """`ViewBank.views`: all K views T_k x + sigma eps of one signal or of a stack; the noise of
     the whole output comes from one key; without noise the views are exactly T_k x."""
-    bank = bj.ViewBank(8, key=key, num_rotations=5, angle=0.2, noise=0.0)
+    bank = bj.ViewBank(8, key=key, num_rotations=5, angle=0.2, sigma=0.0)
     xs = jr.normal(jr.fold_in(key, 1), (3, 8))
     stack = bank.views(xs, key=jr.fold_in(key, 2))
     assert stack.shape == (3, 5, 8)
     np.testing.assert_allclose(stack[1], bank.rotations @ xs[1], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(bank.views(xs[1], key=key), stack[1], rtol=1e-5, atol=1e-6)
-    noisy = bj.ViewBank.from_transforms(bank.rotations, noise=0.3)
+    noisy = bj.ViewBank.from_transforms(bank.rotations, sigma=0.3)
     v = noisy.views(xs, key=jr.fold_in(key, 3))
     residual = v - stack
     assert 0.2 < float(jnp.std(residual)) < 0.4
@@ -132,7 +132,7 @@ def test_view_bank_one_view_is_the_picked_transform(num, key):
     from bridge_jax import _augmentations
 
     assert (num <= _augmentations._ALL_PRODUCTS_MAX_K) == (num == 4)  # both branches
-    bank = bj.ViewBank(8, key=key, num_rotations=num, angle=0.2, noise=0.3)
+    bank = bj.ViewBank(8, key=key, num_rotations=num, angle=0.2, sigma=0.3)
     xs = jr.normal(jr.fold_in(key, 1), (6, 8))
     keys = jr.split(jr.fold_in(key, 2), 6)
     views = jax.jit(jax.vmap(lambda k, x: bank(x, key=k)))(keys, xs)
@@ -154,13 +154,13 @@ def test_view_bank_gradients(key):
     t = bj.ViewBank(8, key=key, num_rotations=4).rotations
 
     def energy(t, sigma):
-        return jnp.sum(bj.ViewBank.from_transforms(t, noise=sigma).views(x, key=key) ** 2)
+        return jnp.sum(bj.ViewBank.from_transforms(t, sigma=sigma).views(x, key=key) ** 2)
 
     g_t, g_sigma = jax.grad(energy, argnums=(0, 1))(t, jnp.asarray(0.1))
     assert float(jnp.abs(g_t).sum()) > 0 and float(jnp.abs(g_sigma)) > 0
 
     def one_view(t, sigma):
-        return jnp.sum(bj.ViewBank.from_transforms(t, noise=sigma)(x, key=key) ** 2)
+        return jnp.sum(bj.ViewBank.from_transforms(t, sigma=sigma)(x, key=key) ** 2)
 
     g_t, g_sigma = jax.grad(one_view, argnums=(0, 1))(t, jnp.asarray(0.1))
     assert float(jnp.abs(g_t).sum()) == 0 and float(g_sigma) == 0

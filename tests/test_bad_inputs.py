@@ -38,7 +38,17 @@ CASES = {
     "landweber_spectral with something that is not an SVD": (
         lambda: bj.landweber_spectral(OP, jnp.zeros(8), svd=jnp.eye(3), num_steps=3),
         TypeError,
-        ["svd must be an SVD"],
+        ["svd must be an OperatorSVD"],
+    ),
+    "a vector network called with an operator of another size": (
+        lambda: bj.UnrolledShrinkage(12)(OP, jnp.zeros(8)),
+        ValueError,
+        ["UnrolledShrinkage was built for signals of 12 entries", "op.in_size() must be 12"],
+    ),
+    "a vector network called with a measurement of the wrong shape": (
+        lambda: bj.UnrolledNet(16, key=KEY)(OP, jnp.zeros(7)),
+        ValueError,
+        ["y must have the operator's output shape (8,)", "(7,)"],
     ),
     "ViewBank called on a signal of the wrong length": (
         lambda: bj.ViewBank(8, key=KEY)(jnp.ones(5), key=KEY),

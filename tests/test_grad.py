@@ -42,7 +42,7 @@ def test_grad_of_augmentation_statistic_wrt_angle(key, x64):
     keys = jr.split(jr.fold_in(key, 1), 20)
 
     def spread(angle):
-        views = jax.vmap(lambda k, x: bj.augmentations(x, 4, key=k, angle=angle, noise=0.05))(
+        views = jax.vmap(lambda k, x: bj.augmentations(x, 4, key=k, angle=angle, sigma=0.05))(
             keys, xs
         )
         return jnp.trace(bj.augmentation_covariance(views))

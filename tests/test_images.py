@@ -244,7 +244,7 @@ def test_ei_runs_with_each_group_on_an_image_inpainting_problem(square, name):
     $\\frac1n\\|(1 - m) \\odot T (m \\odot y)\\|^2$."""
     transform = SAMPLERS[name]
     mask = bj.random_mask(IMAGE, 0.5, key=jr.key(8))
-    op = bj.Inpainting(mask)
+    op = bj.Mask(mask)
     y = op.mv(square)
     model = lambda o, v: o.T.mv(v)  # noqa: E731
     key = jr.key(9)

@@ -200,7 +200,7 @@ def test_split_inference_keeps_a_consistent_reconstruction(key, x64):
     # Inpainting: the observed pixels come from the held-out predictions, the hidden ones
     # from the mean of the split reconstructions (a model returning A^T y + c everywhere).
     mask = jr.bernoulli(k_x, 0.5, (5, 5))
-    inpaint = bj.Inpainting(mask)
+    inpaint = bj.Mask(mask)
     y = inpaint.mv(jr.normal(k_g, (5, 5)))
     held = bj.row_groups((5, 5), 2, key=k_op)
     out = jax.jit(bj.split_inference, static_argnums=0)(

@@ -184,7 +184,7 @@ def test_box_mask_and_inpainting(key):
     assert int(hidden.min()) >= 12 and int(hidden.max()) <= 36
     # Every position of the box is reachable: every pixel is hidden by some mask.
     assert bool(jnp.all(jnp.any(~masks, axis=0)))
-    op = bj.Inpainting(mask)
+    op = bj.Mask(mask)
     assert isinstance(op, bj.Mask)
     np.testing.assert_array_equal(op.mv(jnp.ones((10, 12))), mask.astype(jnp.float32))
 

@@ -11,17 +11,17 @@ from bridge_jax.studies.learn_augment import null_energy
 
 
 def test_full_rank_augmentation_is_random_rotation(key):
-    aug = bj.LearnableAugmentation(10, angle=0.2, noise=0.1)
+    aug = bj.LearnableAugmentation(10, angle=0.2, sigma=0.1)
     np.testing.assert_allclose(
         aug.rotation(key=key), bj.random_rotation(10, 0.2, key=key), atol=1e-6
     )
-    np.testing.assert_allclose([aug.angle, aug.noise], [0.2, 0.1], rtol=1e-6)
+    np.testing.assert_allclose([aug.angle, aug.sigma], [0.2, 0.1], rtol=1e-6)
 
 
 def test_rotation_with_fewer_squarings_is_the_matrix_exponential(key):
     # The capped squarings change nothing up to large angles (here ||alpha S||_1 ~ 300, six
     # squarings), under vmap as in the studies; far beyond the cap the answer is NaN, not wrong.
-    aug = bj.LearnableAugmentation(16, angle=40.0, noise=0.1, rank=6, key=key)
+    aug = bj.LearnableAugmentation(16, angle=40.0, sigma=0.1, rank=6, key=key)
     keys = jr.split(jr.fold_in(key, 1), 4)
 
     def full(k):
@@ -35,7 +35,7 @@ def test_rotation_with_fewer_squarings_is_the_matrix_exponential(key):
 
 
 def test_low_rank_generator_moves_only_inside_its_span(key, x64):
-    aug = bj.LearnableAugmentation(12, angle=0.5, noise=0.1, rank=4, key=key)
+    aug = bj.LearnableAugmentation(12, angle=0.5, sigma=0.1, rank=4, key=key)
     q = aug.rotation(key=jr.fold_in(key, 1))
     np.testing.assert_allclose(q.T @ q, np.eye(12), atol=1e-10)
     outside = np.eye(12) - aug.basis @ aug.basis.T
@@ -44,7 +44,7 @@ def test_low_rank_generator_moves_only_inside_its_span(key, x64):
 
 def test_gradient_of_augmentation_statistic_wrt_parameters(key, x64):
     k1, k2, k3 = jr.split(key, 3)
-    aug = bj.LearnableAugmentation(8, angle=0.3, noise=0.2, rank=4, key=k1)
+    aug = bj.LearnableAugmentation(8, angle=0.3, sigma=0.2, rank=4, key=k1)
     x = bj.sparse_signals(30, 8, 3, key=k2)
     null = bj.null_space(bj.GaussianSensing(8, 4, key=k3))
 
@@ -53,7 +53,7 @@ def test_gradient_of_augmentation_statistic_wrt_parameters(key, x64):
 
     grads = eqx.filter_grad(stat)(aug)
     h = 1e-6
-    for field in ("log_angle", "log_noise"):
+    for field in ("log_angle", "log_sigma"):
         up = eqx.tree_at(lambda a, f=field: getattr(a, f), aug, getattr(aug, field) + h)
         down = eqx.tree_at(lambda a, f=field: getattr(a, f), aug, getattr(aug, field) - h)
         np.testing.assert_allclose(
@@ -66,7 +66,7 @@ def test_gradient_of_augmentation_statistic_wrt_parameters(key, x64):
 
 
 def test_augmentation_serialises_and_vmaps(key, tmp_path):
-    aug = bj.LearnableAugmentation(6, angle=0.4, noise=0.05, rank=3, key=key)
+    aug = bj.LearnableAugmentation(6, angle=0.4, sigma=0.05, rank=3, key=key)
     eqx.tree_serialise_leaves(tmp_path / "aug.eqx", aug)
     like = bj.LearnableAugmentation(6, rank=3, key=jr.key(0))
     loaded = eqx.tree_deserialise_leaves(tmp_path / "aug.eqx", like)

@@ -242,7 +242,7 @@ def test_image_augmentations_as_ssrl_views_and_ei_group(key):
     t = jax.vmap(
         lambda k: bj.transform_matrix(lambda v: bj.random_image_augmentation(v, key=k), 64)
     )(jr.split(jr.fold_in(key, 2), 8))
-    bank = bj.ViewBank.from_transforms(t, noise=0.05)
+    bank = bj.ViewBank.from_transforms(t, sigma=0.05)
     np.testing.assert_allclose(bank.rotations, t)
 
     def group(v, *, key):
@@ -332,9 +332,9 @@ def image_batches():
     """8 x 8 images, half the pixels hidden: one mask for all (shared) and one per image."""
     k_m, k_x, k_e, k_p = jr.split(jr.key(9), 4)
     x = jr.uniform(k_x, (6, 8, 8))
-    op = bj.Inpainting(bj.random_mask((8, 8), 0.5, key=k_m))
+    op = bj.Mask(bj.random_mask((8, 8), 0.5, key=k_m))
     y = jax.vmap(op.mv)(x) + 0.05 * jr.normal(k_e, x.shape)
-    ops = jax.vmap(lambda k: bj.Inpainting(bj.random_mask((8, 8), 0.5, key=k)))(jr.split(k_p, 6))
+    ops = jax.vmap(lambda k: bj.Mask(bj.random_mask((8, 8), 0.5, key=k)))(jr.split(k_p, 6))
     y_per = jax.vmap(lambda o, xi: o.mv(xi))(ops, x) + 0.05 * jr.normal(k_e, x.shape)
     shared = bj.Batch(op, y, sigma=0.05, x=x, u=y)
     return shared, bj.Batch(ops, y_per, sigma=0.05, x=x, shared_op=False, u=y_per)
@@ -405,8 +405,11 @@ def test_mc_is_blind_to_the_null_space(image_batches, key):
 def test_reconstructor_must_be_a_name_or_a_network(key):
     with pytest.raises(TypeError, match="AbstractReconstructor"):
         bj.make_method("ei", 64, key=key, reconstructor=3.0)
-    with pytest.raises(ValueError, match="reconstructor"):
-        bj.make_method("ei", 64, key=key, reconstructor="unet")
+    with pytest.raises(ValueError, match="reconstructor must be one of 'unrolled_shrinkage', "):
+        bj.make_method("ei", 64, key=key, reconstructor="mlp")
+    # Each name builds the network it names.
+    for name, cls in zip(bj.RECONSTRUCTORS, (bj.UnrolledShrinkage, bj.UnrolledNet), strict=True):
+        assert type(bj.make_method("ei", 8, key=key, reconstructor=name).model) is cls
 
 
 def test_a_network_is_checked_the_same_way_everywhere(key):

@@ -55,6 +55,7 @@ def test_encoder_and_bad_sizes(key):
         bj.MLPReconstructor(5, key=None)
 
 
+@pytest.mark.default_compiler
 def test_untrained_shrinkage_net_is_ista_and_steps_stay_convergent(key, x64):
     k_op, k_x = jr.split(key)
     op = bj.GaussianSensing(12, 6, key=k_op)

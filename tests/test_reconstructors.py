@@ -117,10 +117,10 @@ def test_vmap_over_operators_one_mask_per_image(key):
     """Multi-operator training: a different inpainting mask per image, vmapped together."""
     net = _perturbed(_model("unrolled"), 2)
     masks = jax.vmap(lambda k: bj.random_mask((6, 5), 0.5, key=k))(jr.split(key, 3))
-    ops = jax.vmap(bj.Inpainting)(masks)
+    ops = jax.vmap(bj.Mask)(masks)
     ys = masks * jr.uniform(key, (3, 6, 5))
     out = eqx.filter_jit(eqx.filter_vmap(_apply, in_axes=(None, eqx.if_array(0), 0)))(net, ops, ys)
-    loop = jnp.stack([apply(net, bj.Inpainting(m), y) for m, y in zip(masks, ys, strict=True)])
+    loop = jnp.stack([apply(net, bj.Mask(m), y) for m, y in zip(masks, ys, strict=True)])
     np.testing.assert_allclose(out, loop, rtol=1e-5, atol=1e-6)
 
 
@@ -150,7 +150,7 @@ def test_parameter_gradients_match_finite_differences(kind, key, x64):
 def test_unet_odd_sizes_and_any_size(key):
     """28 -> 14 -> 7 -> 4 (ceil pooling), and the upsampling is cropped back to 7, 14, 28."""
     unet = _perturbed(bj.UNet(scales=3, width=2, key=key), 5)
-    op = bj.Inpainting(bj.random_mask((28, 28), 0.5, key=key))
+    op = bj.Mask(bj.random_mask((28, 28), 0.5, key=key))
     out = apply(unet, op, op.mv(jnp.ones((28, 28))))
     assert out.shape == (28, 28) and bool(jnp.all(jnp.isfinite(out)))
     denoise = eqx.filter_jit(lambda m, x: m.denoise(x))

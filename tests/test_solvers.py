@@ -14,6 +14,7 @@ def problem(key, x64):
     return op, x, op.mv(x)
 
 
+@pytest.mark.default_compiler
 def test_landweber_from_zero_reaches_minimum_norm_solution(problem, x64):
     op, _, y = problem
     x, losses = bj.landweber(op, y, num_steps=800)

@@ -20,7 +20,6 @@ from ._blur import gaussian_kernel as gaussian_kernel
 from ._blur import motion_kernel as motion_kernel
 from ._blur import random_kernel as random_kernel
 from ._diffraction import CodedDiffraction as CodedDiffraction
-from ._inpainting import Inpainting as Inpainting
 from ._inpainting import box_mask as box_mask
 from ._mri import MRI as MRI
 from ._mri import cartesian_mask as cartesian_mask

@@ -1,7 +1,5 @@
-r"""Inpainting: a pixel mask $A = \mathrm{diag}(m)$, with random pixels or random boxes hidden.
-
-`Inpainting` is `Mask` under its imaging name: `Inpainting(random_mask(shape, ratio, key=k))`
-hides random pixels, `Inpainting(box_mask(shape, box, key=k))` random rectangles.
+r"""Inpainting masks: `Mask(random_mask(shape, ratio, key=k))` hides random pixels,
+`Mask(box_mask(shape, box, key=k))` random rectangles ($A = \mathrm{diag}(m)$).
 """
 
 from __future__ import annotations
@@ -11,9 +9,6 @@ import jax.random as jr
 from jaxtyping import Array, Bool, PRNGKeyArray
 
 from .. import _validate as check
-from ._sensing import Mask
-
-Inpainting = Mask
 
 
 def box_mask(shape, box, *, key: PRNGKeyArray, num_boxes: int = 1) -> Bool[Array, "H W"]:
@@ -25,7 +20,7 @@ def box_mask(shape, box, *, key: PRNGKeyArray, num_boxes: int = 1) -> Bool[Array
     Example:
         ```python
         mask = bj.box_mask((16, 16), (4, 4), key=jr.key(0), num_boxes=2)
-        op = bj.Inpainting(mask)
+        op = bj.Mask(mask)
         ```
     """
     shape = check.signal_shape("shape", shape)

@@ -131,7 +131,7 @@ class Mask(AbstractOperator):
     Example:
         ```python
         mask = bj.random_mask((8, 8), 0.5, key=jr.key(0))  # hide half of the pixels
-        op = bj.Mask(mask)  # also bj.Inpainting(mask)
+        op = bj.Mask(mask)
         y = op.mv(jnp.ones((8, 8)))  # hidden pixels are 0
         ```
     """

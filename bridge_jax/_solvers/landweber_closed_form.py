@@ -20,26 +20,28 @@ from .._operators import check_operator
 from .landweber import prepare
 
 
-class SVD(eqx.Module):
-    r"""$A = U \mathrm{diag}(s) V^\top$ with $U$ ($m \times r$), $s$ ($r$), $V$ ($n \times n$),
-    $r = \min(m, n)$; the last $n - r$ columns of $V$ span (part of) $\ker A$."""
+class OperatorSVD(eqx.Module):
+    r"""The singular value decomposition of a linear operator's matrix (from `operator_svd`;
+    not a solver, unlike `lineax.SVD`): $A = U \mathrm{diag}(s) V^\top$ with $U$ ($m \times r$),
+    $s$ ($r$), $V$ ($n \times n$), $r = \min(m, n)$; the last $n - r$ columns of $V$ span (part
+    of) $\ker A$."""
 
     u: Float[Array, "m r"]
     s: Float[Array, " r"]
     v: Float[Array, "n n"]
 
 
-def operator_svd(op: lx.AbstractLinearOperator, dtype=None) -> SVD:
+def operator_svd(op: lx.AbstractLinearOperator, dtype=None) -> OperatorSVD:
     """The SVD of the operator's dense matrix on flattened arrays (computed once; reuse it for
     many signals). Dense: for operators small enough to form."""
     a = check_operator(op).as_matrix()
     a = a if dtype is None else a.astype(dtype)
     u, s, vt = jnp.linalg.svd(a, full_matrices=True)
     r = s.shape[0]
-    return SVD(u[:, :r], s, vt.T)
+    return OperatorSVD(u[:, :r], s, vt.T)
 
 
-def _landweber_spectral(svd: SVD, y, x0, steps):
+def _landweber_spectral(svd: OperatorSVD, y, x0, steps):
     r = svd.s.shape[0]
     n = svd.v.shape[0]
     s = jnp.zeros(n, y.dtype).at[:r].set(svd.s.astype(y.dtype))
@@ -67,7 +69,7 @@ def landweber_spectral(
     x0: Float[Array, "..."] | None = None,
     step_size=None,
     num_steps: int,
-    svd: SVD | None = None,
+    svd: OperatorSVD | None = None,
     throw: bool = True,
 ) -> tuple[Float[Array, "..."], Float[Array, " num_steps+1"]]:
     r"""Exactly `landweber(op, y, ...)` (same arguments and returns), computed from the SVD.
@@ -101,8 +103,10 @@ def spectral_iterate(op, svd, y, x0, steps):
         raise ValueError("landweber_spectral is for real operators; use landweber for complex.")
     if svd is None:
         svd = operator_svd(op, y.dtype)
-    elif not isinstance(svd, SVD):
-        raise TypeError(f"svd must be an SVD from operator_svd(op), got {type(svd).__name__}.")
+    elif not isinstance(svd, OperatorSVD):
+        raise TypeError(
+            f"svd must be an OperatorSVD from operator_svd(op), got {type(svd).__name__}."
+        )
     elif svd.u.shape[0] != op.out_size() or svd.v.shape[0] != op.in_size():
         raise ValueError(
             f"svd must be operator_svd(op) of this operator ({op.out_size()} x {op.in_size()} "

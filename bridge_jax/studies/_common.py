@@ -124,7 +124,7 @@ class Setting:
 
     def bank(self) -> bj.ViewBank:
         """The trial's `ViewBank`: the shared T_1..T_K and the views' noise level."""
-        return bj.ViewBank.from_transforms(self.shared_transforms(), noise=self.config.aug_noise)
+        return bj.ViewBank.from_transforms(self.shared_transforms(), sigma=self.config.aug_noise)
 
     def views(self, signals, key=None):
         """Views T_k(x_i) = Q_k x_i + sigma_aug * eps_ik, shape (N, K, n) (shared Q_k)."""
@@ -135,7 +135,7 @@ class Setting:
         key = self.k_view if key is None else key
         c = self.config
         if c.data == "sparse":
-            one = lambda kk, x: bj.augmentations(x, c.k, key=kk, angle=c.angle, noise=c.aug_noise)  # noqa: E731
+            one = lambda kk, x: bj.augmentations(x, c.k, key=kk, angle=c.angle, sigma=c.aug_noise)  # noqa: E731
             return jax.vmap(one)(jr.split(key, signals.shape[0]), signals)
 
         def one_signal(kk, x):

@@ -13,24 +13,9 @@ from bridge_jax import store
 DIGITS = 1797  # images in scikit-learn's digits data set
 
 
-# The quick setting shared by every study (each adds its own in QUICK_EXTRA).
-_QUICK = dict(
-    signals=40,
-    n=16,
-    m=8,
-    s=3,
-    k=4,
-    trials=3,
-    num_steps=20,
-    null_samples=20,
-    noise_levels=(0.01, 0.1, 1.0),
-    mask_ratios=(0.1, 0.5, 0.9),
-)
-
-
 # --------------------------------------------------------------------------- validation
 # One validation path for every study configuration: each field has a rule (a function
-# value -> problem or None) in the class's RULES, checks that relate fields are yielded by
+# value -> problem or None), declared with it by `setting`; checks that relate fields are yielded by
 # `relations()`, and `Recorded.validate()` runs both, before anything is traced. A rule's
 # problem reads after the field's name: "trials must be a positive integer, got 0."
 
@@ -115,18 +100,40 @@ DATA = ("sparse", "digits")
 OPERATORS = ("gaussian", "inpainting", "blur")
 
 
+def setting(default, rule, *, quick=dataclasses.MISSING):
+    """A configuration field, declared once: its `default`, its validation `rule` (value ->
+    problem or None) and, where it differs from the default, its value in the `quick` setting."""
+    metadata = {"rule": rule}
+    if quick is not dataclasses.MISSING:
+        metadata["quick"] = quick
+    return dataclasses.field(default=default, metadata=metadata)
+
+
 class Recorded:
     """A frozen dataclass configuration that is saved with its results: `as_dict` (JSON-ready),
     `digest` (a short hash identifying it, for resuming saved results) and `validate` (every
-    field's rule in `RULES`, then `relations()`; raises `ValueError` naming the field)."""
+    field's rule, then `relations()`; raises `ValueError` naming the field).
 
-    RULES: ClassVar[dict] = {}
+    Each field is declared once with `setting(default, rule, quick=...)`; `QUICK` holds only
+    the quick values of inherited fields that a subclass changes."""
+
     QUICK: ClassVar[dict] = {}
 
     @classmethod
+    def rules(cls) -> dict:
+        """Each field's validation rule (None for a field declared without `setting`)."""
+        return {f.name: f.metadata.get("rule") for f in dataclasses.fields(cls)}
+
+    @classmethod
     def quick(cls, **overrides):
-        """The tiny setting `QUICK` (for tests and smoke runs), with `overrides`."""
-        return cls(**{**cls.QUICK, **overrides})
+        """The tiny setting (for tests and smoke runs): each field's `quick` value, then `QUICK`
+        of each class from the base down, then `overrides`."""
+        values = {
+            f.name: f.metadata["quick"] for f in dataclasses.fields(cls) if "quick" in f.metadata
+        }
+        for klass in reversed(cls.__mro__):
+            values.update(vars(klass).get("QUICK", {}))
+        return cls(**{**values, **overrides})
 
     def relations(self):
         """Problems among several fields, as messages (none by default)."""
@@ -134,7 +141,7 @@ class Recorded:
 
     def validate(self):
         for field in dataclasses.fields(self):
-            rule = self.RULES.get(field.name)
+            rule = field.metadata.get("rule")
             if rule is None:
                 raise TypeError(f"{type(self).__name__}.{field.name} has no validation rule.")
             value = getattr(self, field.name)
@@ -175,49 +182,34 @@ class Config(Recorded):
     square image, n = side^2.
     """
 
-    signals: int = 500
-    n: int = 64
-    m: int = 32
-    s: int = 8
-    k: int = 10
-    trials: int = 20
-    seed: int = 42
-    angle: float = 0.1
-    aug_noise: float = 0.1
-    num_steps: int = 100
-    convergence_sigma: float = 0.1
-    noise_levels: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
-    mask_ratios: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-    null_samples: int = 200
-    data: str = "sparse"
-    operator: str = "gaussian"
-    image_angle: float = 15.0
-    image_shift: float = 1.0
-    image_crop: float = 0.75
-    blur_sigma: float = 1.0
-    QUICK_EXTRA: ClassVar[dict] = {}
+    signals: int = setting(500, positive_int, quick=40)
+    n: int = setting(64, positive_int, quick=16)
+    m: int = setting(32, positive_int, quick=8)
+    s: int = setting(8, positive_int, quick=3)
+    k: int = setting(10, positive_int, quick=4)
+    trials: int = setting(20, positive_int, quick=3)
+    seed: int = setting(42, seed_value)
+    angle: float = setting(0.1, number(0))
+    aug_noise: float = setting(0.1, number(0))
+    num_steps: int = setting(100, positive_int, quick=20)
+    convergence_sigma: float = setting(0.1, number(0))
+    noise_levels: tuple[float, ...] = setting(
+        (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0), tuple_of(number(0)), quick=(0.01, 0.1, 1.0)
+    )
+    mask_ratios: tuple[float, ...] = setting(
+        (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
+        tuple_of(number(0, 1, high_open=True)),
+        quick=(0.1, 0.5, 0.9),
+    )
+    null_samples: int = setting(200, positive_int, quick=20)
+    data: str = setting("sparse", one_of(DATA))
+    operator: str = setting("gaussian", one_of(OPERATORS))
+    image_angle: float = setting(15.0, number(0))
+    image_shift: float = setting(1.0, number(0))
+    image_crop: float = setting(0.75, number(0, 1, low_open=True))
+    blur_sigma: float = setting(1.0, number(0, low_open=True))
     DATA: ClassVar[tuple[str, ...]] = DATA
     OPERATORS: ClassVar[tuple[str, ...]] = OPERATORS
-
-    @classmethod
-    def quick(cls, **overrides) -> Config:
-        """A tiny setting for tests and smoke runs (about a minute cold on a 2-core CPU)."""
-        return cls(**{**_QUICK, **cls.QUICK_EXTRA, **overrides})
-
-    RULES: ClassVar[dict] = {
-        **dict.fromkeys(
-            ("signals", "n", "m", "s", "k", "trials", "num_steps", "null_samples"), positive_int
-        ),
-        "seed": seed_value,
-        **dict.fromkeys(("angle", "aug_noise", "convergence_sigma"), number(0)),
-        "noise_levels": tuple_of(number(0)),
-        "mask_ratios": tuple_of(number(0, 1, high_open=True)),
-        "data": one_of(DATA),
-        "operator": one_of(OPERATORS),
-        **dict.fromkeys(("image_angle", "image_shift"), number(0)),
-        "image_crop": number(0, 1, low_open=True),
-        "blur_sigma": number(0, low_open=True),
-    }
 
     def relations(self):
         if self.m > self.n:
@@ -277,25 +269,15 @@ class LearnConfig(Config):
     equivalent number of iterations; `aug_rank`: rank of the learnable rotation generator.
     """
 
-    learn_sigma: float = 0.05
-    unroll: tuple[int, ...] = (5, 10, 20)
-    learn_iters: int = 300
-    learn_lr: float = 0.02
-    plain_max: int = 3000
-    aug_rank: int = 32
-    aug_steps: int = 100
-
-    QUICK_EXTRA: ClassVar[dict] = dict(
-        unroll=(2, 10), learn_iters=15, plain_max=200, aug_rank=8, aug_steps=10
+    learn_sigma: float = setting(0.05, number(0))
+    unroll: tuple[int, ...] = setting(
+        (5, 10, 20), tuple_of(positive_int, nonempty=True), quick=(2, 10)
     )
-
-    RULES: ClassVar[dict] = {
-        **Config.RULES,
-        "learn_sigma": number(0),
-        "unroll": tuple_of(positive_int, nonempty=True),
-        **dict.fromkeys(("learn_iters", "plain_max", "aug_steps", "aug_rank"), positive_int),
-        "learn_lr": number(0, low_open=True),
-    }
+    learn_iters: int = setting(300, positive_int, quick=15)
+    learn_lr: float = setting(0.02, number(0, low_open=True))
+    plain_max: int = setting(3000, positive_int, quick=200)
+    aug_rank: int = setting(32, positive_int, quick=8)
+    aug_steps: int = setting(100, positive_int, quick=10)
 
     def relations(self):
         yield from super().relations()
@@ -314,65 +296,36 @@ class MethodsConfig(Config):
     Training: `train_steps` Adam steps on minibatches of `batch_size` of the N training
     signals of each trial, learning rate `train_lr` for the SSRL encoders and the MLP
     reconstructor, `recon_lr` for the learned-ISTA one. Networks: hidden width `width`,
-    representations of size `dim`, imaging reconstructors `reconstructor` ("shrinkage":
-    learned ISTA, or "mlp": Landweber + MLP denoiser) with `unroll` iterations. SSRL readout:
-    a linear probe, then `probe_steps` Landweber steps. Baselines: `baseline_steps` Landweber
-    steps; FISTA for `fista_steps`.
+    representations of size `dim`, imaging reconstructors `reconstructor`
+    ("unrolled_shrinkage": learned ISTA, or "unrolled_net": Landweber + MLP denoiser) with
+    `unroll` iterations. SSRL readout: a linear probe, then `probe_steps` Landweber steps.
+    Baselines: `baseline_steps` Landweber steps; FISTA for `fista_steps`.
     """
 
-    cs_noise: tuple[float, ...] = (0.01, 0.1, 0.5, 1.0)
-    inpaint_ratios: tuple[float, ...] = (0.3, 0.5, 0.7)
-    inpaint_sigma: float = 0.1
-    train_steps: int = 300
-    train_lr: float = 1e-3
-    recon_lr: float = 1e-2
-    batch_size: int = 128
-    width: int = 128
-    dim: int = 64
-    unroll: int = 10
-    reconstructor: str = "shrinkage"
-    probe_steps: int = 20
-    baseline_steps: int = 100
-    fista_steps: int = 300
-    methods: tuple[str, ...] = bj.SSRL_METHODS + bj.IMAGING_METHODS + ("supervised",)
-
-    QUICK_EXTRA: ClassVar[dict] = dict(
-        signals=32,
-        trials=2,
-        cs_noise=(0.1,),
-        inpaint_ratios=(),
-        train_steps=4,
-        batch_size=16,
-        width=16,
-        dim=8,
-        unroll=2,
-        probe_steps=3,
-        baseline_steps=10,
-        fista_steps=10,
+    cs_noise: tuple[float, ...] = setting(
+        (0.01, 0.1, 0.5, 1.0), tuple_of(number(0, low_open=True)), quick=(0.1,)
+    )
+    inpaint_ratios: tuple[float, ...] = setting(
+        (0.3, 0.5, 0.7), tuple_of(number(0, 1, low_open=True, high_open=True)), quick=()
+    )
+    inpaint_sigma: float = setting(0.1, number(0, low_open=True))
+    train_steps: int = setting(300, positive_int, quick=4)
+    train_lr: float = setting(1e-3, number(0, low_open=True))
+    recon_lr: float = setting(1e-2, number(0, low_open=True))
+    batch_size: int = setting(128, positive_int, quick=16)
+    width: int = setting(128, positive_int, quick=16)
+    dim: int = setting(64, positive_int, quick=8)
+    unroll: int = setting(10, positive_int, quick=2)
+    reconstructor: str = setting("unrolled_shrinkage", one_of(bj.RECONSTRUCTORS))
+    probe_steps: int = setting(20, positive_int, quick=3)
+    baseline_steps: int = setting(100, positive_int, quick=10)
+    fista_steps: int = setting(300, positive_int, quick=10)
+    methods: tuple[str, ...] = setting(
+        bj.SSRL_METHODS + bj.IMAGING_METHODS + ("supervised",), known_methods
     )
 
-    RULES: ClassVar[dict] = {
-        **Config.RULES,
-        "cs_noise": tuple_of(number(0, low_open=True)),
-        "inpaint_ratios": tuple_of(number(0, 1, low_open=True, high_open=True)),
-        "inpaint_sigma": number(0, low_open=True),
-        **dict.fromkeys(
-            (
-                "train_steps",
-                "batch_size",
-                "width",
-                "dim",
-                "unroll",
-                "probe_steps",
-                "baseline_steps",
-                "fista_steps",
-            ),
-            positive_int,
-        ),
-        **dict.fromkeys(("train_lr", "recon_lr"), number(0, low_open=True)),
-        "reconstructor": one_of(("shrinkage", "mlp")),
-        "methods": known_methods,
-    }
+    # Quick values of inherited fields that differ here.
+    QUICK: ClassVar[dict] = dict(signals=32, trials=2)
 
     def relations(self):
         yield from super().relations()
@@ -402,77 +355,40 @@ class TheoremsConfig(Recorded):
     """`bridge-jax theorems`: learning a signal model from measurements alone, against the
     sensing bounds (definitions in the docstring of bridge_jax/studies/theorems/)."""
 
-    n: int = 32
-    k: tuple[int, ...] = (4,)
-    models: tuple[str, ...] = ("subspace",)
-    restarts: tuple[int, ...] = (4,)
-    num_subspaces: int = 1
-    moi_operators: tuple[int, ...] = (1, 2, 4, 8)
-    moi_m: tuple[int, ...] = (2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 24, 28, 32)
-    signals_per_operator: int = 32
-    moi_init: str = "random"
-    moi_learner: str = "varpro"
-    varpro_steps: int = 100
-    ei_groups: tuple[str, ...] = ("identity", "shift", "reflection")
-    ei_kinds: tuple[str, ...] = EI_KINDS
-    ei_m: tuple[int, ...] = (1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 25, 29, 31)
-    ei_signals: int = 64
-    test_signals: int = 64
-    trials: int = 8
-    num_steps: int = 1500
-    learning_rate: float = 3e-2
-    threshold: float = 1e-2
-    views: int = 10
-    angle: float = 0.1
-    aug_noise: float = 0.1
-    seed: int = 42
-
-    QUICK: ClassVar[dict] = dict(
-        n=12,
-        k=(2,),
-        restarts=(2,),
-        moi_operators=(2,),
-        moi_m=(3, 10),
-        signals_per_operator=8,
-        ei_groups=("shift",),
-        ei_kinds=("blur",),
-        ei_m=(3, 11),
-        ei_signals=16,
-        test_signals=8,
-        trials=2,
-        num_steps=100,
-        views=4,
+    n: int = setting(32, positive_int, quick=12)
+    k: tuple[int, ...] = setting((4,), tuple_of(positive_int, nonempty=True), quick=(2,))
+    models: tuple[str, ...] = setting(("subspace",), tuple_of(None, allowed=SIGNAL_MODELS))
+    restarts: tuple[int, ...] = setting((4,), tuple_of(positive_int, nonempty=True), quick=(2,))
+    num_subspaces: int = setting(1, positive_int)
+    moi_operators: tuple[int, ...] = setting((1, 2, 4, 8), tuple_of(positive_int), quick=(2,))
+    moi_m: tuple[int, ...] = setting(
+        (2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 24, 28, 32),
+        tuple_of(positive_int, nonempty=True),
+        quick=(3, 10),
     )
-
-    RULES: ClassVar[dict] = {
-        **dict.fromkeys(
-            (
-                "n",
-                "num_subspaces",
-                "signals_per_operator",
-                "ei_signals",
-                "test_signals",
-                "trials",
-                "num_steps",
-                "varpro_steps",
-                "views",
-            ),
-            positive_int,
-        ),
-        "k": tuple_of(positive_int, nonempty=True),
-        "models": tuple_of(None, allowed=SIGNAL_MODELS),
-        "restarts": tuple_of(positive_int, nonempty=True),
-        "moi_operators": tuple_of(positive_int),
-        "moi_m": tuple_of(positive_int, nonempty=True),
-        "moi_init": one_of(MOI_INITS),
-        "moi_learner": one_of(MOI_LEARNERS),
-        "ei_groups": tuple_of(None, allowed=bj.GROUPS),
-        "ei_kinds": tuple_of(None, allowed=EI_KINDS),
-        "ei_m": tuple_of(positive_int, nonempty=True),
-        **dict.fromkeys(("learning_rate", "threshold"), number(0, low_open=True)),
-        **dict.fromkeys(("angle", "aug_noise"), number(0)),
-        "seed": seed_value,
-    }
+    signals_per_operator: int = setting(32, positive_int, quick=8)
+    moi_init: str = setting("random", one_of(MOI_INITS))
+    moi_learner: str = setting("varpro", one_of(MOI_LEARNERS))
+    varpro_steps: int = setting(100, positive_int)
+    ei_groups: tuple[str, ...] = setting(
+        ("identity", "shift", "reflection"), tuple_of(None, allowed=bj.GROUPS), quick=("shift",)
+    )
+    ei_kinds: tuple[str, ...] = setting(EI_KINDS, tuple_of(None, allowed=EI_KINDS), quick=("blur",))
+    ei_m: tuple[int, ...] = setting(
+        (1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 25, 29, 31),
+        tuple_of(positive_int, nonempty=True),
+        quick=(3, 11),
+    )
+    ei_signals: int = setting(64, positive_int, quick=16)
+    test_signals: int = setting(64, positive_int, quick=8)
+    trials: int = setting(8, positive_int, quick=2)
+    num_steps: int = setting(1500, positive_int, quick=100)
+    learning_rate: float = setting(3e-2, number(0, low_open=True))
+    threshold: float = setting(1e-2, number(0, low_open=True))
+    views: int = setting(10, positive_int, quick=4)
+    angle: float = setting(0.1, number(0))
+    aug_noise: float = setting(0.1, number(0))
+    seed: int = setting(42, seed_value)
 
     def relations(self):
         if self.n < 4:
@@ -541,57 +457,28 @@ class ImagingConfig(Recorded):
     (MOI on CT ~4.3: one Radon per image).
     """
 
-    tasks: tuple[str, ...] = IMAGING_TASKS
-    methods: tuple[str, ...] = IMAGING_METHODS + ("supervised",)
-    seeds: int = 3
-    seed: int = 0
-    mnist_train: int = 512
-    mnist_test: int = 64
-    patches_per_image: int = 16
-    patch_size: int = 32
-    denoise_sigma: float = 0.2
-    poisson_gain: float = 0.05
-    sigma: float = 0.03
-    scales: int = 2
-    width: int = 8
-    train_steps: int = 160
-    batch_size: int = 8
-    learning_rate: float = 1e-3
-
-    QUICK: ClassVar[dict] = dict(
-        tasks=("mnist_inpaint",),
-        methods=("mc", "moi", "supervised"),
-        seeds=2,
-        mnist_train=16,
-        mnist_test=4,
-        patches_per_image=2,
-        width=4,
-        train_steps=3,
-        batch_size=4,
+    tasks: tuple[str, ...] = setting(
+        IMAGING_TASKS, tuple_of(None, allowed=IMAGING_TASKS), quick=("mnist_inpaint",)
     )
-
-    RULES: ClassVar[dict] = {
-        "tasks": tuple_of(None, allowed=IMAGING_TASKS),
-        "methods": tuple_of(None, allowed=IMAGING_METHODS + ("supervised",)),
-        **dict.fromkeys(
-            (
-                "seeds",
-                "mnist_train",
-                "mnist_test",
-                "patches_per_image",
-                "patch_size",
-                "width",
-                "train_steps",
-                "batch_size",
-            ),
-            positive_int,
-        ),
-        "seed": seed_value,
-        "scales": number(1, 3),
-        **dict.fromkeys(
-            ("denoise_sigma", "poisson_gain", "sigma", "learning_rate"), number(0, low_open=True)
-        ),
-    }
+    methods: tuple[str, ...] = setting(
+        IMAGING_METHODS + ("supervised",),
+        tuple_of(None, allowed=IMAGING_METHODS + ("supervised",)),
+        quick=("mc", "moi", "supervised"),
+    )
+    seeds: int = setting(3, positive_int, quick=2)
+    seed: int = setting(0, seed_value)
+    mnist_train: int = setting(512, positive_int, quick=16)
+    mnist_test: int = setting(64, positive_int, quick=4)
+    patches_per_image: int = setting(16, positive_int, quick=2)
+    patch_size: int = setting(32, positive_int)
+    denoise_sigma: float = setting(0.2, number(0, low_open=True))
+    poisson_gain: float = setting(0.05, number(0, low_open=True))
+    sigma: float = setting(0.03, number(0, low_open=True))
+    scales: int = setting(2, number(1, 3))
+    width: int = setting(8, positive_int, quick=4)
+    train_steps: int = setting(160, positive_int, quick=3)
+    batch_size: int = setting(8, positive_int, quick=4)
+    learning_rate: float = setting(1e-3, number(0, low_open=True))
 
     def relations(self):
         if isinstance(self.scales, float):

@@ -78,12 +78,12 @@ def run(config: LearnConfig, progress=None) -> dict:
     keys = trial_keys(c, STREAM)
     data = jax.jit(jax.vmap(lambda k: make_data(k, c)))(keys)
     eval_keys = jax.vmap(lambda k: jr.fold_in(k, 77))(keys)
-    paper_aug = jax.vmap(lambda _: LearnableAugmentation(c.n, angle=c.angle, noise=c.aug_noise))(
+    paper_aug = jax.vmap(lambda _: LearnableAugmentation(c.n, angle=c.angle, sigma=c.aug_noise))(
         keys
     )
     start = jax.vmap(
         lambda k: LearnableAugmentation(
-            c.n, angle=c.angle, noise=c.aug_noise, rank=c.aug_rank, key=jr.fold_in(k, 5)
+            c.n, angle=c.angle, sigma=c.aug_noise, rank=c.aug_rank, key=jr.fold_in(k, 5)
         )
     )(keys)
     stats = jax.jit(jax.vmap(lambda aug, k, x, null: subspace_stats(aug, k, x, null, c.k, c.m)))
@@ -185,9 +185,9 @@ def run(config: LearnConfig, progress=None) -> dict:
         "augment.mse_after": m(mse_after, "same, augmentation learned for (b)"),
         "augment.mse_aligned": m(mse_aligned, "same, augmentation learned for (a)"),
         "augment.angle_after_a": m(np.asarray(aligned.angle), "learned RMS angle, (a)"),
-        "augment.noise_after_a": m(np.asarray(aligned.noise), "learned noise level, (a)"),
+        "augment.noise_after_a": m(np.asarray(aligned.sigma), "learned noise level, (a)"),
         "augment.angle_after_b": m(np.asarray(recon.angle), "learned RMS angle, (b)"),
-        "augment.noise_after_b": m(np.asarray(recon.noise), "learned noise level, (b)"),
+        "augment.noise_after_b": m(np.asarray(recon.sigma), "learned noise level, (b)"),
     }
     curves = {
         "learning_curve_alignment": np.asarray(curve_a).tolist(),

@@ -47,8 +47,8 @@ def operators(size: int, key):
     shape, n = (size, size), size * size
     keys = jr.split(key, 8)
     return {
-        "inpainting_pixels": bj.Inpainting(bj.random_mask(shape, 0.5, key=keys[0])),
-        "inpainting_boxes": bj.Inpainting(
+        "inpainting_pixels": bj.Mask(bj.random_mask(shape, 0.5, key=keys[0])),
+        "inpainting_boxes": bj.Mask(
             bj.box_mask(shape, (3 * size // 16,) * 2, key=keys[1], num_boxes=4)
         ),
         "cs_structured": bj.StructuredSensing(shape, n // 4, key=keys[2]),

@@ -54,7 +54,6 @@ import math
 import os
 import sys
 import time
-from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -69,6 +68,7 @@ from bridge_jax.studies._config import (
     number,
     positive_int,
     seed_value,
+    setting,
     tuple_of,
 )
 from bridge_jax.studies._report import write_section
@@ -114,40 +114,23 @@ def _flag(value) -> str | None:
 class SpectraConfig(Recorded):
     """The image-scale spectra study's settings (see the module docstring)."""
 
-    data: tuple[str, ...] = DATA
-    operators: tuple[str, ...] = OPERATORS
-    signals: int = 64
-    views: int = 10
-    k: int = 32
-    trials: int = 5
-    seed: int = 0
-    patch_size: int = 64
-    max_angle: float = 10.0
-    max_shift: float = 0.05
-    min_crop: float = 0.8
-    flip: bool = True
-    aug_noise: float = 0.05
-    ct_angles: int = 45
-    blur_sigma: float = 1.5
-    null_samples: int = 8
-    eig_iters: int = 200
-
-    RULES: ClassVar[dict] = {
-        "data": tuple_of(None, allowed=DATA),
-        "operators": tuple_of(None, allowed=OPERATORS),
-        **dict.fromkeys(
-            ("signals", "views", "k", "trials", "patch_size", "ct_angles", "null_samples"),
-            positive_int,
-        ),
-        "eig_iters": positive_int,
-        "seed": seed_value,
-        "max_angle": number(0, 90),
-        "max_shift": number(0, 0.5),
-        "min_crop": number(0, 1, low_open=True),
-        "flip": _flag,
-        "aug_noise": number(0),
-        "blur_sigma": number(0, low_open=True),
-    }
+    data: tuple[str, ...] = setting(DATA, tuple_of(None, allowed=DATA))
+    operators: tuple[str, ...] = setting(OPERATORS, tuple_of(None, allowed=OPERATORS))
+    signals: int = setting(64, positive_int)
+    views: int = setting(10, positive_int)
+    k: int = setting(32, positive_int)
+    trials: int = setting(5, positive_int)
+    seed: int = setting(0, seed_value)
+    patch_size: int = setting(64, positive_int)
+    max_angle: float = setting(10.0, number(0, 90))
+    max_shift: float = setting(0.05, number(0, 0.5))
+    min_crop: float = setting(0.8, number(0, 1, low_open=True))
+    flip: bool = setting(True, _flag)
+    aug_noise: float = setting(0.05, number(0))
+    ct_angles: int = setting(45, positive_int)
+    blur_sigma: float = setting(1.5, number(0, low_open=True))
+    null_samples: int = setting(8, positive_int)
+    eig_iters: int = setting(200, positive_int)
 
     @classmethod
     def quick(cls, **overrides) -> SpectraConfig:
@@ -198,7 +181,7 @@ def operator(config: SpectraConfig, name: str, side: int, *, key):
     if name == "blur":
         return bj.Blur(bj.gaussian_kernel(config.blur_sigma), shape=shape)
     if name == "inpainting":
-        return bj.Inpainting(bj.random_mask(shape, 0.5, key=key))
+        return bj.Mask(bj.random_mask(shape, 0.5, key=key))
     return bj.StructuredSensing(shape, n // 4, key=key)
 
 

@@ -76,7 +76,7 @@ def paper_trial(key, v, *, n, m, s, signals, k, num_steps):
         return jax.vmap(one)(y, x0)
 
     rotations = jax.vmap(lambda kk: bj.random_rotation(n, v["angle"], key=kk))(jr.split(k_rot, k))
-    views = bj.ViewBank.from_transforms(rotations, noise=v["aug_noise"]).views(u, key=k_view)
+    views = bj.ViewBank.from_transforms(rotations, sigma=v["aug_noise"]).views(u, key=k_view)
     visible = jax.vmap(lambda kk: bj.random_mask(n, v["mask_ratio"], key=kk))(
         jr.split(k_mask, signals)
     )

@@ -14,7 +14,7 @@ x_hat, losses = jax.jit(jax.vmap(lambda y: bj.landweber(op, y, num_steps=100)))(
 print(f"Landweber MSE {float(jnp.mean((x_hat - xs) ** 2)):.4f}")
 
 # The paper's statistics: SSRL views, their covariance C_SSRL, and what random subspaces give.
-views = jax.vmap(lambda k, x: bj.augmentations(x, 10, key=k, angle=0.1, noise=0.1))(
+views = jax.vmap(lambda k, x: bj.augmentations(x, 10, key=k, angle=0.1, sigma=0.1))(
     jr.split(k_views, 200), xs
 )
 c_ssrl = bj.augmentation_covariance(views)

@@ -28,7 +28,7 @@ def main(method: str = "ei", quick: bool = False) -> dict:
     images, _ = bj.load_mnist()
     train, test = images[:num_train], images[num_train : num_train + num_test]
     k_mask, k_noise, k_model, k_fit, k_test = jr.split(jr.key(0), 5)
-    op = bj.Inpainting(bj.random_mask((28, 28), 0.4, key=k_mask))  # 40% of pixels hidden
+    op = bj.Mask(bj.random_mask((28, 28), 0.4, key=k_mask))  # 40% of pixels hidden
     noise = bj.GaussianNoise(SIGMA)
     ys = jax.vmap(lambda x, k: bj.measure(op, x, noise, key=k))(
         train, jr.split(k_noise, num_train)

@@ -46,7 +46,7 @@ def _identity(key, shape):
 
 
 def _inpainting(key, shape):
-    return bj.Inpainting(bj.random_mask(shape, 0.5, key=key))
+    return bj.Mask(bj.random_mask(shape, 0.5, key=key))
 
 
 def _cs(key, shape):

@@ -70,7 +70,7 @@ def init_methods(name: str, c: MethodsConfig, keys, steps, sigmas):
                 lambda kk: bj.transform_matrix(functools.partial(image_transform(c), key=kk), c.n)
             )(jr.split(jr.fold_in(k, 7), 16))
             extra = dict(
-                views=bj.ViewBank.from_transforms(t, noise=c.aug_noise),
+                views=bj.ViewBank.from_transforms(t, sigma=c.aug_noise),
                 ei_transform=image_group(c),
             )
         return bj.make_method(
@@ -92,7 +92,7 @@ def init_methods(name: str, c: MethodsConfig, keys, steps, sigmas):
 
 
 def _is_shrinkage(name: str, c: MethodsConfig) -> bool:
-    return name not in bj.SSRL_METHODS and c.reconstructor == "shrinkage"
+    return name not in bj.SSRL_METHODS and c.reconstructor == "unrolled_shrinkage"
 
 
 def _per_trial(fn, batches: bj.Batch, c: MethodsConfig, ms, k):

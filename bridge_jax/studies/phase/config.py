@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import ClassVar
 
-from bridge_jax.studies._config import Recorded, number, positive_int, seed_value, tuple_of
+from bridge_jax.studies._config import (
+    Recorded,
+    number,
+    positive_int,
+    seed_value,
+    setting,
+    tuple_of,
+)
 
 FORMAT = "bridge_jax.phase/1"
 UNIT_FORMAT = "bridge_jax.phase-unit/1"
@@ -30,40 +36,29 @@ FIELDS = ("real", "complex")
 class PhaseConfig(Recorded):
     """The phase-retrieval study's setting; see the module docstring for every definition."""
 
-    n: int = 64
-    s: int = 8
-    ratios: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
-    noise_levels: tuple[float, ...] = (0.0, 0.001, 0.01, 0.1)
-    data: tuple[str, ...] = DATA
-    fields: tuple[str, ...] = FIELDS
-    trials: int = 100
-    seed: int = 42
-    num_steps: int = 1000
-    stop_tol: float = 1e-7
-    step_size: float = 0.6
-    power_iters: int = 100
-    k: int = 10
-    angle: float = 0.1
-    aug_noise: float = 0.1
-    train_signals: int = 500
-    threshold: float = 1e-2
-
-    QUICK: ClassVar[dict] = dict(
-        ratios=(2.0, 6.0), noise_levels=(0.0, 0.01), trials=6, num_steps=100, train_signals=50
+    n: int = setting(64, positive_int)
+    s: int = setting(8, positive_int)
+    ratios: tuple[float, ...] = setting(
+        (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0),
+        tuple_of(number(0, low_open=True), nonempty=True),
+        quick=(2.0, 6.0),
     )
-
-    RULES: ClassVar[dict] = {
-        **dict.fromkeys(
-            ("n", "s", "trials", "num_steps", "power_iters", "k", "train_signals"), positive_int
-        ),
-        "seed": seed_value,
-        "ratios": tuple_of(number(0, low_open=True), nonempty=True),
-        "noise_levels": tuple_of(number(0), nonempty=True),
-        "data": tuple_of(None, allowed=DATA),
-        "fields": tuple_of(None, allowed=FIELDS),
-        **dict.fromkeys(("step_size", "threshold"), number(0, low_open=True)),
-        **dict.fromkeys(("angle", "aug_noise", "stop_tol"), number(0)),
-    }
+    noise_levels: tuple[float, ...] = setting(
+        (0.0, 0.001, 0.01, 0.1), tuple_of(number(0), nonempty=True), quick=(0.0, 0.01)
+    )
+    data: tuple[str, ...] = setting(DATA, tuple_of(None, allowed=DATA))
+    fields: tuple[str, ...] = setting(FIELDS, tuple_of(None, allowed=FIELDS))
+    trials: int = setting(100, positive_int, quick=6)
+    seed: int = setting(42, seed_value)
+    num_steps: int = setting(1000, positive_int, quick=100)
+    stop_tol: float = setting(1e-7, number(0))
+    step_size: float = setting(0.6, number(0, low_open=True))
+    power_iters: int = setting(100, positive_int)
+    k: int = setting(10, positive_int)
+    angle: float = setting(0.1, number(0))
+    aug_noise: float = setting(0.1, number(0))
+    train_signals: int = setting(500, positive_int, quick=50)
+    threshold: float = setting(1e-2, number(0, low_open=True))
 
     def relations(self):
         if math.isqrt(self.n) ** 2 != self.n:

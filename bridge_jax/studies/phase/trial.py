@@ -43,14 +43,14 @@ def view_transforms(c: PhaseConfig, data: str, key):
 def _view_mean(key, x, c: PhaseConfig, transforms):
     """(1/K) sum_k (T_k x + noise_k), the SSRL augmentation mean of one signal."""
     _, k_e = jr.split(key)
-    bank = bj.ViewBank.from_transforms(transforms, noise=c.aug_noise)
+    bank = bj.ViewBank.from_transforms(transforms, sigma=c.aug_noise)
     return bank.views(x, key=k_e).mean(0)
 
 
 def training_subspace(c: PhaseConfig, data: str, train, key):
     """Leading n/4-dim eigenspace of the second moment of K views of the training signals."""
     k_t, k_e = jr.split(key)
-    bank = bj.ViewBank.from_transforms(_transforms(k_t, c, data), noise=c.aug_noise)
+    bank = bj.ViewBank.from_transforms(_transforms(k_t, c, data), sigma=c.aug_noise)
     views = bank.views(train, key=k_e).reshape(-1, c.n)
     return bj.leading_subspace(views.T @ views / views.shape[0], max(c.n // 4, 1))
 

@@ -53,7 +53,7 @@ def _rel(xhat, x):
 def _statistics(c: TheoremsConfig, u, gram, key):
     """C_SSRL of K views of the back-projections u (N, n), and its isotropic null."""
     k_bank, k_views, k_null = jr.split(key, 3)
-    bank = bj.ViewBank(c.n, key=k_bank, num_rotations=c.views, angle=c.angle, noise=c.aug_noise)
+    bank = bj.ViewBank(c.n, key=k_bank, num_rotations=c.views, angle=c.angle, sigma=c.aug_noise)
     cov = bj.augmentation_covariance(bank.views(u, key=k_views))
     noise = jr.normal(k_null, (u.shape[0] * c.views, c.n))
     return {"c_ssrl": cov, "c_null": noise.T @ noise / noise.shape[0], "gram": gram}
