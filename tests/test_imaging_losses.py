@@ -328,4 +328,4 @@ def test_measured_rows_of_dense_operators(key):
 
     assert bool(jnp.all(_measured_rows(bj.GaussianSensing((4, 4), 10, key=key))))
     mask = jr.bernoulli(key, 0.5, (5, 5))
-    np.testing.assert_array_equal(_measured_rows(bj.Inpainting(mask)), mask)
+    np.testing.assert_array_equal(_measured_rows(bj.Mask(mask)), mask)
