@@ -149,7 +149,7 @@ def pinv_solve(
         # (CG on A^* A x = A^* y broke down: for an MRI operator A^* A is a projection, CG
         # converges in one step and then divides 0 by 0.)
         real_op, unstack = _real_form(op)
-        y_real = _stack(y) if jnp.iscomplexobj(y) else y
+        y_real = to_real(y)
         if isinstance(solver, lx.CG):  # a solver for square operators: the normal equations
             rhs = real_op.transpose().mv(y_real)
             x = lx.linear_solve(gram(real_op), rhs, solver, throw=throw).value
@@ -159,26 +159,20 @@ def pinv_solve(
     return lx.linear_solve(op, y, solver, throw=throw).value
 
 
-def _stack(z):
-    return jnp.stack([z.real, z.imag])
-
-
 def _real_form(op):
-    """`op` as a lineax operator between real arrays (a complex array's real and imaginary
-    parts stacked on a new first axis), and the map from its solutions back to `op`'s input."""
+    """`op` as a lineax operator between the real coordinates of its input and output
+    (`to_real`, the coordinates of `real_matrix`), and the map from its solutions back to
+    `op`'s input."""
     in_struct = op.in_structure()
-    complex_in = jnp.issubdtype(in_struct.dtype, jnp.complexfloating)
-    real = jnp.finfo(in_struct.dtype).dtype
-    shape = (2, *in_struct.shape) if complex_in else in_struct.shape
-
-    def forward(v):
-        ax = op.mv((v[0] + 1j * v[1]).astype(in_struct.dtype) if complex_in else v)
-        return _stack(ax) if jnp.iscomplexobj(ax) else ax
+    size = math.prod(in_struct.shape) * (
+        2 if jnp.issubdtype(in_struct.dtype, jnp.complexfloating) else 1
+    )
+    real = jax.ShapeDtypeStruct((size,), jnp.finfo(in_struct.dtype).dtype)
 
     def unstack(v):
-        return (v[0] + 1j * v[1]).astype(in_struct.dtype) if complex_in else v
+        return from_real(v, in_struct)
 
-    return lx.FunctionLinearOperator(forward, jax.ShapeDtypeStruct(shape, real)), unstack
+    return lx.FunctionLinearOperator(lambda v: to_real(op.mv(unstack(v))), real), unstack
 
 
 def _is_real_diagonal(op) -> bool:
