@@ -3,7 +3,6 @@ they finish and resumed; the summary, imaging.json and the command line."""
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import time
@@ -29,25 +28,12 @@ from bridge_jax.studies._runner import (
 )
 from bridge_jax.studies._runner import unit_digest as _unit_digest
 from bridge_jax.studies.imaging.plot import BEGIN, END, plot, section
-from bridge_jax.studies.imaging.tasks import CS_POOL, TASKS, applicable
+from bridge_jax.studies.imaging.tasks import CS_POOL, TASKS, applicable, images
 
 FORMAT = "bridge_jax.imaging/1"
 UNIT_FORMAT = "bridge_jax.imaging-unit/1"
 REFERENCE = "pinv"  # the lower reference's name in imaging.json
 METRICS = ("psnr", "ssim")
-
-
-@functools.cache
-def images(c: ImagingConfig, data: str):
-    """(train, test) images of `data` ("mnist" or "patches"), fixed by `c.seed`."""
-    if data == "mnist":
-        x, _ = bj.load_mnist()
-        order = jr.permutation(jr.fold_in(jr.key(c.seed), 0), x.shape[0])
-        return x[order[: c.mnist_train]], x[order[c.mnist_train : c.mnist_train + c.mnist_test]]
-    p = bj.load_image_patches(
-        c.patch_size, patches_per_image=c.patches_per_image, key=jr.fold_in(jr.key(c.seed), 1)
-    )
-    return p.train, p.test
 
 
 def _take(ops, index):
@@ -62,7 +48,7 @@ def _measure_all(op, x, noise, key):
 def seed_data(c: ImagingConfig, task, key, *, family: bool) -> dict:
     """One seed's operator and measurements (train and test); with `family`, MOI's training
     set: one operator per image (for compressed sensing one of `CS_POOL` matrices)."""
-    train, test = images(c, task.data)
+    train, test = images(c, task.data)[:2]
     shape = train.shape[1:]
     k_op, k_train, k_test, k_fam, k_fam_noise = jr.split(key, 5)
     noise = task.noise(c)
@@ -115,7 +101,7 @@ def _display(task, op, y):
 
 def run_reference(c: ImagingConfig, task) -> dict:
     """The lower reference on every seed's test measurements (nothing trained)."""
-    _, test = images(c, task.data)
+    test = images(c, task.data).test
     data = all_seed_data(c, task)
 
     # The images are arguments, not constants of the program (XLA would fold SSIM on them).
@@ -168,6 +154,7 @@ def make_models(c: ImagingConfig, task, method: str, keys):
             reconstructor=net,
             ei_transform=task.group,
             noise=task.noise(c),
+            **task.method_kwargs(method, c),
         )
 
     return eqx.filter_vmap(make)(keys)
@@ -175,7 +162,7 @@ def make_models(c: ImagingConfig, task, method: str, keys):
 
 def run_unit(c: ImagingConfig, task, method: str, *, progress=None) -> dict:
     """Train `method` on `task` for every seed at once; PSNR/SSIM on the test images."""
-    train, test = images(c, task.data)
+    train, test = images(c, task.data)[:2]
     data = all_seed_data(c, task, family=method == "moi")
     sigma = task.sigma(c) or 0.0
     n_train, b = train.shape[0], min(c.batch_size, train.shape[0])

@@ -4,7 +4,9 @@ the lower reference and EI's transform group."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -39,6 +41,36 @@ class Task:
     group: Callable
     group_name: str
     complex_data: bool = False
+
+    def method_kwargs(self, method: str, config) -> dict:
+        """Extra keyword arguments of `bj.make_method` for `method` on this task (none yet)."""
+        return {}
+
+
+class Images(NamedTuple):
+    """A task's images: `train`, `test` `(N, H, W)` in [0, 1]; `test_source[i]` the index into
+    `names` of the source test image `i` comes from."""
+
+    train: jax.Array
+    test: jax.Array
+    test_source: jax.Array
+    names: tuple[str, ...]
+
+
+@functools.cache
+def images(c, data: str) -> Images:
+    """The train and test images of `data` ("mnist" or "patches"), fixed by `c.seed`."""
+    if data == "mnist":
+        x, _ = bj.load_mnist()
+        order = jr.permutation(jr.fold_in(jr.key(c.seed), 0), x.shape[0])
+        test = x[order[c.mnist_train : c.mnist_train + c.mnist_test]]
+        return Images(
+            x[order[: c.mnist_train]], test, jnp.zeros(test.shape[0], jnp.int32), ("mnist",)
+        )
+    p = bj.load_image_patches(
+        c.patch_size, patches_per_image=c.patches_per_image, key=jr.fold_in(jr.key(c.seed), 1)
+    )
+    return Images(p.train, p.test, p.test_source, p.names)
 
 
 def _identity(key, shape):
