@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     import jax.random as jr
 
     import bridge_jax as bj
-    from bridge_jax import _augmentations
+    from bridge_jax._augment import _vectors as _augmentations
 
     bj.use_unrolled_threefry()
     n = 64

@@ -129,7 +129,7 @@ def test_view_bank_one_view_is_the_picked_transform(num, key):
     """`bank(x, key=...)` is T_k x + sigma eps for one uniform k, whichever way it computes it
     (all K products then the pick for a small bank, the picked matrix for a large one): the
     same view, vmapped over signals or not, as the picked matrix applied to x."""
-    from bridge_jax import _augmentations
+    from bridge_jax._augment import _vectors as _augmentations
 
     assert (num <= _augmentations._ALL_PRODUCTS_MAX_K) == (num == 4)  # both branches
     bank = bj.ViewBank(8, key=key, num_rotations=num, angle=0.2, sigma=0.3)

@@ -220,26 +220,26 @@ def test_map_trials_fits_its_batches_to_the_memory(monkeypatch):
     """XLA's estimate of the program decides the batch (before anything runs): too little
     memory for all trials at once gives smaller batches and the same numbers; too little for
     one trial (or for a batch the caller fixed) is a TooLargeError naming both sizes."""
-    from bridge_jax import _sweep
+    from bridge_jax._run import _trials
 
     keys = jr.split(KEY, 16)
     whole = bj.map_trials(_trial, keys)
-    one = _sweep.memory_needed(
+    one = _trials.memory_needed(
         jax.jit(lambda k: jax.lax.map(_trial, k, batch_size=1)).lower(keys).compile()
     )
-    monkeypatch.setattr(_sweep, "device_memory", lambda device=None: one)
+    monkeypatch.setattr(_trials, "device_memory", lambda device=None: one)
     small = bj.map_trials(_trial, keys)
     for name in whole:
         np.testing.assert_allclose(small[name], whole[name], rtol=1e-5)
     with pytest.raises(bj.TooLargeError, match=r"16 trials in batches of 16 need about"):
         bj.map_trials(_trial, keys, batch_size=16)
-    monkeypatch.setattr(_sweep, "device_memory", lambda device=None: one // 4)
+    monkeypatch.setattr(_trials, "device_memory", lambda device=None: one // 4)
     with pytest.raises(bj.TooLargeError, match=r"batches of 1 need about .* \(XLA's estimate\)"):
         bj.map_trials(_trial, keys)
 
 
 def test_run_sweep_refuses_a_chunk_larger_than_the_device(monkeypatch):
-    from bridge_jax import _sweep
+    from bridge_jax._run import _sweep
 
     monkeypatch.setattr(_sweep, "device_memory", lambda device=None: 1024)
 
@@ -259,7 +259,7 @@ def test_run_sweep_refuses_results_larger_than_the_host():
 
 def test_run_sweep_checks_all_metrics_once_the_first_chunk_is_in(monkeypatch):
     """One metric's results would fit, four do not: refused after the first chunk."""
-    from bridge_jax import _sweep
+    from bridge_jax._run import _sweep
 
     monkeypatch.setattr(_sweep, "device_memory", lambda device=None: 2**40)
     monkeypatch.setattr(

@@ -74,7 +74,7 @@ def test_untrained_shrinkage_net_is_ista_and_steps_stay_convergent(key, x64):
 def test_unrolled_models_unroll_short_loops_only(key):
     # Up to FULL_UNROLL_MAX iterations the loop is straight-line code (faster to train on
     # XLA:CPU); longer ones keep a rolled loop (compile time grows with the length).
-    from bridge_jax._reconstructors import FULL_UNROLL_MAX
+    from bridge_jax._models._base import FULL_UNROLL_MAX
 
     op = bj.GaussianSensing(8, 4, key=key)
     y = jnp.ones(4)

@@ -3,8 +3,8 @@ import pytest
 from scipy import stats
 
 import bridge_jax as bj
+from bridge_jax._analysis._stats import t_quantile
 from bridge_jax._compat import deadlock_prone
-from bridge_jax._stats import t_quantile
 
 
 @pytest.mark.parametrize("df", [1, 2, 5, 19, 100])

@@ -9,7 +9,7 @@ from jax import lax
 from jaxtyping import Array, Float, Inexact
 
 from .. import _validate as check
-from .._linalg import operator_norm
+from .._linalg._core import operator_norm
 from .._operators import adjoint, check_input, check_operator
 
 

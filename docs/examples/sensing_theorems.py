@@ -2,8 +2,8 @@
 measurements alone?
 
 Two settings (Tachella, Chen & Davies; bounds stated in the docstring of
-`bridge_jax._identifiability`): several operators A_1..A_G (multi-operator imaging), or one
-operator A and a group of transformations the signal set is invariant to (Equivariant
+`bridge_jax._analysis._identifiability`): several operators A_1..A_G (multi-operator imaging),
+or one operator A and a group of transformations the signal set is invariant to (Equivariant
 Imaging). For each: the necessary rank condition, the sufficient bound on m, and whether one
 k-dimensional subspace is identified exactly by these operators.
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import scipy.stats
 
+from bridge_jax._analysis._stats import proportion_interval, summarize_success
 from bridge_jax._cli import main as cli_main
-from bridge_jax._stats import proportion_interval, summarize_success
 from bridge_jax.studies.phase import INITS, PhaseConfig, one_trial, unit_digest, view_transforms
 
 ARGS = ["phase", "--quick", "--data", "sparse"]

@@ -12,7 +12,7 @@ Definitions.
   `inpaint_sigma`, for each rho in `inpaint_ratios`.
 - Imaging methods and the supervised reference train `UnrolledNet` (Landweber steps with a
   shared residual MLP denoiser, starting as plain Landweber) with their own loss (see
-  `bridge_jax/_losses.py`); their reconstruction is the network's output (Noisier2Noise: the
+  `bridge_jax/_losses/_imaging.py`); their reconstruction is the network's output (Noisier2Noise: the
   corrected estimate, averaged over 4 noisier copies of the test measurement).
 - SSRL methods train an MLP encoder on back-projections u = A^+ y (realisable) with views from
   a `ViewBank`: 16 rotations of RMS angle 0.1 rad drawn once per trial (the paper's T_k), one

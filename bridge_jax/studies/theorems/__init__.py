@@ -8,7 +8,7 @@ necessary m >= max_j c_j/s_j (Proposition 8), sufficient m > 2k + max_j c_j + 1 
 every operator and a cyclic group (Theorem 9; c_j, s_j: multiplicity and dimension of the j-th
 real irreducible representation). Statements checked against the JMLR paper's text
 (JMLR 24(39), 2023, arXiv 2203.12513); exact wording in the docstring of
-bridge_jax/_identifiability.py. Do learners trained from measurements alone succeed where
+bridge_jax/_analysis/_identifiability.py. Do learners trained from measurements alone succeed where
 the bounds say, and do the seed paper's statistics (spectral correlation, subspace
 alignment) predict where?
 

@@ -17,8 +17,8 @@ import jax.random as jr
 import numpy as np
 import optax
 
-from . import _validate as check
-from . import store
+from .. import _validate as check
+from .. import store
 
 
 def _leaf_names(tree) -> list[str]:

@@ -19,8 +19,8 @@ import lineax as lx
 from jax.experimental.sparse.linalg import lobpcg_standard
 from jaxtyping import Array, Bool, Float, Inexact, PRNGKeyArray
 
-from . import _validate as check
-from ._operators import (
+from .. import _validate as check
+from .._operators import (
     adjoint,
     check_input,
     check_operator,

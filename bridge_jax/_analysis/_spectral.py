@@ -11,9 +11,9 @@ import jax.numpy as jnp
 import lineax as lx
 from jaxtyping import Array, Float
 
-from . import _validate as check
-from ._linalg import gram, leading_eigenpairs
-from ._operators import check_operator, is_real_linear, real_matrix
+from .. import _validate as check
+from .._linalg._core import gram, leading_eigenpairs
+from .._operators import check_operator, is_real_linear, real_matrix
 
 
 def augmentation_covariance(

@@ -14,9 +14,9 @@ import jax.random as jr
 import lineax as lx
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from . import _validate as check
-from ._linalg import leading_eigenpairs
-from ._operators import check_operator
+from .. import _validate as check
+from .._operators import check_operator
+from ._core import leading_eigenpairs
 
 
 def _basis(name: str, u) -> Float[Array, "n p"]:

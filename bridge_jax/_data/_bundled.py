@@ -12,7 +12,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
-from . import _validate as check
+from .. import _validate as check
 
 
 def _require(module: str, package: str, loader: str):

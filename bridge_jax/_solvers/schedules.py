@@ -13,8 +13,8 @@ import jax.numpy as jnp
 import lineax as lx
 from jaxtyping import Array, Float
 
-from . import _validate as check
-from ._operators import check_operator
+from .. import _validate as check
+from .._operators import check_operator
 
 
 def spectrum_bounds(op: lx.AbstractLinearOperator) -> tuple[Float[Array, ""], Float[Array, ""]]:

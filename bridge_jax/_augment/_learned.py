@@ -17,8 +17,8 @@ import jax.random as jr
 from jax.scipy.linalg import expm
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from . import _validate as check
-from ._augmentations import ViewBank, random_skew
+from .. import _validate as check
+from ._vectors import ViewBank, random_skew
 
 # Under `vmap` the matrix exponential's branches become selects: every matrix goes through
 # all `max_squarings` squarings of scaling and squaring (JAX's default is 16). Eight cover

@@ -7,8 +7,8 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from . import _validate as check
-from ._random import permutation
+from .. import _validate as check
+from .._random import permutation
 
 AMPLITUDES = ("gaussian", "rademacher", "uniform")
 

@@ -14,9 +14,9 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from . import _validate as check
-from ._augmentations import augment, cyclic_shift
-from ._operators import Mask, random_mask
+from .. import _validate as check
+from .._augment._vectors import augment, cyclic_shift
+from .._operators import Mask, random_mask
 
 
 class Taxonomy(NamedTuple):

@@ -22,11 +22,11 @@ import jax.random as jr
 import lineax as lx
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
-from . import _validate as check
-from ._linalg import pinv_solve
-from ._operators import Mask, check_operator, is_complex, random_mask
-from ._problems import AbstractNoise
-from ._random import permutation, random_ranks
+from .. import _validate as check
+from .._data._problems import AbstractNoise
+from .._linalg._core import pinv_solve
+from .._operators import Mask, check_operator, is_complex, random_mask
+from .._random import permutation, random_ranks
 
 
 def _abs2(r):

@@ -17,9 +17,9 @@ import numpy as np
 from jax.scipy.linalg import expm
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from . import _validate as check
-from ._operators import random_mask
-from ._problems import gaussian_noise
+from .. import _validate as check
+from .._data._problems import gaussian_noise
+from .._operators import random_mask
 
 
 def random_skew(n: int, *, key: PRNGKeyArray, dtype=None) -> Float[Array, "n n"]:

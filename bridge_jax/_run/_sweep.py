@@ -41,8 +41,9 @@ import jax.random as jr
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from . import _validate as check
-from . import store
+from .. import _validate as check
+from .. import store
+from ._memory import _gib, auto_chunk, device_memory, memory_needed
 
 _FORMAT = "bridge_jax.sweep-chunk/1"
 
@@ -60,54 +61,6 @@ def grid_points(grid: Mapping[str, Sequence]) -> list[dict]:
         if isinstance(values, str | bytes) or not isinstance(values, Sequence) or not values:
             raise SweepError(f"grid[{name!r}] must be a non-empty list of values, got {values!r}.")
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*grid.values())]
-
-
-def auto_chunk(bytes_per_trial: float, num_devices: int, budget_bytes: float | None = None) -> int:
-    """How many trials fit a memory budget (default: a quarter of device memory, or 2 GiB).
-
-    The result is a multiple of the number of devices (at least one trial per device).
-    """
-    if budget_bytes is None:
-        stats = jax.local_devices()[0].memory_stats() or {}
-        limit = stats.get("bytes_limit")
-        budget_bytes = limit / 4 if limit else 2 * 2**30
-    per_device = max(1, int(budget_bytes // max(bytes_per_trial, 1.0)))
-    return per_device * num_devices
-
-
-class TooLargeError(ValueError):
-    """A computation needs more memory than the device has (XLA's estimate, before running)."""
-
-
-def device_memory(device=None) -> int:
-    """Bytes that `device` (default: this process's first) can hold: the allocator's limit on a
-    GPU or TPU; on the CPU, the machine's physical memory."""
-    device = jax.local_devices()[0] if device is None else device
-    limit = (device.memory_stats() or {}).get("bytes_limit")
-    if limit:
-        return int(limit)
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
-def memory_needed(compiled) -> int:
-    """XLA's estimate of the bytes a compiled program holds at once (arguments, outputs and
-    temporaries, per device); 0 where the backend gives no estimate."""
-    stats = compiled.memory_analysis()
-    if stats is None:
-        return 0
-    return int(
-        stats.argument_size_in_bytes
-        + stats.output_size_in_bytes
-        + stats.temp_size_in_bytes
-        - stats.alias_size_in_bytes
-    )
-
-
-def _gib(num_bytes: float) -> str:
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if num_bytes >= size:
-            return f"{num_bytes / size:.1f} {unit}"
-    return f"{int(num_bytes)} bytes"
 
 
 def _digest(trial_fn, shape_names, points, seed) -> str:
@@ -449,47 +402,3 @@ def run_sweep(
                     f"trials {start}-{stop - 1}) {elapsed:6.1f}s elapsed, ~{eta:5.0f}s left",
                 )
     return {"points": points, "metrics": results, "groups": len(plan), "digest": digest}
-
-
-def map_trials(fn: Callable, keys, *, batch_size: int | None = None) -> dict:
-    """`fn(key)` (ONE trial, unbatched) over all trial keys in ONE compiled program; the
-    outputs (any pytree of arrays, e.g. spectra and curves) come back as NumPy arrays with a
-    leading trial axis.
-
-    Trials are batched with `vmap`; `batch_size` bounds memory by running `lax.map` over
-    chunks of that many `vmap`-ed trials. By default all trials run in one batch if XLA's
-    estimate of the program's memory fits the device (`device_memory`), else in smaller
-    batches; a `TooLargeError` (before anything runs) if even one trial at a time, or the
-    given `batch_size`, does not fit. The in-memory counterpart of `run_sweep` (which adds a
-    grid, chunk files, resuming and devices, for scalar metrics).
-
-    `fn` is compiled on each call: over a grid, a new `fn` per grid point (a closure over
-    the point's values) compiles once per point. To sweep values without recompiling, use
-    `run_sweep`, which batches value parameters in one program per shape.
-
-    `keys`: a 1-D array of `jax.random` keys (e.g. `jax.random.split(key, trials)`).
-    """
-    if not (hasattr(keys, "shape") and hasattr(keys, "dtype")) or len(keys.shape) < 1:
-        raise TypeError(
-            f"keys must be an array of jax.random keys with a leading trial axis (e.g. "
-            f"jax.random.split(key, trials)), got {keys!r}."
-        )
-    if int(keys.shape[0]) < 1:
-        raise ValueError("keys must hold at least one trial key, got none.")
-    num = int(keys.shape[0])
-    auto = batch_size is None
-    batch_size = num if auto else check.positive_int("batch_size", batch_size)
-    limit = device_memory()
-    while True:
-        run = jax.jit(lambda k, size=batch_size: jax.lax.map(fn, k, batch_size=size))
-        compiled = run.lower(keys).compile()  # the call below reuses this compilation
-        need = memory_needed(compiled)
-        if need <= limit:
-            return jax.tree_util.tree_map(np.asarray, run(keys))
-        if not auto or batch_size == 1:
-            raise TooLargeError(
-                f"{num} trials in batches of {batch_size} need about {_gib(need)} at once "
-                f"(XLA's estimate), more than the {_gib(limit)} of {jax.devices()[0]}; use "
-                "fewer trials or smaller ones (fewer signals, smaller n)."
-            )
-        batch_size = max(1, batch_size // max(2, math.ceil(need / limit)))

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, Float
 
-from . import _validate as check
+from .. import _validate as check
 
 
 def _pair(name1: str, z1, name2: str, z2):

@@ -31,10 +31,11 @@ import jax.random as jr
 import lineax as lx
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from . import _validate as check
-from ._augmentations import ViewBank, random_shift
-from ._linalg import pinv_solve
-from ._losses import (
+from .. import _validate as check
+from .._augment._vectors import ViewBank, random_shift
+from .._data._problems import AbstractNoise, GaussianNoise
+from .._linalg._core import pinv_solve
+from .._losses._imaging import (
     cyclic_holdouts,
     ei_loss,
     measurement_consistency_loss,
@@ -51,11 +52,12 @@ from ._losses import (
     supervised_loss,
     sure_loss,
 )
-from ._models import Encoder, UnrolledNet, UnrolledShrinkage
-from ._operators import check_operator, random_mask
-from ._problems import AbstractNoise, GaussianNoise
-from ._reconstructors import AbstractDenoiser, AbstractReconstructor
-from ._ssrl_losses import byol_loss, dino_loss, ema_update, mae_loss, nt_xent_loss
+from .._losses._ssrl import byol_loss, dino_loss, ema_update, mae_loss, nt_xent_loss
+from .._models._base import AbstractReconstructor
+from .._models._convolutional import AbstractDenoiser
+from .._models._unrolled import UnrolledNet, UnrolledShrinkage
+from .._models._vector import Encoder
+from .._operators import check_operator, random_mask
 
 SSRL_METHODS = ("simclr", "byol", "dino", "mae")
 IMAGING_METHODS = ("noise2self", "ei", "ssdu", "noisier2noise")

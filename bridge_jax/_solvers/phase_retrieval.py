@@ -20,8 +20,8 @@ import lineax as lx
 from jax import lax
 from jaxtyping import PRNGKeyArray
 
-from . import _validate as check
-from ._operators import CodedDiffraction, MatrixOperator, adjoint, check_operator, is_complex
+from .. import _validate as check
+from .._operators import CodedDiffraction, MatrixOperator, adjoint, check_operator, is_complex
 
 
 def _vector_matrix(op):

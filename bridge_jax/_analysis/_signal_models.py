@@ -36,9 +36,9 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from . import _validate as check
-from ._signals import sparse_signal
-from ._subspaces import random_subspace
+from .. import _validate as check
+from .._data._sparse import sparse_signal
+from .._linalg._subspaces import random_subspace
 
 GROUPS = ("identity", "shift", "reflection", "dihedral")
 

@@ -29,9 +29,9 @@ import jax.random as jr
 import lineax as lx
 from jaxtyping import Array, Float, Inexact, PRNGKeyArray
 
-from . import _validate as check
-from ._operators import check_input, check_operator
-from ._signals import AMPLITUDES, sparse_signal
+from .. import _validate as check
+from .._operators import check_input, check_operator
+from ._sparse import AMPLITUDES, sparse_signal
 
 # --------------------------------------------------------------------------- signal sources
 

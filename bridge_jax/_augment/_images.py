@@ -26,7 +26,7 @@ import numpy as np
 from jax.scipy.ndimage import map_coordinates
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from . import _validate as check
+from .. import _validate as check
 
 _FLAT_SHAPE = (8, 8)  # the digits: the shape of a flat vector when `shape` is not given
 

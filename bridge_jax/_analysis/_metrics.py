@@ -11,7 +11,7 @@ import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, Float
 
-from . import _validate as check
+from .. import _validate as check
 
 
 def _pair(x, reference, *, metric: str | None = None):

@@ -1,0 +1,2 @@
+"""Augmentations and transform groups: SSRL views of vectors, image transforms, learnable
+augmentations."""

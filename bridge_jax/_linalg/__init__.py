@@ -1,0 +1,1 @@
+"""Linear algebra on any lineax operator: norms, pseudoinverses, eigenpairs, subspaces."""

@@ -1,0 +1,2 @@
+"""Losses: the self-supervised imaging losses on one measurement and the SSRL losses on a batch of
+embeddings."""

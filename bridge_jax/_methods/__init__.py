@@ -1,0 +1,1 @@
+"""Self-supervised methods behind one interface (`AbstractMethod`, `make_method`)."""

@@ -1,0 +1,2 @@
+"""Learned reconstructors (`AbstractReconstructor`): vector networks, unrolled networks,
+convolutional networks for images."""
