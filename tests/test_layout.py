@@ -113,3 +113,52 @@ def test_modules_are_abstract_or_final():
                     ):
                         overridden.append(f"{cls.__name__}.{attr} overrides {base.__name__}.{attr}")
     assert not overridden, sorted(set(overridden))
+
+
+# The library's concept folders, bottom to top: a module imports only from its own folder and
+# the folders below it (docs/getting-started.md, "Where things live").
+LAYERS = (
+    ("_validate", "_compat", "store", "_random"),
+    ("_run",),
+    ("_operators",),
+    ("_linalg", "_data"),
+    ("_augment", "_losses", "_solvers"),
+    ("_analysis",),
+    ("_models",),
+    ("_methods",),
+)
+RANK = {name: i for i, names in enumerate(LAYERS) for name in names}
+
+
+def _imported_groups(path):
+    """The top-level library names (`_operators`, `store`, ...) that a module imports."""
+    import ast
+
+    package = path.relative_to(ROOT).with_suffix("").parts[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = list(package[: len(package) - node.level + 1])
+            target = base + (node.module.split(".") if node.module else [])
+            if len(target) > 1:
+                found.add(target[1])
+            else:  # from . import _validate
+                found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("bridge_jax."):
+            found.add(node.module.split(".")[1])
+    return found
+
+
+def test_library_folders_import_only_the_layers_below():
+    upward = []
+    for path in sorted((ROOT / "bridge_jax").rglob("*.py")):
+        parts = path.relative_to(ROOT / "bridge_jax").parts
+        group = parts[0].removesuffix(".py")
+        if group not in RANK:  # __init__, __main__, _cli, studies: the top
+            continue
+        for other in _imported_groups(path):
+            if other in RANK and RANK[other] > RANK[group]:
+                upward.append(f"{path.relative_to(ROOT)} imports {other}")
+    assert not upward, upward
+    folders = {p.name for p in (ROOT / "bridge_jax").iterdir() if p.is_dir()}
+    assert folders - {"studies", "__pycache__"} <= set(RANK), "a new folder needs a layer"
