@@ -26,9 +26,9 @@ import functools
 import math
 
 import jax
+import jax.extend.random as jex_random
 import jax.numpy as jnp
 import jax.random as jr
-import jax.extend.random as jex_random
 import numpy as np
 from jax import lax
 from jaxtyping import Array, Float, Int, PRNGKeyArray, UInt32
