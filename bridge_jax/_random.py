@@ -84,11 +84,7 @@ def _unrolled_bits(key, bit_width, shape):
     return (b1 ^ b2).astype(dtype)
 
 
-def _threefry(fn, *args):
-    # Seeding and fold_in are rare: JAX's own Threefry.
-    return jr.key_data(fn(*args, impl="threefry2x32"))
-
-
+# Seeding and fold_in are rare: they use JAX's own Threefry.
 UNROLLED_THREEFRY = jex_random.define_prng_impl(
     key_shape=(2,),
     seed=lambda seed: jr.key_data(jr.key(seed, impl="threefry2x32")),
