@@ -129,7 +129,7 @@ def leading_subspace(
 
 
 def _right_singular(op: lx.AbstractLinearOperator, rank: int | None, complete: bool):
-    """The right singular vectors of the operator's matrix as columns: all $n$ (`complete`,
+    r"""The right singular vectors of the operator's matrix as columns: all $n$ (`complete`,
     for the null space) or the leading $\min(m, n)$ (a thinner SVD: the row space)."""
     a = field_matrix(check_operator(op))
     full = min(a.shape)
