@@ -12,6 +12,10 @@ the reals only, with the real inner product Re<u, v>. For each registry entry:
   real and imaginary parts of the output);
 - `lineax.linear_solve` gives that least-squares answer too, or refuses with an error that
   names `pinv_solve`.
+- the dense tools (`operator_svd`, `landweber_gram`, `landweber_spectral`, `spectrum_bounds`,
+  `row_space`, `null_space`) give the answer of that map too, from the SVD of its real matrix;
+- `lineax.LSMR` directly on a real-linear operator fails inside lineax (documented), and
+  `pinv_solve` with it gives the least squares.
 
 Then the regression tests of five defects these promises caught.
 """
