@@ -2,10 +2,11 @@
 taken round by round (min and median over the rounds), so that a shared machine's drift moves
 all of them alike.
 
-- W3 (covariance + eigh + principal angles, `run.SIZES["W3"]`): bridge_jax as the library
-  computes it now (`after`) and with the row space from a complete SVD (`before`, the library's
-  former `row_space`), against NumPy with arccos of one SVD (as `run.py`), NumPy with
-  `scipy.linalg.subspace_angles` (the angles' algorithm of `principal_angles`) and PyTorch.
+- W3 (covariance + eigh + principal angles, `run.SIZES["W3"]`): bridge_jax as `run.py` runs
+  it (`bj_library`) and with the row space from a thin SVD (`bj_thin_row_space`, an
+  alternative measured and not adopted), against NumPy with arccos of one SVD (as `run.py`),
+  NumPy with `scipy.linalg.subspace_angles` (the angles' algorithm of `principal_angles`) and
+  PyTorch.
 - W4 (learned Landweber steps, `run.SIZES["W4"]`): bridge_jax's `UnrolledLandweber` with
   `supervised_loss` (as `run.py`), the same iteration written in plain `jax.numpy`, and
   PyTorch with autograd.
@@ -72,8 +73,8 @@ def w3_impls(p, threads):
         return np.sort(np.arccos(np.clip(s, -1, 1)))
 
     impls = {
-        "bj_before": bridge(lambda at: jnp.linalg.svd(at, full_matrices=True)[2].T[:, :half]),
-        "bj_after": bridge(lambda at: bj.row_space(bj.MatrixOperator(at))),
+        "bj_library": bridge(lambda at: bj.row_space(bj.MatrixOperator(at))),
+        "bj_thin_row_space": bridge(lambda at: jnp.linalg.svd(at, full_matrices=False)[2].T),
         "numpy": numpy(arccos),
         "numpy_scipy_angles": numpy(scipy.linalg.subspace_angles),
     }

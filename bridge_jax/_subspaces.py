@@ -128,13 +128,13 @@ def leading_subspace(
     return vecs.reshape(k, -1).T
 
 
-def _right_singular(op: lx.AbstractLinearOperator, rank: int | None, complete: bool):
-    r"""The right singular vectors of the operator's matrix as columns: all $n$ (`complete`,
-    for the null space) or the leading $\min(m, n)$ (a thinner SVD: the row space)."""
+def _right_singular(op: lx.AbstractLinearOperator, rank: int | None):
     a = field_matrix(check_operator(op))
     full = min(a.shape)
     rank = full if rank is None else check.int_in_range("rank", rank, 0, full)
-    _, _, vt = jnp.linalg.svd(a, full_matrices=complete)
+    # The complete SVD for the row space too: at n = 256 the thin one measured no faster
+    # (`python -m benchmarks.w3_w4_paired`).
+    _, _, vt = jnp.linalg.svd(a, full_matrices=True)
     v = jnp.conj(vt).T  # the right singular vectors: A v_i = s_i u_i
     if is_real_linear(op):  # from the real coordinates back to the operator's inputs
         struct = op.in_structure()
@@ -154,12 +154,12 @@ def row_space(op: lx.AbstractLinearOperator, rank: int | None = None) -> Float[A
     vector mapped back to an input array with `from_real` and flattened: real for real
     inputs; for complex inputs complex, orthonormal for $\mathrm{Re}\langle u, v\rangle$.
     """
-    v, rank = _right_singular(op, rank, complete=False)
+    v, rank = _right_singular(op, rank)
     return v[:, :rank]
 
 
 def null_space(op: lx.AbstractLinearOperator, rank: int | None = None) -> Float[Array, "n n-r"]:
     r"""Orthonormal basis of $\ker A$ (what the measurements cannot see), shape (n, n - rank);
     for complex and real-linear operators as in `row_space`."""
-    v, rank = _right_singular(op, rank, complete=True)
+    v, rank = _right_singular(op, rank)
     return v[:, rank:]
