@@ -132,8 +132,8 @@ def _right_singular(op: lx.AbstractLinearOperator, rank: int | None):
     a = field_matrix(check_operator(op))
     full = min(a.shape)
     rank = full if rank is None else check.int_in_range("rank", rank, 0, full)
-    # The complete SVD for the row space too: at n = 256 the thin one measured no faster
-    # (`python -m benchmarks.w3_w4_paired`).
+    # The complete SVD for the row space too: the thin one measured within noise of it
+    # (-12% to +5% at n = 256 over two runs of `python -m benchmarks.w3_w4_paired`).
     _, _, vt = jnp.linalg.svd(a, full_matrices=True)
     v = jnp.conj(vt).T  # the right singular vectors: A v_i = s_i u_i
     if is_real_linear(op):  # from the real coordinates back to the operator's inputs
