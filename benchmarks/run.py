@@ -278,6 +278,25 @@ def w3(p: dict, repeat: int, impls) -> dict:
 
         out["numpy_x"] = numpy_run()
         out["numpy_s"] = _median_time(numpy_run, repeat)
+
+        # Like with like: the angles by `scipy.linalg.subspace_angles`, the algorithm
+        # `principal_angles` implements (QR of both bases; sines for the small angles), where
+        # the plain NumPy run takes the arccos of one SVD's cosines.
+        import scipy.linalg
+
+        def scipy_run():
+            angles = []
+            for t in range(p["trials"]):
+                v = views[t] - views[t].mean(axis=1, keepdims=True)
+                flat = v.reshape(-1, n)
+                cov = flat.T @ flat / flat.shape[0]
+                w, vec = np.linalg.eigh(cov)
+                row = np.linalg.svd(a[t], full_matrices=False)[2].T
+                angles.append(np.sort(scipy.linalg.subspace_angles(vec[:, ::-1][:, :half], row)))
+            return np.stack(angles)
+
+        out["scipy_x"] = scipy_run()
+        out["scipy_s"] = _median_time(scipy_run, repeat)
     torch = _torch() if "torch" in impls else None
     if torch is not None:
         tv, ta = _to_torch(torch, views, a)
@@ -406,7 +425,7 @@ def run_entry(workload: str, size: str, params: dict, repeat: int) -> dict:
     raw = fn(params, repeat, impls)
     # Check the implementations agree before reporting their speed.
     ref = raw.pop("bridge_jax_x", None)
-    for impl in ("spectral", "gram", "blocked", "gram_blocked", "numpy", "torch"):
+    for impl in ("spectral", "gram", "blocked", "gram_blocked", "numpy", "scipy", "torch"):
         other = raw.pop(f"{impl}_x", None)
         if ref is not None and other is not None:
             scale = float(np.max(np.abs(ref))) or 1.0
@@ -435,7 +454,7 @@ def _child(workload, size, params, repeat) -> dict:
 
 def _finish(entry: dict, peak: float, device: str) -> dict:
     t = entry.get("bridge_jax_s")
-    for impl in ("numpy", "torch", "spectral"):
+    for impl in ("numpy", "torch", "spectral", "scipy"):
         s = entry.get(f"{impl}_s")
         entry.setdefault(f"{impl}_s", None)
         entry[f"speedup_vs_{impl}"] = (s / t) if (s and t) else None
@@ -593,6 +612,21 @@ def markdown(result: dict) -> str:
             f"{_f(e.get('gflops'))} | {_f(e.get('fraction_of_peak'), 2)} | "
             f"{_f(e.get('peak_rss_mb'), 4)} |"
         )
+    w3 = [e for e in result["entries"] if e["workload"] == "W3" and e.get("scipy_s")]
+    if w3:
+        lines += [
+            "",
+            "W3 against NumPy with `scipy.linalg.subspace_angles` (the angles' algorithm of "
+            "`principal_angles`):",
+            "",
+            "| size | bridge_jax s | NumPy + SciPy angles s | x SciPy |",
+            "|---|---|---|---|",
+        ]
+        for e in w3:
+            lines.append(
+                f"| {e['size']} | {_f(e.get('bridge_jax_s'))} | {_f(e.get('scipy_s'))} | "
+                f"{_f(e.get('speedup_vs_scipy'))} |"
+            )
     forms = [e for e in result["entries"] if e["workload"] == "W2"]
     if forms:
         lines += [

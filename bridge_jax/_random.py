@@ -11,13 +11,22 @@ ranks the same way. Both give exactly what the sort gives (`tests/test_random.py
 over 2,560 keys the counting is 2.8-10x faster for $8 \le n \le 64$ on the 2-core CPU
 (`python -m benchmarks.permutations`; less over few keys: 0.7x for $n = 8$ over 256). The
 memory is $O(n^2)$ per permutation, hence the sort above `COUNTING_MAX`.
+
+On the CPU, JAX lowers each Threefry hash (every `split`, `bits`, `normal` draw) to a rolled loop,
+which XLA:CPU compiles slowly: `sparse_signal` makes four such draws, and most of its compile
+time was theirs. `unrolled_threefry_key` re-labels a Threefry key with `UNROLLED_THREEFRY`, a
+PRNG implementation defined through JAX's public `jax.extend.random.define_prng_impl` whose hash
+is the same 20 Threefry-2x32 rounds written out (as JAX lowers them on GPU): every
+`jax.random` function then returns the same numbers from it, compiled as straight-line code.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 
 import jax
+import jax.extend.random as jex_random
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -29,6 +38,78 @@ from . import _validate as check
 # Up to this size the counting form is used (n^2 comparisons, 16 KB per permutation at 64);
 # above it the sort. `benchmarks/permutations.py` measures both.
 COUNTING_MAX = 64
+
+
+_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+
+
+def _threefry2x32(k1, k2, x1, x2):
+    """The Threefry-2x32 hash (20 rounds) of the counter pairs `(x1, x2)` under the key
+    `(k1, k2)`, unrolled: JAX's `threefry2x32` lowering with `use_rolled_loops=False`."""
+
+    def rotate_left(v, d):
+        return lax.shift_left(v, np.uint32(d)) | lax.shift_right_logical(v, np.uint32(32 - d))
+
+    ks = (k1, k2, k1 ^ k2 ^ np.uint32(0x1BD11BDA))
+    x1, x2 = x1 + ks[0], x2 + ks[1]
+    for i in range(5):
+        for r in _ROTATIONS[i % 2]:
+            x1 = x1 + x2
+            x2 = x1 ^ rotate_left(x2, r)
+        x1 = x1 + ks[(i + 1) % 3]
+        x2 = x2 + ks[(i + 2) % 3] + np.uint32(i + 1)
+    return x1, x2
+
+
+def _counters(shape):
+    # JAX's `iota_2x32_shape`: the flat index of each entry as (high, low) 32-bit words.
+    size = math.prod(shape)
+    if size >= 2**32:
+        raise ValueError(f"at most 2**32 - 1 random entries per draw, got shape {shape}.")
+    low = lax.iota(np.uint32, size).reshape(shape)
+    return jnp.zeros(shape, np.uint32), low
+
+
+def _unrolled_split(key, shape):
+    b1, b2 = _threefry2x32(key[0], key[1], *_counters(shape))
+    return jnp.stack([b1, b2], axis=b1.ndim)
+
+
+def _unrolled_bits(key, bit_width, shape):
+    b1, b2 = _threefry2x32(key[0], key[1], *_counters(shape))
+    dtype = {8: np.uint8, 16: np.uint16, 32: np.uint32, 64: np.uint64}[bit_width]
+    if bit_width == 64:
+        hi, lo = b1.astype(dtype), b2.astype(dtype)
+        return lax.shift_left(hi, jnp.asarray(32, dtype)) | lo
+    return (b1 ^ b2).astype(dtype)
+
+
+# Seeding and fold_in are rare: they use JAX's own Threefry.
+UNROLLED_THREEFRY = jex_random.define_prng_impl(
+    key_shape=(2,),
+    seed=lambda seed: jr.key_data(jr.key(seed, impl="threefry2x32")),
+    split=_unrolled_split,
+    random_bits=_unrolled_bits,
+    fold_in=lambda key, data: jr.key_data(
+        jr.fold_in(jr.wrap_key_data(key, impl="threefry2x32"), data)
+    ),
+    name="threefry2x32_unrolled",
+    tag="fry_unrolled",
+)
+
+
+def unrolled_threefry_key(key: PRNGKeyArray) -> PRNGKeyArray:
+    """`key` (a Threefry key, typed or a raw `uint32[2]`) as a key of `UNROLLED_THREEFRY`: every
+    `jax.random` function draws the same numbers from it as from `key`, with the hash unrolled.
+    Keys of other implementations, and Threefry keys under
+    `jax_threefry_partitionable=False` (another counter layout), are returned unchanged."""
+    if jnp.issubdtype(jnp.asarray(key).dtype, jax.dtypes.prng_key):
+        impl = jr.key_impl(key)
+    else:
+        impl = jax.config.jax_default_prng_impl
+    if "threefry2x32" not in str(impl) or not jax.config.jax_threefry_partitionable:
+        return key
+    return jr.wrap_key_data(jr.key_data(key), impl=UNROLLED_THREEFRY)
 
 
 def _one_sort_round(n: int) -> bool:

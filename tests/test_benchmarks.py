@@ -18,7 +18,7 @@ def test_w2_and_w3_implementations_agree(monkeypatch):
         raw = fn(params, 1, ("bridge_jax", "numpy"))
         ref = raw["bridge_jax_x"]
         np.testing.assert_allclose(raw["numpy_x"], ref, rtol=1e-3, atol=1e-4)
-        forms = ("spectral", "gram", "blocked", "gram_blocked") if fn is run.w2 else ()
+        forms = ("spectral", "gram", "blocked", "gram_blocked") if fn is run.w2 else ("scipy",)
         for form in forms:
             np.testing.assert_allclose(raw[f"{form}_x"], ref, rtol=1e-3, atol=1e-4)
         assert raw["bridge_jax_s"] > 0 and raw["flops"] > 0
@@ -54,6 +54,9 @@ def test_entry_fields_and_markdown():
     result["entries"].append(run._finish(w2, peak=400.0, device="cpu"))
     table = run.markdown(result)
     assert "| 10x | 2 | 0.5 | - | - | 1 | 1 | - | - | - |" in table  # 200 and 400 GFLOP/s
+    w3 = {"workload": "W3", "size": "n64", "bridge_jax_s": 0.5, "scipy_s": 1.0, "flops": 1e9}
+    result["entries"].append(run._finish(w3, peak=400.0, device="cpu"))
+    assert "| n64 | 0.5 | 1 | 2 |" in run.markdown(result)  # x SciPy: 1.0 / 0.5
 
 
 def test_reconstructor_benchmark_networks_match_pytorch():

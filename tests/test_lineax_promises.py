@@ -12,6 +12,10 @@ the reals only, with the real inner product Re<u, v>. For each registry entry:
   real and imaginary parts of the output);
 - `lineax.linear_solve` gives that least-squares answer too, or refuses with an error that
   names `pinv_solve`.
+- the dense tools (`operator_svd`, `landweber_gram`, `landweber_spectral`, `spectrum_bounds`,
+  `row_space`, `null_space`) give the answer of that map too, from the SVD of its real matrix;
+- `lineax.LSMR` directly on a real-linear operator fails inside lineax (documented), and
+  `pinv_solve` with it gives the least squares.
 
 Then the regression tests of five defects these promises caught.
 """
@@ -276,3 +280,95 @@ def test_pinv_cutoff_is_numpys(x64):
     d = jnp.asarray([1.0, 0.5, 3 * n * eps, 0.1 * n * eps])
     x = bj.pinv_solve(lx.DiagonalLinearOperator(d), jnp.ones(n))
     np.testing.assert_allclose(x, [1.0, 2.0, 1 / (3 * n * eps), 0.0])
+
+
+def _real_basis(columns, in_struct, complex_field):
+    """Real coordinates of basis vectors given as flattened input arrays (the columns); for a
+    complex-linear operator each complex vector w spans w and i w over the reals."""
+    cols = [np.asarray(c).reshape(in_struct.shape) for c in np.asarray(columns).T]
+    if complex_field:
+        cols = cols + [1j * c for c in cols]
+    if not cols:
+        q = math.prod(in_struct.shape) * (2 if np.iscomplexobj(np.asarray(columns)) else 1)
+        return np.zeros((q, 0))
+    return np.stack([_coords(c) for c in cols], axis=1)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_dense_tools(name, key, x64):
+    # operator_svd, landweber_gram / landweber_spectral, spectrum_bounds, row_space and
+    # null_space: the answer of the map, against NumPy's SVD of its float64 real matrix.
+    op, y, ref, r, b = _least_squares(name, key)
+    complex_field = name in COMPLEX and name not in REAL_LINEAR  # a complex matrix
+    s_ref = np.linalg.svd(r, compute_uv=False)
+    if complex_field:
+        s_ref = s_ref[::2]  # the real form of a complex matrix repeats each singular value
+    # The SVD: singular values, and U diag(s) V^T the matrix (the real one if real-linear).
+    svd = bj.operator_svd(op)
+    np.testing.assert_allclose(svd.s, s_ref[: svd.s.shape[0]], rtol=1e-10, atol=1e-12)
+    a = np.asarray(bj.real_matrix(op) if name in REAL_LINEAR else op.as_matrix())
+    k = svd.s.shape[0]
+    np.testing.assert_allclose(svd.u @ np.diag(svd.s) @ svd.v[:, :k].T, a, atol=1e-10)
+    # Landweber's closed forms: the iterates and losses of the iterative path.
+    tau = 1 / s_ref[0] ** 2
+    x, losses = bj.landweber(op, y, step_size=tau, num_steps=30)
+    x_gram, losses_gram = bj.landweber_gram(op, y, step_size=tau, num_steps=30)
+    assert x_gram.dtype == x.dtype and x_gram.shape == x.shape
+    np.testing.assert_allclose(x_gram, x, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(losses_gram, losses, rtol=1e-8, atol=1e-10)
+    if complex_field:
+        with pytest.raises(ValueError, match="landweber_gram"):
+            bj.landweber_spectral(op, y, step_size=tau, num_steps=30)
+    else:
+        x_spec, losses_spec = bj.landweber_spectral(op, y, step_size=tau, num_steps=30, svd=svd)
+        assert x_spec.dtype == x.dtype and x_spec.shape == x.shape
+        np.testing.assert_allclose(x_spec, x, rtol=1e-9, atol=1e-10)
+        np.testing.assert_allclose(losses_spec, losses, rtol=1e-8, atol=1e-10)
+    # The non-zero spectrum's bounds (zero below max(p, q) eps lambda_max).
+    lam = s_ref**2
+    lam = lam[lam > max(a.shape) * np.finfo(float).eps * lam[0]]
+    np.testing.assert_allclose(bj.spectrum_bounds(op), (lam[-1], lam[0]), rtol=1e-8)
+    # Row and null spaces at the numerical rank: orthonormal, complementary, and the row
+    # space is NumPy's (the same orthogonal projector in real coordinates).
+    rank = int(np.sum(s_ref > max(r.shape) * np.finfo(float).eps * s_ref[0]))
+    struct = op.in_structure()
+    row = _real_basis(bj.row_space(op, rank), struct, complex_field)
+    null = _real_basis(bj.null_space(op, rank), struct, complex_field)
+    q = r.shape[1]
+    assert row.shape[0] == q and row.shape[1] + null.shape[1] == q
+    basis = np.concatenate([row, null], axis=1)
+    np.testing.assert_allclose(basis.T @ basis, np.eye(q), atol=1e-10)
+    v_ref = np.linalg.svd(r)[2][: row.shape[1]].T
+    np.testing.assert_allclose(row @ row.T, v_ref @ v_ref.T, atol=1e-9)
+    np.testing.assert_allclose(r @ null, 0, atol=1e-10 * s_ref[0])
+
+
+@pytest.mark.parametrize("name", REAL_LINEAR)
+def test_lsmr_on_real_linear_operators(name, key, x64):
+    # lineax's LSMR mixes the unknowns' and the data's dtypes: on real unknowns and complex
+    # data (or back) a loop carry, a cond or a user's function gets the other dtype and JAX
+    # refuses, inside lineax (never a silent answer; documented on the operators). pinv_solve
+    # runs the same LSMR over the real coordinates.
+    op, y, ref, r, b = _least_squares(name, key)
+    solver = lx.LSMR(rtol=1e-10, atol=1e-10, max_steps=500)
+    with pytest.raises((TypeError, ValueError), match=r"c(omplex)?128"):
+        lx.linear_solve(op, y, solver)
+    x = bj.pinv_solve(op, y, solver=solver)
+    residual = np.linalg.norm(r.T @ (r @ _coords(x) - b))
+    assert residual <= 1e-8 * np.linalg.norm(r, 2) * np.linalg.norm(b)
+
+
+def test_phase_retrieval_matrix(key):
+    # A matrix model has its matrix; coded diffraction (real images, complex fields) has none:
+    # a one-line error naming real_matrix, which gives its real matrix.
+    a = jr.normal(key, (6, 4))
+    np.testing.assert_array_equal(bj.PhaseRetrieval(a).matrix, a)
+    pr = bj.PhaseRetrieval.coded_diffraction((4, 3), 2, key=key)
+    with pytest.raises(ValueError, match=r"linear over the reals only.*real_matrix\(pr.operator\)"):
+        _ = pr.matrix
+    x = jr.normal(jr.fold_in(key, 1), (4, 3))
+    coords = bj.real_matrix(pr.operator) @ x.reshape(-1)
+    half = coords.shape[0] // 2
+    np.testing.assert_allclose(
+        (coords[:half] ** 2 + coords[half:] ** 2).reshape(2, 4, 3), pr(x), rtol=1e-5, atol=1e-6
+    )

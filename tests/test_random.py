@@ -140,3 +140,40 @@ def test_row_groups_are_the_permutation_of_group_labels():
         label = jr.permutation(key, jnp.arange(m) % groups).reshape(shape)
         want = label[None] == jnp.arange(groups).reshape((-1,) + (1,) * len(shape))
         assert np.array_equal(bj.row_groups(shape, groups, key=key), want)
+
+
+def _jax_draws(key):
+    return {
+        "split": jr.key_data(jr.split(key, 3)),
+        "fold_in": jr.key_data(jr.fold_in(key, 11)),
+        "bits8": jr.bits(key, (3, 5), jnp.uint8),
+        "bits": jr.bits(key, (4, 3)),
+        "normal": jr.normal(key, (7,)),
+        "uniform": jr.uniform(key, (2, 3), minval=-1.0, maxval=2.0),
+        "rademacher": jr.rademacher(key, (9,)),
+        "permutation": jr.permutation(key, 100),
+        "counted": bj._random.permutation(key, 20),
+    }
+
+
+@pytest.mark.parametrize("width", [32, 64])
+def test_unrolled_threefry_key_draws_jax_numbers(width, key):
+    # A key re-labelled with the unrolled implementation draws what jax.random draws from the
+    # original key, for typed and raw keys, eagerly and under jit and vmap (float64 normals
+    # use 64-bit draws).
+    with jax.enable_x64(width == 64):
+        for k in (key, jr.key(3), jr.PRNGKey(5), jr.split(jr.key(9), 4)[2]):
+            fast = bj._random.unrolled_threefry_key(k)
+            assert jr.key_impl(fast) is not jr.key_impl(jr.key(0))
+            want, got = _jax_draws(k), _jax_draws(fast)
+            for name in want:
+                np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+        keys = jr.split(key, 4)
+        draw = jax.jit(jax.vmap(lambda k: jr.normal(k, (5,))))
+        fast = jax.vmap(bj._random.unrolled_threefry_key)(keys)
+        np.testing.assert_array_equal(draw(fast), draw(keys))
+
+
+def test_unrolled_threefry_key_leaves_other_keys_alone():
+    rbg = jr.key(0, impl="rbg")
+    assert bj._random.unrolled_threefry_key(rbg) is rbg

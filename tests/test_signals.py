@@ -31,3 +31,28 @@ def test_same_key_same_signal_different_key_different(key):
     a = bj.sparse_signal(32, 5, key=key)
     np.testing.assert_array_equal(a, bj.sparse_signal(32, 5, key=key))
     assert not np.array_equal(a, bj.sparse_signal(32, 5, key=jr.fold_in(key, 1)))
+
+
+@pytest.mark.parametrize("amplitude", ["gaussian", "rademacher", "uniform"])
+def test_the_numbers_of_jax_random(amplitude, key):
+    # Drawn with Threefry's hash unrolled: the numbers jax.random gives for the same recipe.
+    n, s = 70, 6  # above the counting permutation's size: jax.random.permutation itself
+
+    def reference(k):
+        k_support, k_amp = jr.split(k)
+        draw = {"gaussian": jr.normal, "rademacher": jr.rademacher}.get(amplitude)
+        if draw is None:
+            values = jr.uniform(k_amp, (s,), minval=-1.0, maxval=1.0)
+        else:
+            values = draw(k_amp, (s,), jnp.result_type(float))
+        return jnp.zeros(n).at[jr.permutation(k_support, n)[:s]].set(values)
+
+    keys = jr.split(key, 5)
+    want = np.stack([reference(k) for k in keys])
+    np.testing.assert_array_equal(bj.sparse_signals(5, n, s, key=key, amplitude=amplitude), want)
+    np.testing.assert_array_equal(bj.sparse_signal(n, s, key=keys[0], amplitude=amplitude), want[0])
+    small = bj.sparse_signal(12, 3, key=keys[1])  # the counting permutation
+    k_support, k_amp = jr.split(keys[1])
+    support = jr.permutation(k_support, 12)[:3]
+    np.testing.assert_array_equal(small[support], jr.normal(k_amp, (3,)))
+    assert int((small != 0).sum()) == 3

@@ -13,7 +13,7 @@ from jaxtyping import Array, Float
 
 from .. import _validate as check
 from .._linalg._core import gram, leading_eigenpairs
-from .._operators import check_operator, is_real_linear, real_matrix
+from .._operators import check_operator, field_matrix
 
 
 def augmentation_covariance(
@@ -55,7 +55,7 @@ def operator_spectrum(
     """
     op = check_operator(op)
     if k is None:
-        a = real_matrix(op) if is_real_linear(op) else op.as_matrix()
+        a = field_matrix(op)
         return eigenspectrum(jnp.conj(a).T @ a)  # conj is the identity on a real matrix
     return leading_eigenpairs(gram(op), k, **eig_kwargs)[0]
 

@@ -9,6 +9,7 @@ from ._base import adjoint as adjoint
 from ._base import check_input as check_input
 from ._base import check_operator as check_operator
 from ._base import dense_matrix as dense_matrix
+from ._base import field_matrix as field_matrix
 from ._base import from_real as from_real
 from ._base import is_complex as is_complex
 from ._base import is_real_linear as is_real_linear

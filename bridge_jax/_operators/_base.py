@@ -23,6 +23,12 @@ over the reals only: its inner products are the real ones $\mathrm{Re}\langle u,
 the real matrix of those coordinates (`real_matrix`). It has no complex matrix: its
 `as_matrix()` raises (lineax's dense solvers would solve the complex-linear problem and
 silently drop the imaginary part of the solution); `pinv_solve` solves its least squares.
+lineax's matrix-free `lineax.LSMR` called directly on it (`lineax.linear_solve(op, y,
+lineax.LSMR(...))`) fails inside lineax with a dtype error (a loop carry, a `cond` or the
+operator's function given complex where it expects real, or back): LSMR computes in one
+dtype, the common type of the data and the unknowns, and lineax offers no hook to change or
+intercept that. `pinv_solve(op, y, solver=lineax.LSMR(...))` runs LSMR over the real
+coordinates instead.
 
 **Transpose and adjoint.** `adjoint(op)` is the adjoint $A^*$ over the declared field, for any
 lineax operator: $\langle A x, y\rangle = \langle x, A^* y\rangle$ with the real part of the
@@ -182,6 +188,13 @@ def real_matrix(op: lx.AbstractLinearOperator) -> Float[Array, "p q"]:
     applications: for small operators and tests."""
     op = check_operator(op)
     return jax.vmap(lambda e: to_real(op.mv(e)))(_basis(op.in_structure())).T
+
+
+def field_matrix(op: lx.AbstractLinearOperator) -> Inexact[Array, "p q"]:
+    """The matrix of `op` over the field it is linear over: `op.as_matrix()` (real, or complex
+    for a complex matrix), or for an operator linear over the reals only its real matrix
+    `real_matrix(op)`, on the real coordinates `to_real` of its input and output."""
+    return real_matrix(op) if is_real_linear(op) else check_operator(op).as_matrix()
 
 
 def dense_matrix(op: lx.AbstractLinearOperator) -> Inexact[Array, "m n"]:

@@ -16,7 +16,9 @@ class CodedDiffraction(AbstractMatrixFreeOperator):
     2-D DFT, `masks` the $L$ complex masks $d_l$ (shape `(L, H, W)`), `dtype` the image's real
     dtype. The output is complex, of shape `(L, H, W)`: the operator is linear over the reals
     only, its adjoint $y \mapsto \mathrm{Re}\sum_l \bar d_l \odot F^* y_l$ (`adjoint(op)`, also
-    `op.T`). With unit-modulus masks $A^* A = L I$."""
+    `op.T`). With unit-modulus masks $A^* A = L I$. Least squares: `pinv_solve`, not
+    `lineax.linear_solve` (its dense solvers refuse; `lineax.LSMR` fails inside lineax with a
+    dtype error: pass it to `pinv_solve(op, y, solver=...)` instead)."""
 
     masks: Complex[Array, "L H W"]
     dtype: np.dtype = eqx.field(static=True)

@@ -48,7 +48,8 @@ class MRI(AbstractMatrixFreeOperator):
     Linear over the reals only (real images, complex data): `op.T` is the adjoint
     $y \mapsto \mathrm{Re}(F^* (M \odot y))$ for the real inner product (as `adjoint(op)`),
     `as_matrix()` raises (see `real_matrix`), and least squares are `pseudoinverse` (closed
-    form) or `pinv_solve`, not `lineax.linear_solve`.
+    form) or `pinv_solve`, not `lineax.linear_solve` (its dense solvers refuse; `lineax.LSMR`
+    fails inside lineax with a dtype error: pass it to `pinv_solve(op, y, solver=...)` instead).
 
     Example:
         ```python

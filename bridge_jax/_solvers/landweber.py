@@ -10,7 +10,15 @@ from jaxtyping import Array, Float, Inexact
 
 from .. import _validate as check
 from .._linalg._core import operator_norm
-from .._operators import adjoint, check_input, check_operator
+from .._operators import (
+    adjoint,
+    check_input,
+    check_operator,
+    from_real,
+    is_complex,
+    real_matrix,
+    to_real,
+)
 
 
 def default_step_size(op: lx.AbstractLinearOperator):
@@ -175,8 +183,13 @@ def landweber_gram(
     instead of two skinny ones, which runs closer to the machine's GEMM peak. The losses
     $\tfrac12\|y - Ax_k\|^2$ are computed as $\tfrac12(\|y\|^2 - 2x^\top A^\top y + x^\top G x)$,
     which loses relative accuracy once the loss is below ~1e-6 of $\|y\|^2$ (float32).
-    Real operators only (dense: for small $n$); no divergence check. Returns `x_T` in the
-    operator's input shape.
+    Dense: for small $n$; no divergence check. Returns `x_T` in the operator's input shape.
+
+    A complex operator (a complex matrix, or one linear over the reals only such as MRI)
+    iterates in the real coordinates of its input and output (`to_real`: real parts, then
+    imaginary parts) with $G = R^\top R$ for its real matrix $R$ = `real_matrix(op)` ($q
+    \times q$, $q$ = $n$ or $2n$: pass that as `gram`): the same iterates as `landweber`, whose
+    adjoint is $R^\top$ in those coordinates.
 
     Example:
         ```python
@@ -186,11 +199,22 @@ def landweber_gram(
         ```
     """
     y, x0, steps = prepare(op, y, x0, step_size, num_steps)
-    if jnp.iscomplexobj(y):
-        raise ValueError("landweber_gram is for real operators; use landweber for complex ones.")
-    n = op.in_size()
-    a = op.as_matrix().astype(y.dtype)
-    gram = a.T @ a if gram is None else check.shape("gram", gram, (n, n))
-    y = y.reshape(-1)
-    x, losses = _landweber_gram(gram.astype(y.dtype), y @ a, jnp.dot(y, y), x0.reshape(-1), steps)
-    return x.reshape(x0.shape), losses
+    if is_complex(op):
+        # Real coordinates: the adjoint of the real matrix is its transpose, for a complex
+        # matrix and for an operator linear over the reals only alike.
+        a = real_matrix(op)
+        y_r, x0_r = to_real(y), to_real(x0)
+        a = a.astype(y_r.dtype)
+    elif jnp.iscomplexobj(y):
+        raise ValueError(
+            f"y is complex ({y.dtype}) but the operator's output is real "
+            f"({op.out_structure().dtype}): pass the real data."
+        )
+    else:
+        a = op.as_matrix().astype(y.dtype)
+        y_r, x0_r = y.reshape(-1), x0.reshape(-1)
+    q = a.shape[1]
+    gram = a.T @ a if gram is None else check.shape("gram", gram, (q, q))
+    x, losses = _landweber_gram(gram.astype(y_r.dtype), y_r @ a, jnp.dot(y_r, y_r), x0_r, steps)
+    x = from_real(x, x0) if is_complex(op) else x.reshape(x0.shape)
+    return x, losses

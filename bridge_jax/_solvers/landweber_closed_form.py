@@ -16,7 +16,7 @@ import lineax as lx
 from jax import lax
 from jaxtyping import Array, Float
 
-from .._operators import check_operator
+from .._operators import check_operator, field_matrix, from_real, is_real_linear, to_real
 from .landweber import prepare
 
 
@@ -24,7 +24,9 @@ class OperatorSVD(eqx.Module):
     r"""The singular value decomposition of a linear operator's matrix (from `operator_svd`;
     not a solver, unlike `lineax.SVD`): $A = U \mathrm{diag}(s) V^\top$ with $U$ ($m \times r$),
     $s$ ($r$), $V$ ($n \times n$), $r = \min(m, n)$; the last $n - r$ columns of $V$ span (part
-    of) $\ker A$."""
+    of) $\ker A$. For an operator linear over the reals only (`is_real_linear`, e.g. MRI) it
+    is the SVD of its real matrix `real_matrix(op)` ($m$, $n$ counted in real coordinates,
+    `to_real`: real parts, then imaginary parts of a complex array)."""
 
     u: Float[Array, "m r"]
     s: Float[Array, " r"]
@@ -33,8 +35,10 @@ class OperatorSVD(eqx.Module):
 
 def operator_svd(op: lx.AbstractLinearOperator, dtype=None) -> OperatorSVD:
     """The SVD of the operator's dense matrix on flattened arrays (computed once; reuse it for
-    many signals). Dense: for operators small enough to form."""
-    a = check_operator(op).as_matrix()
+    many signals), or of its real matrix for an operator linear over the reals only (its
+    singular vectors in real coordinates: `from_real` turns a column of `v` into an input).
+    Dense: for operators small enough to form."""
+    a = field_matrix(check_operator(op))
     a = a if dtype is None else a.astype(dtype)
     u, s, vt = jnp.linalg.svd(a, full_matrices=True)
     r = s.shape[0]
@@ -99,18 +103,28 @@ def spectral_iterate(op, svd, y, x0, steps):
     """Landweber from `x0` with `steps` (checked by `prepare`) by the closed form: `(x_T,
     losses)`, shaped as `x0`. `svd` is `operator_svd(op)` (checked here), or None to compute
     it."""
-    if jnp.iscomplexobj(y):
-        raise ValueError("landweber_spectral is for real operators; use landweber for complex.")
+    real = is_real_linear(op)  # in the real coordinates of its real matrix
+    if jnp.iscomplexobj(y) and not real:
+        raise ValueError(
+            "landweber_spectral is for real operators and operators linear over the reals "
+            "only (MRI); use landweber or landweber_gram for a complex matrix."
+        )
+    x_struct = x0
+    if real:
+        y, x0 = to_real(y), to_real(x0)
+    m, n = y.size, x0.size
     if svd is None:
         svd = operator_svd(op, y.dtype)
     elif not isinstance(svd, OperatorSVD):
         raise TypeError(
             f"svd must be an OperatorSVD from operator_svd(op), got {type(svd).__name__}."
         )
-    elif svd.u.shape[0] != op.out_size() or svd.v.shape[0] != op.in_size():
+    elif svd.u.shape[0] != m or svd.v.shape[0] != n:
         raise ValueError(
-            f"svd must be operator_svd(op) of this operator ({op.out_size()} x {op.in_size()} "
-            f"on flattened arrays), got the SVD of a {svd.u.shape[0]} x {svd.v.shape[0]} matrix."
+            f"svd must be operator_svd(op) of this operator ({m} x {n} on flattened arrays"
+            f"{', in real coordinates' if real else ''}), got the SVD of a {svd.u.shape[0]} x "
+            f"{svd.v.shape[0]} matrix."
         )
     x, losses = _landweber_spectral(svd, y.reshape(-1), x0.reshape(-1), steps)
-    return x.reshape(x0.shape), losses
+    x = from_real(x, x_struct) if real else x.reshape(x_struct.shape)
+    return x, losses

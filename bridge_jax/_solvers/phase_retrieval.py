@@ -21,7 +21,14 @@ from jax import lax
 from jaxtyping import PRNGKeyArray
 
 from .. import _validate as check
-from .._operators import CodedDiffraction, MatrixOperator, adjoint, check_operator, is_complex
+from .._operators import (
+    CodedDiffraction,
+    MatrixOperator,
+    adjoint,
+    check_operator,
+    is_complex,
+    is_real_linear,
+)
 
 
 def _vector_matrix(op):
@@ -155,7 +162,19 @@ class PhaseRetrieval(eqx.Module):
 
     @property
     def matrix(self):
-        """The operator as a matrix (the stored one for a matrix model)."""
+        """The operator as a matrix (the stored one for a matrix model). An operator that is
+        linear over the reals only (`coded_diffraction`: real images, complex fields) has no
+        such matrix: a `ValueError` (its real matrix is `real_matrix(pr.operator)`)."""
+        if is_real_linear(self.operator):
+            i, o = (
+                jnp.dtype(s.dtype).name
+                for s in (self.operator.in_structure(), self.operator.out_structure())
+            )
+            raise ValueError(
+                f"PhaseRetrieval.matrix: the operator ({type(self.operator).__name__}, {i} to "
+                f"{o} arrays) is linear over the reals only and has no matrix; use "
+                "bridge_jax.real_matrix(pr.operator) (rows: real, then imaginary parts of A x)."
+            )
         return self.operator.as_matrix()
 
     @property

@@ -14,15 +14,22 @@ import lineax as lx
 from jaxtyping import Array, Float
 
 from .. import _validate as check
-from .._operators import check_operator
+from .._operators import check_operator, field_matrix
 
 
 def spectrum_bounds(op: lx.AbstractLinearOperator) -> tuple[Float[Array, ""], Float[Array, ""]]:
-    r"""Smallest and largest NON-ZERO eigenvalues of $A^\top A$ (assumes full rank)."""
-    a = check_operator(op).as_matrix()
-    gram = a @ a.T if a.shape[0] <= a.shape[1] else a.T @ a
+    r"""Smallest and largest non-zero eigenvalues of $A^* A$ (the squared extreme non-zero
+    singular values), from the smaller of $A A^*$ and $A^* A$ of the dense matrix (the real
+    matrix `real_matrix(op)` for an operator linear over the reals only, e.g. MRI).
+    Eigenvalues at or below $\max(p, q)\,\varepsilon\,\lambda_{\max}$ ($p \times q$ the
+    matrix) count as zero, so a rank-deficient operator (a `Mask`) gets its smallest non-zero
+    one."""
+    a = field_matrix(check_operator(op))
+    ah = jnp.conj(a).T
+    gram = a @ ah if a.shape[0] <= a.shape[1] else ah @ a
     lam = jnp.linalg.eigvalsh(gram)
-    return lam[0], lam[-1]
+    cutoff = max(a.shape) * jnp.finfo(lam.dtype).eps * lam[-1]
+    return jnp.min(jnp.where(lam > cutoff, lam, lam[-1])), lam[-1]
 
 
 def constant_best_step(lam_min, lam_max) -> Float[Array, ""]:

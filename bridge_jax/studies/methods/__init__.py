@@ -12,8 +12,9 @@ Definitions.
   `inpaint_sigma`, for each rho in `inpaint_ratios`.
 - Imaging methods and the supervised reference train `UnrolledNet` (Landweber steps with a
   shared residual MLP denoiser, starting as plain Landweber) with their own loss (see
-  `bridge_jax/_losses/_imaging.py`); their reconstruction is the network's output (Noisier2Noise: the
-  corrected estimate, averaged over 4 noisier copies of the test measurement).
+  `bridge_jax/_losses/_imaging.py`); their reconstruction is the network's output
+  (Noisier2Noise: the corrected estimate, averaged over 4 noisier copies of the test
+  measurement).
 - SSRL methods train an MLP encoder on back-projections u = A^+ y (realisable) with views from
   a `ViewBank`: 16 rotations of RMS angle 0.1 rad drawn once per trial (the paper's T_k), one
   picked at random per view, plus fresh N(0, 0.1^2) noise; MAE masks half the entries instead.
