@@ -53,6 +53,8 @@ class AbstractSource(eqx.Module):
         without replacement gives `num` distinct entries)."""
         num = check.positive_int("num", num)
         check.prng_key("key", key)
+        if isinstance(self, DatasetSource) and not self.replace:
+            return self.distinct(num, key=key)
         return jax.vmap(lambda k: self(key=k))(jr.split(key, num))
 
 
@@ -107,9 +109,9 @@ class DatasetSource(AbstractSource):
     def __call__(self, *, key):
         return self.data[jr.randint(key, (), 0, self.data.shape[0])]
 
-    def draw(self, num, *, key):
-        if self.replace:
-            return super().draw(num, key=key)
+    def distinct(self, num: int, *, key: PRNGKeyArray) -> Inexact[Array, "num ..."]:
+        """`num` distinct entries of the data set (the first `num` of a random permutation),
+        whatever `replace` says: `draw` of a source with `replace=False`."""
         size = self.data.shape[0]
         num = check.positive_int("num", num)
         if num > size:
