@@ -195,3 +195,20 @@ def test_gpu_benchmark_without_a_gpu_needs_quick(tmp_path, capsys):
     assert not list(tmp_path.glob("bench-gpu-*"))
     assert main(["--gpu", "--quick", "--only", "W2,scaling", "--out", str(tmp_path)]) == 2
     assert "--only must name parts of W1,W2,W3,W4,networks" in capsys.readouterr().err
+
+
+def test_compare_results_tabulates_means_against_the_old_intervals(tmp_path, capsys):
+    from benchmarks import compare_results
+
+    old = {"a": {"mean": 1.0, "ci95": [0.9, 1.1], "n_trials": 20}, "b": {"mean": 2.0}}
+    new = {"a": {"mean": 1.3, "ci95": [1.2, 1.4], "n_trials": 20}, "b": {"mean": 2.0}}
+    (row,) = compare_results.intervals(old, new)
+    assert row[0] == "/a" and row[5] is False  # 1.3 is outside [0.9, 1.1]
+    # d = 0.3 / hypot(0.1, 0.1): beyond what re-drawing alone gives.
+    assert compare_results.distance(*row[1:5]) == pytest.approx(0.3 / np.hypot(0.1, 0.1))
+    for run_dir, tree in (("old", old), ("new", new)):
+        (tmp_path / run_dir / "sub").mkdir(parents=True)
+        (tmp_path / run_dir / "sub" / "r.json").write_text(json.dumps(tree))
+    assert compare_results.main([str(tmp_path / "old"), str(tmp_path / "new"), "--intervals"]) == 0
+    out = capsys.readouterr().out
+    assert "## sub/r.json" in out and "0 of 1 new means inside" in out and "| NO |" in out

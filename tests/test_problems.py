@@ -110,3 +110,57 @@ def test_poisson_noise_mean_and_variance_at_any_rate(gain):
 def test_poisson_noise_keeps_nan_as_nan():
     y = bj.PoissonNoise(0.1)(jnp.array([jnp.nan, 1.0, -2.0]), key=jr.key(0))
     assert np.isnan(y[0]) and np.isfinite(y[1:]).all() and y[1] >= 0 and y[2] == 0.0
+
+
+def test_source_draw_matches_one_signal_per_split_key(key):
+    source = bj.SparseSource(12, 3)
+    xs = source.draw(7, key=key)
+    assert xs.shape == (7, 12)
+    np.testing.assert_array_equal(xs, jax.vmap(lambda k: source(key=k))(jr.split(key, 7)))
+    # The same draws as the library's batch of sparse signals.
+    np.testing.assert_array_equal(xs, bj.sparse_signals(7, 12, 3, key=key))
+
+
+def test_dataset_drawn_without_replacement_gives_distinct_entries(key):
+    data = jnp.arange(10.0)[:, None] * jnp.ones((1, 3))
+    xs = bj.DatasetSource(data, replace=False).draw(10, key=key)
+    # Every entry exactly once: a permutation of the data set.
+    np.testing.assert_array_equal(np.sort(np.asarray(xs[:, 0])), np.arange(10.0))
+    with pytest.raises(ValueError, match="at most the data set's 10 signals"):
+        bj.DatasetSource(data, replace=False).draw(11, key=key)
+    with pytest.raises(TypeError, match="replace must be True or False"):
+        bj.DatasetSource(data, replace=1)
+    # With replacement: independent uniform draws, one per split key.
+    source = bj.DatasetSource(data)
+    np.testing.assert_array_equal(
+        source.draw(30, key=key), jax.vmap(lambda k: source(key=k))(jr.split(key, 30))
+    )
+
+
+def test_problem_sample_many_with_a_fixed_operator(key):
+    op = bj.GaussianSensing(16, 8, key=key)
+    problem = bj.Problem(bj.SparseSource(16, 3), op, bj.GaussianNoise(0.5))
+    x, op_out, y = problem.sample_many(6, key=key)
+    assert x.shape == (6, 16) and y.shape == (6, 8) and op_out is op
+    # Each signal measured through `measure` with its own noise key.
+    k_noise = jr.split(key, 3)[2]
+    expected = jax.vmap(lambda xi, k: bj.measure(op, xi, bj.GaussianNoise(0.5), key=k))(
+        x, jr.split(k_noise, 6)
+    )
+    np.testing.assert_allclose(y, expected, rtol=1e-6)
+    assert float(jnp.abs(y - x @ op.matrix.T).max()) > 0.1  # the noise is there
+
+
+def test_problem_sample_many_draws_an_operator_per_signal(key):
+    def draw(k):
+        return bj.Mask(bj.random_mask((5, 5), 0.5, key=k))
+
+    data = jr.normal(key, (8, 5, 5))
+    problem = bj.Problem(bj.DatasetSource(data, replace=False), draw)
+    x, ops, y = problem.sample_many(8, key=key)
+    assert ops.mask.shape == (8, 5, 5)
+    assert not bool(jnp.all(ops.mask[0] == ops.mask[1]))
+    np.testing.assert_array_equal(y, jnp.where(ops.mask, x, 0.0))
+    # Without replacement: all 8 images, each once.
+    dist = jnp.abs(x[:, None] - data[None]).sum((2, 3))
+    np.testing.assert_array_equal(np.sort(np.asarray(jnp.argmin(dist, 1))), np.arange(8))

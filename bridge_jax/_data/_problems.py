@@ -47,6 +47,16 @@ class AbstractSource(eqx.Module):
     def structure(self) -> jax.ShapeDtypeStruct:
         """The shape and dtype of one signal."""
 
+    def draw(self, num: int, *, key: PRNGKeyArray) -> Inexact[Array, "num ..."]:
+        """`num` signals at once, shape `(num, *structure().shape)`: independent draws (one
+        per key of `jr.split(key, num)`) unless the source says otherwise (a data set drawn
+        without replacement gives `num` distinct entries)."""
+        num = check.positive_int("num", num)
+        check.prng_key("key", key)
+        if isinstance(self, DatasetSource) and not self.replace:
+            return self.distinct(num, key=key)
+        return jax.vmap(lambda k: self(key=k))(jr.split(key, num))
+
 
 class SparseSource(AbstractSource):
     r"""Exactly `s`-sparse signals (`sparse_signal`) of shape `shape` (an int `n` or a tuple):
@@ -73,12 +83,18 @@ class SparseSource(AbstractSource):
 
 
 class DatasetSource(AbstractSource):
-    """Signals drawn uniformly (with replacement) from a data set `data` of shape `(N, ...)`:
-    digits, MNIST images, image patches. The data set is a leaf (it may live on the GPU)."""
+    """Signals drawn uniformly from a data set `data` of shape `(N, ...)`: digits, MNIST
+    images, image patches. The data set is a leaf (it may live on the GPU).
+
+    `replace=True` (default): every draw is independent, so `draw(num)` may repeat entries.
+    `replace=False`: `draw(num)` gives `num` distinct entries (the first `num` of a random
+    permutation, `num <= N`), e.g. disjoint training and test signals from one
+    `draw(2 * N)`; one signal (`source(key=key)`) is a uniform entry either way."""
 
     data: Inexact[Array, "N ..."]
+    replace: bool = eqx.field(static=True)
 
-    def __init__(self, data):
+    def __init__(self, data, *, replace: bool = True):
         data = jnp.asarray(data)
         if data.ndim < 2 or data.shape[0] < 1:
             raise ValueError(
@@ -86,10 +102,25 @@ class DatasetSource(AbstractSource):
             )
         if not jnp.issubdtype(data.dtype, jnp.inexact):
             data = data.astype(jnp.result_type(float))
-        self.data = data
+        if not isinstance(replace, bool):
+            raise TypeError(f"replace must be True or False, got {replace!r}.")
+        self.data, self.replace = data, replace
 
     def __call__(self, *, key):
         return self.data[jr.randint(key, (), 0, self.data.shape[0])]
+
+    def distinct(self, num: int, *, key: PRNGKeyArray) -> Inexact[Array, "num ..."]:
+        """`num` distinct entries of the data set (the first `num` of a random permutation),
+        whatever `replace` says: `draw` of a source with `replace=False`."""
+        size = self.data.shape[0]
+        num = check.positive_int("num", num)
+        if num > size:
+            raise ValueError(
+                f"num must be at most the data set's {size} signals when drawing without "
+                f"replacement, got {num}."
+            )
+        check.prng_key("key", key)
+        return self.data[jr.permutation(key, size)[:num]]
 
     def structure(self):
         return jax.ShapeDtypeStruct(self.data.shape[1:], self.data.dtype)
@@ -242,6 +273,26 @@ class Problem(eqx.Module):
         x = self.source(key=k_x)
         op = self.operator if self.draw_operator is None else self.draw_operator(k_op)
         return x, op, measure(op, x, self.noise, key=k_noise)
+
+    def sample_many(self, num: int, *, key: PRNGKeyArray):
+        """`num` samples at once, `(x, op, y)` with a leading axis `num` on `x`, `y` (and on
+        `op` when the operator is drawn per signal; a fixed operator is returned once).
+
+        The signals come from `source.draw(num)` (distinct entries for a data set drawn
+        without replacement), each measured with its own noise key.
+        """
+        num = check.positive_int("num", num)
+        check.prng_key("key", key)
+        k_x, k_op, k_noise = jr.split(key, 3)
+        x = self.source.draw(num, key=k_x)
+        noise_keys = jr.split(k_noise, num)
+        if self.draw_operator is None:
+            op = self.operator
+            y = jax.vmap(lambda xi, k: measure(op, xi, self.noise, key=k))(x, noise_keys)
+            return x, op, y
+        ops = jax.vmap(self.draw_operator)(jr.split(k_op, num))
+        y = jax.vmap(lambda o, xi, k: measure(o, xi, self.noise, key=k))(ops, x, noise_keys)
+        return x, ops, y
 
 
 def gaussian_noise(y: Inexact[Array, "..."], sigma, *, key: PRNGKeyArray) -> Inexact[Array, "..."]:

@@ -77,10 +77,28 @@ def make_operator(key, config: Config) -> lx.AbstractLinearOperator:
     return keep @ bj.Reshaped(blur, in_shape=(c.n,), out_shape=(c.n,))
 
 
+def signal_source(config: Config, *, replace: bool = False) -> bj.AbstractSource:
+    """The configured signals: s-sparse vectors of length n, or the digits data set (drawn
+    without replacement by default, so one `draw` gives distinct images)."""
+    if config.data == "sparse":
+        return bj.SparseSource(config.n, config.s)
+    return bj.DatasetSource(digits_array(), replace=replace)
+
+
+def measure_all(op, signals, sigma, *, key):
+    """`bj.measure` of every signal (axis 0) through `op` with Gaussian noise of level `sigma`,
+    each with its own noise key."""
+    noise = bj.GaussianNoise(sigma)
+    keys = jr.split(key, signals.shape[0])
+    return jax.vmap(lambda x, k: bj.measure(op, x, noise, key=k))(signals, keys)
+
+
 class Setting:
     """The per-trial objects of section 3.1, drawn from one trial key (unbatched).
 
-    `x`: the N test signals; `train`: N independent training signals; `prior_mean` and
+    `problem`: the trial's `bj.Problem` (the configured signal source and the trial's operator
+    `op`; the noise level is chosen per measurement); `x`: the N test signals; `train`: N
+    training signals (for digits, from one draw of 2N: disjoint from `x`); `prior_mean` and
     `prior_cov`: the first two moments of the signal distribution (exact for sparse signals,
     the whole data set's for digits, from which each trial samples).
     """
@@ -88,17 +106,18 @@ class Setting:
     def __init__(self, key, config: Config):
         k_op, k_x, k_rot, k_view, k_noise, k_train = jr.split(key, 6)
         c = config
-        self.op = make_operator(k_op, c)
-        if c.data == "sparse":
-            self.x = bj.sparse_signals(c.signals, c.n, c.s, key=k_x)
-            self.train = bj.sparse_signals(c.signals, c.n, c.s, key=k_train)
+        self.problem = bj.Problem(signal_source(c), make_operator(k_op, c))
+        self.op = self.problem.operator
+        source = self.problem.source
+        if c.data == "sparse":  # independent draws
+            self.x = source.draw(c.signals, key=k_x)
+            self.train = source.draw(c.signals, key=k_train)
             self.prior_mean = jnp.zeros(c.n)
             self.prior_cov = (c.s / c.n) * jnp.eye(c.n)
-        else:
-            data = jnp.asarray(digits_array())
-            order = jr.permutation(k_x, data.shape[0])
-            self.x = data[order[: c.signals]]
-            self.train = data[order[c.signals : 2 * c.signals]]
+        else:  # one draw without replacement: disjoint test and training images
+            signals = source.draw(2 * c.signals, key=k_x)
+            self.x, self.train = signals[: c.signals], signals[c.signals :]
+            data = source.data
             self.prior_mean = data.mean(0)
             self.prior_cov = jnp.cov(data.T, bias=True)
         self.k_rot, self.k_view, self.k_noise, self.k_train = k_rot, k_view, k_noise, k_train
@@ -154,10 +173,10 @@ class Setting:
         return self.views(signals, key).mean(axis=1)
 
     def measure(self, sigma, signals=None, key=None):
-        """y_i = A x_i + sigma * e_i for each signal, shape (N, m)."""
+        """y_i = A x_i + sigma * e_i for each signal (`bj.measure`), shape (N, m)."""
         signals = self.x if signals is None else signals
         key = self.k_noise if key is None else key
-        return bj.GaussianNoise(sigma)(jax.vmap(self.op.mv)(signals), key=key)
+        return measure_all(self.op, signals, sigma, key=key)
 
 
 def metric(samples, *, paper, definition: str, null=None, **extra) -> dict[str, Any]:

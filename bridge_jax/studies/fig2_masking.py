@@ -46,14 +46,14 @@ def masked_reconstructions(key, x, ratio, data_mean, gauss, method="qr"):
     recon = {
         "meanfill_visible": jnp.where(mask, x, visible_mean),
         "meanfill_dataset": jnp.where(mask, x, data_mean),
-        "physics_subsample": bj.pinv_solve(bj.Mask(mask), bj.Mask(mask).mv(x)),
+        "physics_subsample": bj.pinv_solve(bj.Mask(mask), bj.measure(bj.Mask(mask), x)),
     }
     # Gaussian A_rho with (1 - rho) n rows: zero rows of an n x n Gaussian keep shapes fixed and
     # leave the pseudoinverse unchanged. A_rho^+ A_rho x (the projection onto the kept rows'
     # span) from a factorisation of the kept rows instead of an SVD of A_rho.
     rows = bj.random_mask(n, ratio, key=jr.fold_in(key, 1))
     recon["physics_gaussian"] = bj.masked_pinv_solve(
-        gauss, rows, gauss.mv(x), method=method, throw=False
+        gauss, rows, bj.measure(gauss, x), method=method, throw=False
     )
     num_hidden = jnp.maximum(jnp.sum(hidden), 1)
     out = {}

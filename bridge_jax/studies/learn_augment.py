@@ -40,13 +40,12 @@ RECON_STEPS = 20
 
 
 def make_data(key, c: LearnConfig):
-    k = jr.split(key, 6)
+    k = jr.split(key, 3)
     op = bj.GaussianSensing(c.n, c.m, key=k[0])
+    problem = bj.Problem(bj.SparseSource(c.n, c.s), op, bj.GaussianNoise(c.learn_sigma))
     out = {"a": op.matrix, "null": bj.null_space(op)}
     for i, name in enumerate(("train", "test")):
-        x = bj.sparse_signals(c.signals, c.n, c.s, key=k[1 + i])
-        out[f"x_{name}"] = x
-        out[f"y_{name}"] = bj.GaussianNoise(c.learn_sigma)(x @ op.matrix.T, key=k[3 + i])
+        out[f"x_{name}"], _, out[f"y_{name}"] = problem.sample_many(c.signals, key=k[1 + i])
     return out
 
 

@@ -37,15 +37,14 @@ LOSSES = ("supervised", "split", "consistency")
 
 
 def make_data(key, c: LearnConfig):
-    k = jr.split(key, 8)
-    a = bj.GaussianSensing(c.n, c.m, key=k[0]).matrix
-    fresh = bj.GaussianSensing(c.n, c.m, key=k[1]).matrix
-    out = {"a": a, "a_fresh": fresh}
+    k = jr.split(key, 5)
+    ops = {"a": bj.GaussianSensing(c.n, c.m, key=k[0])}
+    ops["a_fresh"] = bj.GaussianSensing(c.n, c.m, key=k[1])
+    out = {name: op.matrix for name, op in ops.items()}
     for i, name in enumerate(("train", "test", "fresh")):
-        x = bj.sparse_signals(c.signals, c.n, c.s, key=k[2 + i])
-        mat = fresh if name == "fresh" else a
-        out[f"x_{name}"] = x
-        out[f"y_{name}"] = bj.GaussianNoise(c.learn_sigma)(x @ mat.T, key=k[5 + i])
+        op = ops["a_fresh" if name == "fresh" else "a"]
+        problem = bj.Problem(bj.SparseSource(c.n, c.s), op, bj.GaussianNoise(c.learn_sigma))
+        out[f"x_{name}"], _, out[f"y_{name}"] = problem.sample_many(c.signals, key=k[2 + i])
     return out
 
 

@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402
 
 import bridge_jax as bj  # noqa: E402
 from bridge_jax import store  # noqa: E402
+from bridge_jax.studies._common import name_key  # noqa: E402
 from bridge_jax.studies._runner import UserError, check_writable  # noqa: E402
 
 
@@ -44,25 +45,38 @@ def test_image(name: str, size: int):
 
 
 def operators(size: int, key):
+    """The twelve imaging operators on size x size images; each draws its randomness from
+    its own name (`name_key`), so adding or reordering entries changes no other operator."""
     shape, n = (size, size), size * size
-    keys = jr.split(key, 8)
     return {
-        "inpainting_pixels": bj.Mask(bj.random_mask(shape, 0.5, key=keys[0])),
-        "inpainting_boxes": bj.Mask(
-            bj.box_mask(shape, (3 * size // 16,) * 2, key=keys[1], num_boxes=4)
+        "inpainting_pixels": bj.Mask(
+            bj.random_mask(shape, 0.5, key=name_key(key, "inpainting_pixels"))
         ),
-        "cs_structured": bj.StructuredSensing(shape, n // 4, key=keys[2]),
+        "inpainting_boxes": bj.Mask(
+            bj.box_mask(
+                shape, (3 * size // 16,) * 2, key=name_key(key, "inpainting_boxes"), num_boxes=4
+            )
+        ),
+        "cs_structured": bj.StructuredSensing(shape, n // 4, key=name_key(key, "cs_structured")),
         "blur_gaussian_circular": bj.Blur(bj.gaussian_kernel(2.0), shape=shape),
         "blur_motion_reflect": bj.Blur(
-            bj.motion_kernel(11, key=keys[3]), shape=shape, boundary="reflect"
+            bj.motion_kernel(11, key=name_key(key, "blur_motion_reflect")),
+            shape=shape,
+            boundary="reflect",
         ),
         "blur_random_valid": bj.Blur(
-            bj.random_kernel(9, key=keys[4]), shape=shape, boundary="valid"
+            bj.random_kernel(9, key=name_key(key, "blur_random_valid")),
+            shape=shape,
+            boundary="valid",
         ),
         "sr_x2": bj.Downsample(shape, 2),
         "sr_x4": bj.Downsample(shape, 4),
-        "mri_x4": bj.MRI(bj.cartesian_mask(shape, 4, center_fraction=0.08, key=keys[5])),
-        "mri_x8": bj.MRI(bj.cartesian_mask(shape, 8, center_fraction=0.04, key=keys[6])),
+        "mri_x4": bj.MRI(
+            bj.cartesian_mask(shape, 4, center_fraction=0.08, key=name_key(key, "mri_x4"))
+        ),
+        "mri_x8": bj.MRI(
+            bj.cartesian_mask(shape, 8, center_fraction=0.04, key=name_key(key, "mri_x8"))
+        ),
         "ct_60_angles": bj.Radon(shape, 60),
         "ct_30_angles": bj.Radon(shape, 30),
     }
@@ -108,7 +122,7 @@ def run_from_args(args) -> int:
     x = test_image(args.image, args.size)
     results = {}
     for name, op in operators(args.size, jr.key(args.seed)).items():
-        y = op.mv(x)
+        y = bj.measure(op, x)  # noise-free: the pseudoinverse's own error
         if isinstance(op, bj.MRI):
             x_hat = op.pseudoinverse(y)  # closed form
         else:

@@ -63,6 +63,7 @@ import numpy as np
 
 import bridge_jax as bj
 from bridge_jax import store
+from bridge_jax.studies._common import name_key
 from bridge_jax.studies._config import (
     Recorded,
     number,
@@ -280,13 +281,20 @@ def statistics(views, op, k: int, *, key, num_iters=200, op_eig=None, baseline=N
 # --------------------------------------------------------------------------- units
 
 
+def unit_key(config: SpectraConfig, data: str, name: str):
+    """The key of the unit (data, operator): from the two names (not their places in DATA
+    and OPERATORS), so a unit's draws do not depend on which other units exist or their
+    order."""
+    return name_key(name_key(jr.key(config.seed), data), name)
+
+
 def run_unit(config: SpectraConfig, data: str, name: str, images) -> dict:
     """All trials of one (data, operator): per-trial statistics, nulls and spectra."""
     c = config
     side = images.shape[-1]
     shape = (side, side)
     flat = images.reshape(images.shape[0], -1)
-    root = jr.fold_in(jr.fold_in(jr.key(c.seed), DATA.index(data)), OPERATORS.index(name))
+    root = unit_key(c, data, name)
     views_fn = jax.jit(lambda x, key: make_views(x, key=key, config=c, shape=shape))
     trials, op_eig = [], None
     n = side * side
@@ -294,7 +302,7 @@ def run_unit(config: SpectraConfig, data: str, name: str, images) -> dict:
     for t in range(c.trials):
         k_x, k_v, k_op, k_s = jr.split(jr.fold_in(root, t), 4)
         null = slice(t * c.null_samples, (t + 1) * c.null_samples)
-        x = flat[jr.choice(k_x, flat.shape[0], (c.signals,), replace=False)]
+        x = bj.DatasetSource(flat, replace=False).draw(c.signals, key=k_x)
         op = operator(c, name, side, key=k_op)
         if op_eig is None or name not in DETERMINISTIC:
             op_eig = bj.leading_eigenpairs(

@@ -57,10 +57,11 @@ VALUE = {"sigma": 0.1, "mask_ratio": 0.5, "step_scale": 1.0, "angle": 0.1, "aug_
 
 def paper_trial(key, v, *, n, m, s, signals, k, num_steps):
     """One trial of the paper's pipeline at one grid point (see the module docstring)."""
-    k_op, k_x, k_e, k_rot, k_view, k_mask = jr.split(key, 6)
+    # (The third key, once the noise's, is unused: the others keep their streams.)
+    k_op, k_x, _, k_rot, k_view, k_mask = jr.split(key, 6)
     op = bj.GaussianSensing(n, m, key=k_op)
-    x = bj.sparse_signals(signals, n, s, key=k_x)
-    y = bj.GaussianNoise(v["sigma"])(x @ op.matrix.T, key=k_e)
+    problem = bj.Problem(bj.SparseSource(n, s), op, bj.GaussianNoise(v["sigma"]))
+    x, _, y = problem.sample_many(signals, key=k_x)
     svd = bj.operator_svd(op)
     tau = v["step_scale"] / svd.s[0] ** 2
     u = y @ jnp.linalg.pinv(op.matrix).T

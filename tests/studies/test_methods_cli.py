@@ -114,3 +114,45 @@ def test_method_keys_do_not_depend_on_the_order_of_names(tmp_path, monkeypatch):
     for first, second in keys.values():
         np.testing.assert_array_equal(first, second)
     assert not np.array_equal(keys["ei"][0], keys["sure"][0])
+
+
+def test_setting_keys_do_not_depend_on_the_order_of_the_grid(tmp_path, monkeypatch):
+    # Each setting's data and method keys come from its label: reordering the noise levels
+    # changes no setting's draws (the key came from the position in the grid).
+    import os
+
+    from bridge_jax.studies.methods import run
+
+    class Stop(Exception):
+        pass
+
+    seen = {}
+
+    def make_trial(key, kind, value, c):  # the data's trial keys stand for the data
+        return jax.random.key_data(key)
+
+    def train(name, data, c, key, ckpt):
+        label = os.path.basename(ckpt).split("__")[0]
+        seen[label] = (np.asarray(data), np.asarray(jax.random.key_data(key)))
+        raise Stop
+
+    def load_or_compute(path, digest, compute, **kwargs):
+        if not path.endswith("__baselines.json"):
+            with pytest.raises(Stop):
+                compute()
+        return {}
+
+    monkeypatch.setattr(run, "make_trial", make_trial)
+    monkeypatch.setattr(run, "train", train)
+    monkeypatch.setattr(run, "load_or_compute", load_or_compute)
+    runs = []
+    for levels in ((0.1, 0.5), (0.5, 0.1)):
+        seen.clear()
+        config = MethodsConfig.quick(cs_noise=levels, inpaint_ratios=(), methods=("ei",))
+        run.run_units(config.validate(), str(tmp_path / str(levels[0])))
+        runs.append(dict(seen))
+    assert set(runs[0]) == set(runs[1]) == {"cs_sigma0.1", "cs_sigma0.5"}
+    for label in runs[0]:
+        for a, b in zip(runs[0][label], runs[1][label], strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(runs[0]["cs_sigma0.1"][0], runs[0]["cs_sigma0.5"][0])

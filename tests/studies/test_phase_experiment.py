@@ -188,3 +188,38 @@ def test_machine_failures_are_one_line_and_a_rerun_matches(
     assert cli_main(ARGS + ["--out", str(tmp_path)]) == 0
     for name in ("phase.json", "phase/sparse_real_6.json"):
         assert (tmp_path / name).read_bytes() == (out / name).read_bytes()
+
+
+def test_unit_draws_do_not_depend_on_the_order_of_names(monkeypatch):
+    # A unit's signals and keys come from the names of its data and field: reordering the
+    # public DATA and FIELDS tuples changes no unit's numbers.
+    import jax
+
+    from bridge_jax.studies.phase import config, run
+
+    c = PhaseConfig.quick()
+
+    def draws():
+        out = {}
+        for data in ("sparse", "digits"):
+            test, train = run.signals(c, data)
+            for field in ("real", "complex"):
+                k_sub, keys = run.unit_keys(c, data, field, 2 * c.n)
+                out[data, field] = [
+                    np.asarray(test),
+                    np.asarray(train),
+                    np.asarray(jax.random.key_data(k_sub)),
+                    np.asarray(jax.random.key_data(keys)),
+                ]
+        return out
+
+    before = draws()
+    monkeypatch.setattr(run, "DATA", tuple(reversed(run.DATA)))
+    monkeypatch.setattr(config, "DATA", tuple(reversed(config.DATA)))
+    monkeypatch.setattr(config, "FIELDS", tuple(reversed(config.FIELDS)))
+    after = draws()
+    for unit, arrays in before.items():
+        for a, b in zip(arrays, after[unit], strict=True):
+            np.testing.assert_array_equal(a, b)
+    # Different fields of one data set draw different trial keys.
+    assert not np.array_equal(before["sparse", "real"][3], before["sparse", "complex"][3])

@@ -101,3 +101,25 @@ def test_matrix_free_statistics_agree_with_dense(key):
     assert got["effective_rank"] == pytest.approx(rank, rel=1e-3)
     # Views share their K transforms: view k of every image is T_k(x_i) + noise.
     assert jnp.all(jnp.isfinite(views)) and views.shape == (config.signals, config.views, n)
+
+
+def test_unit_keys_do_not_depend_on_the_order_of_names(monkeypatch):
+    # A unit's key comes from its data and operator names: reordering the public DATA and
+    # OPERATORS tuples changes no unit's draws (the key came from the positions).
+    c = spectra.SpectraConfig.quick()
+
+    def keys():
+        return {
+            (d, o): np.asarray(jr.key_data(spectra.unit_key(c, d, o)))
+            for d in spectra.DATA
+            for o in spectra.OPERATORS
+        }
+
+    before = keys()
+    monkeypatch.setattr(spectra, "DATA", tuple(reversed(spectra.DATA)))
+    monkeypatch.setattr(spectra, "OPERATORS", tuple(reversed(spectra.OPERATORS)))
+    after = keys()
+    assert before.keys() == after.keys()
+    for unit, key in before.items():
+        np.testing.assert_array_equal(key, after[unit])
+    assert len({k.tobytes() for k in before.values()}) == len(before)  # every unit its own

@@ -81,8 +81,10 @@ def run_units(c: MethodsConfig, out: str, *, fresh: bool = False) -> dict:
     printer = progress_printer(total)
     index = 0
 
-    for s_index, (label, kind, value) in enumerate(grid):
-        key = jr.fold_in(jr.fold_in(jr.key(c.seed), STREAM), s_index)
+    for label, kind, value in grid:
+        # From the setting's label (not its place in the grid): reordering or adding noise
+        # levels or ratios changes no other setting's draws.
+        key = name_key(jr.fold_in(jr.key(c.seed), STREAM), label)
         trial_keys = jr.split(jr.fold_in(key, 0), c.trials)
         data = []  # the setting's trials, drawn once when a unit first needs them
 

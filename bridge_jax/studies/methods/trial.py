@@ -11,38 +11,34 @@ import jax.numpy as jnp
 import jax.random as jr
 
 import bridge_jax as bj
-from bridge_jax.studies._common import digits_array, image_transform
+from bridge_jax.studies._common import image_transform, signal_source
 from bridge_jax.studies._config import MethodsConfig
 from bridge_jax.studies._runner import training_printer
 
 
 def make_trial(key, kind: str, value: float, c: MethodsConfig) -> dict:
-    """One trial's training and test `Batch`es and the initial Landweber step (unbatched)."""
-    k = jr.split(key, 6)
+    """One trial's training and test `Batch`es and the initial Landweber step (unbatched):
+    one `bj.Problem` (the configured signals; a Gaussian A shared by every signal, or a fresh
+    inpainting mask per signal) samples 2N signals, the first N to train, the others to test
+    (disjoint digits: the data set is drawn without replacement)."""
+    k = jr.split(key, 3)
     if kind == "cs":
         op = bj.GaussianSensing(c.n, c.m, key=k[0])
-        ops, sigma, step = (op, op), value, bj.default_step_size(op)
+        operator, sigma, step = op, value, bj.default_step_size(op)
     else:
         keep = c.n - int(round(value * c.n))
 
-        def masks(kk):
-            draw = lambda k2: bj.Subsample(jnp.sort(jr.permutation(k2, c.n)[:keep]), c.n)  # noqa: E731
-            return jax.vmap(draw)(jr.split(kk, c.signals))
+        def operator(kk):
+            return bj.Subsample(jnp.sort(jr.permutation(kk, c.n)[:keep]), c.n)
 
-        ops, sigma, step = (masks(k[0]), masks(k[1])), c.inpaint_sigma, jnp.asarray(1.0)
+        sigma, step = c.inpaint_sigma, jnp.asarray(1.0)
+    problem = bj.Problem(signal_source(c), operator, bj.GaussianNoise(sigma))
+    x, ops, y = problem.sample_many(2 * c.signals, key=k[1])
     out = {"step": step}
-    if c.data == "digits":  # N training and N test images, disjoint, drawn per trial
-        pool = jnp.asarray(digits_array())
-        order = jr.permutation(k[2], pool.shape[0])
-        signals = (pool[order[: c.signals]], pool[order[c.signals : 2 * c.signals]])
-    else:
-        signals = tuple(bj.sparse_signals(c.signals, c.n, c.s, key=k[2 + i]) for i in range(2))
     for i, split in enumerate(("train", "test")):
-        x = signals[i]
-        op_axis = None if kind == "cs" else 0
-        clean = jax.vmap(lambda o, xi: o.mv(xi), in_axes=(op_axis, 0))(ops[i], x)
-        y = bj.GaussianNoise(sigma)(clean, key=k[4 + i])
-        out[split] = bj.Batch(ops[i], y, sigma=sigma, x=x, shared_op=kind == "cs")
+        part = slice(i * c.signals, (i + 1) * c.signals)
+        ops_i = ops if kind == "cs" else jax.tree_util.tree_map(lambda a, p=part: a[p], ops)
+        out[split] = bj.Batch(ops_i, y[part], sigma=sigma, x=x[part], shared_op=kind == "cs")
     return out
 
 

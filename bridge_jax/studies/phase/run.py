@@ -15,9 +15,7 @@ import numpy as np
 
 import bridge_jax as bj
 from bridge_jax import store, summarize_success
-from bridge_jax.studies._common import (
-    digits_array,
-)
+from bridge_jax.studies._common import digits_array, name_key
 from bridge_jax.studies._report import write_section
 from bridge_jax.studies._runner import (
     check_writable,
@@ -32,7 +30,6 @@ from bridge_jax.studies.phase.config import (
     BEGIN,
     DATA,
     END,
-    FIELDS,
     FORMAT,
     INITS,
     UNIT_FORMAT,
@@ -43,17 +40,16 @@ from bridge_jax.studies.phase.trial import one_trial, training_subspace, view_tr
 
 
 def signals(c: PhaseConfig, data: str):
-    """(trials test signals, train_signals training signals) for `data`, fixed by the seed."""
-    key = jr.fold_in(jr.key(c.seed), DATA.index(data))
-    k_test, k_train = jr.split(key)
+    """(trials test signals, train_signals training signals) for `data`, fixed by the seed:
+    from the data's source (digits without replacement, so the two sets are disjoint)."""
+    k_test, k_train = jr.split(name_key(jr.key(c.seed), data))
     if data == "sparse":
-        test = jax.vmap(lambda k: bj.sparse_signal(c.n, c.s, key=k))(jr.split(k_test, c.trials))
-        train = bj.sparse_signals(c.train_signals, c.n, c.s, key=k_train)
-        return test, train
-    pool = jnp.asarray(digits_array())
-    order = jr.permutation(k_test, pool.shape[0])
-    train = pool[order[: c.train_signals]]
-    return pool[order[c.train_signals : c.train_signals + c.trials]], train
+        source = bj.SparseSource(c.n, c.s)
+        return source.draw(c.trials, key=k_test), source.draw(c.train_signals, key=k_train)
+    drawn = bj.DatasetSource(digits_array(), replace=False).draw(
+        c.train_signals + c.trials, key=k_test
+    )
+    return drawn[c.train_signals :], drawn[: c.train_signals]
 
 
 # Every trial's view transforms, in a program compiled once per (configuration, data): the
@@ -80,13 +76,20 @@ def _unit_errors(c: PhaseConfig, data: str, field: str, m: int, test, keys, tran
     return jax.lax.map(lambda a: trial(*a), (test, keys, transforms))
 
 
+def unit_keys(c: PhaseConfig, data: str, field: str, m: int):
+    """(the training subspace's key, one key per trial) of the unit (data, field, m): from the
+    names of the data and the field (not their places in DATA and FIELDS), so a unit's draws
+    do not depend on which other units exist or their order."""
+    base = name_key(jr.fold_in(jr.key(c.seed), 1000), data)
+    unit = jr.fold_in(name_key(jr.fold_in(base, 2), field), m)
+    return jr.fold_in(base, 1), jax.vmap(lambda t: jr.fold_in(unit, t))(jnp.arange(c.trials))
+
+
 def run_unit(c: PhaseConfig, data: str, field: str, ratio: float) -> dict:
     m = int(round(ratio * c.n))
     test, train = signals(c, data)
-    base = jr.fold_in(jr.key(c.seed), 1000 + DATA.index(data))
-    subspace = training_subspace(c, data, train, jr.fold_in(base, 1))
-    unit_key = jr.fold_in(jr.fold_in(base, 2 + FIELDS.index(field)), m)
-    keys = jax.vmap(lambda t: jr.fold_in(unit_key, t))(jnp.arange(c.trials))
+    k_subspace, keys = unit_keys(c, data, field, m)
+    subspace = training_subspace(c, data, train, k_subspace)
     transforms = _trial_transforms(c, data, keys)
     errors = np.asarray(
         _unit_errors(c, data, field, m, test, keys, transforms, subspace), np.float64

@@ -66,7 +66,6 @@ def one_trial(c: PhaseConfig, data: str, field: str, m: int, x, subspace, key, t
     side = (math.isqrt(c.n),) * 2
     x = x.astype(jnp.float32)
     clean = op(x)
-    e = jr.normal(k_e, clean.shape)
     if field == "complex":
         direction = (jr.normal(k_rand, (c.n,)) + 1j * jr.normal(jr.fold_in(k_rand, 1), (c.n,))) / (
             jnp.sqrt(2.0)
@@ -75,7 +74,8 @@ def one_trial(c: PhaseConfig, data: str, field: str, m: int, x, subspace, key, t
         direction = jr.normal(k_rand, (c.n,))
 
     def at_noise(sigma):
-        y = clean + sigma * jnp.sum(x**2) * e
+        # Noise relative to the signal's energy; the same draw (k_e) at every level.
+        y = bj.gaussian_noise(clean, sigma * jnp.sum(x**2), key=k_e)
         scale = jnp.sqrt(jnp.maximum(jnp.mean(y), 0.0))
         spec = bj.spectral_init(op, y, num_iters=c.power_iters, key=k_spec)
         proj = subspace @ (subspace.T @ spec)

@@ -59,13 +59,31 @@ def _statistics(c: TheoremsConfig, u, gram, key):
     return {"c_ssrl": cov, "c_null": noise.T @ noise / noise.shape[0], "gram": gram}
 
 
+class ModelSource(bj.AbstractSource):
+    """The signals of a true model: `SparseInBasis` (k-sparse in its basis) or
+    `SubspaceUnion` (a union of subspaces)."""
+
+    truth: bj.SparseInBasis | bj.SubspaceUnion
+
+    def __call__(self, *, key):
+        if isinstance(self.truth, bj.SparseInBasis):
+            return bj.sparse_in_basis_signal(self.truth.basis, self.truth.k, key=key)
+        return bj.subspace_signal(self.truth.bases, key=key)
+
+    def structure(self):
+        return jax.eval_shape(lambda: self(key=jr.key(0)))
+
+
 def _model_signals(truth, key, shape):
-    keys = jr.split(key, math.prod(shape))
-    if isinstance(truth, bj.SparseInBasis):
-        one = lambda kk: bj.sparse_in_basis_signal(truth.basis, truth.k, key=kk)  # noqa: E731
-    else:
-        one = lambda kk: bj.subspace_signal(truth.bases, key=kk)  # noqa: E731
-    return jax.vmap(one)(keys).reshape(*shape, -1)
+    """Signals of `truth`, shape (*shape, n): one `draw` of the model's source."""
+    return ModelSource(truth).draw(math.prod(shape), key=key).reshape(*shape, -1)
+
+
+def _measure(a, x):
+    """Noise-free `bj.measure` of signals x (..., n) through the matrix a (m, n)."""
+    op = bj.MatrixOperator(a)
+    flat = x.reshape(-1, x.shape[-1])
+    return jax.vmap(lambda xi: bj.measure(op, xi))(flat).reshape(*x.shape[:-1], -1)
 
 
 def _learner(model: str, n: int, k: int, num: int, key):
@@ -138,7 +156,7 @@ def moi_trial(
         truth = bj.SubspaceUnion(bj.random_union(n, k, c.num_subspaces, key=k_b))
     a = jax.vmap(lambda kk: _gaussian(kk, m, m_max, n))(jr.split(k_a, g))
     x = _model_signals(truth, k_x, (g, c.signals_per_operator))
-    y = jnp.einsum("gmn,gpn->gpm", a, x)
+    y = jax.vmap(_measure)(a, x)
     inits = _inits(model, n, k, c.num_subspaces, restarts, k_i)
     if c.moi_init == "spectral":
         inits = eqx.tree_at(
@@ -161,7 +179,7 @@ def moi_trial(
         learned_model, fit_stats = _fit(c, loss, inits, k_fit)
     per = -(-c.test_signals // g)
     xt = _model_signals(truth, k_t, (g, per))
-    yt = jnp.einsum("gmn,gpn->gpm", a, xt)
+    yt = jax.vmap(_measure)(a, xt)
 
     def rec(fn):
         return jax.vmap(lambda ag, yg: jax.vmap(lambda yy: fn(ag, yy))(yg))(a, yt)
@@ -207,7 +225,7 @@ def ei_trial(
     a = operator_matrix(kind, k_a, m, m_max, n)
     op = bj.MatrixOperator(a)
     x = _model_signals(truth, k_x, (c.ei_signals,))
-    y = x @ a.T
+    y = _measure(a, x)
     inits = _inits(model, n, k, 1, restarts, k_i)
 
     def transform(v, *, key):
@@ -221,7 +239,7 @@ def ei_trial(
 
     learned_model, fit_stats = _fit(c, loss, inits, k_fit)
     xt = _model_signals(truth, k_t, (c.test_signals,))
-    yt = xt @ a.T
+    yt = _measure(a, xt)
     pinv_a = jnp.linalg.pinv(a)
     mats = bj.group_matrices(group, n)
     virtual = jnp.einsum("mn,gnj->gmj", a, mats)  # A T_g
