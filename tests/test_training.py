@@ -253,7 +253,11 @@ def test_bad_arguments_are_refused():
 
 def test_on_evaluate_sees_every_evaluation_and_steers_nothing():
     seen = []
-    r = _synthetic(SEQ, eval_every=2, patience=2, on_evaluate=lambda s, m, v: seen.append((s, v, float(m))))
+
+    def record(step, model, value):
+        seen.append((step, value, float(model)))
+
+    r = _synthetic(SEQ, eval_every=2, patience=2, on_evaluate=record)
     plain = _synthetic(SEQ, eval_every=2, patience=2)
     assert [s for s, _, _ in seen] == list(r.eval_steps) == list(plain.eval_steps)
     assert [m for _, _, m in seen] == [float(s) for s in r.eval_steps]  # the model evaluated

@@ -77,8 +77,8 @@ def test_imaging_json_contract(quick_imaging):
         rows = result["results"][claim["task"]]
         want = rows[claim["a"]]["psnr"]["mean"] - rows[claim["b"]]["psnr"]["mean"]
         assert claim["mean"] == pytest.approx(want, abs=1e-9)
-        lo, hi = claim["ci95"]
-        side = lo > claim["threshold_db"] if claim["relation"] == ">" else hi < claim["threshold_db"]
+        (lo, hi), t = claim["ci95"], claim["threshold_db"]
+        side = lo > t if claim["relation"] == ">" else hi < t
         assert (claim["verdict"] == "held") == side
         assert claim["n_images"] == c.mnist_test
     report = (out / "report.md").read_text()
@@ -143,6 +143,8 @@ def test_ct_family_draws_as_many_angles_as_the_fixed_operator():
 
 def _one_seed(c, method, *, test=None, checkpoint=None):
     """One seed of `method` on the quick inpainting task, as the benchmark trains it."""
+    import jax.random as jr
+
     from bridge_jax.studies.imaging import run
     from bridge_jax.studies.imaging.tasks import TASKS, images
 
@@ -150,6 +152,8 @@ def _one_seed(c, method, *, test=None, checkpoint=None):
     d = run._take(run.all_seed_data(c, task), 0)
     d["sigma"] = c.sigma
     keys = [run._seed_keys(c, task.name, i)[0] for i in (1, 2, 3)]
+    if test is not None:  # other test images, measured like the real ones
+        d["y_test"] = run._measure_all(d["op"], test, task.noise(c), jr.key(5))
     return run.train_seed(
         c,
         task,
@@ -166,23 +170,21 @@ def _one_seed(c, method, *, test=None, checkpoint=None):
 STOP = dict(max_steps=8, eval_every=2, patience=2, min_delta=0.0)
 
 
-@pytest.mark.parametrize("method", ["noise2self", "ssdu"])
-def test_the_stopping_rule_never_sees_the_test_images(method):
-    """Replacing the test images changes the recorded test PSNR but not one training loss,
-    validation value, stopping step or chosen model of a self-supervised unit."""
+def test_the_stopping_rule_never_sees_the_test_images():
+    """Replacing the test images (and their measurements) changes the recorded test PSNR but
+    not one training loss, validation value, stopping step or chosen model (the best step of
+    the same trajectory) of a self-supervised unit (SSDU)."""
     import jax.random as jr
 
     from bridge_jax.studies.imaging.tasks import images
 
     c = ImagingConfig.quick(**STOP)
-    first = _one_seed(c, method)
+    first = _one_seed(c, "ssdu")
     test = images(c, "mnist").test
     other = jr.uniform(jr.key(7), test.shape)  # not digits at all
-    second = _one_seed(c, method, test=other)
+    second = _one_seed(c, "ssdu", test=other)
     for k in ("steps", "best_step", "reason", "train_curve", "validation_curve"):
         assert first[k] == second[k], k
-    # the same model: its reconstructions agree; the scores against other "truths" do not
-    assert first["example"] == second["example"]
     assert first["test_psnr_curve"]["psnr"] != second["test_psnr_curve"]["psnr"]
 
 
@@ -191,7 +193,7 @@ def test_a_killed_seed_resumes_mid_training(tmp_path, monkeypatch):
     from bridge_jax.studies.imaging import run
 
     c = ImagingConfig.quick(**{**STOP, "patience": 10})
-    whole = _one_seed(c, "noise2self")
+    whole = _one_seed(c, "ssdu")
     assert whole["steps"] == 8  # trained to the cap: the interruption below is mid-training
 
     class Killed(Exception):
@@ -207,7 +209,7 @@ def test_a_killed_seed_resumes_mid_training(tmp_path, monkeypatch):
     ckpt = str(tmp_path / "seed0.ckpt")
     monkeypatch.setattr(run.store, "write_json", write_json)
     with pytest.raises(Killed):
-        _one_seed(c, "noise2self", checkpoint=ckpt)
+        _one_seed(c, "ssdu", checkpoint=ckpt)
     monkeypatch.undo()
-    resumed = _one_seed(c, "noise2self", checkpoint=ckpt)
+    resumed = _one_seed(c, "ssdu", checkpoint=ckpt)
     assert resumed == whole
