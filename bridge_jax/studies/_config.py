@@ -482,22 +482,29 @@ class ImagingConfig(Recorded):
     Budget (the default run within 2 hours on the 2-core CPU). Measured: CPU milliseconds
     of one training step of one seed (minibatch 8, UNet 2 scales x width 8, single-threaded
     XLA, `resource.getrusage` over 100 steps, the machine at load ~14 from other jobs) on
-    MNIST: mc 10-12, noisier2noise 8, ssdu 11, r2r 11, ei 17, sure 21, noise2self 33
-    (4 splits). One supervised compressed-sensing seed at the default trained its 2,000
+    MNIST: mc 10-12, noisier2noise 8-11, ssdu 8-11, r2r 11-12, ei 17-20, moi 20, sure
+    15-21, noise2self 33 (4 splits); CT (32 x 32, 20 angles): mc 20, noise2self 57 (x1.7-1.9
+    the MNIST cost). One supervised compressed-sensing seed at the default trained its 2,000
     steps with 21 evaluations in 32 CPU s (load ~6) and was still gaining 0.01-0.03 dB per
     100 steps at the end (16.15 dB); most units are expected to reach the cap, where the
-    cosine has brought the step to 0. Estimate per seed at 2,000 steps, patches x1.3 the
-    MNIST cost and CT x2.6 (the Radon transforms; MOI on CT measured ~4.3 mc steps in an
-    earlier run): denoising (ei, sure, r2r, supervised) ~120 s, inpainting (mc stops
-    within 4 evaluations: its gradient is 0; ei, moi, supervised) ~95 s, compressed
-    sensing (mc, ei, moi, supervised) ~110 s, CT (mc, ei, moi, noise2self, ssdu,
-    noisier2noise, supervised) ~550 s, deblurring (mc, ei, noise2self, ssdu, noisier2noise,
-    supervised) ~230 s: ~1,100 s per seed, 3,300 s for 3 seeds, with ~900 s of compilation
-    and evaluation ~70-75 min. Dropped for it: Poisson denoising, MRI and super-resolution
-    (no expectation of the benchmark is about them), and on each kept task the methods no
-    expectation is about (`IMAGING_DROPPED`); 3 seeds, not more (4 would be ~95 min: too
-    close to the limit for an estimate made on a loaded machine). Each seed's compilation
+    cosine has brought the step to 0. Estimate per seed at 2,000 steps (patches x1.3 the
+    MNIST cost, CT x1.8, MOI on CT ~4.3 mc steps as measured in an earlier run): denoising
+    (ei, sure, r2r, supervised) ~120 s, inpainting (mc stops within 4 evaluations: its
+    gradient is 0; ei, moi, supervised) ~95 s, compressed sensing (mc, ei, moi, supervised)
+    ~110 s, CT (mc, ei, moi, noise2self, ssdu, noisier2noise, supervised) ~490 s, deblurring
+    (mc, ei, noise2self, ssdu, noisier2noise, supervised) ~230 s: ~1,050 s per seed, 3,150 s
+    for 3 seeds. Compilation and evaluation (the inference rules, the test PSNR at each
+    evaluation): a CT unit of 2 seeds x 20 steps took 300-520 s at load ~15 (~1/7 of a
+    core), so ~45-75 s unloaded, ~1,200-2,000 s for the 27 units: 75-90 min in all. Dropped
+    for it: Poisson denoising, MRI and super-resolution (no expectation of the benchmark is
+    about them), and on each kept task the methods no expectation is about
+    (`IMAGING_DROPPED`); 3 seeds, not more (4 would add ~18 min: too close to the limit for
+    an estimate made on a loaded machine). Each seed's compilation
     is reused from the persistent compilation cache (the command line's default).
+    Width: the supervised compressed-sensing reference (one seed, 2,000 steps, A^* y) reached
+    16.15 dB at width 8 and 17.57 dB at width 16 (48 CPU s instead of 32): at width 8 the
+    network, not the training, limits it by ~1.4 dB; width 16 for every unit would cost
+    ~1.5x the training time (~100 min in all), past the margin this estimate needs.
     """
 
     tasks: tuple[str, ...] = setting(
