@@ -23,7 +23,7 @@ def quick_imaging(tmp_path_factory):
 def test_imaging_json_contract(quick_imaging):
     out, result = quick_imaging
     c = ImagingConfig.quick()
-    assert result["format"] == "bridge_jax.imaging/1"
+    assert result["format"] == "bridge_jax.imaging/2"
     assert set(result["results"]) == set(c.tasks)
     for task, rows in result["results"].items():
         assert set(rows) == {"pinv", *c.methods} - set(result["not_run"].get(task, {}))

@@ -39,7 +39,7 @@ from bridge_jax.studies._runner import unit_digest as _unit_digest
 from bridge_jax.studies.imaging.plot import BEGIN, END, expectations, plot, section
 from bridge_jax.studies.imaging.tasks import CS_POOL, TASKS, applicable, images
 
-FORMAT = "bridge_jax.imaging/1"
+FORMAT = "bridge_jax.imaging/2"
 UNIT_FORMAT = "bridge_jax.imaging-unit/1"
 REFERENCE = "pinv"  # the lower reference's name in imaging.json
 METRICS = ("psnr", "ssim")
