@@ -483,16 +483,17 @@ class ImagingConfig(Recorded):
     of one training step of one seed (minibatch 8, UNet 2 scales x width 8, single-threaded
     XLA, `resource.getrusage` over 100 steps, the machine at load ~14 from other jobs) on
     MNIST: mc 10-12, noisier2noise 8-11, ssdu 8-11, r2r 11-12, ei 17-20, moi 20, sure
-    15-21, noise2self 33 (4 splits); CT (32 x 32, 20 angles): mc 20, noise2self 57 (x1.7-1.9
-    the MNIST cost). One supervised compressed-sensing seed at the default trained its 2,000
-    steps with 21 evaluations in 32 CPU s (load ~6) and was still gaining 0.01-0.03 dB per
-    100 steps at the end (16.15 dB); most units are expected to reach the cap, where the
-    cosine has brought the step to 0. Estimate per seed at 2,000 steps (patches x1.3 the
-    MNIST cost, CT x1.8, MOI on CT ~4.3 mc steps as measured in an earlier run): denoising
-    (ei, sure, r2r, supervised) ~120 s, inpainting (mc stops within 4 evaluations: its
+    15-21, noise2self 33 (4 splits); CT (32 x 32, 20 angles): mc 20, ssdu 16, noisier2noise
+    24, r2r 25, ei 40, sure 51, noise2self 57 (x1.4-2.4 the MNIST cost). One supervised
+    compressed-sensing seed at the default trained its 2,000 steps with 21 evaluations in
+    32 CPU s (load ~6) and was still gaining 0.01-0.03 dB per 100 steps at the end (16.15
+    dB); most units are expected to reach the cap, where the cosine has brought the step to
+    0. Estimate per seed at 2,000 steps (patches x1.3 the MNIST cost, CT as measured, MOI on
+    CT ~4.3 mc steps as measured in an earlier run): denoising (ei, sure, r2r, supervised)
+    ~120 s, inpainting (mc stops within 4 evaluations: its
     gradient is 0; ei, moi, supervised) ~95 s, compressed sensing (mc, ei, moi, supervised)
-    ~110 s, CT (mc, ei, moi, noise2self, ssdu, noisier2noise, supervised) ~490 s, deblurring
-    (mc, ei, noise2self, ssdu, noisier2noise, supervised) ~230 s: ~1,050 s per seed, 3,150 s
+    ~110 s, CT (mc, ei, moi, noise2self, ssdu, noisier2noise, supervised) ~530 s, deblurring
+    (mc, ei, noise2self, ssdu, noisier2noise, supervised) ~230 s: ~1,090 s per seed, 3,270 s
     for 3 seeds. Compilation and evaluation (the inference rules, the test PSNR at each
     evaluation): a CT unit of 2 seeds x 20 steps took 300-520 s at load ~15 (~1/7 of a
     core), so ~45-75 s unloaded, ~1,200-2,000 s for the 27 units: 75-90 min in all. Dropped

@@ -35,7 +35,7 @@ def test_imaging_json_contract(quick_imaging):
                 assert np.isfinite(m["mean"])
                 # The reported rule is the first (the paper's) of the method's rules.
                 assert row["rules"][row["rule"]][metric]["mean"] == pytest.approx(m["mean"])
-            assert row["rule"] == result["definitions"]["rules"][name][0]
+            assert row["rule"] == next(iter(row["rules"]))  # the first rule is reported
             assert -1.0 <= row["ssim"]["mean"] <= 1.0
             if name == "pinv":
                 continue
@@ -213,3 +213,16 @@ def test_a_killed_seed_resumes_mid_training(tmp_path, monkeypatch):
     monkeypatch.undo()
     resumed = _one_seed(c, "ssdu", checkpoint=ckpt)
     assert resumed == whole
+
+
+def test_ill_conditioned_reads_the_operator_and_noise_level_only():
+    import jax.numpy as jnp
+    import lineax as lx
+
+    from bridge_jax.studies.imaging.run import ill_conditioned, rules
+
+    # singular values 1, 0.5, 0.01 and an exact 0 (a null direction, which does not count)
+    op = lx.DiagonalLinearOperator(jnp.asarray([1.0, 0.5, 0.01, 0.0]))
+    assert ill_conditioned(op, 0.03) and not ill_conditioned(op, 0.005)
+    assert rules("noisier2noise")[0] == "corrected" and rules("noisier2noise", True)[0] == "network"
+    assert rules("noise2self", True)[0] == "split_mean" and rules("ssdu", True)[0] == "network"

@@ -47,9 +47,13 @@ Definitions (all stated in imaging.json too):
   splits that hid it; Batson & Royer), SSDU the network on the full y (Yaman et al.),
   Noisier2Noise the corrected estimate 2 A f(z) - z in data space mapped back with the exact
   A^+ (Moran et al.; ill-posed where A is ill-conditioned: f(y) beside it), R2R the average
-  over recorrupted copies (Pang et al.), the others f(y). The alternatives (the split mean
-  of deepinv, the library's weighted split inference and noise-cut correction, f(y)) are
-  measured beside it and reported.
+  over recorrupted copies (Pang et al.), the others f(y). Where the operator is
+  ill-conditioned (a non-zero singular value below sigma times the largest: decided from
+  the operator and the noise level alone; CT and deblurring here) the exact A^+ that the
+  J-invariant rule and the correction need amplifies the noise past the signal: there
+  Noise2Self is reported by the split mean and Noisier2Noise by f(y). The alternatives (the
+  paper rule there, the split mean of deepinv, the library's weighted split inference and
+  noise-cut correction, f(y)) are measured beside it and reported.
 - Scores: PSNR and SSIM (data range 1, outputs not clipped) per test image, averaged per
   seed; mean and 95% t-interval over seeds; per source image; gap closed = (method - pinv)
   / (supervised - pinv) of the mean. Each expectation of `plot.EXPECTATIONS` (a one-sided

@@ -261,9 +261,8 @@ def section(result: dict, figures: list[str], out: str, *, elapsed: float) -> st
         f"every {c['eval_every']}, patience {c['patience']}, peak learning rate "
         f"{c['learning_rate']:g}, minibatch {c['batch_size']}). {c['seeds']} seeds (operator "
         f"draw, noise, initialisation, minibatches). {d['metrics']}. Reference 'pinv' = the "
-        f"lower reference of each task; gap = {d['gap_closed']} (PSNR). Each method is "
-        "reported by its paper's inference rule (fixed in advance, no ground truth); the "
-        "other rules beside it. All numbers with intervals in imaging.json.",
+        f"lower reference of each task; gap = {d['gap_closed']} (PSNR). Inference: "
+        f"{d['rule_choice']}. All numbers with intervals in imaging.json.",
         "",
     ]
     for task, rows in result["results"].items():

@@ -200,9 +200,37 @@ RULE_DEFINITIONS = {
 }
 
 
-def rules(method: str) -> tuple[str, ...]:
-    """`method`'s inference rules, its paper's first."""
+# Where the exact A^+ amplifies the noise past the signal (`ill_conditioned`), the paper rules
+# that map a measurement-domain estimate back through it are ill-posed: Noise2Self is then
+# reported by the split mean, Noisier2Noise by f(y); the paper rule stays beside them.
+ILL_CONDITIONED_RULES = {
+    "noise2self": ("split_mean", "j_invariant", "split_weighted", "network"),
+    "noisier2noise": ("network", "corrected", "corrected_cutoff"),
+}
+
+
+def rules(method: str, ill: bool = False) -> tuple[str, ...]:
+    """`method`'s inference rules, the one reported first: its paper's, or on an
+    ill-conditioned operator (`ill`) the one that needs no exact A^+."""
+    if ill and method in ILL_CONDITIONED_RULES:
+        return ILL_CONDITIONED_RULES[method]
     return RULES.get(method, ("network",))
+
+
+def ill_conditioned(op, sigma) -> bool:
+    """Whether a non-zero singular value of `op` lies below `sigma` (at least 1e-4) times the
+    largest: the exact A^+ then multiplies noise of level `sigma` past the signal's scale. It
+    uses the operator and the known noise level alone, no data (null-space directions, the
+    singular values below 1e-6 of the largest, do not count)."""
+    shape = op.in_structure().shape
+    n = int(np.prod(shape))
+    basis = jnp.eye(n, dtype=op.in_structure().dtype).reshape((n, *shape))
+    cols = np.asarray(jax.vmap(lambda e: jnp.ravel(op.mv(e)))(basis))
+    if np.iscomplexobj(cols):
+        cols = np.concatenate([cols.real, cols.imag], axis=1)
+    sv = np.linalg.svd(cols.astype(np.float64), compute_uv=False)
+    nonzero = sv[sv > 1e-6 * sv[0]]
+    return bool(nonzero[-1] < max(float(sigma), 1e-4) * sv[0])
 
 
 def _splits(model, op, key):
@@ -310,13 +338,25 @@ def thin(values, points: int = 200) -> tuple[list, list]:
 
 
 def train_seed(
-    c, task, method, d, test, *, key_model, key_train, key_test, checkpoint=None, progress=None
+    c,
+    task,
+    method,
+    d,
+    test,
+    *,
+    key_model,
+    key_train,
+    key_test,
+    checkpoint=None,
+    progress=None,
+    ill=False,
 ):
     """Train one seed's model until its validation loss stops improving; its curves, its stop
-    and its best model's test scores under every inference rule."""
+    and its best model's test scores under every inference rule (`ill`: the operator is
+    ill-conditioned, see `rules`)."""
     fit_d, val_d = split_data(c, method, d)
     model = make_model(c, task, method, key_model)
-    chosen = rules(method)[0]
+    chosen = rules(method, ill)[0]
     trace = {}
     trace_path = None if checkpoint is None else checkpoint + ".trace.json"
     if trace_path is not None and os.path.exists(trace_path):
@@ -347,7 +387,7 @@ def train_seed(
         name=f"{task.name}/{method}",
     )
     per_rule, example = {}, None
-    for rule in rules(method):
+    for rule in rules(method, ill):
         psnr, ssim, ex = scores(rule, r.model, d["op"], d["y_test"], test, key_test)
         per_rule[rule] = {
             "psnr": np.asarray(psnr, np.float64).tolist(),
@@ -385,6 +425,7 @@ def run_unit(c: ImagingConfig, task, method: str, *, work_dir=None, progress=Non
     keys_model = _seed_keys(c, task.name, 1)
     keys_train = _seed_keys(c, task.name, 2)
     keys_test = _seed_keys(c, task.name, 3)
+    ill = ill_conditioned(_take(data, 0)["op"], task.sigma(c) or 0.0)
     seeds = []
     for s in range(c.seeds):
         d = _take(data, s)
@@ -402,16 +443,18 @@ def run_unit(c: ImagingConfig, task, method: str, *, work_dir=None, progress=Non
                 key_test=keys_test[s],
                 checkpoint=ckpt,
                 progress=progress,
+                ill=ill,
             )
         )
-    chosen = rules(method)[0]
+    chosen = rules(method, ill)[0]
     return {
         "rule": chosen,
+        "ill_conditioned": ill,
         "forward_passes_per_step": FORWARD_PASSES.get(method, 1),
         "seeds": [{k: v for k, v in sd.items() if k not in ("rules", "example")} for sd in seeds],
         "rules": {
             rule: {metric: [sd["rules"][rule][metric] for sd in seeds] for metric in METRICS}
-            for rule in rules(method)
+            for rule in rules(method, ill)
         },
         "psnr": [float(np.mean(sd["rules"][chosen]["psnr"])) for sd in seeds],
         "ssim": [float(np.mean(sd["rules"][chosen]["ssim"])) for sd in seeds],
@@ -589,10 +632,20 @@ def imaging(config: ImagingConfig, out: str, *, fresh: bool = False) -> dict:
             + ("A^* y" if c.net_input == "adjoint" else "the task's lower reference (A^+ y)")
             + " for every method",
             "training": STOPPING,
-            "rules": {**{m: list(rules(m)) for m in c.methods}, REFERENCE: ["reference"]},
+            "rules": {
+                **{
+                    m: {"well_posed": list(rules(m)), "ill_conditioned": list(rules(m, True))}
+                    for m in c.methods
+                },
+                REFERENCE: {"well_posed": ["reference"], "ill_conditioned": ["reference"]},
+            },
             "rule_definitions": RULE_DEFINITIONS,
-            "rule_choice": "each method is reported by its paper's inference rule, fixed in "
-            "advance (no ground truth chooses it); the others are in `rules`",
+            "rule_choice": "each method is reported by the first of its rules, fixed in advance "
+            "(no ground truth chooses it): its paper's, except where the operator is "
+            "ill-conditioned (a non-zero singular value below sigma times the largest, from "
+            "the operator and the known noise level alone: `ill_conditioned` per unit), where "
+            "Noise2Self's J-invariant rule and Noisier2Noise's correction need the exact A^+ "
+            "and are replaced by the split mean and f(y); the others are in `rules`",
             "forward_passes": "network forward passes per training image and step (x the "
             "minibatch per step); `forward_passes` = those used until the stop",
         },
