@@ -249,3 +249,19 @@ def test_bad_arguments_are_refused():
         fit(validation=lambda m: m, min_delta=-1.0)
     with pytest.raises(ValueError, match="scalar"):
         fit(validation=lambda m: jnp.stack([m, m]))
+
+
+def test_on_evaluate_sees_every_evaluation_and_steers_nothing():
+    seen = []
+
+    def record(step, model, value):
+        seen.append((step, value, float(model)))
+
+    r = _synthetic(SEQ, eval_every=2, patience=2, on_evaluate=record)
+    plain = _synthetic(SEQ, eval_every=2, patience=2)
+    assert [s for s, _, _ in seen] == list(r.eval_steps) == list(plain.eval_steps)
+    assert [m for _, _, m in seen] == [float(s) for s in r.eval_steps]  # the model evaluated
+    np.testing.assert_allclose([v for _, v, _ in seen], r.eval_values)
+    assert (r.stopped_at, r.best_step) == (plain.stopped_at, plain.best_step)
+    with pytest.raises(TypeError, match="on_evaluate must be callable"):
+        _synthetic(SEQ, on_evaluate=3)

@@ -160,6 +160,7 @@ def fit_until_converged(
     checkpoint_every: int | None = None,
     log_every: int = 0,
     progress: Callable[[str, int, int, float], None] | None = None,
+    on_evaluate: Callable[[int, Any, float], None] | None = None,
     name: str = "training",
 ) -> FitResult:
     r"""`fit` with early stopping on held-out data: train until `validation(model)` stops
@@ -177,7 +178,10 @@ def fit_until_converged(
 
     Everything else is `fit`'s: the keys, the finiteness guard, `learning_rate` as a float or
     an optax schedule, extra-argument optimizers given the loss as `value`
-    (`optax.contrib.reduce_on_plateau`), `update_fn`, progress. With `checkpoint`, the
+    (`optax.contrib.reduce_on_plateau`), `update_fn`, progress. `on_evaluate(step, model,
+    value)`, if given, is called on the host after each evaluation (not for those a resumed
+    run restores): to record something along the way, e.g. a test score that must not steer
+    the stopping (its return value is ignored). With `checkpoint`, the
     model, the optimiser state, the losses, the best model and the stopping state (the
     evaluations so far, the patience count) are saved every `checkpoint_every` steps
     (default: `eval_every`) and when training ends; a call with the same arguments resumes,
@@ -219,7 +223,9 @@ def fit_until_converged(
     eval_every = check.positive_int("eval_every", eval_every)
     patience = check.positive_int("patience", patience)
     min_delta = float(check.nonnegative("min_delta", min_delta))
-    monitor = _Monitor(validation, eval_every, patience, min_delta)
+    if on_evaluate is not None and not callable(on_evaluate):
+        raise TypeError(f"on_evaluate must be callable (step, model, value), got {on_evaluate!r}.")
+    monitor = _Monitor(validation, eval_every, patience, min_delta, on_evaluate)
     last_model, losses, opt_state = _run(
         loss_fn,
         model,
@@ -253,7 +259,8 @@ class _Monitor:
     """Early stopping on the host: the validation curve, the best model and the patience
     count, all of which a checkpoint saves."""
 
-    def __init__(self, validation, eval_every, patience, min_delta):
+    def __init__(self, validation, eval_every, patience, min_delta, on_evaluate=None):
+        self.on_evaluate = on_evaluate
         self.eval_every = eval_every
         self.patience = patience
         self.min_delta = min_delta
@@ -290,6 +297,8 @@ class _Monitor:
             self.wait += 1
             if self.wait >= self.patience:
                 self.reason = "patience"
+        if self.on_evaluate is not None:
+            self.on_evaluate(step, model, value)
 
     def state(self) -> dict:
         return {

@@ -18,32 +18,49 @@ Definitions (all stated in imaging.json too):
   (circular Gaussian blur of 1.5 px), sr (x2 box downsampling, scaled by 2 so that
   A A^T = I). Gaussian noise `sigma` (0.03) on the measurements of every task but the two
   denoising ones.
-- Network: one `UNet(scales, width)` on A^* y for every method (its last layer starts at zero:
-  untrained, it returns A^* y). Methods: `make_method(name, reconstructor=UNet)`: mc
-  (measurement consistency alone), noise2self and ssdu (evaluated as trained: each measured
-  row predicted by splits that hid it, `split_inference`), ei (per-task group: circular
-  shifts; small rotations for CT; 90-degree rotations for MRI; the transformed
-  reconstruction measured again with the task's noise model, Poisson included),
-  noisier2noise, sure, r2r (the last
-  three with the known Gaussian sigma), moi (trained on measurements with one operator per
-  training image: a random mask / Cartesian mask / set of random angles, as many as the
-  fixed operator's (20 on 32 x 32) / random anisotropic blur kernel per image, one of 16
-  Gaussian matrices for CS; tested like the others on the seed's fixed operator),
-  supervised (the upper reference). Not run where they do not apply (stated in the
-  report): MOI without a family (denoising, sr), the Gaussian-noise methods on Poisson
-  noise, SURE and R2R on complex (MRI) data. The SSRL
-  methods (simclr, byol, dino, mae) learn representations, not reconstructions: not in this
-  benchmark.
-- Lower reference 'pinv': y for denoising and deblurring (the blurred image), the zero-filled
-  A^T y = A^+ y for inpainting and MRI, A^+ y for CS, nearest-neighbour upsampling
-  (= A^T y = A^+ y) for sr, 50 Landweber steps from 0 for CT (the exact A^+ y amplifies the noise).
-- Training: `train_steps` Adam steps on minibatches of `batch_size` training measurements;
-  `seeds` seeds, each its own operator draw, noise, initialisation and minibatches, trained at
-  once as one batch of models (one compilation per (task, method); `vmap` over the seeds on a
-  GPU, `lax.map` on a CPU, where XLA runs convolutions vmapped over weights ~4x slower).
-- Scores: PSNR and SSIM (data range 1, outputs not clipped) averaged over the test images per
-  seed; mean and 95% t-interval over seeds; gap closed = (method - pinv) / (supervised - pinv)
-  of the mean.
+- Network: one `UNet(scales, width)` for every method, on A^* y (`net_input` "adjoint") or
+  on the task's lower reference (`net_input` "pinv": A^+ y, Landweber for CT); its last
+  layer starts at zero, so untrained it returns its input. Methods: `make_method(name,
+  reconstructor=UNet, **task.method_kwargs)`: mc (measurement consistency alone),
+  noise2self, ssdu, ei (per-task group, the transformed reconstruction measured again with
+  the task's noise model), noisier2noise, sure, r2r (the last three with the known Gaussian
+  sigma), moi (trained on measurements with one operator per training image, tested like
+  the others on the seed's fixed operator), supervised (the reference trained on pairs).
+  Not run where they do not apply (stated in the report). The SSRL methods learn
+  representations, not reconstructions: not in this benchmark.
+- Lower reference 'pinv': each task's `reference_name` (A^+ y where it is cheap and stable,
+  Landweber for CT, y for denoising and deblurring).
+- Training to convergence, by a rule without ground truth: each seed trains alone (its own
+  operator, noise, initialisation and minibatches; one program reused) with Adam on
+  minibatches of `batch_size`, the learning rate warmed up linearly over `warmup_steps`
+  and cosine-decayed to 0 at the cap `max_steps` (a fixed function of the step: every
+  method gets the same schedule and a killed run resumes exactly; reduce-on-plateau would
+  act on the noisy minibatch loss). Every `eval_every` steps the method's OWN loss is taken
+  on held-out measurements (the last `val_fraction` of the training images, measured like
+  the others and never trained on; a fixed key, so the value is deterministic; supervised:
+  the MSE on those held-out pairs); training stops when it has not improved for `patience`
+  evaluations, or at the cap, and the best evaluated model is kept
+  (`fit_until_converged`, checkpointed: a killed unit resumes mid-training). The test PSNR
+  at each evaluation is recorded, never used.
+- Inference: each method is reported by its paper's rule, fixed in advance (no ground truth
+  chooses it): Noise2Self the J-invariant prediction (each measured row predicted by the
+  splits that hid it; Batson & Royer), SSDU the network on the full y (Yaman et al.),
+  Noisier2Noise the corrected estimate 2 A f(z) - z in data space mapped back with the exact
+  A^+ (Moran et al.; ill-posed where A is ill-conditioned: f(y) beside it), R2R the average
+  over recorrupted copies (Pang et al.), the others f(y). Where the operator is
+  ill-conditioned (a non-zero singular value below sigma times the largest: decided from
+  the operator and the noise level alone; CT and deblurring here) the exact A^+ that the
+  J-invariant rule and the correction need amplifies the noise past the signal: there
+  Noise2Self is reported by the split mean and Noisier2Noise by f(y). The alternatives (the
+  paper rule there, the split mean of deepinv, the library's weighted split inference and
+  noise-cut correction, f(y)) are measured beside it and reported.
+- Scores: PSNR and SSIM (data range 1, outputs not clipped) per test image, averaged per
+  seed; mean and 95% t-interval over seeds; per source image; gap closed = (method - pinv)
+  / (supervised - pinv) of the mean. Each expectation of `plot.EXPECTATIONS` (a one-sided
+  claim on a paired PSNR difference against a threshold fixed in advance) is held / failed
+  / undecided from the 95% t-interval of the per-seed differences, with a bootstrap
+  interval over the test images beside it. Forward passes per image and step are recorded
+  (Noise2Self one per split) with those used until each stop.
 """
 
 from bridge_jax.studies.imaging.plot import BEGIN, END, expectations, plot, section

@@ -1,9 +1,12 @@
-"""Units (one (task, method) with its seeds trained as one vmapped batch of models), saved as
-they finish and resumed; the summary, imaging.json and the command line."""
+"""Units (one (task, method) with its seeds, each trained alone until its own held-out
+measurement loss stops improving), saved as they finish and resumed (a killed unit from its
+seeds' checkpoints); the inference rules, the summary, imaging.json and the command line."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import sys
 import time
 
@@ -12,10 +15,16 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
+import optax
 
 import bridge_jax as bj
 from bridge_jax import store
-from bridge_jax.studies._config import IMAGING_METHODS, IMAGING_TASKS, ImagingConfig
+from bridge_jax.studies._config import (
+    DEFAULT_IMAGING_TASKS,
+    IMAGING_METHODS,
+    IMAGING_TASKS,
+    ImagingConfig,
+)
 from bridge_jax.studies._report import write_section
 from bridge_jax.studies._runner import (
     UserError,
@@ -27,10 +36,10 @@ from bridge_jax.studies._runner import (
     write_timing,
 )
 from bridge_jax.studies._runner import unit_digest as _unit_digest
-from bridge_jax.studies.imaging.plot import BEGIN, END, plot, section
+from bridge_jax.studies.imaging.plot import BEGIN, END, expectations, plot, section
 from bridge_jax.studies.imaging.tasks import CS_POOL, TASKS, applicable, images
 
-FORMAT = "bridge_jax.imaging/1"
+FORMAT = "bridge_jax.imaging/2"
 UNIT_FORMAT = "bridge_jax.imaging-unit/1"
 REFERENCE = "pinv"  # the lower reference's name in imaging.json
 METRICS = ("psnr", "ssim")
@@ -83,9 +92,10 @@ def all_seed_data(c: ImagingConfig, task, *, family: bool = False):
 
 
 def _metrics(out, truth):
+    """Per image PSNR and SSIM (data range 1, outputs not clipped)."""
     psnr = jax.vmap(lambda a, b: bj.psnr(a, b, data_range=1.0))(out, truth)
     ssim = jax.vmap(lambda a, b: bj.ssim(a, b, data_range=1.0))(out, truth)
-    return jnp.mean(psnr), jnp.mean(ssim)
+    return psnr, ssim
 
 
 def _display(task, op, y):
@@ -114,103 +124,341 @@ def run_reference(c: ImagingConfig, task) -> dict:
         return eqx.filter_vmap(one)(data)
 
     psnr, ssim, example, shown = run(data, test)
+    psnr, ssim = np.asarray(psnr, np.float64), np.asarray(ssim, np.float64)
     return {
-        "psnr": np.asarray(psnr, np.float64).tolist(),
-        "ssim": np.asarray(ssim, np.float64).tolist(),
+        "rule": "reference",
+        "rules": {"reference": {"psnr": psnr.tolist(), "ssim": ssim.tolist()}},
+        "psnr": psnr.mean(axis=1).tolist(),
+        "ssim": ssim.mean(axis=1).tolist(),
         "example": np.asarray(example[0], np.float64).round(4).tolist(),
         "truth": np.asarray(test[0], np.float64).round(4).tolist(),
         "measurement": np.asarray(shown[0], np.float64).round(4).tolist(),
     }
 
 
-def over_seeds(fn, *trees):
-    """`fn` on each seed's slice of `trees` (a leading seed axis on their arrays), stacked.
+class PinvInput(bj.AbstractDenoiser):
+    """A network on the task's lower reference (A^+ y; Landweber for CT) instead of A^* y."""
 
-    On a CPU the seeds run one after the other (`lax.map`): XLA:CPU runs a convolution
-    vmapped over its weights (one UNet per seed) as a grouped convolution about 4x slower
-    than the seeds in turn (measured: 0.57 s against 0.14 s for a gradient of 3 UNets of
-    width 8 on 8 MNIST images each). Elsewhere (GPU) they run as one batch (`vmap`).
-    """
-    if jax.default_backend() != "cpu":
-        return eqx.filter_vmap(fn)(*trees)
-    arrays, static = eqx.partition(trees, eqx.is_array)
-    return jax.lax.map(lambda a: fn(*eqx.combine(a, static)), arrays)
+    net: bj.AbstractDenoiser
+    inverse: object = eqx.field(static=True)
+
+    def denoise(self, x):
+        return self.net.denoise(x)
+
+    def __call__(self, op, y, *, key=None):
+        return self.net.denoise(self.inverse(op, y))
 
 
-def make_models(c: ImagingConfig, task, method: str, keys):
-    """One fresh method per key (a vmapped batch): a UNet trained by `method`."""
+def make_model(c: ImagingConfig, task, method: str, key):
+    """One fresh method: a UNet (on A^* y, or on the lower reference with `net_input` "pinv")
+    trained by `method`."""
     sigma = task.sigma(c) or 0.0
     n = 28 * 28 if task.data == "mnist" else c.patch_size**2
-
-    def make(k):
-        k_net, k_method = jr.split(k)
-        net = bj.UNet(scales=c.scales, width=c.width, key=k_net)
-        # EI measures its transformed reconstructions with the task's own noise model.
-        return bj.make_method(
-            method,
-            n,
-            key=k_method,
-            sigma=sigma,
-            reconstructor=net,
-            ei_transform=task.group,
-            noise=task.noise(c),
-            **task.method_kwargs(method, c),
-        )
-
-    return eqx.filter_vmap(make)(keys)
-
-
-def run_unit(c: ImagingConfig, task, method: str, *, progress=None) -> dict:
-    """Train `method` on `task` for every seed at once; PSNR/SSIM on the test images."""
-    train, test = images(c, task.data)[:2]
-    data = all_seed_data(c, task, family=method == "moi")
-    sigma = task.sigma(c) or 0.0
-    n_train, b = train.shape[0], min(c.batch_size, train.shape[0])
-    models = make_models(c, task, method, _seed_keys(c, task.name, 1))
-
-    def one_loss(model, d, k):
-        k_idx, k_loss = jr.split(k)
-        idx = jr.choice(k_idx, n_train, (b,), replace=False)
-        if method == "moi":
-            ops = _take(d["fam"], d["assign"][idx])
-            y = d["y_fam"][idx]
-            batch = bj.Batch(ops, y, sigma=sigma, shared_op=False, u=y)
-        else:
-            y = d["y_train"][idx]
-            x = d["x_train"][idx] if method == "supervised" else None
-            batch = bj.Batch(d["op"], y, sigma=sigma, x=x, u=y)
-        return model.loss(batch, key=k_loss)
-
-    def loss_fn(models, k):
-        # The sum over seeds: each seed's gradient is its own (see `fit`).
-        return jnp.sum(over_seeds(one_loss, models, data, jr.split(k, c.seeds)))
-
-    models, losses = bj.fit(
-        loss_fn,
-        models,
-        key=_seed_keys(c, task.name, 2)[0],
-        num_steps=c.train_steps,
-        learning_rate=c.learning_rate,
-        log_every=max(1, c.train_steps // 4),
-        progress=progress,
-        name=f"{task.name}/{method}",
+    k_net, k_method = jr.split(key)
+    net = bj.UNet(scales=c.scales, width=c.width, key=k_net)
+    if c.net_input == "pinv":
+        net = PinvInput(net, task.reference)
+    # EI measures its transformed reconstructions with the task's own noise model.
+    return bj.make_method(
+        method,
+        n,
+        key=k_method,
+        sigma=sigma,
+        reconstructor=net,
+        ei_transform=task.group,
+        noise=task.noise(c),
+        **task.method_kwargs(method, c),
     )
 
-    @eqx.filter_jit
-    def evaluate(models, data, test, keys):
-        def one(model, d, k):
-            ks = jr.split(k, test.shape[0])
-            out = jax.vmap(lambda y, kk: model.output(d["op"], y, y, key=kk))(d["y_test"], ks)
-            return (*_metrics(out, test), out[0])
 
-        return over_seeds(one, models, data, keys)
+# Network forward passes per training image and step (Noise2Self: one per group; EI and MOI:
+# the reconstruction and that of its re-measured transform; SURE: two for the Monte-Carlo
+# divergence; the rest: one).
+FORWARD_PASSES = {"noise2self": 4, "ei": 2, "moi": 2, "sure": 2}
 
-    psnr, ssim, example = evaluate(models, data, test, _seed_keys(c, task.name, 3))
+# Each method's inference rules: the first is its paper's (the one reported, fixed before any
+# run: no ground truth chooses it); the others are measured beside it.
+RULES = {
+    "noise2self": ("j_invariant", "split_mean", "split_weighted", "network"),
+    "ssdu": ("network", "split_mean", "j_invariant", "split_weighted"),
+    "noisier2noise": ("corrected", "corrected_cutoff", "network"),
+    "r2r": ("recorrupted_mean", "network"),
+}
+RULE_DEFINITIONS = {
+    "network": "f(A, y): the network on the full measurement",
+    "j_invariant": "each measured row predicted by the splits that hid it, mapped back with "
+    "A^+ (split_inference without sigma; Batson & Royer's J-invariant f_J for A = I)",
+    "split_mean": "the mean over the splits of the network on the rows each kept (deepinv's "
+    "split-averaged evaluation)",
+    "split_weighted": "split_inference with the known sigma (each row's held-out prediction "
+    "weighted against its own measurement, A^+ cut at the noise level): the library's output",
+    "corrected": "Moran et al.'s corrected estimate, A x = 2 A f(z) - z in data space mapped "
+    "back with the exact A^+, averaged over 4 noisier copies z",
+    "corrected_cutoff": "the same with A^+ cut at the noise level (the library's output)",
+    "recorrupted_mean": "the network on 4 recorrupted copies, averaged (Pang et al.; the "
+    "library's output)",
+}
+
+
+# Where the exact A^+ amplifies the noise past the signal (`ill_conditioned`), the paper rules
+# that map a measurement-domain estimate back through it are ill-posed: Noise2Self is then
+# reported by the split mean, Noisier2Noise by f(y); the paper rule stays beside them.
+ILL_CONDITIONED_RULES = {
+    "noise2self": ("split_mean", "j_invariant", "split_weighted", "network"),
+    "noisier2noise": ("network", "corrected", "corrected_cutoff"),
+}
+
+
+def rules(method: str, ill: bool = False) -> tuple[str, ...]:
+    """`method`'s inference rules, the one reported first: its paper's, or on an
+    ill-conditioned operator (`ill`) the one that needs no exact A^+."""
+    if ill and method in ILL_CONDITIONED_RULES:
+        return ILL_CONDITIONED_RULES[method]
+    return RULES.get(method, ("network",))
+
+
+def ill_conditioned(op, sigma) -> bool:
+    """Whether a non-zero singular value of `op` lies below `sigma` (at least 1e-4) times the
+    largest: the exact A^+ then multiplies noise of level `sigma` past the signal's scale. It
+    uses the operator and the known noise level alone, no data (null-space directions, the
+    singular values below 1e-6 of the largest, do not count)."""
+    shape = op.in_structure().shape
+    n = int(np.prod(shape))
+    basis = jnp.eye(n, dtype=op.in_structure().dtype).reshape((n, *shape))
+    cols = np.asarray(jax.vmap(lambda e: jnp.ravel(op.mv(e)))(basis))
+    if np.iscomplexobj(cols):
+        cols = np.concatenate([cols.real, cols.imag], axis=1)
+    sv = np.linalg.svd(cols.astype(np.float64), compute_uv=False)
+    nonzero = sv[sv > 1e-6 * sv[0]]
+    return bool(nonzero[-1] < max(float(sigma), 1e-4) * sv[0])
+
+
+def _splits(model, op, key):
+    shape = op.out_structure().shape
+    if model.name == "noise2self":
+        return bj.row_groups(shape, model.num_groups, key=key)
+    return bj.cyclic_holdouts(shape, model.holdout, model.draws, key=key)
+
+
+def infer(rule: str, model, op, y, key):
+    """One reconstruction of `y` by the trained `model` (a method) under `rule`."""
+    if rule == "network":
+        return model.model(op, y)
+    if rule in ("split_weighted", "corrected_cutoff", "recorrupted_mean"):
+        return model.output(op, y, y, key=key)
+    if rule == "j_invariant":
+        return bj.split_inference(model.model, op, y, _splits(model, op, key))
+    if rule == "split_mean":
+        dtype = op.out_structure().dtype
+
+        def one(hidden):
+            keep = bj.Mask(~hidden, dtype=dtype)
+            return model.model(keep @ op, keep.mv(y))
+
+        return jnp.mean(jax.vmap(one)(_splits(model, op, key)), axis=0)
+    if rule == "corrected":
+
+        def one(k):
+            z = bj.noisier(y, key=k, sigma=model.sigma, alpha=model.alpha)
+            return bj.noisier2noise_estimate(model.model, op, z, alpha=model.alpha)
+
+        return jnp.mean(jax.vmap(one)(jr.split(key, model.draws)), axis=0)
+    raise ValueError(f"unknown inference rule {rule!r}")
+
+
+@eqx.filter_jit
+def scores(rule: str, model, op, y_test, test, key):
+    """Per test image PSNR and SSIM of `rule`'s reconstructions, and the first one."""
+    out = jax.vmap(lambda y, k: infer(rule, model, op, y, k))(
+        y_test, jr.split(key, y_test.shape[0])
+    )
+    return (*_metrics(out, test), out[0])
+
+
+def _batch(method: str, d: dict, idx):
+    """The measurements at `idx` of `d` (a fit or validation split) as a `Batch`."""
+    y = d["y"][idx]
+    if method == "moi":
+        ops = _take(d["ops"], idx)
+        return bj.Batch(ops, y, sigma=d["sigma"], shared_op=False, u=y)
+    x = d["x"][idx] if method == "supervised" else None
+    return bj.Batch(d["op"], y, sigma=d["sigma"], x=x, u=y)
+
+
+def train_loss(method: str, batch_size: int, d: dict, model, key):
+    """The method's loss on a random minibatch of the fit split."""
+    k_idx, k_loss = jr.split(key)
+    idx = jr.choice(k_idx, d["y"].shape[0], (batch_size,), replace=False)
+    return model.loss(_batch(method, d, idx), key=k_loss)
+
+
+def validation_loss(method: str, d: dict, model):
+    """The method's own loss on every held-out measurement with a fixed key (deterministic);
+    the held-out pairs' MSE for the supervised reference. No test image enters it."""
+    return model.loss(_batch(method, d, jnp.arange(d["y"].shape[0])), key=jr.key(0))
+
+
+def split_data(c: ImagingConfig, method: str, d: dict) -> tuple[dict, dict]:
+    """One seed's training measurements cut into a fit split and a fixed held-out validation
+    split (the last `val_fraction` of the training images, which are in random order)."""
+    n = d["y_train"].shape[0]
+    n_val = max(1, round(c.val_fraction * n))
+    fit, val = slice(0, n - n_val), slice(n - n_val, n)
+    sigma = jnp.asarray(d["sigma"])
+    parts = []
+    for part in (fit, val):
+        p = {"sigma": sigma}
+        if method == "moi":
+            p["y"], p["ops"] = d["y_fam"][part], _take(d["fam"], d["assign"][part])
+        else:
+            p["y"], p["op"] = d["y_train"][part], d["op"]
+            if method == "supervised":
+                p["x"] = d["x_train"][part]
+        parts.append(p)
+    return parts[0], parts[1]
+
+
+def schedule(c: ImagingConfig):
+    """Linear warm-up over `warmup_steps` (at most half the cap), then cosine decay to 0 at
+    the cap `max_steps`."""
+    warmup = min(c.warmup_steps, c.max_steps // 2)
+    return optax.warmup_cosine_decay_schedule(0.0, c.learning_rate, warmup, c.max_steps, 0.0)
+
+
+def thin(values, points: int = 200) -> tuple[list, list]:
+    """A curve averaged over windows into at most `points` points: (steps, means); step = the
+    number of updates at the end of the window."""
+    v = np.asarray(values, np.float64)
+    if v.size == 0:
+        return [], []
+    w = -(-v.size // points)
+    ends = np.arange(w, v.size + w, w).clip(max=v.size)
+    means = [float(v[e - w : e].mean()) for e in ends]
+    return ends.tolist(), means
+
+
+def train_seed(
+    c,
+    task,
+    method,
+    d,
+    test,
+    *,
+    key_model,
+    key_train,
+    key_test,
+    checkpoint=None,
+    progress=None,
+    ill=False,
+):
+    """Train one seed's model until its validation loss stops improving; its curves, its stop
+    and its best model's test scores under every inference rule (`ill`: the operator is
+    ill-conditioned, see `rules`)."""
+    fit_d, val_d = split_data(c, method, d)
+    model = make_model(c, task, method, key_model)
+    chosen = rules(method, ill)[0]
+    trace = {}
+    trace_path = None if checkpoint is None else checkpoint + ".trace.json"
+    if trace_path is not None and os.path.exists(trace_path):
+        with open(trace_path) as f:
+            trace = {int(k): v for k, v in json.load(f).items()}
+
+    def record(step, m, value):
+        # The test PSNR along the way: recorded, never used to stop.
+        psnr = scores(chosen, m, d["op"], d["y_test"], test, key_test)[0]
+        trace[step] = float(jnp.mean(psnr))
+        if trace_path is not None:
+            store.write_json(trace_path, {str(k): v for k, v in sorted(trace.items())})
+
+    r = bj.fit_until_converged(
+        jax.tree_util.Partial(train_loss, method, min(c.batch_size, fit_d["y"].shape[0]), fit_d),
+        model,
+        key=key_train,
+        validation=jax.tree_util.Partial(validation_loss, method, val_d),
+        num_steps=c.max_steps,
+        eval_every=c.eval_every,
+        patience=c.patience,
+        min_delta=c.min_delta,
+        learning_rate=schedule(c),
+        checkpoint=checkpoint,
+        log_every=c.eval_every * 5,
+        progress=progress,
+        on_evaluate=record,
+        name=f"{task.name}/{method}",
+    )
+    per_rule, example = {}, None
+    for rule in rules(method, ill):
+        psnr, ssim, ex = scores(rule, r.model, d["op"], d["y_test"], test, key_test)
+        per_rule[rule] = {
+            "psnr": np.asarray(psnr, np.float64).tolist(),
+            "ssim": np.asarray(ssim, np.float64).tolist(),
+        }
+        if rule == chosen:
+            example = np.asarray(ex, np.float64).round(4).tolist()
+    steps, losses = thin(r.losses)
+    passes = FORWARD_PASSES.get(method, 1) * min(c.batch_size, fit_d["y"].shape[0])
     return {
-        "psnr": np.asarray(psnr, np.float64).tolist(),
-        "ssim": np.asarray(ssim, np.float64).tolist(),
-        "example": np.asarray(example[0], np.float64).round(4).tolist(),
-        "final_loss": float(np.asarray(losses)[-1]) / c.seeds,
+        "steps": r.stopped_at,
+        "best_step": r.best_step,
+        "reason": r.reason,
+        "forward_passes": r.stopped_at * passes,
+        "train_curve": {"steps": steps, "loss": losses},
+        "validation_curve": {
+            "steps": r.eval_steps.tolist(),
+            "loss": r.eval_values.tolist(),
+        },
+        "test_psnr_curve": {
+            "steps": [int(s) for s in r.eval_steps],
+            "psnr": [trace.get(int(s)) for s in r.eval_steps],
+        },
+        "rules": per_rule,
+        "example": example,
+    }
+
+
+def run_unit(c: ImagingConfig, task, method: str, *, work_dir=None, progress=None) -> dict:
+    """Train `method` on `task`, one seed after the other (each stops at its own step, on its
+    own held-out measurements); per seed its curves and the test scores of every inference
+    rule. With `work_dir`, each seed checkpoints there and a killed run resumes mid-seed."""
+    test = images(c, task.data).test
+    data = all_seed_data(c, task, family=method == "moi")
+    keys_model = _seed_keys(c, task.name, 1)
+    keys_train = _seed_keys(c, task.name, 2)
+    keys_test = _seed_keys(c, task.name, 3)
+    ill = ill_conditioned(_take(data, 0)["op"], task.sigma(c) or 0.0)
+    seeds = []
+    for s in range(c.seeds):
+        d = _take(data, s)
+        d["sigma"] = task.sigma(c) or 0.0
+        ckpt = None if work_dir is None else os.path.join(work_dir, f"seed{s}.ckpt")
+        seeds.append(
+            train_seed(
+                c,
+                task,
+                method,
+                d,
+                test,
+                key_model=keys_model[s],
+                key_train=keys_train[s],
+                key_test=keys_test[s],
+                checkpoint=ckpt,
+                progress=progress,
+                ill=ill,
+            )
+        )
+    chosen = rules(method, ill)[0]
+    return {
+        "rule": chosen,
+        "ill_conditioned": ill,
+        "forward_passes_per_step": FORWARD_PASSES.get(method, 1),
+        "seeds": [{k: v for k, v in sd.items() if k not in ("rules", "example")} for sd in seeds],
+        "rules": {
+            rule: {metric: [sd["rules"][rule][metric] for sd in seeds] for metric in METRICS}
+            for rule in rules(method, ill)
+        },
+        "psnr": [float(np.mean(sd["rules"][chosen]["psnr"])) for sd in seeds],
+        "ssim": [float(np.mean(sd["rules"][chosen]["ssim"])) for sd in seeds],
+        "example": seeds[0]["example"],
     }
 
 
@@ -231,6 +479,54 @@ def _gap(value, low, high):
     return None if abs(high - low) < 1e-12 else (value - low) / (high - low)
 
 
+def _per_source(psnr_images, source, names) -> dict:
+    """Mean PSNR over seeds and over each source image's test images."""
+    per_image = np.mean(np.asarray(psnr_images, np.float64), axis=0)
+    source = np.asarray(source)
+    return {
+        name: float(per_image[source == i].mean())
+        for i, name in enumerate(names)
+        if np.any(source == i)
+    }
+
+
+def _row(unit: dict, source, names) -> dict:
+    """One method's summary: the chosen rule's scores, every rule's, steps and passes."""
+    row = {metric: _summary(unit[metric]) for metric in METRICS}
+    row["rule"] = unit["rule"]
+    row["rules"] = {
+        rule: {metric: _summary(np.mean(v[metric], axis=1)) for metric in METRICS}
+        for rule, v in unit["rules"].items()
+    }
+    row["per_source_psnr"] = _per_source(unit["rules"][unit["rule"]]["psnr"], source, names)
+    if "seeds" in unit:
+        seeds = unit["seeds"]
+        row["steps"] = _summary([sd["steps"] for sd in seeds])
+        row["best_step"] = [sd["best_step"] for sd in seeds]
+        row["stopped_by"] = [sd["reason"] for sd in seeds]
+        row["forward_passes_per_step"] = unit["forward_passes_per_step"]
+        row["forward_passes"] = _summary([sd["forward_passes"] for sd in seeds])
+    return row
+
+
+def _checkpoint_dir(out: str, task: str, method: str, digest: str, fresh: bool) -> str:
+    """The unit's folder of per-seed checkpoints, emptied when it belongs to another unit
+    digest (other settings or code: its checkpoints cannot be resumed) or with `fresh`."""
+    path = os.path.join(out, "imaging", task, f"{method}.checkpoints")
+    stamp = os.path.join(path, "digest")
+    try:
+        with open(stamp) as f:
+            same = f.read().strip() == digest
+    except OSError:
+        same = False
+    if os.path.isdir(path) and (fresh or not same):
+        shutil.rmtree(path)
+    os.makedirs(path, exist_ok=True)
+    if not os.path.exists(stamp):
+        store.atomic_write(stamp, digest.encode())
+    return path
+
+
 def imaging(config: ImagingConfig, out: str, *, fresh: bool = False) -> dict:
     """Run (or resume) every unit; write DIR/imaging.json, DIR/figures/imaging_*.png and a
     section of DIR/report.md."""
@@ -242,6 +538,8 @@ def imaging(config: ImagingConfig, out: str, *, fresh: bool = False) -> dict:
     for t in c.tasks:
         for m in c.methods:
             why = applicable(TASKS[t], m, c)
+            if why is None and f"{t}/{m}" in c.dropped:
+                why = "left out of this run for its budget (ImagingConfig.dropped)"
             if why is None:
                 units.append((t, m))
             else:
@@ -252,25 +550,31 @@ def imaging(config: ImagingConfig, out: str, *, fresh: bool = False) -> dict:
     for i, (t, m) in enumerate(units, 1):
         label = f"{t}/{m}"
         path = os.path.join(out, "imaging", t, f"{m}.json")
+        digest = unit_digest(c, t, m)
 
-        def compute(t=t, m=m, label=label):
+        def compute(t=t, m=m, label=label, digest=digest):
             t_unit = time.perf_counter()
             if m == REFERENCE:
                 unit = run_reference(c, TASKS[t])
             else:
+                work = _checkpoint_dir(out, t, m, digest, fresh)
                 unit = run_unit(
                     c,
                     TASKS[t],
                     m,
-                    progress=lambda name, s, n, loss: training_printer(name, s, n, loss / c.seeds),
+                    work_dir=work,
+                    progress=lambda name, s, n, loss: training_printer(name, s, n, loss),
                 )
+                shutil.rmtree(work)  # the unit is saved next: its checkpoints are done with
             write_timing(out, f"imaging/{label}", time.perf_counter() - t_unit)
             return unit
 
-        required = (*METRICS, "example") + (("truth", "measurement") if m == REFERENCE else ())
+        required = (*METRICS, "rules", "example") + (
+            ("truth", "measurement") if m == REFERENCE else ("seeds",)
+        )
         unit = load_or_compute(
             path,
-            unit_digest(c, t, m),
+            digest,
             compute,
             fmt=UNIT_FORMAT,
             writer="bridge-jax imaging",
@@ -279,18 +583,27 @@ def imaging(config: ImagingConfig, out: str, *, fresh: bool = False) -> dict:
             fresh=fresh,
         )
         saved[(t, m)] = unit
-    results = {}
+    results, curves, per_image = {}, {}, {}
     for t in c.tasks:
+        im = images(c, TASKS[t].data)
         rows = {}
         for (tt, m), unit in saved.items():
             if tt == t:
-                rows[m] = {metric: _summary(unit[metric]) for metric in METRICS}
+                rows[m] = _row(unit, im.test_source, im.names)
+                if "seeds" in unit:
+                    curves.setdefault(t, {})[m] = [
+                        {k: sd[k] for k in ("train_curve", "validation_curve", "test_psnr_curve")}
+                        for sd in unit["seeds"]
+                    ]
+        per_image[t] = {
+            m: np.asarray(saved[(t, m)]["rules"][saved[(t, m)]["rule"]]["psnr"]) for m in rows
+        }
         # Paired by seed (the same operator, noise, initialisation and minibatches for every
         # method): the per-seed PSNR difference to mc and its 95% t-interval.
         if (t, "mc") in saved:
-            for (tt, m), unit in saved.items():
-                if tt == t and m not in (REFERENCE, "mc"):
-                    diff = np.subtract(unit["psnr"], saved[(t, "mc")]["psnr"])
+            for m in rows:
+                if m not in (REFERENCE, "mc"):
+                    diff = np.subtract(saved[(t, m)]["psnr"], saved[(t, "mc")]["psnr"])
                     rows[m]["psnr_minus_mc"] = _summary(diff)
         low, high = rows[REFERENCE], rows.get("supervised")
         for row in rows.values():
@@ -308,15 +621,37 @@ def imaging(config: ImagingConfig, out: str, *, fresh: bool = False) -> dict:
             "tasks": {t: TASKS[t].description for t in c.tasks},
             "reference": {t: TASKS[t].reference_name for t in c.tasks},
             "ei_group": {t: TASKS[t].group_name for t in c.tasks},
+            "test_sources": {t: list(images(c, TASKS[t].data).names) for t in c.tasks},
             "metrics": "PSNR (dB) and SSIM (7x7 uniform window) against the ground truth, "
             "data range 1, outputs not clipped, averaged over the test images; per seed, "
             "then mean and 95% t-interval over seeds",
             "gap_closed": "(method - pinv) / (supervised - pinv) on the mean of each metric",
             "psnr_minus_mc": "per-seed PSNR difference method - mc (paired: the same seed's "
             "operator, noise, initialisation and minibatches), mean and 95% t-interval",
-            "network": f"UNet(scales={c.scales}, width={c.width}) on A^* y for every method",
+            "network": f"UNet(scales={c.scales}, width={c.width}) on "
+            + ("A^* y" if c.net_input == "adjoint" else "the task's lower reference (A^+ y)")
+            + " for every method",
+            "training": STOPPING,
+            "rules": {
+                **{
+                    m: {"well_posed": list(rules(m)), "ill_conditioned": list(rules(m, True))}
+                    for m in c.methods
+                },
+                REFERENCE: {"well_posed": ["reference"], "ill_conditioned": ["reference"]},
+            },
+            "rule_definitions": RULE_DEFINITIONS,
+            "rule_choice": "each method is reported by the first of its rules, fixed in advance "
+            "(no ground truth chooses it): its paper's, except where the operator is "
+            "ill-conditioned (a non-zero singular value below sigma times the largest, from "
+            "the operator and the known noise level alone: `ill_conditioned` per unit), where "
+            "Noise2Self's J-invariant rule and Noisier2Noise's correction need the exact A^+ "
+            "and are replaced by the split mean and f(y); the others are in `rules`",
+            "forward_passes": "network forward passes per training image and step (x the "
+            "minibatch per step); `forward_passes` = those used until the stop",
         },
         "results": results,
+        "conclusions": expectations(per_image),
+        "curves": curves,
         "not_run": skipped,
     }
     store.write_json(os.path.join(out, "imaging.json"), result)
@@ -327,6 +662,18 @@ def imaging(config: ImagingConfig, out: str, *, fresh: bool = False) -> dict:
     write_timing(out, "imaging", elapsed)
     write_section(out, section(result, figures, out, elapsed=elapsed), BEGIN, END)
     return result
+
+
+STOPPING = (
+    "each seed trains alone (Adam, minibatch `batch_size`, learning rate warmed up linearly "
+    "over `warmup_steps` then cosine-decayed to 0 at the cap `max_steps`) until its validation "
+    "value has not improved in `patience` evaluations (one every `eval_every` steps, "
+    "improvement = lower by more than `min_delta`) or the cap; the model kept is the one with "
+    "the best validation value. Validation = the method's own loss on held-out measurements "
+    "(the last `val_fraction` of the training images, measured like the rest, never trained "
+    "on), with a fixed key; for the supervised reference the MSE on those held-out pairs. "
+    "The test PSNR at each evaluation is recorded, never used to stop"
+)
 
 
 def _names(text: str, allowed, what: str) -> tuple[str, ...]:
@@ -342,15 +689,30 @@ def _names(text: str, allowed, what: str) -> tuple[str, ...]:
 def add_arguments(parser) -> None:
     parser.add_argument("--out", default="results", help="output folder (default: results)")
     parser.add_argument(
-        "--tasks", help=f"comma-separated subset of {','.join(IMAGING_TASKS)} (default: all)"
+        "--tasks",
+        help=f"comma-separated subset of {','.join(IMAGING_TASKS)} (default: "
+        f"{','.join(DEFAULT_IMAGING_TASKS)})",
     )
     parser.add_argument(
         "--methods",
         help=f"comma-separated subset of {','.join(IMAGING_METHODS)},supervised (default: all)",
     )
     parser.add_argument("--seeds", type=int, help="seeds per (task, method) (default 3)")
-    parser.add_argument("--steps", type=int, help="training steps (default 160)")
+    parser.add_argument(
+        "--steps", type=int, help="the cap on training steps per seed (default 2000)"
+    )
+    parser.add_argument("--width", type=int, help="UNet width (default 8)")
+    parser.add_argument(
+        "--net-input",
+        choices=("adjoint", "pinv"),
+        help="the network's input: A^* y, or the task's lower reference A^+ y (default adjoint)",
+    )
     parser.add_argument("--seed", type=int, help="random seed (default 0)")
+    parser.add_argument(
+        "--all-units",
+        action="store_true",
+        help="also run the (task, method) units the default run leaves out for its budget",
+    )
     parser.add_argument("--quick", action="store_true", help="a tiny setting (smoke test)")
     parser.add_argument("--fresh", action="store_true", help="recompute saved units")
 
@@ -361,7 +723,15 @@ def run_from_args(args) -> int:
         overrides["tasks"] = _names(args.tasks, IMAGING_TASKS, "tasks")
     if args.methods is not None:
         overrides["methods"] = _names(args.methods, IMAGING_METHODS + ("supervised",), "methods")
-    flags = {"seeds": "seeds", "seed": "seed", "steps": "train_steps"}
+    if args.all_units:
+        overrides["dropped"] = ()
+    flags = {
+        "seeds": "seeds",
+        "seed": "seed",
+        "steps": "max_steps",
+        "width": "width",
+        "net_input": "net_input",
+    }
     config = study_config(ImagingConfig, args, flags, **overrides)
     imaging(config, args.out, fresh=args.fresh)
     print(
