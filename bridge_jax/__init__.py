@@ -59,8 +59,10 @@ from ._losses import noise2self_loss as noise2self_loss
 from ._losses import noisier as noisier
 from ._losses import noisier2noise_estimate as noisier2noise_estimate
 from ._losses import noisier2noise_loss as noisier2noise_loss
+from ._losses import pure_loss as pure_loss
 from ._losses import r2r_loss as r2r_loss
 from ._losses import recorrupt as recorrupt
+from ._losses import rei_loss as rei_loss
 from ._losses import row_groups as row_groups
 from ._losses import split_inference as split_inference
 from ._losses import supervised_loss as supervised_loss
@@ -83,6 +85,7 @@ from ._methods import Batch as Batch
 from ._methods import MeasurementConsistency as MeasurementConsistency
 from ._methods import Noise2Self as Noise2Self
 from ._methods import Noisier2Noise as Noisier2Noise
+from ._methods import RobustEI as RobustEI
 from ._methods import SimCLR as SimCLR
 from ._methods import Supervised as Supervised
 from ._methods import make_method as make_method
@@ -416,6 +419,9 @@ __all__ = [
     "supports",
     "SURE",
     "sure_loss",
+    "pure_loss",
+    "rei_loss",
+    "RobustEI",
     "OperatorSVD",
     "SweepError",
     "Taxonomy",
