@@ -5,9 +5,11 @@ Image patches: `load_image_patches(split="regions")`: every one of the 16 bundle
 `test_patches_per_image` test patches (default 4) from a band along its longer axis (a quarter
 of it, at least one patch wide) and `patches_per_image` training patches from the rest, so the
 test set has 16 sources and no test pixel is in a training patch; a test patch whose pixels
-have a standard deviation below `min_test_std` (default 0.01: flat background) is redrawn from
-the same band (the earlier split by image had 7 flat patches out of 48). CT uses the same
-patches multiplied by the inscribed disc (`disc`): the field of view of parallel-beam CT.
+have a standard deviation below `min_test_std` (default 0.01: flat background or a saturated
+region, which a split by image gave 7 of its 48 test patches) is redrawn from the same band.
+CT uses the same patches multiplied by the inscribed disc (`disc`), the field of view of
+parallel-beam CT: the patches are masked, not the operator (the Radon transform of the whole
+square, whose outer detector bins then measure zeros plus noise).
 """
 
 from __future__ import annotations
