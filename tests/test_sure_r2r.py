@@ -185,11 +185,39 @@ def test_bad_inputs_are_refused(problem, call, match):
         call(lambda o, v: w @ v, op, jnp.zeros(M_ROWS))
 
 
-def test_r2r_refuses_complex_measurements():
-    a = (jnp.ones((3, 4)) + 1j * jnp.eye(3, 4)).astype(jnp.complex64)
-    op = bj.MatrixOperator(a)
-    with pytest.raises(ValueError, match="real Gaussian noise"):
-        bj.r2r_loss(lambda o, v: v, op, jnp.zeros(3, jnp.complex64), key=jr.key(0), sigma=0.1)
+def test_complex_r2r_expectation_is_the_noisier_measurement_mse_plus_a_constant(x64):
+    # MRI as in the complex SURE test below: as real vectors of 2m coordinates y1 carries
+    # noise of variance sigma^2 (1 + alpha^2) / 2 per coordinate and y2's is independent, so
+    # E r2r = (tau^2 ||(M - I) A~||_F^2 + sigma^2 (1 + alpha^2) / 2 ||M||_F^2) / m
+    # + sigma^2 (1 + 1 / alpha^2).
+    mask = jnp.zeros((4, 4), bool).at[:, :2].set(True)
+    op = bj.MRI(mask)
+    n, m = 16, 16
+
+    def real_vector(z):
+        return jnp.concatenate([jnp.real(z).reshape(-1), jnp.imag(z).reshape(-1)])
+
+    a = jax.vmap(lambda e: real_vector(op.mv(e.reshape(4, 4))))(jnp.eye(n)).T  # (2m, n)
+    b = 0.7 * jnp.eye(2 * m) + 0.2 * jr.normal(jr.key(5), (2 * m, 2 * m))
+    w = jnp.linalg.pinv(a) @ b
+    model = lambda o, v: (w @ real_vector(v)).reshape(4, 4)  # noqa: E731
+    mm = a @ w
+
+    def one(key):
+        k_x, k_e, k_p = jr.split(key, 3)
+        x = TAU * jr.normal(k_x, (4, 4))
+        y = bj.GaussianNoise(SIGMA)(op.mv(x), key=k_e)
+        return bj.r2r_loss(model, op, y, key=k_p, sigma=SIGMA, alpha=ALPHA)
+
+    loss = jax.jit(jax.vmap(one))(jr.split(jr.key(1), DRAWS))
+    r = (mm - jnp.eye(2 * m)) @ a
+    noisy = SIGMA**2 * (1 + ALPHA**2) / 2
+    constant = SIGMA**2 * (1 + 1 / ALPHA**2)
+    expected = float((TAU**2 * jnp.sum(r**2) + noisy * jnp.sum(mm**2)) / m) + constant
+    within_spread(loss, expected)
+    # Power: recorrupting with real noise (sigma^2 on the real part alone) or with noise of
+    # twice the variance moves the noise term by many standard errors.
+    assert noisy * float(jnp.sum(mm**2)) / m / 2 > 20 * standard_error(loss)
 
 
 def test_complex_sure_expectation_is_the_measurement_mse(x64):
@@ -244,3 +272,75 @@ def test_r2r_output_averages_recorrupted_inputs(problem):
     assert np.all(np.abs(np.asarray(out - w @ y)) < 4 * sd)
     sure = bj.SURE(model=lambda o, v: w @ v, sigma=method.sigma)
     np.testing.assert_allclose(sure.output(op, y, None, key=jr.key(9)), w @ y)
+
+
+GAIN = 0.05
+
+
+def test_pure_expectation_is_the_denoising_mse(x64):
+    r"""PURE on Poisson denoising ($A = I$, $y = \gamma\,\mathrm{Poisson}(x/\gamma)$) with a
+    linear denoiser $W$: $E\|Wy - x\|^2 = \|(W - I)x\|^2 + \gamma\sum_{ij} W_{ij}^2 x_j$,
+    and for a linear model PURE is unbiased (its difference is exact)."""
+    n = 6
+    op = lx.IdentityLinearOperator(jax.ShapeDtypeStruct((n,), jnp.float64))
+    x = jnp.linspace(0.2, 1.0, n)
+    w = 0.6 * jnp.eye(n) + 0.05 * jr.normal(jr.key(2), (n, n))
+    model = lambda o, v: w @ v  # noqa: E731
+    noise = bj.PoissonNoise(GAIN)
+
+    def one(key):
+        k_y, k_p = jr.split(key)
+        y = noise(x, key=k_y)
+        return bj.pure_loss(model, op, y, key=k_p, gain=GAIN)
+
+    loss = jax.jit(jax.vmap(one))(jr.split(jr.key(3), DRAWS))
+    expected = float(jnp.sum(((w - jnp.eye(n)) @ x) ** 2) + GAIN * jnp.sum(w**2 * x[None, :]))
+    within_spread(loss, expected / n)
+    # Power: the divergence term (2 gamma sum_i x_i W_ii / n on average) is many errors wide.
+    assert 2 * GAIN * float(jnp.sum(jnp.diag(w) * x)) / n > 20 * standard_error(loss)
+
+
+def test_rei_is_the_risk_estimate_plus_the_noisy_equivariance_term(key):
+    """rei_loss = SURE (Gaussian) or PURE (Poisson) + weight x EI's equivariance term; with
+    weight 0 it is the risk estimate alone, the loss that denoising needs (A = I, where
+    consistency alone is minimised by the identity)."""
+    shape = (8, 8)
+    op = lx.IdentityLinearOperator(jax.ShapeDtypeStruct(shape, jnp.float32))
+    x = jr.uniform(jr.key(4), shape)
+    model = bj.UNet(scales=1, width=4, key=jr.key(5))
+    k_risk, _ = jr.split(key)
+    for noise, risk in (
+        (bj.GaussianNoise(SIGMA), lambda y: bj.sure_loss(model, op, y, key=k_risk, sigma=SIGMA)),
+        (bj.PoissonNoise(GAIN), lambda y: bj.pure_loss(model, op, y, key=k_risk, gain=GAIN)),
+    ):
+        y = noise(x, key=jr.key(6))
+        rei = lambda weight, y=y, noise=noise: bj.rei_loss(  # noqa: E731
+            model, op, y, bj.random_circular_shift, key=key, noise=noise, weight=weight
+        )
+        np.testing.assert_allclose(rei(0.0), risk(y), rtol=1e-5)
+        # The equivariance term: the shifted reconstruction, measured again with the noise.
+        assert float(rei(10.0)) > float(rei(0.0)) + 1e-6
+        method = bj.make_method(
+            "rei",
+            64,
+            key=key,
+            noise=noise,
+            reconstructor=model,
+            ei_weight=2.0,
+            ei_transform=bj.random_circular_shift,
+        )
+        assert isinstance(method, bj.RobustEI) and method.weight == 2.0
+        batch = bj.Batch(op, y[None], sigma=SIGMA, u=y[None])
+        k_loss = jr.split(key, 1)[0]  # the key of the batch's one signal
+        np.testing.assert_allclose(
+            method.loss(batch, key=key),
+            bj.rei_loss(
+                model, op, y, bj.random_circular_shift, key=k_loss, noise=noise, weight=2.0
+            ),
+            rtol=1e-5,
+        )
+    with pytest.raises(TypeError, match="GaussianNoise or PoissonNoise"):
+        bj.rei_loss(model, op, x, bj.random_circular_shift, key=key, noise=None)
+    with pytest.raises(ValueError, match="ei_weight must be"):
+        bj.make_method("ei", 64, key=key, ei_weight=-1.0)
+    assert bj.make_method("ei", 64, key=key, ei_weight=100.0).weight == 100.0

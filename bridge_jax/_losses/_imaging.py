@@ -23,7 +23,7 @@ import lineax as lx
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from .. import _validate as check
-from .._data._problems import AbstractNoise
+from .._data._problems import AbstractNoise, GaussianNoise, PoissonNoise
 from .._linalg._core import pinv_solve
 from .._operators import Mask, check_operator, is_complex, random_mask
 from .._random import permutation, random_ranks
@@ -330,16 +330,23 @@ def ei_loss(
             raise TypeError(f"noise must be a bridge_jax noise model or None, got {noise!r}.")
         if check.is_concrete(sigma) and float(sigma) != 0.0:
             raise ValueError(f"give sigma or noise, not both: got sigma={sigma} and {noise!r}.")
-    k_t, k_e = jr.split(key)
     x1 = model(op, y)
+    equivariance = _equivariance(model, op, x1, transform, key=key, sigma=sigma, noise=noise)
+    return jnp.mean(_abs2(op.mv(x1) - y)) + weight * equivariance
+
+
+def _equivariance(model, op, x1, transform, *, key, sigma=0.0, noise=None):
+    r"""EI's second term: $rac1n\|x_3 - x_2\|^2$ with $x_2 = T_g x_1$ and $x_3 = f(A,
+    \mathcal N(A x_2))$, re-measured with Gaussian noise of level `sigma` or with `noise`
+    (its realisation a constant: Poisson sampling has no derivative in its rate)."""
+    k_t, k_e = jr.split(key)
     x2 = transform(x1, key=k_t)
     y2 = op.mv(x2)
     if noise is None:
         y2 = y2 + jnp.asarray(sigma, y2.dtype) * jr.normal(k_e, y2.shape, y2.dtype)
     else:
         y2 = y2 + jax.lax.stop_gradient(noise(y2, key=k_e) - y2)
-    x3 = model(op, y2)
-    return jnp.mean(_abs2(op.mv(x1) - y)) + weight * jnp.mean((x3 - x2) ** 2)
+    return jnp.mean((model(op, y2) - x2) ** 2)
 
 
 def moi_loss(
@@ -491,14 +498,18 @@ def sure_loss(
     if eps is not None:
         check.nonnegative("eps", eps, strict=True)
     y = jnp.asarray(y)
-    cplx = jnp.iscomplexobj(y)
-    real = jnp.finfo(y.dtype).dtype
-    sigma = jnp.asarray(sigma, real)
 
     def g(v):
         return op.mv(model(op, v))
 
-    gy = g(y)
+    return _sure(g, y, g(y), key=key, sigma=sigma, eps=eps, divergence=divergence)
+
+
+def _sure(g, y, gy, *, key, sigma, eps=None, divergence="mc"):
+    """`sure_loss` given $g$ and $g(y)$ (computed once by a caller that also needs it)."""
+    cplx = jnp.iscomplexobj(y)
+    real = jnp.finfo(y.dtype).dtype
+    sigma = jnp.asarray(sigma, real)
     m = y.size
     if divergence == "exact":
         basis = jnp.eye(m, dtype=real).reshape(m, *y.shape)
@@ -523,13 +534,108 @@ def sure_loss(
     return jnp.mean(_abs2(gy - y)) - sigma**2 + weight * sigma**2 * div / m
 
 
+def pure_loss(
+    model, op: lx.AbstractLinearOperator, y, *, key: PRNGKeyArray, gain, eps=None
+) -> Float[Array, ""]:
+    r"""The Poisson unbiased risk estimate (PURE) of the measurement-domain error.
+
+    With $y = \gamma\,\mathrm{Poisson}(Ax/\gamma)$ (`PoissonNoise(gain)`: mean $\mu = Ax$,
+    variance $\gamma\mu$) and $g(y) = A f(A, y)$, the loss is
+    $$	frac1m\|g(y) - y\|^2 - 	frac{\gamma}{m}	extstyle\sum_i y_i
+    + 	frac{2\gamma}{m}\sum_i y_i\,\partial_i g_i(y),$$
+    whose expectation is $rac1m E\|g(y) - \mu\|^2$ up to the error of replacing the
+    difference $g_i(y) - g_i(y - \gamma e_i)$ of the exact identity ($E[\mu_i h(y)] =
+    E[y_i h(y - \gamma e_i)]$ for Poisson counts) by $\gamma\,\partial_i g_i$ (Le Montagner et
+    al. 2014; the form of robust EI, Chen et al. 2022, and of deepinv's `SurePoissonLoss`).
+    The diagonal term is estimated with one Rademacher probe $b$ and a finite difference:
+    $\sum_i y_i b_i (g(y + \epsilon b) - g(y))_i / \epsilon$. For denoising ($A = I$) it is
+    the supervised MSE $rac1n E\|f(y) - x\|^2$ up to that approximation.
+
+    **Arguments:** `gain` ($\gamma > 0$, known), `key` (the probe), `eps` (default
+    $10^{-2}\gamma$, small against the noise of a count). Real measurements only.
+    """
+    _real_measurements(op, "pure_loss")
+    check.nonnegative("gain", gain, strict=True)
+    if eps is not None:
+        check.nonnegative("eps", eps, strict=True)
+    y = jnp.asarray(y)
+
+    def g(v):
+        return op.mv(model(op, v))
+
+    return _pure(g, y, g(y), key=key, gain=gain, eps=eps)
+
+
+def _pure(g, y, gy, *, key, gain, eps=None):
+    """`pure_loss` given $g$ and $g(y)$."""
+    gain = jnp.asarray(gain, y.dtype)
+    step = 1e-2 * gain if eps is None else jnp.asarray(eps, y.dtype)
+    b = jnp.where(jr.bernoulli(key, 0.5, y.shape), 1.0, -1.0).astype(y.dtype)
+    div = jnp.sum(y * b * (g(y + step * b) - gy)) / step
+    m = y.size
+    return jnp.mean((gy - y) ** 2) - gain * jnp.sum(y) / m + 2 * gain * div / m
+
+
+def rei_loss(
+    model,
+    op: lx.AbstractLinearOperator,
+    y,
+    transform,
+    *,
+    key: PRNGKeyArray,
+    noise: AbstractNoise,
+    weight=1.0,
+    eps=None,
+) -> Float[Array, ""]:
+    r"""Robust Equivariant Imaging (Chen, Tachella & Davies, CVPR 2022): an unbiased estimate
+    of the measurement-domain error in place of EI's consistency term, plus EI's
+    equivariance term with the transformed reconstruction measured again with the noise.
+
+    $x_1 = f(A, y)$; the loss is $R(y) + w\,rac1n\|x_3 - x_2\|^2$ with $x_2 = T_g x_1$,
+    $x_3 = f(A, \mathcal N(A x_2))$ (as in `ei_loss` with `noise`) and $R$ = `sure_loss` for
+    `GaussianNoise` (real or complex) or `pure_loss` for `PoissonNoise`. Consistency
+    $rac1m\|A x_1 - y\|^2$ is minimised by fitting the noise (on denoising, $A = I$, by the
+    identity); $R$ is minimised by the denoiser that is best in the measurement domain.
+
+    **Arguments:** `noise` (the measurements' noise model, known: `GaussianNoise(sigma)` or
+    `PoissonNoise(gain)`), `transform(x, *, key)` (the group, as in `ei_loss`), `weight`
+    ($w \ge 0$), `eps` (the finite-difference step of the risk estimate; default as there).
+    """
+    check_operator(op)
+    check.nonnegative("weight", weight)
+    if not isinstance(noise, GaussianNoise | PoissonNoise):
+        raise TypeError(
+            f"rei_loss needs the noise model to estimate the risk: GaussianNoise or "
+            f"PoissonNoise, got {noise!r}."
+        )
+    if eps is not None:
+        check.nonnegative("eps", eps, strict=True)
+    noise = jax.lax.stop_gradient(noise)  # known, not a parameter
+    y = jnp.asarray(y)
+    k_risk, k_eq = jr.split(key)
+
+    def g(v):
+        return op.mv(model(op, v))
+
+    x1 = model(op, y)
+    gy = op.mv(x1)
+    if isinstance(noise, PoissonNoise):
+        _real_measurements(op, "rei_loss with PoissonNoise")
+        risk = _pure(g, y, gy, key=k_risk, gain=noise.gain, eps=eps)
+    else:
+        risk = _sure(g, y, gy, key=k_risk, sigma=noise.sigma, eps=eps)
+    return risk + weight * _equivariance(model, op, x1, transform, key=k_eq, noise=noise)
+
+
 def recorrupt(y, *, key: PRNGKeyArray, sigma, alpha=0.5):
     r"""The pair of Recorrupted-to-Recorrupted: $y_1 = y + \alpha z$, $y_2 = y - z/\alpha$,
-    $z \sim \mathcal{N}(0, \sigma^2 I)$.
+    $z \sim \mathcal{N}(0, \sigma^2 I)$ (for complex $y$ circular, $\sigma^2$ per entry as
+    `GaussianNoise`'s: `jax.random.normal` of a complex dtype).
 
     With $y = Ax + \sigma\varepsilon$, the noises of $y_1$ and $y_2$ are jointly Gaussian and
-    uncorrelated, hence independent: variances $\sigma^2(1 + \alpha^2)$ and
-    $\sigma^2(1 + 1/\alpha^2)$. **Returns:** `(y1, y2)`.
+    uncorrelated (for circular complex noise, their pseudo-covariance is 0 as well), hence
+    independent: variances $\sigma^2(1 + \alpha^2)$ and $\sigma^2(1 + 1/\alpha^2)$.
+    **Returns:** `(y1, y2)`.
     """
     check.nonnegative("sigma", sigma)
     check.nonnegative("alpha", alpha, strict=True)
@@ -549,7 +655,8 @@ def r2r_loss(
     $\frac1m E\|A f(A, y_1) - Ax\|^2 + \sigma^2(1 + 1/\alpha^2)$: the supervised
     measurement-domain error of the model at the noisier input $y_1$ (noise
     $\sigma\sqrt{1+\alpha^2}$), plus a constant. Requires the noise level $\sigma$ of $y$
-    (Gaussian, i.i.d. across rows). At test time apply $f$ to recorrupted copies
+    (Gaussian, i.i.d. across rows; circular for complex measurements such as MRI's, where the
+    loss is $\frac1m\sum_i |\cdot|^2$). At test time apply $f$ to recorrupted copies
     $y + \alpha z$, the inputs it was trained on (`R2R.output` averages several).
 
     Example:
@@ -560,6 +667,6 @@ def r2r_loss(
         loss = bj.r2r_loss(model, op, y, key=jr.key(3), sigma=0.1)  # model(op, y, *, key=None)
         ```
     """
-    _real_measurements(op, "r2r_loss")
+    check_operator(op)
     y1, y2 = recorrupt(y, key=key, sigma=sigma, alpha=alpha)
-    return jnp.mean((op.mv(model(op, y1)) - y2) ** 2)
+    return jnp.mean(_abs2(op.mv(model(op, y1)) - y2))

@@ -33,7 +33,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from .. import _validate as check
 from .._augment._vectors import ViewBank, random_shift
-from .._data._problems import AbstractNoise, GaussianNoise
+from .._data._problems import AbstractNoise, GaussianNoise, PoissonNoise
 from .._linalg._core import pinv_solve
 from .._losses._imaging import (
     cyclic_holdouts,
@@ -47,6 +47,7 @@ from .._losses._imaging import (
     noisier2noise_loss,
     r2r_loss,
     recorrupt,
+    rei_loss,
     row_groups,
     split_inference,
     supervised_loss,
@@ -63,7 +64,7 @@ SSRL_METHODS = ("simclr", "byol", "dino", "mae")
 IMAGING_METHODS = ("noise2self", "ei", "ssdu", "noisier2noise")
 # The paper's eight, the supervised reference, then the methods added since (studies derive
 # each method's key from its name, not from its position here).
-METHODS = SSRL_METHODS + IMAGING_METHODS + ("supervised", "moi", "sure", "r2r", "mc")
+METHODS = SSRL_METHODS + IMAGING_METHODS + ("supervised", "moi", "sure", "r2r", "mc", "rei")
 
 
 class Batch(eqx.Module):
@@ -415,6 +416,47 @@ class EI(_AbstractReconstructorMethod):
         return _mean_loss(batch, key, f)
 
 
+class RobustEI(_AbstractReconstructorMethod):
+    """Robust Equivariant Imaging (Chen, Tachella & Davies 2022): EI with its consistency term
+    replaced by an unbiased estimate of the measurement-domain error (`rei_loss`): SURE for
+    Gaussian noise (real or complex), PURE (`pure_loss`) for Poisson noise.
+
+    `noise`: the measurements' noise model, known (`GaussianNoise` or `PoissonNoise`); it
+    receives no gradient. `weight`, `transform` as in `EI`; `eps` the finite-difference step
+    of the risk estimate (`None`: `sure_loss`'s or `pure_loss`'s default). The network is
+    trained on $y$ itself, so `output` is `model(op, y)`.
+    """
+
+    name: ClassVar[str] = "rei"
+    domain: ClassVar[str] = "imaging"
+    noise: AbstractNoise
+    weight: float = eqx.field(static=True, default=1.0)
+    transform: Callable = eqx.field(static=True, default=random_shift)
+    eps: float | None = eqx.field(static=True, default=None)
+
+    def __check_init__(self):  # the model is checked by the parent's
+        if not isinstance(self.noise, GaussianNoise | PoissonNoise):
+            raise TypeError(
+                "RobustEI needs a known noise model, GaussianNoise or PoissonNoise, got "
+                f"{self.noise!r}."
+            )
+
+    def loss(self, batch, *, key):
+        def f(op, y, k):
+            return rei_loss(
+                self.model,
+                op,
+                y,
+                self.transform,
+                key=k,
+                noise=self.noise,
+                weight=self.weight,
+                eps=self.eps,
+            )
+
+        return _mean_loss(batch, key, f)
+
+
 class SSDU(AbstractStatelessMethod):
     """SSDU: reconstruct from 60% of the rows, score the other 40% (Yaman et al. 2020).
 
@@ -613,6 +655,7 @@ def make_method(
     views: ViewBank | None = None,
     ei_transform: Callable | None = None,
     noise: AbstractNoise | None = None,
+    ei_weight=1.0,
 ) -> AbstractMethod:
     """A freshly initialised method.
 
@@ -623,9 +666,13 @@ def make_method(
     `dim` (representation size of the SSRL encoders), `num_iters` (unrolled iterations), and
     the SSRL views: a `ViewBank` of `num_rotations` rotations of RMS angle `angle` plus noise
     `aug_noise`, or any `views` bank (e.g. `ViewBank.from_transforms` of image
-    augmentations); `ei_transform(x, *, key)`: EI's transform group (default: cyclic shifts);
+    augmentations); `ei_transform(x, *, key)`: EI's (and robust EI's) transform group
+    (default: cyclic shifts); `ei_weight`: the weight of their equivariance term (default 1;
+    the EI papers use 1 for inpainting, 10 for compressed sensing, 100 for CT);
     `noise`: the noise model EI measures its transformed reconstructions with (default:
-    Gaussian of the batch's `sigma`; e.g. `PoissonNoise(gain)` for photon counts).
+    Gaussian of the batch's `sigma`; e.g. `PoissonNoise(gain)` for photon counts), and
+    robust EI's risk estimate (default: `GaussianNoise(sigma)`; SURE for Gaussian, PURE for
+    Poisson noise).
     `reconstructor`: the imaging methods' network, by name (one of `RECONSTRUCTORS`):
     `"unrolled_shrinkage"` (`UnrolledShrinkage`, learned ISTA) or `"unrolled_net"`
     (`UnrolledNet`, Landweber steps with a learned MLP denoiser); or any `AbstractReconstructor`
@@ -662,15 +709,21 @@ def make_method(
             gaussian = noise is None or isinstance(noise, GaussianNoise)
             known = jnp.asarray(check.nonnegative("sigma", sigma)) if gaussian else None
             return cls[name](model=model, sigma=known)
-        if name == "ei":
+        if name in ("ei", "rei"):
             if ei_transform is not None and not callable(ei_transform):
                 raise TypeError(
                     f"ei_transform must be callable (key, x) -> x, got {ei_transform!r}."
                 )
             if noise is not None and not isinstance(noise, AbstractNoise):
                 raise TypeError(f"noise must be a bridge_jax noise model or None, got {noise!r}.")
+            check.nonnegative("ei_weight", ei_weight)
             transform = random_shift if ei_transform is None else ei_transform
-            return EI(model=model, noise=noise, transform=transform)
+            weight = float(ei_weight)
+            if name == "ei":
+                return EI(model=model, noise=noise, transform=transform, weight=weight)
+            if noise is None:
+                noise = GaussianNoise(check.nonnegative("sigma", sigma))
+            return RobustEI(model=model, noise=noise, transform=transform, weight=weight)
         return cls[name](model=model)
     enc = Encoder(2 * n if name == "mae" else n, dim, width=width, key=k[0])
     proj = Encoder(dim, dim, width=width, key=k[1])

@@ -1,5 +1,16 @@
 """The benchmark's tasks: data, operator (one fixed per seed, and a family for MOI), noise,
-the lower reference and EI's transform group."""
+the lower reference, EI's transform group and weight.
+
+Image patches: `load_image_patches(split="regions")`: every one of the 16 bundled images gives
+`test_patches_per_image` test patches (default 4) from a band along its longer axis (a quarter
+of it, at least one patch wide) and `patches_per_image` training patches from the rest, so the
+test set has 16 sources and no test pixel is in a training patch; a test patch whose pixels
+have a standard deviation below `min_test_std` (default 0.01: flat background or a saturated
+region, which a split by image gave 7 of its 48 test patches) is redrawn from the same band.
+CT uses the same patches multiplied by the inscribed disc (`disc`), the field of view of
+parallel-beam CT: the patches are masked, not the operator (the Radon transform of the whole
+square, whose outer detector bins then measure zeros plus noise).
+"""
 
 from __future__ import annotations
 
@@ -15,9 +26,21 @@ import lineax as lx
 
 import bridge_jax as bj
 
-# CT: 40 angles per 64 pixels of side (20 on 32 x 32 patches): the same angular undersampling,
-# 0.4 of the ~pi N / 2 angles that an N x N image needs, whatever the patch size.
-CT_ANGLES_PER_64 = 40
+# Sparse-view CT: as many evenly spaced angles as give m / n = 0.3 (P detector bins per
+# angle, n = H W pixels): 7 angles on 32 x 32 (m = 322, m / n = 0.31), 14 on 64 x 64.
+CT_RATIO = 0.3
+# EI's weight on its equivariance term, as its papers set it, for the balance of its two terms
+# (consistency in the measurements' units, equivariance in the image's):
+# - compressed sensing: 10 (Chen, Tachella & Davies 2021, their example on USPS, alpha = 10,
+#   with A ~ N(0, 1/m) as `GaussianSensing`'s): taken as is;
+# - CT: 100 (the EI code's CT training, --ei-alpha 100) on an unscaled Radon transform of 50
+#   views of 128 x 128 images, of squared norm ~0.98^2 x 50 x 128 ~ 6,150; our Radon is scaled
+#   to norm ~1, which multiplies the consistency term by 1 / 6,150 against theirs: the same
+#   balance is 100 / 6,150 = 0.016. (Measured, one seed, 1,000 steps of the default unit:
+#   weight 100 unscaled gave 14.8 dB against 19.7 for mc, 20.1 for 0.016, 20.3 for 1.)
+# - elsewhere 1 (their inpainting default; robust EI, Chen et al. 2022: 1 on inpainting, MRI).
+EI_WEIGHT_CS = 10.0
+EI_WEIGHT_CT = 100.0 / (0.98**2 * 50 * 128)
 CS_POOL = 16  # MOI on compressed sensing: 16 Gaussian matrices, one drawn per image
 
 
@@ -41,9 +64,14 @@ class Task:
     group: Callable
     group_name: str
     complex_data: bool = False
+    ei_weight: float = 1.0
+    denoising: bool = False
 
     def method_kwargs(self, method: str, config) -> dict:
-        """Extra keyword arguments of `bj.make_method` for `method` on this task (none yet)."""
+        """Extra keyword arguments of `bj.make_method` for `method` on this task: EI's and
+        robust EI's weight (`ei_weight`)."""
+        if method in ("ei", "rei"):
+            return {"ei_weight": self.ei_weight}
         return {}
 
 
@@ -57,9 +85,23 @@ class Images(NamedTuple):
     names: tuple[str, ...]
 
 
+def disc(shape) -> jax.Array:
+    """The inscribed disc of an `(H, W)` image: true at the pixels whose centre lies within
+    `min(H, W) / 2` of the image's centre `((H - 1) / 2, (W - 1) / 2)` (`image_rotate`'s)."""
+    h, w = shape
+    i, j = jnp.arange(h)[:, None] - (h - 1) / 2, jnp.arange(w)[None, :] - (w - 1) / 2
+    return i**2 + j**2 <= (min(h, w) / 2) ** 2
+
+
 @functools.cache
 def images(c, data: str) -> Images:
-    """The train and test images of `data` ("mnist" or "patches"), fixed by `c.seed`."""
+    """The train and test images of `data` ("mnist", "patches" or "disc_patches": the patches
+    inside the inscribed disc, zero outside), fixed by `c.seed`. New settings read with their
+    defaults if the config lacks them: `test_patches_per_image` (4), `min_test_std` (0.01)."""
+    if data == "disc_patches":
+        p = images(c, "patches")
+        inside = disc(p.train.shape[1:])
+        return Images(p.train * inside, p.test * inside, p.test_source, p.names)
     if data == "mnist":
         x, _ = bj.load_mnist()
         order = jr.permutation(jr.fold_in(jr.key(c.seed), 0), x.shape[0])
@@ -68,7 +110,12 @@ def images(c, data: str) -> Images:
             x[order[: c.mnist_train]], test, jnp.zeros(test.shape[0], jnp.int32), ("mnist",)
         )
     p = bj.load_image_patches(
-        c.patch_size, patches_per_image=c.patches_per_image, key=jr.fold_in(jr.key(c.seed), 1)
+        c.patch_size,
+        patches_per_image=c.patches_per_image,
+        key=jr.fold_in(jr.key(c.seed), 1),
+        split="regions",
+        test_patches_per_image=getattr(c, "test_patches_per_image", 4),
+        min_test_std=getattr(c, "min_test_std", 0.01),
     )
     return Images(p.train, p.test, p.test_source, p.names)
 
@@ -87,14 +134,15 @@ def _cs(key, shape):
 
 
 def ct_angles(shape) -> int:
-    """The number of CT angles for `(H, W)` patches: 40 per 64 pixels of side."""
-    return max(2, round(CT_ANGLES_PER_64 * shape[0] / 64))
+    """The number of CT angles for `(H, W)` patches: `round(CT_RATIO H W / P)` with `P` the
+    detector bins per angle (`Radon.num_bins`), so that m / n is about `CT_RATIO`."""
+    bins = bj.Radon(tuple(shape), 1).num_bins
+    return max(2, round(CT_RATIO * shape[0] * shape[1] / bins))
 
 
 def _ct_scale(shape):
-    # Radon(shape, a) has norm ~0.98 sqrt(a H) (49.7 for 64 x 64 and 40 angles): scaled to
-    # norm ~1 so that A^T y has the image's scale and the networks see the same range of
-    # inputs on every task.
+    # Radon(shape, a) has norm ~0.98 sqrt(a H): scaled to norm ~1 so that A^T y has the
+    # image's scale and the networks see the same range of inputs on every task.
     return 1.0 / (ct_angles(shape) * shape[0]) ** 0.5
 
 
@@ -105,6 +153,16 @@ def _ct(key, shape):
 def _ct_family(key, shape):
     angles = jnp.sort(jr.uniform(key, (ct_angles(shape),), minval=0.0, maxval=180.0))
     return bj.Radon(shape, angles) * _ct_scale(shape)
+
+
+def disc_rotation(x, *, key):
+    """EI's group for CT: a rotation by an angle uniform in [0, 360) degrees about the centre
+    (`image_rotate`, bilinear), then the disc mask. It maps images supported in the inscribed
+    disc to images supported in it (nothing leaves the square, unlike `random_small_rotation`'s
+    corners) and its angles are not a multiple of the angle step: $A T_g$ sees projections
+    that $A$ does not. It is a group up to the interpolation."""
+    angle = jr.uniform(key, (), x.dtype, 0.0, 360.0)
+    return bj.image_rotate(x, angle) * disc(x.shape)
 
 
 def _mri(key, shape):
@@ -173,6 +231,7 @@ TASKS = {
             "y (the noisy image)",
             bj.random_circular_shift,
             "circular shifts",
+            denoising=True,
         ),
         Task(
             "mnist_poisson",
@@ -186,6 +245,7 @@ TASKS = {
             "y (the noisy image)",
             bj.random_circular_shift,
             "circular shifts",
+            denoising=True,
         ),
         Task(
             "mnist_inpaint",
@@ -212,20 +272,23 @@ TASKS = {
             "A^+ y",
             bj.random_circular_shift,
             "circular shifts",
+            ei_weight=EI_WEIGHT_CS,
         ),
         Task(
             "ct",
-            "patches",
-            "image patches, sparse-view CT, 40 evenly spaced angles per 64 px of side "
-            "(20 on 32x32; Radon / sqrt(angles x side))",
+            "disc_patches",
+            "image patches inside the inscribed disc (zero outside: CT's circular field of "
+            "view), sparse-view CT, evenly spaced angles for m/n = 0.3 (7 on 32x32, m = 322; "
+            "Radon / sqrt(angles x side))",
             _ct,
             _ct_family,
             _gaussian("sigma"),
             _sigma("sigma"),
             _landweber,
             "Landweber, 50 steps from 0",
-            bj.random_small_rotation,
-            "rotations within +-15 degrees",
+            disc_rotation,
+            "rotations by any angle in [0, 360) about the disc's centre, disc-masked",
+            ei_weight=EI_WEIGHT_CT,
         ),
         Task(
             "mri",
@@ -271,7 +334,7 @@ TASKS = {
 }
 
 NEEDS_SIGMA = ("noisier2noise", "sure", "r2r")
-REAL_ONLY = ("sure", "r2r")  # their losses assume real Gaussian noise on real measurements
+REAL_ONLY = ()  # SURE and R2R take MRI's circular complex noise too
 
 
 def applicable(task: Task, method: str, config) -> str | None:
@@ -282,4 +345,8 @@ def applicable(task: Task, method: str, config) -> str | None:
         return "assumes Gaussian noise of known level"
     if method in REAL_ONLY and task.complex_data:
         return "assumes real measurements"
+    if method == "rei" and not task.denoising:
+        # Robust EI replaces EI's consistency term by SURE (PURE for Poisson noise): with
+        # A = I that term alone is minimised by the identity. Elsewhere EI is run.
+        return "robust EI is run on the denoising tasks (A = I); EI elsewhere"
     return None
