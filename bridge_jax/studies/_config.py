@@ -426,7 +426,7 @@ IMAGING_TASKS = (
     "deblur",
     "sr",
 )
-IMAGING_METHODS = ("mc", "noise2self", "ei", "ssdu", "noisier2noise", "sure", "r2r", "moi")
+IMAGING_METHODS = ("mc", "noise2self", "ei", "rei", "ssdu", "noisier2noise", "sure", "r2r", "moi")
 # The (task, method) units the default run leaves out to fit its budget (see ImagingConfig):
 # on each task, the methods no expectation of the benchmark is about.
 IMAGING_DROPPED = (
@@ -466,7 +466,10 @@ class ImagingConfig(Recorded):
     bridge_jax/studies/imaging/__init__.py.
 
     Data: `mnist_train` / `mnist_test` MNIST digits (disjoint), `patch_size` x `patch_size`
-    patches of scikit-image's images (`patches_per_image` per image). Noise: Gaussian
+    patches of scikit-image's 16 bundled images: `patches_per_image` training patches and
+    `test_patches_per_image` test patches per image, the test patches from a band of each
+    image that no training patch touches (a test patch with pixel std below `min_test_std`
+    is redrawn). Noise: Gaussian
     `denoise_sigma` (MNIST denoising), Poisson of gain `poisson_gain`, Gaussian `sigma` on
     every other task. Network: a `UNet` of `scales` levels and `width` channels on $A^* y$
     (`net_input` "adjoint") or on the task's lower reference (`net_input` "pinv"). Training:
@@ -523,6 +526,8 @@ class ImagingConfig(Recorded):
     mnist_test: int = setting(64, positive_int, quick=4)
     patches_per_image: int = setting(16, positive_int, quick=2)
     patch_size: int = setting(32, positive_int)
+    test_patches_per_image: int = setting(4, positive_int, quick=1)
+    min_test_std: float = setting(0.01, number(0))
     denoise_sigma: float = setting(0.2, number(0, low_open=True))
     poisson_gain: float = setting(0.05, number(0, low_open=True))
     sigma: float = setting(0.03, number(0, low_open=True))

@@ -65,7 +65,7 @@ DEFAULT_DIGESTS = {
     "LearnConfig": "313697ce4dae1324",
     "MethodsConfig": "79b7588e50ed9c5e",
     "TheoremsConfig": "bd58216dd11c8276",
-    "ImagingConfig": "31fefcd53ca163f6",
+    "ImagingConfig": "e80421299c85b8b1",
     "PhaseConfig": "b26fb02ffac32b33",
     "SpectraConfig": "7fe553a195c3d73c",
 }

@@ -12,20 +12,27 @@ Definitions (all stated in imaging.json too):
   `mnist_test` test digits): mnist_denoise (A = I, Gaussian sigma 0.2), mnist_poisson (A = I,
   y = g Poisson(x/g), gain g = 0.05), mnist_inpaint (50% of the pixels, one random mask per
   seed), mnist_cs (Gaussian A, m = n/4 = 196). `patch_size` x `patch_size` (32 x 32) patches
-  of scikit-image's images (`load_image_patches`, 3 held-out test images): ct (Radon, 40
-  evenly spaced angles per 64 pixels of side, 20 on 32 x 32, scaled by 1/sqrt(angles x side)
-  to norm ~1), mri (4x Cartesian lines, 8% centre, one mask per seed), deblur
-  (circular Gaussian blur of 1.5 px), sr (x2 box downsampling, scaled by 2 so that
-  A A^T = I). Gaussian noise `sigma` (0.03) on the measurements of every task but the two
-  denoising ones.
+  of scikit-image's 16 bundled images (`load_image_patches(split="regions")`: every image a
+  test source, `test_patches_per_image` test patches from a band of it that no training
+  patch touches, flat test patches redrawn): ct (sparse view: the patches inside the
+  inscribed disc, Radon with m/n ~0.3 (7 evenly spaced angles on 32 x 32), scaled by
+  1/sqrt(angles x side) to norm ~1), mri (4x Cartesian lines, 8% centre, one mask per
+  seed), deblur (circular Gaussian blur of 1.5 px), sr (x2 box downsampling, scaled by 2 so
+  that A A^T = I). Gaussian noise `sigma` (0.03) on the measurements of every task but the
+  two denoising ones. EI's transform group per task: circular shifts (MNIST, deblurring,
+  super-resolution), rotations by any angle about the disc centre (CT), 90-degree rotations
+  (MRI); EI's weight 10 on compressed sensing (the EI code's), 0.016 on CT (the EI code's
+  100 for an unscaled Radon, rescaled to ours of norm ~1), 1 elsewhere.
 - Network: one `UNet(scales, width)` for every method, on A^* y (`net_input` "adjoint") or
   on the task's lower reference (`net_input` "pinv": A^+ y, Landweber for CT); its last
   layer starts at zero, so untrained it returns its input. Methods: `make_method(name,
   reconstructor=UNet, **task.method_kwargs)`: mc (measurement consistency alone),
   noise2self, ssdu, ei (per-task group, the transformed reconstruction measured again with
-  the task's noise model), noisier2noise, sure, r2r (the last three with the known Gaussian
-  sigma), moi (trained on measurements with one operator per training image, tested like
-  the others on the seed's fixed operator), supervised (the reference trained on pairs).
+  the task's noise model), rei (robust EI: SURE, or PURE for Poisson noise, plus EI's
+  term; on the denoising tasks, where plain EI with A = I learns nothing), noisier2noise,
+  sure, r2r (the last three with the known Gaussian sigma), moi (trained on measurements
+  with one operator per training image, tested like the others on the seed's fixed
+  operator), supervised (the reference trained on pairs).
   Not run where they do not apply (stated in the report). The SSRL methods learn
   representations, not reconstructions: not in this benchmark.
 - Lower reference 'pinv': each task's `reference_name` (A^+ y where it is cheap and stable,

@@ -112,6 +112,22 @@ EXPECTATIONS = (
         0.5,
     ),
     (
+        "plain EI learns nothing beyond y on denoising (A = I: no null space)",
+        "mnist_denoise",
+        "ei",
+        "pinv",
+        "<",
+        0.5,
+    ),
+    (
+        "robust EI (SURE + EI) learns on Gaussian denoising",
+        "mnist_denoise",
+        "rei",
+        "pinv",
+        ">",
+        0.0,
+    ),
+    (
         "SURE within 0.5 dB of supervised on Gaussian denoising",
         "mnist_denoise",
         "supervised",

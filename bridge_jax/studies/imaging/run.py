@@ -174,7 +174,7 @@ def make_model(c: ImagingConfig, task, method: str, key):
 # Network forward passes per training image and step (Noise2Self: one per group; EI and MOI:
 # the reconstruction and that of its re-measured transform; SURE: two for the Monte-Carlo
 # divergence; the rest: one).
-FORWARD_PASSES = {"noise2self": 4, "ei": 2, "moi": 2, "sure": 2}
+FORWARD_PASSES = {"noise2self": 4, "ei": 2, "rei": 3, "moi": 2, "sure": 2}
 
 # Each method's inference rules: the first is its paper's (the one reported, fixed before any
 # run: no ground truth chooses it); the others are measured beside it.

@@ -114,8 +114,8 @@ def images(c, data: str) -> Images:
         patches_per_image=c.patches_per_image,
         key=jr.fold_in(jr.key(c.seed), 1),
         split="regions",
-        test_patches_per_image=getattr(c, "test_patches_per_image", 4),
-        min_test_std=getattr(c, "min_test_std", 0.01),
+        test_patches_per_image=c.test_patches_per_image,
+        min_test_std=c.min_test_std,
     )
     return Images(p.train, p.test, p.test_source, p.names)
 
