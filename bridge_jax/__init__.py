@@ -116,7 +116,6 @@ from ._losses._imaging import r2r_loss as r2r_loss
 from ._losses._imaging import recorrupt as recorrupt
 from ._losses._imaging import rei_loss as rei_loss
 from ._losses._imaging import row_groups as row_groups
-from ._losses._imaging import split_inference as split_inference
 from ._losses._imaging import supervised_loss as supervised_loss
 from ._losses._imaging import sure_loss as sure_loss
 from ._losses._ssrl import byol_loss as byol_loss
@@ -124,6 +123,7 @@ from ._losses._ssrl import dino_loss as dino_loss
 from ._losses._ssrl import ema_update as ema_update
 from ._losses._ssrl import mae_loss as mae_loss
 from ._losses._ssrl import nt_xent_loss as nt_xent_loss
+from ._methods._inference import split_inference as split_inference
 from ._methods._methods import BYOL as BYOL
 from ._methods._methods import DINO as DINO
 from ._methods._methods import EI as EI

@@ -297,7 +297,7 @@ def test_split_weight_ignores_the_unmeasured_rows_of_mri(key):
     # MRI at 4x: three quarters of k-space are rows of A that are identically zero, where y is
     # pure noise and the held-out prediction is 0. The prediction's error variance v, and the
     # weight w = v / (v + sigma^2), must be estimated over the measured rows only.
-    from bridge_jax._losses._imaging import _measured_rows, _split_weight
+    from bridge_jax._methods._inference import _measured_rows, _split_weight
 
     k_m, k_x, k_d, k_n = jr.split(key, 4)
     shape, sigma = (32, 32), 0.05
@@ -324,7 +324,7 @@ def test_split_weight_ignores_the_unmeasured_rows_of_mri(key):
 
 def test_measured_rows_of_dense_operators(key):
     # A Gaussian matrix measures every row; an inpainting mask only its observed pixels.
-    from bridge_jax._losses._imaging import _measured_rows
+    from bridge_jax._methods._inference import _measured_rows
 
     assert bool(jnp.all(_measured_rows(bj.GaussianSensing((4, 4), 10, key=key))))
     mask = jr.bernoulli(key, 0.5, (5, 5))

@@ -49,7 +49,6 @@ from .._losses._imaging import (
     recorrupt,
     rei_loss,
     row_groups,
-    split_inference,
     supervised_loss,
     sure_loss,
 )
@@ -59,6 +58,7 @@ from .._models._convolutional import AbstractDenoiser
 from .._models._unrolled import UnrolledNet, UnrolledShrinkage
 from .._models._vector import Encoder
 from .._operators import check_operator, random_mask
+from ._inference import split_inference
 
 SSRL_METHODS = ("simclr", "byol", "dino", "mae")
 IMAGING_METHODS = ("noise2self", "ei", "ssdu", "noisier2noise")
