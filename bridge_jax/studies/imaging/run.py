@@ -222,13 +222,11 @@ def ill_conditioned(op, sigma) -> bool:
     largest: the exact A^+ then multiplies noise of level `sigma` past the signal's scale. It
     uses the operator and the known noise level alone, no data (null-space directions, the
     singular values below 1e-6 of the largest, do not count)."""
-    shape = op.in_structure().shape
-    n = int(np.prod(shape))
-    basis = jnp.eye(n, dtype=op.in_structure().dtype).reshape((n, *shape))
-    cols = np.asarray(jax.vmap(lambda e: jnp.ravel(op.mv(e)))(basis))
-    if np.iscomplexobj(cols):
-        cols = np.concatenate([cols.real, cols.imag], axis=1)
-    sv = np.linalg.svd(cols.astype(np.float64), compute_uv=False)
+    matrix = bj.real_matrix(op) if bj.is_real_linear(op) else bj.dense_matrix(op)
+    sv = np.linalg.svd(
+        np.asarray(matrix).astype(np.complex128 if jnp.iscomplexobj(matrix) else np.float64),
+        compute_uv=False,
+    )
     nonzero = sv[sv > 1e-6 * sv[0]]
     return bool(nonzero[-1] < max(float(sigma), 1e-4) * sv[0])
 
