@@ -229,14 +229,23 @@ def tree_digest(tree) -> str:
     import jax  # the store itself needs no JAX; only this function looks into pytrees
 
     leaves, treedef = jax.tree_util.tree_flatten(tree)
-    h = hashlib.sha256(str(treedef).encode())
+    h = hashlib.sha256(_without_addresses(str(treedef)).encode())
     for leaf in leaves:
         if hasattr(leaf, "shape") and hasattr(leaf, "dtype"):
             arr = np.asarray(leaf)
             h.update(f"{arr.shape}{arr.dtype}".encode() + np.ascontiguousarray(arr).tobytes())
         else:
-            h.update(repr(leaf).encode())
+            h.update(_without_addresses(repr(leaf)).encode())
     return h.hexdigest()[:16]
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _without_addresses(text: str) -> str:
+    """`repr` text without the memory addresses of functions and objects (`<function f at
+    0x7f...>`), which differ from one process to the next: a digest must not."""
+    return _ADDRESS.sub("", text)
 
 
 # --------------------------------------------------------------------------------- resuming

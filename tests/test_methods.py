@@ -206,6 +206,45 @@ def test_fit_resumes_from_a_checkpoint_exactly(tmp_path):
     np.testing.assert_array_equal(losses, full_losses)
 
 
+def _rebuilt_fit(num_steps, checkpoint):
+    """A fit whose loss (a `Partial`) and model (an `eqx.nn.Lambda`) hold functions created
+    afresh on each call, at new addresses, as a new process creates them."""
+
+    def make_loss():
+        def loss(target, model, k):
+            weights, act = model
+            return jnp.sum((act(weights) - target) ** 2) + 0.01 * jnp.sum(jr.normal(k, (3,)))
+
+        return loss
+
+    def make_act():
+        def act(w):
+            return jnp.tanh(w)
+
+        return act
+
+    return bj.fit(
+        jax.tree_util.Partial(make_loss(), jnp.array([0.1, 0.2, 0.3])),
+        (jnp.zeros(3), eqx.nn.Lambda(make_act())),
+        key=jr.key(3),
+        num_steps=num_steps,
+        learning_rate=0.1,
+        checkpoint=checkpoint,
+        checkpoint_every=2,
+    )
+
+
+def test_checkpoint_resumes_when_the_functions_are_recreated(tmp_path):
+    """A run's identity is what its functions are, not where they sit in memory: a checkpoint
+    written with one set of function objects resumes with new ones of the same name."""
+    (full, _), full_losses = _rebuilt_fit(6, None)
+    ckpt = str(tmp_path / "run.eqx")
+    _rebuilt_fit(3, ckpt)
+    (resumed, _), losses = _rebuilt_fit(6, ckpt)
+    np.testing.assert_array_equal(resumed, full)
+    np.testing.assert_array_equal(losses, full_losses)
+
+
 def test_corrupted_checkpoint_is_a_clear_error(tmp_path):
     ckpt = tmp_path / "bad.eqx"
     ckpt.write_bytes(b"not a checkpoint")
