@@ -226,3 +226,36 @@ def test_ill_conditioned_reads_the_operator_and_noise_level_only():
     assert ill_conditioned(op, 0.03) and not ill_conditioned(op, 0.005)
     assert rules("noisier2noise")[0] == "corrected" and rules("noisier2noise", True)[0] == "network"
     assert rules("noise2self", True)[0] == "split_mean" and rules("ssdu", True)[0] == "network"
+
+
+def test_equal_budget_reads_each_method_where_its_passes_reach_the_cap():
+    """A method with p forward passes per image-step is read at step cap / p of its curve (a
+    seed that stopped earlier with its last evaluation); one-pass methods are not listed."""
+    from bridge_jax.studies.imaging.plot import equal_budget, equal_budget_lines
+
+    def seed(psnrs, steps=(100, 200, 300, 400)):
+        return {"test_psnr_curve": {"steps": list(steps[: len(psnrs)]), "psnr": psnrs}}
+
+    result = {
+        "config": {"max_steps": 400, "eval_every": 100},
+        "curves": {
+            "t": {
+                "noise2self": [seed([1.0, 2.0, 3.0, 4.0]), seed([3.0, 4.0, 5.0, 6.0])],
+                "ei": [seed([1.0, 2.0, 3.0, 4.0]), seed([5.0])],  # the second stopped at 100
+                "mc": [seed([7.0, 8.0, 9.0, 10.0])],
+            }
+        },
+        "results": {
+            "t": {
+                "noise2self": {"forward_passes_per_step": 4, "psnr": {"mean": 6.0}},
+                "ei": {"forward_passes_per_step": 2, "psnr": {"mean": 4.5}},
+                "mc": {"forward_passes_per_step": 1, "psnr": {"mean": 10.0}},
+            }
+        },
+    }
+    b = equal_budget(result)["t"]
+    assert (b["noise2self"]["step"], b["noise2self"]["psnr"]) == (100, 2.0)
+    assert (b["ei"]["step"], b["ei"]["psnr"]) == (200, 3.5)
+    assert (b["mc"]["step"], b["mc"]["psnr"]) == (400, 10.0)
+    table = "\n".join(equal_budget_lines(result))
+    assert "| t | noise2self | 4 | 100 | 2.00 | 6.00 |" in table and "| t | mc |" not in table
