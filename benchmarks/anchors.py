@@ -14,7 +14,7 @@
   data) with the mask keeping 70% and the noise level set to 1e-3 (the study needs a
   positive one; below the 8-bit quantisation step of the images).
 
-    python -m benchmarks.anchors noise2self [--seeds 5] [--groups 16] [--out FILE]
+    python -m benchmarks.anchors noise2self [--seeds 5] [--first-seed 0] [--groups 16] [--out FILE]
     python -m benchmarks.anchors ei_inpainting [--seeds 3] [--out FILE]
 """
 
@@ -95,7 +95,7 @@ def noise2self(args) -> dict:
         return jnp.mean((single - test) ** 2), jnp.mean((j_inv - test) ** 2)
 
     out = {"noise2self": {"single_pass": [], "j_invariant": []}, "supervised": [], "y": []}
-    for s in range(args.seeds):
+    for s in range(args.first_seed, args.first_seed + args.seeds):
         key = jr.fold_in(jr.key(2026), s)
         k_test, k_eval, k_n2s, k_sup = jr.split(key, 4)
         y_test = measure(test, k_test)
@@ -179,6 +179,9 @@ def main(argv=None) -> int:
     parser.add_argument("anchor", choices=("noise2self", "ei_inpainting"))
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--groups", type=int, default=16, help="noise2self: held-out groups")
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="noise2self: the first seed (one run per seed)"
+    )
     parser.add_argument("--out", help="JSON file for the numbers (default: print only)")
     args = parser.parse_args(argv)
     if args.seeds is None:
