@@ -235,6 +235,20 @@ def test_the_stopping_rule_uses_no_ground_truth(key):
     assert not np.array_equal(peeked[0].eval_values, peeked[1].eval_values)
 
 
+def test_min_steps_lets_a_run_through_an_early_dip():
+    """A run that first gets worse (a network that starts as the identity on a good input):
+    patience alone stops it at its start; with min_steps it goes on and finds the later
+    improvement, and it still stops by patience once past min_steps."""
+    dip = [2.0, 2.2, 2.4, 2.3, 2.1, 1.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    plain = _synthetic(dip, eval_every=1, patience=3)
+    assert (plain.reason, plain.stopped_at, plain.best_step) == ("patience", 3, 0)
+    late = _synthetic(dip, eval_every=1, patience=3, min_steps=5)
+    assert (late.reason, late.stopped_at, late.best_step) == ("patience", 9, 6)
+    assert float(late.model) == 6.0
+    with pytest.raises(TypeError, match="min_steps must be a Python int >= 0"):
+        _synthetic(dip, min_steps=-1)
+
+
 def test_bad_arguments_are_refused():
     fit = lambda **kw: bj.fit_until_converged(  # noqa: E731
         _count_up, jnp.zeros(()), key=jr.key(0), num_steps=3, **kw

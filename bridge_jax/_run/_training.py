@@ -153,6 +153,7 @@ def fit_until_converged(
     eval_every: int = 100,
     patience: int = 10,
     min_delta: float = 0.0,
+    min_steps: int = 0,
     learning_rate: float | optax.Schedule = 1e-2,
     optimizer: optax.GradientTransformation | None = None,
     update_fn: Callable | None = None,
@@ -172,7 +173,10 @@ def fit_until_converged(
     of training: the rule then needs no ground truth, and a user without clean signals can
     apply it. An evaluation improves when its value is below the best so far by more than
     `min_delta` (absolute); after `patience` evaluations in a row without improvement,
-    training stops (a NaN value never improves). Give `validation` its data as pytree leaves
+    training stops (a NaN value never improves), but never before `min_steps` updates: a
+    model may first get worse on held-out data before it improves (a network that starts
+    as the identity on a good input does), and `min_steps` keeps such a dip from ending the
+    run at its start. Give `validation` its data as pytree leaves
     (`jax.tree_util.Partial(f, data)`, called `f(data, model)`, or an `eqx.Module`), as for
     `loss_fn`: its arrays are then inputs of its compiled program, not constants.
 
@@ -223,9 +227,11 @@ def fit_until_converged(
     eval_every = check.positive_int("eval_every", eval_every)
     patience = check.positive_int("patience", patience)
     min_delta = float(check.nonnegative("min_delta", min_delta))
+    if isinstance(min_steps, bool) or not isinstance(min_steps, int) or min_steps < 0:
+        raise TypeError(f"min_steps must be a Python int >= 0, got {min_steps!r}.")
     if on_evaluate is not None and not callable(on_evaluate):
         raise TypeError(f"on_evaluate must be callable (step, model, value), got {on_evaluate!r}.")
-    monitor = _Monitor(validation, eval_every, patience, min_delta, on_evaluate)
+    monitor = _Monitor(validation, eval_every, patience, min_delta, on_evaluate, min_steps)
     last_model, losses, opt_state = _run(
         loss_fn,
         model,
@@ -259,8 +265,9 @@ class _Monitor:
     """Early stopping on the host: the validation curve, the best model and the patience
     count, all of which a checkpoint saves."""
 
-    def __init__(self, validation, eval_every, patience, min_delta, on_evaluate=None):
+    def __init__(self, validation, eval_every, patience, min_delta, on_evaluate=None, min_steps=0):
         self.on_evaluate = on_evaluate
+        self.min_steps = min_steps
         self.eval_every = eval_every
         self.patience = patience
         self.min_delta = min_delta
@@ -295,7 +302,7 @@ class _Monitor:
             self.best_model, self.best_step, self.best_value, self.wait = model, step, value, 0
         else:
             self.wait += 1
-            if self.wait >= self.patience:
+            if self.wait >= self.patience and step >= self.min_steps:
                 self.reason = "patience"
         if self.on_evaluate is not None:
             self.on_evaluate(step, model, value)
@@ -437,6 +444,8 @@ def _run(
                 "min_delta": monitor.min_delta,
                 "num_steps": num_steps,
             }
+            if monitor.min_steps:  # (absent when 0: checkpoints written before it still resume)
+                what["validation"]["min_steps"] = monitor.min_steps
             parts.append(store.tree_digest(monitor.val_arrays))
         run_digest = store.digest(what, *parts)
     resumed = False

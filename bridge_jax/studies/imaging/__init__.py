@@ -46,7 +46,9 @@ Definitions (all stated in imaging.json too):
   on held-out measurements (the last `val_fraction` of the training images, measured like
   the others and never trained on; a fixed key, so the value is deterministic; supervised:
   the MSE on those held-out pairs); training stops when it has not improved for `patience`
-  evaluations, or at the cap, and the best evaluated model is kept
+  evaluations (never before `min_steps`: a network that starts as the identity on a good
+  input may first get worse on held-out data), or at the cap, and the best evaluated model
+  is kept
   (`fit_until_converged`, checkpointed: a killed unit resumes mid-training). The test PSNR
   at each evaluation is recorded, never used.
 - Inference: each method is reported by its paper's rule, fixed in advance (no ground truth

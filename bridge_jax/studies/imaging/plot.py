@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 
 import numpy as np
 
@@ -38,9 +39,14 @@ def plot(result: dict, examples: dict, shown: dict, fig_dir: str) -> list[str]:
                 ax.set_xlabel(f"{rows[title]['psnr']['mean']:.1f} dB", fontsize=7)
             ax.set_xticks([])
             ax.set_yticks([])
-        fig.suptitle(result["definitions"]["tasks"][task], fontsize=9)
+        fig.suptitle(_title(result["definitions"]["tasks"][task]), fontsize=9)
         paths.append(save(fig, fig_dir, f"imaging_{task}.png"))
     return paths + plot_curves(result, fig_dir)
+
+
+def _title(text: str, width: int = 110) -> str:
+    """A task's description wrapped to the figure's width (long ones ran off its edges)."""
+    return textwrap.fill(text, width)
 
 
 def plot_curves(result: dict, fig_dir: str) -> list[str]:
@@ -73,7 +79,7 @@ def plot_curves(result: dict, fig_dir: str) -> list[str]:
         ax_psnr.set_ylabel("test PSNR (dB)")
         ax_psnr.set_title("test images (recorded only)", fontsize=9)
         ax_psnr.legend(fontsize=7, ncol=2)
-        fig.suptitle(result["definitions"]["tasks"][task], fontsize=9)
+        fig.suptitle(_title(result["definitions"]["tasks"][task]), fontsize=9)
         fig.tight_layout()
         paths.append(save(fig, fig_dir, f"imaging_curves_{task}.png"))
     return paths
@@ -338,7 +344,8 @@ def section(result: dict, figures: list[str], out: str, *, elapsed: float) -> st
         BEGIN,
         "## Self-supervised imaging benchmark",
         "",
-        f"{d['network']}; training: {d['training']} (cap {c['max_steps']} steps, evaluation "
+        f"{d['network']}; training: {d['training']} (cap {c['max_steps']} steps, at least "
+        f"{c.get('min_steps', 0)}, evaluation "
         f"every {c['eval_every']}, patience {c['patience']}, peak learning rate "
         f"{c['learning_rate']:g}, minibatch {c['batch_size']}). {c['seeds']} seeds (operator "
         f"draw, noise, initialisation, minibatches). {d['metrics']}. Reference 'pinv' = the "

@@ -376,6 +376,7 @@ def train_seed(
         num_steps=c.max_steps,
         eval_every=c.eval_every,
         patience=c.patience,
+        min_steps=c.min_steps,
         min_delta=c.min_delta,
         learning_rate=schedule(c),
         checkpoint=checkpoint,
@@ -666,7 +667,8 @@ STOPPING = (
     "each seed trains alone (Adam, minibatch `batch_size`, learning rate warmed up linearly "
     "over `warmup_steps` then cosine-decayed to 0 at the cap `max_steps`) until its validation "
     "value has not improved in `patience` evaluations (one every `eval_every` steps, "
-    "improvement = lower by more than `min_delta`) or the cap; the model kept is the one with "
+    "improvement = lower by more than `min_delta`), but not before `min_steps`, or the cap; "
+    "the model kept is the one with "
     "the best validation value. Validation = the method's own loss on held-out measurements "
     "(the last `val_fraction` of the training images, measured like the rest, never trained "
     "on), with a fixed key; for the supervised reference the MSE on those held-out pairs. "
