@@ -488,8 +488,8 @@ class ImagingConfig(Recorded):
     than `min_delta` but never before `min_steps` (half the cap: a network that starts as
     the identity on a good input can first get worse on held-out data; the supervised
     deblurring reference did for its first 400 steps, and patience alone ended two of its
-    three seeds there with their starting model), or at the cap. `dropped`: "task/method" units left out (`--all-units`
-    runs them).
+    three seeds there with their starting model), or at the cap. `dropped`: "task/method"
+    units left out (`--all-units` runs them).
 
     Budget (the default run within 2 hours on the 2-core CPU). Measured: CPU milliseconds
     of one training step of one seed (minibatch 8, UNet 2 scales x width 8, single-threaded
