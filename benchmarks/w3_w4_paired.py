@@ -3,10 +3,10 @@ taken round by round (min and median over the rounds), so that a shared machine'
 all of them alike.
 
 - W3 (covariance + eigh + principal angles, `run.SIZES["W3"]`): bridge_jax as `run.py` runs
-  it (`bj_library`) and with the row space from a thin SVD (`bj_thin_row_space`, an
-  alternative measured and not adopted), against NumPy with arccos of one SVD (as `run.py`),
-  NumPy with `scipy.linalg.subspace_angles` (the angles' algorithm of `principal_angles`) and
-  PyTorch.
+  it (`bj_library`: the bases from `leading_subspace` and `row_space` are orthonormal, so
+  `principal_angles(..., orthonormal=True)`), and the earlier form (`bj_qr_full_svd`: the QR
+  of both bases in `principal_angles` and the row space from the complete SVD), against NumPy
+  with arccos of one SVD (as `run.py`), NumPy with `scipy.linalg.subspace_angles` and PyTorch.
 - W4 (learned Landweber steps, `run.SIZES["W4"]`): bridge_jax's `UnrolledLandweber` with
   `supervised_loss` (as `run.py`), the same iteration written in plain `jax.numpy`, and
   PyTorch with autograd.
@@ -49,22 +49,26 @@ def w3_impls(p, threads):
     n, half = p["n"], p["n"] // 2
     jv, ja = jnp.asarray(views), jnp.asarray(a)
 
-    def bridge(row):
+    def bridge(row, orthonormal):
         def trial(v, at):
             c = bj.augmentation_covariance(v)
-            return bj.eigenspectrum(c), bj.principal_angles(bj.leading_subspace(c, half), row(at))
+            lead = bj.leading_subspace(c, half)
+            angles = bj.principal_angles(lead, row(at), orthonormal=orthonormal)
+            return bj.eigenspectrum(c), angles
 
         f = jax.jit(jax.vmap(trial))
         return lambda: jax.block_until_ready(f(jv, ja))
 
-    def numpy(angles):
+    def numpy(angles, dtype=np.float32):
         def run():
+            out = []
             for t in range(p["trials"]):
-                v = views[t] - views[t].mean(axis=1, keepdims=True)
+                v = views[t].astype(dtype) - views[t].astype(dtype).mean(axis=1, keepdims=True)
                 flat = v.reshape(-1, n)
                 w, vec = np.linalg.eigh(flat.T @ flat / flat.shape[0])
-                row = np.linalg.svd(a[t], full_matrices=False)[2].T
-                angles(vec[:, ::-1][:, :half], row)
+                row = np.linalg.svd(a[t].astype(dtype), full_matrices=False)[2].T
+                out.append(np.sort(angles(vec[:, ::-1][:, :half], row)))
+            return np.stack(out)
 
         return run
 
@@ -73,11 +77,21 @@ def w3_impls(p, threads):
         return np.sort(np.arccos(np.clip(s, -1, 1)))
 
     impls = {
-        "bj_library": bridge(lambda at: bj.row_space(bj.MatrixOperator(at))),
-        "bj_thin_row_space": bridge(lambda at: jnp.linalg.svd(at, full_matrices=False)[2].T),
+        "bj_library": bridge(lambda at: bj.row_space(bj.MatrixOperator(at)), True),
+        "bj_qr_full_svd": bridge(lambda at: jnp.linalg.svd(at)[2].T[:, : at.shape[0]], False),
         "numpy": numpy(arccos),
         "numpy_scipy_angles": numpy(scipy.linalg.subspace_angles),
     }
+    # Same answers: the largest angle difference from SciPy's on float64 data, in radians.
+    reference = numpy(scipy.linalg.subspace_angles, np.float64)()
+    for name in ("bj_library", "bj_qr_full_svd", "numpy", "numpy_scipy_angles"):
+        got = impls[name]()
+        got = np.asarray(got[1] if name.startswith("bj_") else got)
+        print(
+            f"W3 n={n} {name}: largest angle difference from float64 SciPy "
+            f"{np.abs(got - reference).max():.1e} rad",
+            flush=True,
+        )
     torch = _torch()
     if torch is not None:
         torch.set_num_threads(threads or os.cpu_count() or 1)
