@@ -4,8 +4,9 @@ all of them alike.
 
 - W3 (covariance + eigh + principal angles, `run.SIZES["W3"]`): bridge_jax as `run.py` runs
   it (`bj_library`: the bases from `leading_subspace` and `row_space` are orthonormal, so
-  `principal_angles(..., orthonormal=True)`), and the earlier form (`bj_qr_full_svd`: the QR
-  of both bases in `principal_angles` and the row space from the complete SVD), against NumPy
+  `principal_angles(..., orthonormal=True)`), the earlier form (`bj_qr_full_svd`: the QR
+  of both bases in `principal_angles` and the row space from the complete SVD), and the
+  library over the trials with `lax.map` instead of `vmap` (`bj_lax_map`), against NumPy
   with arccos of one SVD (as `run.py`), NumPy with `scipy.linalg.subspace_angles` and PyTorch.
 - W4 (learned Landweber steps, `run.SIZES["W4"]`): bridge_jax's `UnrolledLandweber` with
   `supervised_loss` (as `run.py`), the same iteration written in plain `jax.numpy`, and
@@ -52,15 +53,18 @@ def w3_impls(p, threads):
     n, half = p["n"], p["n"] // 2
     jv, ja = jnp.asarray(views), jnp.asarray(a)
 
-    def bridge(row, orthonormal):
+    def bridge(row, orthonormal, batch=jax.vmap):
         def trial(v, at):
             c = bj.augmentation_covariance(v)
             lead = bj.leading_subspace(c, half)
             angles = bj.principal_angles(lead, row(at), orthonormal=orthonormal)
             return bj.eigenspectrum(c), angles
 
-        f = jax.jit(jax.vmap(trial))
+        f = jax.jit(batch(trial))
         return lambda: jax.block_until_ready(f(jv, ja))
+
+    def lax_map(trial):  # one trial at a time: temporaries of one trial, not of all of them
+        return lambda v, at: jax.lax.map(lambda x: trial(*x), (v, at))
 
     def numpy(angles, dtype=np.float32):
         def run():
@@ -82,6 +86,7 @@ def w3_impls(p, threads):
     impls = {
         "bj_library": bridge(lambda at: bj.row_space(bj.MatrixOperator(at)), True),
         "bj_qr_full_svd": bridge(lambda at: jnp.linalg.svd(at)[2].T[:, : at.shape[0]], False),
+        "bj_lax_map": bridge(lambda at: bj.row_space(bj.MatrixOperator(at)), True, lax_map),
         "numpy": numpy(arccos),
         "numpy_scipy_angles": numpy(scipy.linalg.subspace_angles),
     }
