@@ -3,17 +3,21 @@ taken round by round (min and median over the rounds), so that a shared machine'
 all of them alike.
 
 - W3 (covariance + eigh + principal angles, `run.SIZES["W3"]`): bridge_jax as `run.py` runs
-  it (`bj_library`) and with the row space from a thin SVD (`bj_thin_row_space`, an
-  alternative measured and not adopted), against NumPy with arccos of one SVD (as `run.py`),
-  NumPy with `scipy.linalg.subspace_angles` (the angles' algorithm of `principal_angles`) and
-  PyTorch.
+  it (`bj_library`: the bases from `leading_subspace` and `row_space` are orthonormal, so
+  `principal_angles(..., orthonormal=True)`), the earlier form (`bj_qr_full_svd`: the QR
+  of both bases in `principal_angles` and the row space from the complete SVD), and the
+  library over the trials with `lax.map` instead of `vmap` (`bj_lax_map`), against NumPy
+  with arccos of one SVD (as `run.py`), NumPy with `scipy.linalg.subspace_angles` and PyTorch.
 - W4 (learned Landweber steps, `run.SIZES["W4"]`): bridge_jax's `UnrolledLandweber` with
   `supervised_loss` (as `run.py`), the same iteration written in plain `jax.numpy`, and
   PyTorch with autograd.
 
 `--threads 1` pins every implementation to one thread (OpenBLAS, PyTorch, XLA:CPU's Eigen
 pool): on a machine shared with other jobs, threaded libraries otherwise measure their
-contention. Usage: `python -m benchmarks.w3_w4_paired [--threads 1] [--rounds 3] W3:n64 W4:paper`.
+contention. `--cpu-time` times with the process's CPU seconds (all its threads) instead of the
+wall clock: on one thread, a machine whose other jobs take the core away for a while then moves
+the figures less. Usage: `python -m benchmarks.w3_w4_paired [--threads 1] [--rounds 3]
+[--cpu-time] W3:n64 W4:paper`.
 """
 
 from __future__ import annotations
@@ -25,13 +29,13 @@ import sys
 import time
 
 
-def _timed(fn, repeat: int) -> float:
+def _timed(fn, repeat: int, clock=time.perf_counter) -> float:
     fn()  # warm-up (and compilation)
     times = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
     return statistics.median(times)
 
 
@@ -49,22 +53,29 @@ def w3_impls(p, threads):
     n, half = p["n"], p["n"] // 2
     jv, ja = jnp.asarray(views), jnp.asarray(a)
 
-    def bridge(row):
+    def bridge(row, orthonormal, batch=jax.vmap):
         def trial(v, at):
             c = bj.augmentation_covariance(v)
-            return bj.eigenspectrum(c), bj.principal_angles(bj.leading_subspace(c, half), row(at))
+            lead = bj.leading_subspace(c, half)
+            angles = bj.principal_angles(lead, row(at), orthonormal=orthonormal)
+            return bj.eigenspectrum(c), angles
 
-        f = jax.jit(jax.vmap(trial))
+        f = jax.jit(batch(trial))
         return lambda: jax.block_until_ready(f(jv, ja))
 
-    def numpy(angles):
+    def lax_map(trial):  # one trial at a time: temporaries of one trial, not of all of them
+        return lambda v, at: jax.lax.map(lambda x: trial(*x), (v, at))
+
+    def numpy(angles, dtype=np.float32):
         def run():
+            out = []
             for t in range(p["trials"]):
-                v = views[t] - views[t].mean(axis=1, keepdims=True)
+                v = views[t].astype(dtype) - views[t].astype(dtype).mean(axis=1, keepdims=True)
                 flat = v.reshape(-1, n)
                 w, vec = np.linalg.eigh(flat.T @ flat / flat.shape[0])
-                row = np.linalg.svd(a[t], full_matrices=False)[2].T
-                angles(vec[:, ::-1][:, :half], row)
+                row = np.linalg.svd(a[t].astype(dtype), full_matrices=False)[2].T
+                out.append(np.sort(angles(vec[:, ::-1][:, :half], row)))
+            return np.stack(out)
 
         return run
 
@@ -73,11 +84,22 @@ def w3_impls(p, threads):
         return np.sort(np.arccos(np.clip(s, -1, 1)))
 
     impls = {
-        "bj_library": bridge(lambda at: bj.row_space(bj.MatrixOperator(at))),
-        "bj_thin_row_space": bridge(lambda at: jnp.linalg.svd(at, full_matrices=False)[2].T),
+        "bj_library": bridge(lambda at: bj.row_space(bj.MatrixOperator(at)), True),
+        "bj_qr_full_svd": bridge(lambda at: jnp.linalg.svd(at)[2].T[:, : at.shape[0]], False),
+        "bj_lax_map": bridge(lambda at: bj.row_space(bj.MatrixOperator(at)), True, lax_map),
         "numpy": numpy(arccos),
         "numpy_scipy_angles": numpy(scipy.linalg.subspace_angles),
     }
+    # Same answers: the largest angle difference from SciPy's on float64 data, in radians.
+    reference = numpy(scipy.linalg.subspace_angles, np.float64)()
+    for name in ("bj_library", "bj_qr_full_svd", "numpy", "numpy_scipy_angles"):
+        got = impls[name]()
+        got = np.asarray(got[1] if name.startswith("bj_") else got)
+        print(
+            f"W3 n={n} {name}: largest angle difference from float64 SciPy "
+            f"{np.abs(got - reference).max():.1e} rad",
+            flush=True,
+        )
     torch = _torch()
     if torch is not None:
         torch.set_num_threads(threads or os.cpu_count() or 1)
@@ -169,6 +191,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--cpu-time", action="store_true", help="CPU seconds, not wall seconds")
     args = parser.parse_args(argv)
     if args.threads:  # before NumPy, PyTorch and XLA start their thread pools
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -180,6 +203,8 @@ def main(argv=None) -> int:
             )
     from .run import SIZES
 
+    clock = time.process_time if args.cpu_time else time.perf_counter
+
     for entry in args.entries:
         workload, size = entry.split(":")
         if workload not in ("W3", "W4") or size not in SIZES[workload]:
@@ -188,7 +213,7 @@ def main(argv=None) -> int:
         times = {k: [] for k in impls}
         for _ in range(args.rounds):
             for k, fn in impls.items():
-                times[k].append(_timed(fn, args.repeat))
+                times[k].append(_timed(fn, args.repeat, clock))
         ours = [k for k in impls if k.startswith("bj_")]
         for b in ours:
             for other in impls:

@@ -167,6 +167,11 @@ CASES = {
         ValueError,
         ["linearly independent columns"],
     ),
+    "principal_angles with orthonormal that is not a bool": (
+        lambda: bj.principal_angles(jnp.eye(3)[:, :1], jnp.eye(3)[:, 1:], orthonormal="yes"),
+        TypeError,
+        ["orthonormal must be True or False", "'yes'"],
+    ),
 }
 
 

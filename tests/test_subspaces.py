@@ -26,6 +26,37 @@ def test_small_angles_are_accurate(key, x64):
     assert ours.max() < 1e-5
 
 
+@pytest.mark.parametrize("p,q", [(4, 4), (6, 2), (2, 6), (1, 1)])
+def test_orthonormal_bases_skip_their_qr_with_the_same_angles(p, q, key, x64):
+    u, v = bj.random_subspace(12, p, key=key), bj.random_subspace(12, q, key=jr.fold_in(key, 1))
+    ours = np.asarray(bj.principal_angles(u, v, orthonormal=True))
+    reference = np.sort(subspace_angles(np.asarray(u), np.asarray(v)))
+    np.testing.assert_allclose(ours, reference, atol=1e-12)
+    assert np.all(np.diff(ours) >= 0)
+    # nearly equal subspaces: the angles come from the sines, accurate far below sqrt(eps)
+    w, _ = np.linalg.qr(np.asarray(u) + 1e-7 * np.asarray(jr.normal(jr.fold_in(key, 2), (12, p))))
+    close = np.asarray(bj.principal_angles(u, w, orthonormal=True))
+    reference = np.sort(subspace_angles(np.asarray(u), w))
+    np.testing.assert_allclose(close, reference, rtol=1e-5, atol=1e-14)
+    assert close.max() < 1e-5
+    np.testing.assert_allclose(
+        bj.grassmann_distance(u, v, orthonormal=True), bj.grassmann_distance(u, v), atol=1e-12
+    )
+    np.testing.assert_allclose(
+        bj.subspace_alignment(u, v, orthonormal=True), bj.subspace_alignment(u, v), atol=1e-12
+    )
+
+
+def test_orthonormal_angles_in_float32_agree_with_float64(key):
+    # float32 input (the default precision): within float32 rounding of SciPy's float64 angles
+    u, v = bj.random_subspace(64, 32, key=key), bj.random_subspace(64, 32, key=jr.fold_in(key, 1))
+    assert u.dtype == jnp.float32
+    reference = np.sort(subspace_angles(np.asarray(u, np.float64), np.asarray(v, np.float64)))
+    for orthonormal in (True, False):
+        ours = np.asarray(bj.principal_angles(u, v, orthonormal=orthonormal))
+        np.testing.assert_allclose(ours, reference, atol=2e-5)
+
+
 def test_alignment_and_distance_definitions(key, x64):
     u = jr.normal(key, (10, 3))
     v = jr.normal(jr.fold_in(key, 1), (10, 3))
@@ -62,6 +93,14 @@ def test_row_and_null_space(key, x64):
     np.testing.assert_allclose(bj.subspace_alignment(row, op.matrix.T), 1.0)
     masked = bj.Mask(bj.random_mask(10, 0.3, key=key))
     assert bj.null_space(masked, rank=7).shape == (10, 3)
+    # tall A: the row space is all of R^n
+    tall = bj.MatrixOperator(jr.normal(jr.fold_in(key, 1), (7, 5)))
+    full = np.asarray(bj.row_space(tall))
+    assert full.shape == (5, 5) and bj.null_space(tall).shape == (5, 0)
+    np.testing.assert_allclose(full.T @ full, np.eye(5), atol=1e-12)
+    # against NumPy's thin SVD: the same subspace
+    reference = np.linalg.svd(np.asarray(op.matrix), full_matrices=False)[2].T
+    np.testing.assert_allclose(np.abs(row.T @ reference), np.eye(4), atol=1e-10)
 
 
 def test_leading_subspace(key, x64):

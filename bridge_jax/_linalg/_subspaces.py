@@ -30,21 +30,32 @@ def _basis(name: str, u) -> Float[Array, "n p"]:
     return u
 
 
-def principal_angles(u: Float[Array, "n p"], v: Float[Array, "n q"]) -> Float[Array, " r"]:
+def principal_angles(
+    u: Float[Array, "n p"], v: Float[Array, "n q"], *, orthonormal: bool = False
+) -> Float[Array, " r"]:
     r"""The $r = \min(p, q)$ principal angles between span(u) and span(v), increasing, radians.
 
     Cosines are the singular values of $Q_u^\top Q_v$; since $\arccos$ loses accuracy near 0,
     angles with $\cos^2\theta \geq 1/2$ are taken from the sines instead, the singular values of
     the residual $Q_v - Q_u Q_u^\top Q_v$ (Knyazev & Argentati, 2002; as
     `scipy.linalg.subspace_angles`, which returns them in decreasing order).
+
+    `orthonormal=True` declares that `u` and `v` already have orthonormal columns (as the
+    bases from `leading_subspace`, `row_space`, `null_space` and `random_subspace` do): they
+    are then used as $Q_u$, $Q_v$ without their QR, which saves two of the four
+    decompositions, and no rank check is made. For other inputs the angles are then wrong.
     """
     u, v = _basis("u", u), _basis("v", v)
     if u.shape[0] != v.shape[0]:
         raise ValueError(
             f"u and v must live in the same space: u has {u.shape[0]} rows and v has {v.shape[0]}."
         )
+    if not isinstance(orthonormal, bool):
+        raise TypeError(f"orthonormal must be True or False, got {orthonormal!r}.")
     if u.shape[1] < v.shape[1]:
         u, v = v, u  # angles are symmetric; keep p >= q so the residual has q sines
+    if orthonormal:
+        return _angles(u, v)
     qu, ru = jnp.linalg.qr(u)
     qv, rv = jnp.linalg.qr(v)
     # A column that depends on the others leaves a (near) zero on R's diagonal: its Q column is
@@ -57,11 +68,15 @@ def principal_angles(u: Float[Array, "n p"], v: Float[Array, "n q"]) -> Float[Ar
             "angles are undefined. Drop the dependent columns (e.g. leading_subspace or an SVD "
             "with a cut-off)."
         )
+    return jnp.where(deficient, jnp.nan, _angles(qu, qv))
+
+
+def _angles(qu, qv) -> jax.Array:
+    """Increasing principal angles between orthonormal bases `qu` (n, p) and `qv` (n, q), p >= q."""
     cross = qu.T @ qv
     cos = jnp.clip(jnp.linalg.svd(cross, compute_uv=False), -1.0, 1.0)  # decreasing
     sin = jnp.clip(jnp.linalg.svd(qv - qu @ cross, compute_uv=False), -1.0, 1.0)[::-1]
-    angles = jnp.where(cos**2 >= 0.5, jnp.arcsin(sin), jnp.arccos(cos))
-    return jnp.where(deficient, jnp.nan, angles)
+    return jnp.where(cos**2 >= 0.5, jnp.arcsin(sin), jnp.arccos(cos))
 
 
 def _rank_deficient(r) -> jax.Array:
@@ -70,14 +85,22 @@ def _rank_deficient(r) -> jax.Array:
     return jnp.any(d <= tol)
 
 
-def subspace_alignment(u: Float[Array, "n p"], v: Float[Array, "n q"]) -> Float[Array, ""]:
-    r"""Mean cosine of the principal angles: 1 for nested subspaces, 0 for orthogonal ones."""
-    return jnp.mean(jnp.cos(principal_angles(u, v)))
+def subspace_alignment(
+    u: Float[Array, "n p"], v: Float[Array, "n q"], *, orthonormal: bool = False
+) -> Float[Array, ""]:
+    r"""Mean cosine of the principal angles: 1 for nested subspaces, 0 for orthogonal ones.
+
+    `orthonormal` as in `principal_angles`."""
+    return jnp.mean(jnp.cos(principal_angles(u, v, orthonormal=orthonormal)))
 
 
-def grassmann_distance(u: Float[Array, "n p"], v: Float[Array, "n q"]) -> Float[Array, ""]:
-    r"""Geodesic distance on the Grassmannian, $\|\theta\|_2$ over the principal angles."""
-    return jnp.linalg.norm(principal_angles(u, v))
+def grassmann_distance(
+    u: Float[Array, "n p"], v: Float[Array, "n q"], *, orthonormal: bool = False
+) -> Float[Array, ""]:
+    r"""Geodesic distance on the Grassmannian, $\|\theta\|_2$ over the principal angles.
+
+    `orthonormal` as in `principal_angles`."""
+    return jnp.linalg.norm(principal_angles(u, v, orthonormal=orthonormal))
 
 
 class SubspaceBaseline(NamedTuple):
@@ -110,7 +133,7 @@ def random_subspace_baseline(
     def one(k):
         ku, kv = jr.split(k)
         u, v = random_subspace(n, p, key=ku), random_subspace(n, q, key=kv)
-        theta = principal_angles(u, v)
+        theta = principal_angles(u, v, orthonormal=True)
         return jnp.mean(jnp.cos(theta)), jnp.linalg.norm(theta)
 
     alignment, grassmann = jax.vmap(one)(jr.split(key, num))
@@ -128,13 +151,13 @@ def leading_subspace(
     return vecs.reshape(k, -1).T
 
 
-def _right_singular(op: lx.AbstractLinearOperator, rank: int | None):
+def _right_singular(op: lx.AbstractLinearOperator, rank: int | None, *, complete: bool):
     a = field_matrix(check_operator(op))
     full = min(a.shape)
     rank = full if rank is None else check.int_in_range("rank", rank, 0, full)
-    # The complete SVD for the row space too: the thin one measured within noise of it
-    # (-12% to +5% at n = 256 over two runs of `python -m benchmarks.w3_w4_paired`).
-    _, _, vt = jnp.linalg.svd(a, full_matrices=True)
+    # The row space needs only the first min(m, n) right singular vectors: the thin SVD, which
+    # does not form the other n - m (the null space's) for a wide A.
+    _, _, vt = jnp.linalg.svd(a, full_matrices=complete)
     v = jnp.conj(vt).T  # the right singular vectors: A v_i = s_i u_i
     if is_real_linear(op):  # from the real coordinates back to the operator's inputs
         struct = op.in_structure()
@@ -154,12 +177,12 @@ def row_space(op: lx.AbstractLinearOperator, rank: int | None = None) -> Float[A
     vector mapped back to an input array with `from_real` and flattened: real for real
     inputs; for complex inputs complex, orthonormal for $\mathrm{Re}\langle u, v\rangle$.
     """
-    v, rank = _right_singular(op, rank)
+    v, rank = _right_singular(op, rank, complete=False)
     return v[:, :rank]
 
 
 def null_space(op: lx.AbstractLinearOperator, rank: int | None = None) -> Float[Array, "n n-r"]:
     r"""Orthonormal basis of $\ker A$ (what the measurements cannot see), shape (n, n - rank);
     for complex and real-linear operators as in `row_space`."""
-    v, rank = _right_singular(op, rank)
+    v, rank = _right_singular(op, rank, complete=True)
     return v[:, rank:]
