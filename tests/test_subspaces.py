@@ -18,6 +18,21 @@ def test_principal_angles_against_scipy(p, q, key, x64):
     assert np.all(np.diff(ours) >= 0)
 
 
+@pytest.mark.parametrize("orthonormal", [False, True])
+def test_complex_bases_use_the_hermitian_inner_product(orthonormal, key, x64):
+    """Complex subspaces (a complex operator's row space): angles as SciPy's, and a basis
+    against itself times a phase gives zero angles."""
+    k = jr.split(key, 4)
+    u = np.asarray(jr.normal(k[0], (10, 3)) + 1j * jr.normal(k[1], (10, 3)))
+    v = np.asarray(jr.normal(k[2], (10, 2)) + 1j * jr.normal(k[3], (10, 2)))
+    if orthonormal:
+        u, v = np.linalg.qr(u)[0], np.linalg.qr(v)[0]
+    ours = np.asarray(bj.principal_angles(u, v, orthonormal=orthonormal))
+    np.testing.assert_allclose(ours, np.sort(subspace_angles(u, v)), atol=1e-10)
+    same = np.asarray(bj.principal_angles(u, 1j * u, orthonormal=orthonormal))
+    np.testing.assert_allclose(same, 0.0, atol=1e-6)
+
+
 def test_small_angles_are_accurate(key, x64):
     u = np.asarray(jr.normal(key, (20, 4)))
     v = u + 1e-7 * np.asarray(jr.normal(jr.fold_in(key, 1), (20, 4)))

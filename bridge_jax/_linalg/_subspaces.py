@@ -73,7 +73,7 @@ def principal_angles(
 
 def _angles(qu, qv) -> jax.Array:
     """Increasing principal angles between orthonormal bases `qu` (n, p) and `qv` (n, q), p >= q."""
-    cross = qu.T @ qv
+    cross = jnp.conj(qu).T @ qv  # the Hermitian inner products (complex bases too)
     cos = jnp.clip(jnp.linalg.svd(cross, compute_uv=False), -1.0, 1.0)  # decreasing
     sin = jnp.clip(jnp.linalg.svd(qv - qu @ cross, compute_uv=False), -1.0, 1.0)[::-1]
     return jnp.where(cos**2 >= 0.5, jnp.arcsin(sin), jnp.arccos(cos))
