@@ -4,6 +4,7 @@ seeds' checkpoints); the inference rules, the summary, imaging.json and the comm
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -163,15 +164,30 @@ class WithReference(bj.AbstractOperator):
         return self.operator.out_structure()
 
 
-def with_reference(op, reference) -> WithReference:
-    """`op` with the matrix of `reference(op, .)` (a map linear in the measurement: its
-    columns are its values on the unit measurements)."""
+def reference_matrix(op, *, reference):
+    """The matrix of `reference(op, .)`, a map linear in the measurement, `(n, m)`: its
+    columns are its values on the m unit measurements."""
     out = op.out_structure()
     m = math.prod(out.shape)
     basis = jnp.eye(m, dtype=out.dtype).reshape((m, *out.shape))
-    columns = jax.vmap(lambda e: jnp.ravel(reference(op, e)))(basis)
-    matrix = bj.MatrixOperator(columns.T, in_shape=out.shape, out_shape=op.in_structure().shape)
-    return WithReference(op, matrix)
+    return jax.vmap(lambda e: jnp.ravel(reference(op, e)))(basis).T
+
+
+def with_reference(op, reference, matrix=None) -> WithReference:
+    """`op` carrying the matrix of `reference(op, .)` (`reference_matrix`, unless given)."""
+    matrix = reference_matrix(op, reference=reference) if matrix is None else matrix
+    out_shape = op.in_structure().shape
+    return WithReference(
+        op, bj.MatrixOperator(matrix, in_shape=op.out_structure().shape, out_shape=out_shape)
+    )
+
+
+def _map_operators(f, ops):
+    """`f` on each operator of a batch of operators (array leaves batched), one after the
+    other: a reference solved on all m unit measurements of every operator at once (MOI's CT
+    family: one operator per training patch) would hold them all in memory."""
+    dynamic, static = eqx.partition(ops, eqx.is_array)
+    return jax.lax.map(lambda d: f(eqx.combine(d, static)), dynamic)
 
 
 class PinvInput(bj.AbstractDenoiser):
@@ -191,18 +207,30 @@ class PinvInput(bj.AbstractDenoiser):
         return self.net.denoise(self.inverse(op, y))
 
 
+def _pool_size(fam) -> int:
+    """The number of operators per seed of a `(seeds, pool)` batch of operators."""
+    return next(a for a in jax.tree_util.tree_leaves(fam) if eqx.is_array(a)).shape[1]
+
+
 def precompute_reference(c: ImagingConfig, task, data: dict) -> dict:
-    """Every seed's operator (and MOI's family of operators) with the matrix of the task's
-    lower reference (`WithReference`), where the network's input is that reference
-    (`net_input` "pinv") and the task's reference is costly (`Task.dense_reference`); `data`
-    unchanged otherwise."""
+    """Every seed's operator (and MOI's family of operators, where it is a pool of at most
+    `CS_POOL`) with the matrix of the task's lower reference (`WithReference`), where the
+    network's input is that reference (`net_input` "pinv") and the task's reference is costly
+    (`Task.dense_reference`); `data` unchanged otherwise."""
     if c.net_input != "pinv" or not task.dense_reference:
         return data
-    wrap = eqx.filter_vmap(lambda op: with_reference(op, task.reference))
+    one = functools.partial(reference_matrix, reference=task.reference)
+    per_seed = eqx.filter_jit(functools.partial(_map_operators, one))
+    wrap = eqx.filter_vmap(lambda op, a: with_reference(op, task.reference, a))
     data = dict(data)
-    data["op"] = wrap(data["op"])
-    if "fam" in data:
-        data["fam"] = eqx.filter_vmap(wrap)(data["fam"])
+    data["op"] = wrap(data["op"], per_seed(data["op"]))
+    # MOI's family is a pool of CS_POOL matrices on compressed sensing, but one operator per
+    # training patch on CT (208 a seed), whose 208 Landweber matrices took over 5 minutes a
+    # seed to form: there the family's reference stays solved in the forward pass.
+    if "fam" in data and _pool_size(data["fam"]) <= CS_POOL:
+        fam = data["fam"]
+        matrices = eqx.filter_jit(functools.partial(_map_operators, per_seed))(fam)
+        data["fam"] = eqx.filter_vmap(wrap)(fam, matrices)
     return data
 
 
