@@ -26,8 +26,8 @@ Definitions (all stated in imaging.json too):
 - Network: one `UNet(scales, width)` for every method, on A^* y (`net_input` "adjoint") or
   on the task's lower reference (`net_input` "pinv": A^+ y, Landweber for CT; where that
   reference is an SVD or a Landweber solve, its matrix is formed once per operator, MOI's
-  included, and applied in each forward pass); its last layer starts at zero, so untrained
-  it returns its input. Methods: `make_method(name,
+  compressed-sensing pool included, and applied in each forward pass); its last layer
+  starts at zero, so untrained it returns its input. Methods: `make_method(name,
   reconstructor=UNet, **task.method_kwargs)`: mc (measurement consistency alone),
   noise2self, ssdu, ei (per-task group, the transformed reconstruction measured again with
   the task's noise model), rei (robust EI: SURE, or PURE for Poisson noise, plus EI's
