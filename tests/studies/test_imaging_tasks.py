@@ -112,3 +112,42 @@ def test_robust_ei_on_poisson_denoising_uses_pure(key):
     leaves = jax.tree_util.tree_leaves(grads)
     assert leaves and all(np.all(np.isfinite(g)) for g in leaves)
     assert any(float(jnp.abs(g).max()) > 0 for g in leaves)  # the network is trained
+
+
+@pytest.mark.parametrize(("name", "shape"), [("mnist_cs", (12, 12)), ("ct", (16, 16))])
+def test_precomputed_reference_input_equals_the_solved_one(name, shape):
+    """With `net_input` "pinv" on a task whose reference is costly, the network's input is the
+    reference's matrix, formed once per operator (and per operator of MOI's family), applied
+    to y: the same input as the reference solved on y (SVD pseudoinverse for compressed
+    sensing, 50 Landweber steps for CT) up to float32 rounding."""
+    from bridge_jax.studies.imaging import run
+
+    task = TASKS[name]
+    c = ImagingConfig.quick(net_input="pinv")
+    keys = jr.split(jr.key(0), 2)
+    ops = eqx.filter_vmap(lambda k: task.operator(k, shape))(keys)  # a seed axis
+    fam = eqx.filter_vmap(eqx.filter_vmap(lambda k: task.family(k, shape)))(
+        jr.split(jr.key(1), (2, 3))
+    )
+    data = run.precompute_reference(c, task, {"op": ops, "fam": fam})
+    net = run.PinvInput(bj.UNet(scales=1, width=2, key=jr.key(2)), task.reference)
+    solved_net = run.PinvInput(net.net, lambda op, y: task.reference(op, y))
+    # The second seed's operator, and the third of its family.
+    for plain, fast in (
+        (run._take(ops, 1), run._take(data["op"], 1)),
+        (run._take(run._take(fam, 1), 2), run._take(run._take(data["fam"], 1), 2)),
+    ):
+        assert isinstance(fast, run.WithReference)
+        x = jr.uniform(jr.key(3), shape)
+        y = plain.mv(x) + 0.03 * jr.normal(jr.key(4), plain.out_structure().shape)
+        solved = task.reference(plain, y)
+        scale = float(jnp.max(jnp.abs(solved)))
+        np.testing.assert_allclose(fast.reference.mv(y), solved, atol=1e-5 * scale)
+        # The wrapped operator measures and back-projects as the operator it wraps.
+        np.testing.assert_array_equal(fast.mv(x), plain.mv(x))
+        np.testing.assert_array_equal(fast.T.mv(y), plain.T.mv(y))
+        # The network sees the same input either way.
+        np.testing.assert_allclose(net(fast, y), solved_net(plain, y), atol=1e-4 * scale)
+    # The default input (A^* y) leaves the operators as drawn.
+    same = run.precompute_reference(ImagingConfig.quick(), task, {"op": ops})
+    assert same["op"] is ops

@@ -50,7 +50,10 @@ class Task:
     `family(key, shape)` one operator of MOI's family (None: no family, MOI not run),
     `noise(config)` the noise model, `sigma(config)` the known Gaussian noise level given to
     Noisier2Noise, SURE and R2R (None: not Gaussian, those three are not run), `reference(op,
-    y)` the lower reference, `group` EI's transform group."""
+    y)` the lower reference, `group` EI's transform group. `dense_reference`: the reference is
+    linear in y and costly (an SVD, an iterative solve), so a network on it (`net_input`
+    "pinv") uses its matrix, formed once per operator, instead of solving in every forward
+    pass; the others (a mask, an FFT, y itself) are as cheap as that matrix."""
 
     name: str
     data: str
@@ -66,6 +69,7 @@ class Task:
     complex_data: bool = False
     ei_weight: float = 1.0
     denoising: bool = False
+    dense_reference: bool = False
 
     def method_kwargs(self, method: str, config) -> dict:
         """Extra keyword arguments of `bj.make_method` for `method` on this task: EI's and
@@ -273,6 +277,7 @@ TASKS = {
             bj.random_circular_shift,
             "circular shifts",
             ei_weight=EI_WEIGHT_CS,
+            dense_reference=True,
         ),
         Task(
             "ct",
@@ -289,6 +294,7 @@ TASKS = {
             disc_rotation,
             "rotations by any angle in [0, 360) about the disc's centre, disc-masked",
             ei_weight=EI_WEIGHT_CT,
+            dense_reference=True,
         ),
         Task(
             "mri",
