@@ -509,8 +509,8 @@ class ImagingConfig(Recorded):
     for 3 seeds. Compilation and evaluation (the inference rules, the test PSNR at each
     evaluation): a CT unit of 2 seeds x 20 steps took 300-520 s at load ~15 (~1/7 of a
     core), so ~45-75 s unloaded, ~1,200-2,000 s for the 27 units: 75-90 min in all,
-    estimated. Measured: the units took 10,235 s (2.8 h) in all, over three sittings on the
-    shared machine (load 3-9); not yet timed on a quiet one. Dropped
+    estimated. Measured: 2,040 s (34 min) with nothing else running and the compilation cache
+    warm; 10,235 s on the machine shared with other jobs (load 3-9). Dropped
     for it: Poisson denoising, MRI and super-resolution (no expectation of the benchmark is
     about them), and on each kept task the methods no expectation is about
     (`IMAGING_DROPPED`); 3 seeds, not more (4 would add ~18 min: too close to the limit for
