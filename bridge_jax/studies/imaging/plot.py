@@ -44,6 +44,12 @@ def plot(result: dict, examples: dict, shown: dict, fig_dir: str) -> list[str]:
     return paths + plot_curves(result, fig_dir)
 
 
+def _test_psnr_points(seed: dict) -> list[tuple[int, float]]:
+    """A seed's recorded (step, test PSNR) pairs (a resumed run may lack some values)."""
+    p = seed["test_psnr_curve"]
+    return [(a, b) for a, b in zip(p["steps"], p["psnr"], strict=True) if b is not None]
+
+
 def _title(text: str, width: int = 110) -> str:
     """A task's description wrapped to the figure's width (long ones ran off its edges)."""
     return textwrap.fill(text, width)
@@ -67,8 +73,7 @@ def plot_curves(result: dict, fig_dir: str) -> list[str]:
                 v = np.asarray(sd["validation_curve"]["loss"], np.float64)
                 rel = v / v[0] if v.size and v[0] > 0 else v
                 ax_val.plot(sd["validation_curve"]["steps"], rel, color=color, lw=0.9, label=label)
-                p = sd["test_psnr_curve"]
-                pts = [(a, b) for a, b in zip(p["steps"], p["psnr"], strict=True) if b is not None]
+                pts = _test_psnr_points(sd)
                 if pts:
                     ax_psnr.plot(*zip(*pts, strict=True), color=color, lw=0.9, label=label)
         ax_val.set_yscale("log")
@@ -292,13 +297,7 @@ def equal_budget(result: dict) -> dict:
             step = max(every, int(cap / passes) // every * every)
             psnrs = []
             for sd in seeds:
-                curve = [
-                    (a, b)
-                    for a, b in zip(
-                        sd["test_psnr_curve"]["steps"], sd["test_psnr_curve"]["psnr"], strict=True
-                    )
-                    if b is not None and a <= step
-                ]
+                curve = [(a, b) for a, b in _test_psnr_points(sd) if a <= step]
                 if curve:
                     psnrs.append(curve[-1][1])
             if psnrs:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import os
 import shutil
 import sys
@@ -167,10 +166,8 @@ class WithReference(bj.AbstractOperator):
 def reference_matrix(op, *, reference):
     """The matrix of `reference(op, .)`, a map linear in the measurement, `(n, m)`: its
     columns are its values on the m unit measurements."""
-    out = op.out_structure()
-    m = math.prod(out.shape)
-    basis = jnp.eye(m, dtype=out.dtype).reshape((m, *out.shape))
-    return jax.vmap(lambda e: jnp.ravel(reference(op, e)))(basis).T
+    solve = lx.FunctionLinearOperator(lambda e: reference(op, e), op.out_structure())
+    return bj.dense_matrix(solve)
 
 
 def with_reference(op, reference, matrix=None) -> WithReference:
