@@ -65,7 +65,7 @@ DEFAULT_DIGESTS = {
     "LearnConfig": "313697ce4dae1324",
     "MethodsConfig": "79b7588e50ed9c5e",
     "TheoremsConfig": "bd58216dd11c8276",
-    "ImagingConfig": "9f9ea0a19adb3270",
+    "ImagingConfig": "4ec63f65d66288c6",
     "PhaseConfig": "b26fb02ffac32b33",
     "SpectraConfig": "7fe553a195c3d73c",
 }

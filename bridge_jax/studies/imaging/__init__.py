@@ -23,11 +23,12 @@ Definitions (all stated in imaging.json too):
   super-resolution), rotations by any angle about the disc centre (CT), 90-degree rotations
   (MRI); EI's weight 10 on compressed sensing (the EI code's), 0.016 on CT (the EI code's
   100 for an unscaled Radon, rescaled to ours of norm ~1), 1 elsewhere.
-- Network: one `UNet(scales, width)` for every method, on A^* y (`net_input` "adjoint") or
-  on the task's lower reference (`net_input` "pinv": A^+ y, Landweber for CT; where that
-  reference is an SVD or a Landweber solve, its matrix is formed once per operator, MOI's
-  compressed-sensing pool included, and applied in each forward pass); its last layer
-  starts at zero, so untrained it returns its input. Methods: `make_method(name,
+- Network: one `UNet(scales, width)` (2 scales, width 16) for every method, on the task's
+  lower reference (`net_input` "pinv", the default: A^+ y, Landweber for CT, y for
+  deblurring, as the EI and MOI code feed theirs; where that reference is an SVD or a
+  Landweber solve, its matrix is formed once per operator, each operator of MOI's family
+  included, and applied in each forward pass) or on A^* y (`net_input` "adjoint"); its last
+  layer starts at zero, so untrained it returns its input. Methods: `make_method(name,
   reconstructor=UNet, **task.method_kwargs)`: mc (measurement consistency alone),
   noise2self, ssdu, ei (per-task group, the transformed reconstruction measured again with
   the task's noise model), rei (robust EI: SURE, or PURE for Poisson noise, plus EI's

@@ -163,16 +163,9 @@ class WithReference(bj.AbstractOperator):
         return self.operator.out_structure()
 
 
-def reference_matrix(op, *, reference):
-    """The matrix of `reference(op, .)`, a map linear in the measurement, `(n, m)`: its
-    columns are its values on the m unit measurements."""
-    solve = lx.FunctionLinearOperator(lambda e: reference(op, e), op.out_structure())
-    return bj.dense_matrix(solve)
-
-
-def with_reference(op, reference, matrix=None) -> WithReference:
-    """`op` carrying the matrix of `reference(op, .)` (`reference_matrix`, unless given)."""
-    matrix = reference_matrix(op, reference=reference) if matrix is None else matrix
+def with_reference(op, matrix) -> WithReference:
+    """`op` carrying `matrix`, the `(n, m)` matrix of its task's lower reference
+    (`Task.reference_matrix`)."""
     out_shape = op.in_structure().shape
     return WithReference(
         op, bj.MatrixOperator(matrix, in_shape=op.out_structure().shape, out_shape=out_shape)
@@ -204,27 +197,19 @@ class PinvInput(bj.AbstractDenoiser):
         return self.net.denoise(self.inverse(op, y))
 
 
-def _pool_size(fam) -> int:
-    """The number of operators per seed of a `(seeds, pool)` batch of operators."""
-    return next(a for a in jax.tree_util.tree_leaves(fam) if eqx.is_array(a)).shape[1]
-
-
 def precompute_reference(c: ImagingConfig, task, data: dict) -> dict:
-    """Every seed's operator (and MOI's family of operators, where it is a pool of at most
-    `CS_POOL`) with the matrix of the task's lower reference (`WithReference`), where the
-    network's input is that reference (`net_input` "pinv") and the task's reference is costly
-    (`Task.dense_reference`); `data` unchanged otherwise."""
-    if c.net_input != "pinv" or not task.dense_reference:
+    """Every seed's operator, and every operator of MOI's family, with the matrix of the
+    task's lower reference (`WithReference`), where the network's input is that reference
+    (`net_input` "pinv") and the task's reference is costly (`Task.reference_matrix`: the
+    SVD pseudoinverse for compressed sensing, Landweber in closed form for CT); `data`
+    unchanged otherwise."""
+    if c.net_input != "pinv" or task.reference_matrix is None:
         return data
-    one = functools.partial(reference_matrix, reference=task.reference)
-    per_seed = eqx.filter_jit(functools.partial(_map_operators, one))
-    wrap = eqx.filter_vmap(lambda op, a: with_reference(op, task.reference, a))
+    per_seed = eqx.filter_jit(functools.partial(_map_operators, task.reference_matrix))
+    wrap = eqx.filter_vmap(with_reference)
     data = dict(data)
     data["op"] = wrap(data["op"], per_seed(data["op"]))
-    # MOI's family is a pool of CS_POOL matrices on compressed sensing, but one operator per
-    # training patch on CT (208 a seed), whose 208 Landweber matrices took over 5 minutes a
-    # seed to form: there the family's reference stays solved in the forward pass.
-    if "fam" in data and _pool_size(data["fam"]) <= CS_POOL:
+    if "fam" in data:
         fam = data["fam"]
         matrices = eqx.filter_jit(functools.partial(_map_operators, per_seed))(fam)
         data["fam"] = eqx.filter_vmap(wrap)(fam, matrices)
@@ -784,11 +769,12 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--steps", type=int, help="the cap on training steps per seed (default 2000)"
     )
-    parser.add_argument("--width", type=int, help="UNet width (default 8)")
+    parser.add_argument("--width", type=int, help="UNet width (default 16)")
     parser.add_argument(
         "--net-input",
         choices=("adjoint", "pinv"),
-        help="the network's input: A^* y, or the task's lower reference A^+ y (default adjoint)",
+        help="the network's input: the task's lower reference A^+ y (Landweber for CT, y for "
+        "deblurring; the default), or A^* y",
     )
     parser.add_argument("--seed", type=int, help="random seed (default 0)")
     parser.add_argument(

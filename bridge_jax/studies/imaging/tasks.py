@@ -50,10 +50,11 @@ class Task:
     `family(key, shape)` one operator of MOI's family (None: no family, MOI not run),
     `noise(config)` the noise model, `sigma(config)` the known Gaussian noise level given to
     Noisier2Noise, SURE and R2R (None: not Gaussian, those three are not run), `reference(op,
-    y)` the lower reference, `group` EI's transform group. `dense_reference`: the reference is
-    linear in y and costly (an SVD, an iterative solve), so a network on it (`net_input`
-    "pinv") uses its matrix, formed once per operator, instead of solving in every forward
-    pass; the others (a mask, an FFT, y itself) are as cheap as that matrix."""
+    y)` the lower reference, `group` EI's transform group. `reference_matrix(op)`: the
+    `(n, m)` matrix of `reference(op, .)` where that reference is linear in y and costly (an
+    SVD, an iterative solve), so that a network on it (`net_input` "pinv") applies it, formed
+    once per operator, instead of solving in every forward pass; None where the reference (a
+    mask, an FFT, y itself) is as cheap as that matrix."""
 
     name: str
     data: str
@@ -69,7 +70,7 @@ class Task:
     complex_data: bool = False
     ei_weight: float = 1.0
     denoising: bool = False
-    dense_reference: bool = False
+    reference_matrix: Callable | None = None
 
     def method_kwargs(self, method: str, config) -> dict:
         """Extra keyword arguments of `bj.make_method` for `method` on this task: EI's and
@@ -203,11 +204,42 @@ def _mri_pinv(op, y):
     return op.pseudoinverse(y)
 
 
+# CT's reference: Landweber with step 1 (||A|| ~ 1 after scaling) for this many steps from
+# zero (early stopping regularises; the exact pseudoinverse amplifies the noise through the
+# small singular values).
+LANDWEBER_STEPS = 50
+
+
 def _landweber(op, y):
-    # ||A|| ~ 1 after scaling: step 1, 50 steps from zero (early stopping regularises; the
-    # exact pseudoinverse amplifies the noise through the small singular values).
     x0 = jnp.zeros(op.in_structure().shape, y.dtype)
-    return bj.landweber(op, y, x0=x0, step_size=1.0, num_steps=50)[0]
+    return bj.landweber(op, y, x0=x0, step_size=1.0, num_steps=LANDWEBER_STEPS)[0]
+
+
+def linear_map_matrix(op, reference) -> jax.Array:
+    """The `(n, m)` matrix of `reference(op, .)`, a map linear in the measurement: its columns
+    are its values on the m unit measurements."""
+    solve = lx.FunctionLinearOperator(lambda e: reference(op, e), op.out_structure())
+    return bj.dense_matrix(solve)
+
+
+def _pinv_matrix(op):
+    return linear_map_matrix(op, _pinv)
+
+
+def _landweber_matrix(op):
+    r"""The `(n, m)` matrix of `_landweber(op, .)` in closed form: $T$ steps of size 1 from
+    zero give $\sum_{j<T} (I - A^\top A)^j A^\top = A^\top h(A A^\top)$ with $h(t) = (1 - (1 -
+    t)^T) / t$ (`landweber_spectral`'s filter), $h$ applied through one eigendecomposition
+    of the `(m, m)` matrix $A A^\top$. That instead of $T$ Landweber steps on each of the m
+    unit measurements: cheap enough for MOI's CT family, one operator per training patch."""
+    a = bj.dense_matrix(op).reshape(op.out_structure().size, op.in_structure().size)
+    t, u = jnp.linalg.eigh(a @ a.T)
+    # (1 - (1 - t)^T) / t without the cancellation at small t (expm1 / log1p there); its
+    # limit T at t = 0 (rounding can make an eigenvalue of A A^T zero or slightly negative).
+    small = -jnp.expm1(LANDWEBER_STEPS * jnp.log1p(-jnp.clip(t, 0.0, 0.5)))
+    passed = jnp.where(t < 0.5, small, 1 - (1 - t) ** LANDWEBER_STEPS)
+    h = jnp.where(t > 0, passed / jnp.where(t > 0, t, 1.0), LANDWEBER_STEPS)
+    return a.T @ ((u * h) @ u.T)
 
 
 def _gaussian(attr):
@@ -277,7 +309,7 @@ TASKS = {
             bj.random_circular_shift,
             "circular shifts",
             ei_weight=EI_WEIGHT_CS,
-            dense_reference=True,
+            reference_matrix=_pinv_matrix,
         ),
         Task(
             "ct",
@@ -294,7 +326,7 @@ TASKS = {
             disc_rotation,
             "rotations by any angle in [0, 360) about the disc's centre, disc-masked",
             ei_weight=EI_WEIGHT_CT,
-            dense_reference=True,
+            reference_matrix=_landweber_matrix,
         ),
         Task(
             "mri",
