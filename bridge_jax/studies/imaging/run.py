@@ -183,7 +183,8 @@ def _map_operators(f, ops):
 class PinvInput(bj.AbstractDenoiser):
     """A network on the task's lower reference (A^+ y; Landweber for CT) instead of A^* y:
     its precomputed matrix where the operator carries one (`WithReference`), else
-    `inverse(op, y)` solved in every forward pass."""
+    `inverse(op, y)` solved in every forward pass: on the splits of Noise2Self and SSDU (a
+    subset of the rows, drawn afresh each step), the reference of the split operator."""
 
     net: bj.AbstractDenoiser
     inverse: object = eqx.field(static=True)
