@@ -120,8 +120,7 @@ def test_precomputed_reference_input_equals_the_solved_one(name, shape):
     reference's matrix, formed once per operator (and per operator of MOI's family), applied
     to y: the same input as the reference solved on y (SVD pseudoinverse for compressed
     sensing; for CT 50 Landweber steps, the matrix in closed form from an eigendecomposition
-    of A A^T) up to float32
-    rounding."""
+    of A A^T) up to float32 rounding."""
     from bridge_jax.studies.imaging import run
 
     task = TASKS[name]
