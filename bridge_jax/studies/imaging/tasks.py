@@ -232,7 +232,7 @@ def _landweber_matrix(op):
     t)^T) / t$ (`landweber_spectral`'s filter), $h$ applied through one eigendecomposition
     of the `(m, m)` matrix $A A^\top$. That instead of $T$ Landweber steps on each of the m
     unit measurements: cheap enough for MOI's CT family, one operator per training patch."""
-    a = bj.dense_matrix(op).reshape(op.out_structure().size, op.in_structure().size)
+    a = bj.dense_matrix(op)  # (m, n) on flattened arrays
     t, u = jnp.linalg.eigh(a @ a.T)
     # (1 - (1 - t)^T) / t without the cancellation at small t (expm1 / log1p there); its
     # limit T at t = 0 (rounding can make an eigenvalue of A A^T zero or slightly negative).
